@@ -1,0 +1,2 @@
+// ESM entry: re-exports the CommonJS build so both formats share one instance.
+export * from './index.js';

@@ -1,0 +1,7 @@
+export { memmap, evict, pageSize, hasFloat16Array, MemmapArray } from './memmap';
+export type { MemmapOptions, Mode, ModeInput, Advice, Residency } from './memmap';
+export { parseDType } from './dtype';
+export type { DType, DTypeName, DTypeString, CanonicalDType, DataTypes, ValueTypes, InputTypes, Complex } from './dtype';
+export type { Order } from './layout';
+export { MemmapError, MemmapTypeError, MemmapRangeError } from './errors';
+export { maxBufferLength } from './binding';

@@ -1,0 +1,561 @@
+// The memmap class: a typed n-d array over a mapped file.
+import ndarrayFactory from 'ndarray';
+import type { NdArray } from 'ndarray';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { ADVICE_CODES, MAP_POPULATE, MODE_CODES, maxBufferLength, native, type NativeMapping } from './binding';
+import {
+  type CanonicalDType,
+  type DataTypes,
+  type DType,
+  type DTypeName,
+  type DTypeString,
+  type InputTypes,
+  type ValueTypes,
+  parseDType,
+} from './dtype';
+import { MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { halfToNumber, numberToHalf } from './float16';
+import { linearIndex, normalizeOrder, normalizeShape, type Order, sizeOf, stridesFor } from './layout';
+
+export type Mode = 'r' | 'r+' | 'w+' | 'c';
+/** Modes as numpy spells them, long aliases included. */
+export type ModeInput = Mode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+export type Advice = keyof typeof ADVICE_CODES;
+
+export interface MemmapOptions<D extends DTypeString = DTypeString> {
+  /** Element type. Default 'uint8' (as numpy). */
+  dtype?: D;
+  /** Dimensions. Default: 1-d, inferred from (file size - offset) / itemsize. Required for 'w+'. */
+  shape?: number | readonly number[];
+  /** Default 'r' (numpy's default is 'r+'; read-only is safer). */
+  mode?: ModeInput;
+  /** Byte offset of the array in the file; any value, aligned or not. Default 0. */
+  offset?: number | bigint;
+  /** Memory layout: 'C' (row-major, default) or 'F' (column-major). */
+  order?: Order | 'c' | 'f';
+  /** Pre-fault every page at open (MAP_POPULATE on Linux). Default false. */
+  populate?: boolean;
+}
+
+/** Which pages of the array are in RAM now (mincore). */
+export interface Residency {
+  /** Bytes of the array (`byteLength`). */
+  totalBytes: number;
+  /** Bytes of the array that lie on resident pages. */
+  residentBytes: number;
+  /** residentBytes / totalBytes (1 for an empty array). */
+  fraction: number;
+  pageSize: number;
+  /** Pages covering the array; pages[0] starts at file offset `firstPageOffset`. */
+  totalPages: number;
+  residentPages: number;
+  firstPageOffset: number;
+  /** One byte per page: 1 resident, 0 not. */
+  pages: Uint8Array;
+}
+
+const MODE_ALIASES: Record<string, Mode> = {
+  r: 'r',
+  readonly: 'r',
+  'r+': 'r+',
+  readwrite: 'r+',
+  'w+': 'w+',
+  write: 'w+',
+  c: 'c',
+  copyonwrite: 'c',
+};
+
+export function normalizeMode(mode: unknown): Mode {
+  if (mode === undefined) return 'r';
+  const m = typeof mode === 'string' ? MODE_ALIASES[mode] : undefined;
+  if (!m) {
+    throw new MemmapTypeError('ERR_INVALID_MODE', `mode must be one of r, r+, w+, c (or readonly, readwrite, write, copyonwrite), got ${JSON.stringify(mode)}`);
+  }
+  return m;
+}
+
+export function normalizeOffset(offset: unknown): number {
+  if (offset === undefined) return 0;
+  const n = typeof offset === 'bigint' ? Number(offset) : offset;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || (typeof offset === 'bigint' && BigInt(n) !== offset)) {
+    throw new MemmapTypeError('ERR_INVALID_OFFSET', `offset must be a non-negative integer, got ${String(offset)}`);
+  }
+  if (n < 0) throw new MemmapRangeError('ERR_INVALID_OFFSET', `offset must be non-negative, got ${n}`);
+  return n;
+}
+
+export function normalizePath(file: unknown): string {
+  if (typeof file === 'string') return path.resolve(file);
+  if (file instanceof URL) return fileURLToPath(file);
+  if (Buffer.isBuffer(file)) return path.resolve(file.toString());
+  throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'path must be a string, Buffer or file: URL');
+}
+
+type Reader = (view: DataView, byte: number) => unknown;
+type Writer = (view: DataView, byte: number, value: unknown) => void;
+
+function intWriter(name: DTypeName, min: number, max: number, put: (v: DataView, b: number, n: number) => void): Writer {
+  return (view, byte, value) => {
+    if (typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'boolean') {
+      throw new MemmapTypeError('ERR_INVALID_VALUE', `${name} value must be a number`);
+    }
+    let n = Number(value);
+    if (!Number.isFinite(n)) throw new MemmapRangeError('ERR_INVALID_VALUE', `cannot store ${n} in ${name}`);
+    n = Math.trunc(n);
+    if (n < min || n > max) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `${n} is out of bounds for ${name}`);
+    put(view, byte, n);
+  };
+}
+
+function toFloat(name: DTypeName, value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint' || typeof value === 'boolean') return Number(value);
+  throw new MemmapTypeError('ERR_INVALID_VALUE', `${name} value must be a number`);
+}
+
+function toComplex(name: DTypeName, value: unknown): [number, number] {
+  if (Array.isArray(value) && value.length === 2) return [toFloat(name, value[0]), toFloat(name, value[1])];
+  if (typeof value === 'object' && value !== null && 're' in value) {
+    const c = value as { re: unknown; im?: unknown };
+    return [toFloat(name, c.re), c.im === undefined ? 0 : toFloat(name, c.im)];
+  }
+  return [toFloat(name, value), 0];
+}
+
+function accessors(dt: DType): { read: Reader; write: Writer } {
+  const le = dt.byteOrder !== '>';
+  const name = dt.name;
+  switch (name) {
+    case 'bool':
+      return {
+        read: (v, b) => v.getUint8(b) !== 0,
+        write: (v, b, x) => {
+          if (typeof x !== 'boolean' && typeof x !== 'number' && typeof x !== 'bigint') {
+            throw new MemmapTypeError('ERR_INVALID_VALUE', 'bool value must be a boolean or number');
+          }
+          v.setUint8(b, x ? 1 : 0);
+        },
+      };
+    case 'int8':
+      return { read: (v, b) => v.getInt8(b), write: intWriter(name, -128, 127, (v, b, n) => v.setInt8(b, n)) };
+    case 'uint8':
+      return { read: (v, b) => v.getUint8(b), write: intWriter(name, 0, 255, (v, b, n) => v.setUint8(b, n)) };
+    case 'int16':
+      return { read: (v, b) => v.getInt16(b, le), write: intWriter(name, -32768, 32767, (v, b, n) => v.setInt16(b, n, le)) };
+    case 'uint16':
+      return { read: (v, b) => v.getUint16(b, le), write: intWriter(name, 0, 65535, (v, b, n) => v.setUint16(b, n, le)) };
+    case 'int32':
+      return { read: (v, b) => v.getInt32(b, le), write: intWriter(name, -(2 ** 31), 2 ** 31 - 1, (v, b, n) => v.setInt32(b, n, le)) };
+    case 'uint32':
+      return { read: (v, b) => v.getUint32(b, le), write: intWriter(name, 0, 2 ** 32 - 1, (v, b, n) => v.setUint32(b, n, le)) };
+    case 'int64':
+    case 'uint64': {
+      const signed = name === 'int64';
+      const min = signed ? -(2n ** 63n) : 0n;
+      const max = signed ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+      return {
+        read: signed ? (v, b) => v.getBigInt64(b, le) : (v, b) => v.getBigUint64(b, le),
+        write: (v, b, x) => {
+          let n: bigint;
+          if (typeof x === 'bigint') n = x;
+          else if (typeof x === 'number' && Number.isSafeInteger(x)) n = BigInt(x);
+          else if (typeof x === 'boolean') n = x ? 1n : 0n;
+          else throw new MemmapTypeError('ERR_INVALID_VALUE', `${name} value must be a bigint or a safe integer`);
+          if (n < min || n > max) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `${n} is out of bounds for ${name}`);
+          if (signed) v.setBigInt64(b, n, le);
+          else v.setBigUint64(b, n, le);
+        },
+      };
+    }
+    case 'float16':
+      return {
+        read: (v, b) => halfToNumber(v.getUint16(b, le)),
+        write: (v, b, x) => v.setUint16(b, numberToHalf(toFloat(name, x)), le),
+      };
+    case 'float32':
+      return { read: (v, b) => v.getFloat32(b, le), write: (v, b, x) => v.setFloat32(b, toFloat(name, x), le) };
+    case 'float64':
+      return { read: (v, b) => v.getFloat64(b, le), write: (v, b, x) => v.setFloat64(b, toFloat(name, x), le) };
+    case 'complex64':
+      return {
+        read: (v, b) => ({ re: v.getFloat32(b, le), im: v.getFloat32(b + 4, le) }),
+        write: (v, b, x) => {
+          const [re, im] = toComplex(name, x);
+          v.setFloat32(b, re, le);
+          v.setFloat32(b + 4, im, le);
+        },
+      };
+    case 'complex128':
+      return {
+        read: (v, b) => ({ re: v.getFloat64(b, le), im: v.getFloat64(b + 8, le) }),
+        write: (v, b, x) => {
+          const [re, im] = toComplex(name, x);
+          v.setFloat64(b, re, le);
+          v.setFloat64(b + 8, im, le);
+        },
+      };
+  }
+}
+
+type AnyTypedArray = DataTypes[DTypeName];
+type TypedArrayCtor = new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => AnyTypedArray;
+
+const Float16ArrayCtor = (globalThis as { Float16Array?: TypedArrayCtor }).Float16Array;
+
+/** True where the runtime has Float16Array, so float16 `data` is a Float16Array (else raw Uint16Array bits). */
+export const hasFloat16Array = typeof Float16ArrayCtor === 'function';
+
+const CTORS: Record<DTypeName, TypedArrayCtor> = {
+  bool: Uint8Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float16: Float16ArrayCtor ?? Uint16Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  complex64: Float32Array,
+  complex128: Float64Array,
+};
+
+/** Internal: everything needed to map one array. Arguments are already validated. */
+export interface MapSpec {
+  filename: string;
+  mode: Mode;
+  dtype: DType;
+  shape: number[] | undefined;
+  offset: number;
+  order: Order;
+  populate: boolean;
+  /** Reported as `mode` (openNpy 'w+' reports 'r+', as numpy). */
+  reportMode?: Mode;
+}
+
+function checkBufferLimit(byteLength: number): void {
+  if (byteLength > maxBufferLength) {
+    throw new MemmapError(
+      'ERR_TOO_LARGE',
+      `array of ${byteLength} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`,
+    );
+  }
+}
+
+/** Opens, sizes and maps the file; the file is left untouched on every error path of r, r+ (no growth yet) and c. */
+export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
+  const { filename, mode, dtype, offset } = spec;
+  const itemsize = dtype.itemsize;
+  if (spec.shape === undefined && mode === 'w+') {
+    throw new MemmapTypeError('ERR_SHAPE_REQUIRED', "shape is required for mode 'w+'");
+  }
+  if (spec.shape !== undefined) checkBufferLimit(sizeOf(spec.shape) * itemsize);
+  const [fd, fileSize] = native.openFile(filename, MODE_CODES[mode]);
+  let mapping: NativeMapping;
+  let shape: number[];
+  try {
+    if (spec.shape === undefined) {
+      if (fileSize === 0 && (mode === 'r' || mode === 'c')) {
+        throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: filename });
+      }
+      const bytes = fileSize - offset;
+      if (bytes < 0) {
+        throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${filename} (${fileSize} bytes)`, { path: filename });
+      }
+      if (bytes % itemsize !== 0) {
+        throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dtype.name} itemsize ${itemsize}`, { path: filename });
+      }
+      shape = [bytes / itemsize];
+      checkBufferLimit(bytes);
+    } else {
+      shape = spec.shape;
+      const needed = offset + sizeOf(shape) * itemsize;
+      if (mode === 'r' || mode === 'c') {
+        if (fileSize === 0) throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: filename });
+        if (fileSize < needed) {
+          throw new MemmapError('ERR_FILE_TOO_SHORT', `${filename} is ${fileSize} bytes; the array needs ${needed}`, { path: filename });
+        }
+      } else if (mode === 'w+' || fileSize < needed) {
+        native.resizeFile(fd, needed, filename);
+      }
+    }
+    const byteLength = sizeOf(shape) * itemsize;
+    mapping = new native.Mapping(fd, MODE_CODES[mode], offset, byteLength, spec.populate ? MAP_POPULATE : 0);
+  } finally {
+    native.closeFile(fd);
+  }
+  return new MemmapArray<N>(kInternal, spec, shape, mapping);
+}
+
+const kInternal = Symbol('memmap.internal');
+
+/**
+ * A typed n-d array over a memory-mapped file. Create it with `memmap()` or
+ * `openNpy()`; release it with `close()` (or `using`).
+ */
+export class MemmapArray<N extends DTypeName = DTypeName> {
+  /** Canonical dtype name, e.g. 'float32'. */
+  readonly dtype: N;
+  /** numpy's dtype string, byte order included, e.g. '<f4' or '>i8'. */
+  readonly descr: string;
+  /** '<' little-endian, '>' big-endian, '|' one byte wide. */
+  readonly byteOrder: '<' | '>' | '|';
+  /** Bytes per element. */
+  readonly itemsize: number;
+  readonly shape: readonly number[];
+  /** Element strides (not bytes), for the array's order. */
+  readonly strides: readonly number[];
+  readonly ndim: number;
+  readonly order: Order;
+  readonly mode: Mode;
+  /** Byte offset of the array in the file, as given. */
+  readonly offset: number;
+  /** Absolute path of the mapped file. */
+  readonly filename: string;
+  /** Number of elements. */
+  readonly size: number;
+  /** size * itemsize. */
+  readonly byteLength: number;
+  /** True for mode 'r': set() throws, and stray writes through `data` stay private to this process. */
+  readonly readonly: boolean;
+
+  #mapping: NativeMapping | null;
+  #buffer: ArrayBuffer | null;
+  #view: DataView | null;
+  #data: AnyTypedArray | null = null;
+  #bytes: Uint8Array | null = null;
+  readonly #dt: DType;
+  readonly #read: Reader;
+  readonly #write: Writer;
+
+  /** @internal use memmap() or openNpy(). */
+  constructor(token: symbol, spec: MapSpec, shape: number[], mapping: NativeMapping) {
+    if (token !== kInternal) throw new TypeError('use memmap() or openNpy() to create a MemmapArray');
+    const dt = spec.dtype;
+    this.#dt = dt;
+    this.dtype = dt.name as N;
+    this.descr = dt.descr;
+    this.byteOrder = dt.byteOrder;
+    this.itemsize = dt.itemsize;
+    this.shape = Object.freeze(shape.slice());
+    this.ndim = shape.length;
+    this.order = spec.order;
+    this.strides = Object.freeze(stridesFor(shape, spec.order));
+    this.mode = spec.reportMode ?? spec.mode;
+    this.offset = spec.offset;
+    this.filename = spec.filename;
+    this.size = sizeOf(shape);
+    this.byteLength = this.size * dt.itemsize;
+    this.readonly = spec.mode === 'r';
+    this.#mapping = mapping;
+    this.#buffer = mapping.buffer(0, this.byteLength);
+    this.#view = new DataView(this.#buffer);
+    const { read, write } = accessors(dt);
+    this.#read = read;
+    this.#write = write;
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#mapping === null;
+  }
+
+  #live(): DataView {
+    if (this.#view === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: this.filename });
+    return this.#view;
+  }
+
+  /**
+   * Zero-copy TypedArray over exactly the array's elements (complex: interleaved
+   * re/im; bool: Uint8Array; float16: Float16Array where the runtime has one,
+   * else Uint16Array of raw bits). Throws ERR_BYTE_ORDER for a non-native byte
+   * order (use get()/set()/ndarray(), or `bytes`) and ERR_CLOSED after close().
+   */
+  get data(): DataTypes[N] {
+    this.#live();
+    if (!this.#dt.isNative) {
+      throw new MemmapError(
+        'ERR_BYTE_ORDER',
+        `data of a ${this.descr} array would read wrong numbers on this ${this.byteOrder === '>' ? 'little' : 'big'}-endian machine; use get()/set()/ndarray() or the raw bytes`,
+      );
+    }
+    if (this.#data === null) {
+      const per = this.#dt.kind === 'c' ? 2 : 1;
+      this.#data = new CTORS[this.#dt.name](this.#buffer as ArrayBuffer, 0, this.size * per);
+    }
+    return this.#data as DataTypes[N];
+  }
+
+  /** Zero-copy Uint8Array over the array's raw bytes (any byte order). */
+  get bytes(): Uint8Array {
+    this.#live();
+    if (this.#bytes === null) this.#bytes = new Uint8Array(this.#buffer as ArrayBuffer);
+    return this.#bytes;
+  }
+
+  /** Element at the given indices (negative indices count from the end, as numpy). */
+  get(...index: number[]): ValueTypes[N] {
+    const view = this.#live();
+    const k = linearIndex(this.shape, this.strides, index, index.length);
+    return this.#read(view, k * this.itemsize) as ValueTypes[N];
+  }
+
+  /** set(i, j, …, value): stores value at the indices. Throws ERR_READ_ONLY in mode 'r'. */
+  set(...indexAndValue: [...index: number[], value: InputTypes[N]]): void {
+    const view = this.#live();
+    if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} was opened read-only (mode 'r')`);
+    const n = indexAndValue.length - 1;
+    if (n < 0) throw new MemmapTypeError('ERR_INVALID_INDEX', 'set() needs a value');
+    const k = linearIndex(this.shape, this.strides, indexAndValue, n);
+    this.#write(view, k * this.itemsize, indexAndValue[n]);
+  }
+
+  /**
+   * A scijs `ndarray` sharing this memory (lo/hi/step/transpose/pick work and
+   * never copy). Complex arrays get a trailing axis of length 2 (re, im).
+   * Non-native byte order and float16 without Float16Array use get/set accessors.
+   */
+  ndarray(): NdArray {
+    const view = this.#live();
+    const complex = this.#dt.kind === 'c';
+    const shape = complex ? [...this.shape, 2] : this.shape.slice();
+    const strides = complex ? [...this.strides.map((s) => s * 2), 1] : this.strides.slice();
+    const direct = this.#dt.isNative && (this.#dt.name !== 'float16' || hasFloat16Array);
+    if (direct) return ndarrayFactory(this.data as never, shape, strides, 0);
+    let read: (i: number) => unknown;
+    let write: (i: number, v: unknown) => void;
+    if (complex) {
+      const part = parseDType(this.#dt.byteOrder + 'f' + this.itemsize / 2);
+      const acc = accessors(part);
+      read = (i) => acc.read(view, i * part.itemsize);
+      write = (i, v) => acc.write(view, i * part.itemsize, v);
+    } else {
+      read = (i) => this.#read(view, i * this.itemsize);
+      write = (i, v) => this.#write(view, i * this.itemsize, v);
+    }
+    const self = this;
+    const generic = {
+      get length() {
+        return self.closed ? 0 : self.size * (complex ? 2 : 1);
+      },
+      get: (i: number) => (this.closed ? undefined : read(i)),
+      set: (i: number, v: unknown) => {
+        this.#live();
+        if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} was opened read-only (mode 'r')`);
+        write(i, v);
+      },
+    };
+    return ndarrayFactory(generic as never, shape, strides, 0);
+  }
+
+  /** Writes dirty pages to disk (msync). No-op for modes 'r' and 'c'. */
+  flush(): void {
+    this.#live();
+    if (this.mode === 'r+' || this.mode === 'w+') (this.#mapping as NativeMapping).flush();
+  }
+
+  /** Tells the kernel how the array will be read (madvise). */
+  advise(advice: Advice): void {
+    this.#live();
+    const code = typeof advice === 'string' && Object.hasOwn(ADVICE_CODES, advice) ? ADVICE_CODES[advice] : undefined;
+    if (code === undefined) {
+      throw new MemmapTypeError('ERR_INVALID_ADVICE', `advice must be one of ${Object.keys(ADVICE_CODES).join(', ')}, got ${JSON.stringify(advice)}`);
+    }
+    (this.#mapping as NativeMapping).advise(code);
+  }
+
+  /** Which of the array's pages are in RAM now (mincore); touches nothing. */
+  residency(): Residency {
+    this.#live();
+    const pageSize = native.pageSize;
+    const firstPageOffset = this.offset - (this.offset % pageSize);
+    const pages = (this.#mapping as NativeMapping).residency();
+    const start = this.offset - firstPageOffset; // array start within the mapped range
+    const end = start + this.byteLength;
+    let residentPages = 0;
+    let residentBytes = 0;
+    for (let p = 0; p < pages.length; p++) {
+      if (!pages[p]) continue;
+      residentPages++;
+      const lo = Math.max(p * pageSize, start);
+      const hi = Math.min((p + 1) * pageSize, end);
+      if (hi > lo) residentBytes += hi - lo;
+    }
+    return {
+      totalBytes: this.byteLength,
+      residentBytes,
+      fraction: this.byteLength === 0 ? 1 : residentBytes / this.byteLength,
+      pageSize,
+      totalPages: pages.length,
+      residentPages,
+      firstPageOffset,
+      pages,
+    };
+  }
+
+  /**
+   * Detaches every ArrayBuffer handed out (views read as length 0), then
+   * unmaps. Idempotent. Further method calls throw ERR_CLOSED.
+   */
+  close(): void {
+    const mapping = this.#mapping;
+    if (mapping === null) return;
+    this.#mapping = null;
+    this.#view = null;
+    this.#buffer = null;
+    this.#data = null;
+    this.#bytes = null;
+    mapping.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [inspect.custom](): string {
+    const state = this.closed ? 'closed' : `mode '${this.mode}'`;
+    return `MemmapArray <${this.descr}> shape [${this.shape.join(', ')}] order ${this.order}, ${state}, ${this.filename}`;
+  }
+}
+
+/**
+ * Maps `file` as a typed n-d array, like numpy.memmap.
+ *
+ * Errors: MemmapError with `code` ERR_… for bad input, or the errno name
+ * (ENOENT, EACCES, EISDIR, …) with `syscall` and `path` when the OS refuses.
+ */
+export function memmap<D extends DTypeString = 'uint8'>(
+  file: string | Buffer | URL,
+  options: MemmapOptions<D> = {},
+): MemmapArray<CanonicalDType<D>> {
+  if (typeof options !== 'object' || options === null) {
+    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  }
+  const filename = normalizePath(file);
+  const spec: MapSpec = {
+    filename,
+    mode: normalizeMode(options.mode),
+    dtype: parseDType(options.dtype ?? 'uint8'),
+    shape: options.shape === undefined ? undefined : normalizeShape(options.shape),
+    offset: normalizeOffset(options.offset),
+    order: normalizeOrder(options.order),
+    populate: Boolean(options.populate),
+  };
+  return mapFile<CanonicalDType<D>>(spec);
+}
+
+/**
+ * Drops a file's pages from the page cache (fdatasync + posix_fadvise
+ * DONTNEED), without root. Pages that are still mapped stay resident: close
+ * arrays over the file first. Used for cold-cache benchmarks.
+ */
+export function evict(file: string | Buffer | URL): void {
+  native.evictFile(normalizePath(file));
+}
+
+/** The machine's page size in bytes. */
+export const pageSize: number = native.pageSize;

@@ -1,0 +1,329 @@
+// Node-API glue: turns the mapping core into JS values and coded errors.
+// All argument validation that users see happens in lib/; the checks here only
+// make sure no call from JavaScript can crash the process.
+#include <napi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mapping.h"
+
+namespace {
+
+using memmap::Region;
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
+struct EnvData {
+  Napi::FunctionReference make_error;  // (code|errno, message, syscall?, path?) => Error
+  double max_buffer = 4294967296.0;    // largest external ArrayBuffer this runtime accepts
+};
+
+EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
+
+// Builds the error through the JS factory so users get MemmapError instances.
+Napi::Error MakeError(Napi::Env env, Napi::Value code, const std::string& message, const char* syscall,
+                      const std::string& path) {
+  EnvData* data = GetEnvData(env);
+  if (data == nullptr || data->make_error.IsEmpty()) return Napi::Error::New(env, message);
+  Napi::Value err = data->make_error.Call({code, Napi::String::New(env, message),
+                                           syscall ? Napi::Value(Napi::String::New(env, syscall)) : env.Undefined(),
+                                           path.empty() ? env.Undefined() : Napi::Value(Napi::String::New(env, path))});
+  return Napi::Error(env, err);
+}
+
+[[noreturn]] void ThrowErrno(Napi::Env env, int neg_errno, const std::string& path = std::string()) {
+  throw MakeError(env, Napi::Number::New(env, neg_errno), std::strerror(-neg_errno), memmap::failed_syscall(), path);
+}
+
+[[noreturn]] void ThrowCode(Napi::Env env, const char* code, const std::string& message) {
+  throw MakeError(env, Napi::String::New(env, code), message, nullptr, std::string());
+}
+
+// Reads a non-negative integer (Number up to 2^53 - 1 or BigInt) as uint64.
+uint64_t ToU64(const Napi::Value& v, const char* what) {
+  Napi::Env env = v.Env();
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    uint64_t r = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) throw Napi::RangeError::New(env, std::string(what) + " is out of range");
+    return r;
+  }
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > kMaxSafeInteger || std::floor(d) != d)
+    throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative safe integer");
+  return static_cast<uint64_t>(d);
+}
+
+memmap::Mode ToMode(const Napi::Value& v) {
+  uint64_t m = ToU64(v, "mode");
+  if (m > 3) throw Napi::RangeError::New(v.Env(), "mode out of range");
+  return static_cast<memmap::Mode>(m);
+}
+
+int ToFd(const Napi::Value& v) {
+  uint64_t fd = ToU64(v, "fd");
+  if (fd > 0x7fffffff) throw Napi::RangeError::New(v.Env(), "fd out of range");
+  return static_cast<int>(fd);
+}
+
+// One mmap() shared by the Mapping wrapper and every ArrayBuffer handed out
+// over it. Unmapped by close() or when the last holder is gone.
+struct SharedRegion {
+  Region region;
+  std::atomic<int64_t> refs{1};
+  std::mutex mu;
+  bool unmapped = false;
+
+  void Unmap() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!unmapped) {
+      memmap::unmap_region(&region);
+      unmapped = true;
+    }
+  }
+  void Retain() { refs.fetch_add(1, std::memory_order_relaxed); }
+  void Release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      Unmap();
+      delete this;
+    }
+  }
+};
+
+// Finalizer hint for one external ArrayBuffer. `creating` guards the Node 20
+// path where a failed napi_create_external_arraybuffer runs the finalizer
+// before returning (see BACKGROUND.md): the caller then cleans up, once.
+struct ViewHint {
+  SharedRegion* shared;
+  bool creating = true;
+  bool finalized = false;
+};
+
+void FinalizeView(napi_env, void*, void* hint_ptr) {
+  auto* hint = static_cast<ViewHint*>(hint_ptr);
+  hint->shared->Release();
+  if (hint->creating) {
+    hint->finalized = true;
+    return;
+  }
+  delete hint;
+}
+
+class Mapping : public Napi::ObjectWrap<Mapping> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Mapping",
+                       {
+                           InstanceMethod<&Mapping::Buffer>("buffer"),
+                           InstanceMethod<&Mapping::Flush>("flush"),
+                           InstanceMethod<&Mapping::Advise>("advise"),
+                           InstanceMethod<&Mapping::Residency>("residency"),
+                           InstanceMethod<&Mapping::Close>("close"),
+                           InstanceAccessor<&Mapping::GetClosed>("closed"),
+                           InstanceAccessor<&Mapping::GetLength>("length"),
+                       });
+  }
+
+  // new Mapping(fd, mode, offset, length, flags)
+  explicit Mapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mapping>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5) throw Napi::TypeError::New(env, "Mapping(fd, mode, offset, length, flags)");
+    int fd = ToFd(info[0]);
+    memmap::Mode mode = ToMode(info[1]);
+    uint64_t offset = ToU64(info[2], "offset");
+    uint64_t length = ToU64(info[3], "length");
+    unsigned flags = static_cast<unsigned>(ToU64(info[4], "flags"));
+    auto* shared = new SharedRegion();
+    int rc = memmap::map_region(fd, mode, offset, length, flags, &shared->region);
+    if (rc != 0) {
+      delete shared;
+      ThrowErrno(env, rc);
+    }
+    shared_ = shared;
+  }
+
+  ~Mapping() override {
+    // GC backstop: views handed out keep the region alive until they go too.
+    if (shared_ != nullptr) shared_->Release();
+  }
+
+ private:
+  SharedRegion* Live(Napi::Env env) {
+    if (shared_ == nullptr) ThrowCode(env, "ERR_CLOSED", "memmap is closed");
+    return shared_;
+  }
+
+  // buffer(start, length): an external ArrayBuffer over [start, start+length)
+  // of the mapped bytes, detached again by close().
+  Napi::Value Buffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SharedRegion* shared = Live(env);
+    uint64_t start = ToU64(info[0], "start");
+    uint64_t length = ToU64(info[1], "length");
+    const Region& r = shared->region;
+    if (start > r.length || length > r.length - start) throw Napi::RangeError::New(env, "window out of range");
+    if (length == 0) return Napi::ArrayBuffer::New(env, 0);
+    if (static_cast<double>(length) > GetEnvData(env)->max_buffer)
+      ThrowCode(env, "ERR_TOO_LARGE", "window exceeds the largest ArrayBuffer this runtime supports");
+
+    auto* hint = new ViewHint{shared};
+    shared->Retain();
+    napi_value value;
+    napi_status status =
+        napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length), FinalizeView, hint, &value);
+    hint->creating = false;
+    if (status != napi_ok) {
+      if (!hint->finalized) shared->Release();
+      delete hint;
+      ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
+    }
+    Napi::ArrayBuffer ab(env, value);
+    // Drop references to buffers that were already collected.
+    views_.erase(std::remove_if(views_.begin(), views_.end(),
+                                [](const Napi::Reference<Napi::ArrayBuffer>& ref) { return ref.Value().IsEmpty(); }),
+                 views_.end());
+    views_.push_back(Napi::Weak(ab));
+    return ab;
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SharedRegion* shared = Live(env);
+    uint64_t start = info.Length() > 0 ? ToU64(info[0], "start") : 0;
+    uint64_t length = info.Length() > 1 ? ToU64(info[1], "length") : shared->region.length - std::min(start, shared->region.length);
+    int rc = memmap::flush_region(shared->region, start, length);
+    if (rc != 0) ThrowErrno(env, rc);
+    return env.Undefined();
+  }
+
+  Napi::Value Advise(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SharedRegion* shared = Live(env);
+    uint64_t advice = ToU64(info[0], "advice");
+    if (advice > 4) throw Napi::RangeError::New(env, "advice out of range");
+    int rc = memmap::advise_region(shared->region, static_cast<memmap::Advice>(advice));
+    if (rc != 0) ThrowErrno(env, rc);
+    return env.Undefined();
+  }
+
+  // residency(): Uint8Array, one byte per page of the mapped range (1 = in RAM).
+  Napi::Value Residency(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SharedRegion* shared = Live(env);
+    uint64_t pages = memmap::residency_pages(shared->region);
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(pages));
+    int rc = memmap::residency(shared->region, out.Data());
+    if (rc != 0) ThrowErrno(env, rc);
+    return out;
+  }
+
+  // close(): detach every view handed out, then unmap. Idempotent.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (shared_ == nullptr) return env.Undefined();
+    for (auto& ref : views_) {
+      if (ref.IsEmpty()) continue;
+      Napi::Value v = ref.Value();
+      if (!v.IsEmpty() && v.IsArrayBuffer()) {
+        Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+        if (!ab.IsDetached()) ab.Detach();
+      }
+    }
+    views_.clear();
+    SharedRegion* shared = shared_;
+    shared_ = nullptr;
+    shared->Unmap();
+    shared->Release();
+    return env.Undefined();
+  }
+
+  Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shared_ == nullptr); }
+
+  Napi::Value GetLength(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), shared_ ? static_cast<double>(shared_->region.length) : 0.0);
+  }
+
+  SharedRegion* shared_ = nullptr;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
+};
+
+// init(makeError, maxBufferLength)
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvData* data = GetEnvData(env);
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "init(makeError, maxBufferLength)");
+  data->make_error = Napi::Persistent(info[0].As<Napi::Function>());
+  if (info[1].IsNumber()) {
+    double max = info[1].As<Napi::Number>().DoubleValue();
+    if (max > 0 && max <= kMaxSafeInteger) data->max_buffer = max;
+  }
+  return env.Undefined();
+}
+
+std::string ToPath(const Napi::Value& v) {
+  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), "path must be a string");
+  std::string path = v.As<Napi::String>().Utf8Value();
+  if (path.find('\0') != std::string::npos) throw Napi::TypeError::New(v.Env(), "path must not contain NUL bytes");
+  return path;
+}
+
+// openFile(path, mode) -> [fd, size]
+Napi::Value OpenFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ToPath(info[0]);
+  memmap::Mode mode = ToMode(info[1]);
+  int fd = -1;
+  uint64_t size = 0;
+  int rc = memmap::open_file(path.c_str(), mode, &fd, &size);
+  if (rc != 0) ThrowErrno(env, rc, path);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fd));
+  out.Set(1u, Napi::Number::New(env, static_cast<double>(size)));
+  return out;
+}
+
+// resizeFile(fd, size, path)
+Napi::Value ResizeFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rc = memmap::resize_file(ToFd(info[0]), ToU64(info[1], "size"));
+  if (rc != 0) ThrowErrno(env, rc, info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : std::string());
+  return env.Undefined();
+}
+
+Napi::Value CloseFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rc = memmap::close_file(ToFd(info[0]));
+  if (rc != 0) ThrowErrno(env, rc);
+  return env.Undefined();
+}
+
+Napi::Value EvictFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ToPath(info[0]);
+  int rc = memmap::evict_file(path.c_str());
+  if (rc != 0) ThrowErrno(env, rc, path);
+  return env.Undefined();
+}
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData<EnvData>(new EnvData());
+  exports.Set("init", Napi::Function::New<Init>(env, "init"));
+  exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
+  exports.Set("resizeFile", Napi::Function::New<ResizeFile>(env, "resizeFile"));
+  exports.Set("closeFile", Napi::Function::New<CloseFile>(env, "closeFile"));
+  exports.Set("evictFile", Napi::Function::New<EvictFile>(env, "evictFile"));
+  exports.Set("Mapping", Mapping::Init(env));
+  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(memmap::page_size())));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(memmap, InitModule)

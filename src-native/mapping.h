@@ -1,0 +1,72 @@
+// Mapping core: plain C++, no Node-API. Every call returns 0 or a negative
+// errno; sizes and offsets are 64-bit throughout.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace memmap {
+
+enum class Mode : int {
+  kReadOnly = 0,     // numpy 'r'  (mapped private + writable so stray writes cannot fault)
+  kReadWrite = 1,    // numpy 'r+' (shared)
+  kCreate = 2,       // numpy 'w+' (shared, file created or truncated)
+  kCopyOnWrite = 3,  // numpy 'c'  (private)
+};
+
+enum class Advice : int {
+  kNormal = 0,
+  kSequential = 1,
+  kRandom = 2,
+  kWillNeed = 3,
+  kDontNeed = 4,
+};
+
+enum MapFlags : unsigned {
+  kMapPopulate = 1u << 0,  // prefault pages at map time (MAP_POPULATE)
+};
+
+// Name of the system call behind the last negative return on this thread.
+const char* failed_syscall();
+
+// Page size of the machine (cached).
+uint64_t page_size();
+
+// Opens `path` for `mode` and reports its size. Refuses anything that is not
+// a regular file (-EISDIR for directories, -ENODEV otherwise). kCreate creates
+// or truncates the file to 0 bytes.
+int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out);
+// Grows or shrinks the file to exactly `size` bytes.
+int resize_file(int fd, uint64_t size);
+int close_file(int fd);
+
+// One mapped window of a file. `base`/`map_length` are the page-aligned
+// region handed to mmap; `data` = base + (offset - aligned offset) is the first
+// byte the caller asked for, `length` the bytes the caller asked for.
+struct Region {
+  void* base = nullptr;
+  uint64_t map_length = 0;
+  uint8_t* data = nullptr;
+  uint64_t length = 0;
+  Mode mode = Mode::kReadOnly;
+};
+
+// Maps [offset, offset + length) of the open file. length == 0 maps nothing and
+// succeeds (data == nullptr). The fd may be closed afterwards.
+int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned flags, Region* out);
+// Unmaps the region. The caller must have detached every JS view first.
+int unmap_region(Region* region);
+// msync(MS_SYNC) of [start, start + length) relative to region->data.
+int flush_region(const Region& region, uint64_t start, uint64_t length);
+int advise_region(const Region& region, Advice advice);
+// Fills `out` (one byte per page, 1 = resident) for the pages covering
+// [data, data + length); `out` must hold residency_pages(region) bytes.
+uint64_t residency_pages(const Region& region);
+int residency(const Region& region, uint8_t* out);
+
+// Drops a file's pages from the page cache without root: fdatasync, then
+// posix_fadvise(DONTNEED). Pages still mapped by someone stay resident.
+int evict_file(const char* path);
+
+}  // namespace memmap

@@ -1,0 +1,223 @@
+// POSIX implementation of the mapping core (Linux, macOS, BSD).
+#include "mapping.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+namespace memmap {
+
+namespace {
+thread_local const char* g_failed_syscall = "";
+
+int fail(const char* syscall) {
+  g_failed_syscall = syscall;
+  return -errno;
+}
+
+bool is_private(Mode mode) {
+  return mode == Mode::kReadOnly || mode == Mode::kCopyOnWrite;
+}
+}  // namespace
+
+const char* failed_syscall() { return g_failed_syscall; }
+
+uint64_t page_size() {
+  static const uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case Mode::kReadOnly:
+    case Mode::kCopyOnWrite:
+      flags |= O_RDONLY;
+      break;
+    case Mode::kReadWrite:
+      flags |= O_RDWR;
+      break;
+    case Mode::kCreate:
+      flags |= O_RDWR | O_CREAT;
+      break;
+    default:
+      g_failed_syscall = "open";
+      return -EINVAL;
+  }
+  int fd;
+  do {
+    fd = ::open(path, flags, 0666);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fail("open");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = fail("fstat");
+    ::close(fd);
+    return err;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    g_failed_syscall = "open";
+    return S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
+  }
+  // Truncate only after we know it is a regular file we may write.
+  if (mode == Mode::kCreate && st.st_size != 0) {
+    if (::ftruncate(fd, 0) != 0) {
+      int err = fail("ftruncate");
+      ::close(fd);
+      return err;
+    }
+    st.st_size = 0;
+  }
+  *fd_out = fd;
+  *size_out = static_cast<uint64_t>(st.st_size);
+  return 0;
+}
+
+int resize_file(int fd, uint64_t size) {
+  if (size > static_cast<uint64_t>(INT64_MAX)) {
+    g_failed_syscall = "ftruncate";
+    return -EFBIG;
+  }
+  int rc;
+  do {
+    rc = ::ftruncate(fd, static_cast<off_t>(size));
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0 ? 0 : fail("ftruncate");
+}
+
+int close_file(int fd) { return ::close(fd) == 0 ? 0 : fail("close"); }
+
+int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned flags, Region* out) {
+  *out = Region();
+  out->mode = mode;
+  if (length == 0) return 0;
+  const uint64_t ps = page_size();
+  const uint64_t aligned = offset - (offset % ps);
+  const uint64_t delta = offset - aligned;
+  if (length > UINT64_MAX - delta || aligned > static_cast<uint64_t>(INT64_MAX)) {
+    g_failed_syscall = "mmap";
+    return -EOVERFLOW;
+  }
+  const uint64_t map_length = length + delta;
+  if (map_length > SIZE_MAX) {
+    g_failed_syscall = "mmap";
+    return -ENOMEM;
+  }
+  // 'r' is mapped private and writable: a stray write from JavaScript (which
+  // cannot make a TypedArray read-only) lands in a private page instead of
+  // faulting the process, and never reaches the file.
+  int prot = PROT_READ | PROT_WRITE;
+  int mflags = is_private(mode) ? (MAP_PRIVATE | MAP_NORESERVE) : MAP_SHARED;
+#ifdef MAP_POPULATE
+  if (flags & kMapPopulate) mflags |= MAP_POPULATE;
+#else
+  (void)flags;
+#endif
+  void* base = ::mmap(nullptr, static_cast<size_t>(map_length), prot, mflags, fd, static_cast<off_t>(aligned));
+  if (base == MAP_FAILED) return fail("mmap");
+  out->base = base;
+  out->map_length = map_length;
+  out->data = static_cast<uint8_t*>(base) + delta;
+  out->length = length;
+  return 0;
+}
+
+int unmap_region(Region* region) {
+  if (region->base == nullptr) return 0;
+  int rc = ::munmap(region->base, static_cast<size_t>(region->map_length));
+  region->base = nullptr;
+  region->data = nullptr;
+  region->map_length = 0;
+  region->length = 0;
+  return rc == 0 ? 0 : fail("munmap");
+}
+
+int flush_region(const Region& region, uint64_t start, uint64_t length) {
+  if (region.base == nullptr || length == 0 || is_private(region.mode)) return 0;
+  if (start > region.length || length > region.length - start) {
+    g_failed_syscall = "msync";
+    return -EINVAL;
+  }
+  const uint64_t ps = page_size();
+  uint8_t* from = region.data + start;
+  uintptr_t addr = reinterpret_cast<uintptr_t>(from);
+  uintptr_t aligned = addr - (addr % ps);
+  size_t len = static_cast<size_t>(length + (addr - aligned));
+  return ::msync(reinterpret_cast<void*>(aligned), len, MS_SYNC) == 0 ? 0 : fail("msync");
+}
+
+int advise_region(const Region& region, Advice advice) {
+  if (region.base == nullptr) return 0;
+  int a;
+  switch (advice) {
+    case Advice::kNormal: a = MADV_NORMAL; break;
+    case Advice::kSequential: a = MADV_SEQUENTIAL; break;
+    case Advice::kRandom: a = MADV_RANDOM; break;
+    case Advice::kWillNeed: a = MADV_WILLNEED; break;
+    case Advice::kDontNeed: a = MADV_DONTNEED; break;
+    default:
+      g_failed_syscall = "madvise";
+      return -EINVAL;
+  }
+  return ::madvise(region.base, static_cast<size_t>(region.map_length), a) == 0 ? 0 : fail("madvise");
+}
+
+uint64_t residency_pages(const Region& region) {
+  const uint64_t ps = page_size();
+  return (region.map_length + ps - 1) / ps;
+}
+
+int residency(const Region& region, uint8_t* out) {
+  if (region.base == nullptr) return 0;
+#ifdef __APPLE__
+  char* vec = reinterpret_cast<char*>(out);
+#else
+  unsigned char* vec = out;
+#endif
+  if (::mincore(region.base, static_cast<size_t>(region.map_length), vec) != 0) return fail("mincore");
+  const uint64_t pages = residency_pages(region);
+  for (uint64_t i = 0; i < pages; i++) out[i] &= 1;
+  return 0;
+}
+
+int evict_file(const char* path) {
+  int fd;
+  do {
+    fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fail("open");
+  int rc = 0;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    rc = fail("fstat");
+  } else if (!S_ISREG(st.st_mode)) {
+    g_failed_syscall = "open";
+    rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
+  } else if (::fdatasync(fd) != 0) {
+    rc = fail("fdatasync");
+  } else {
+#if defined(POSIX_FADV_DONTNEED)
+    int err = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (err != 0) {
+      g_failed_syscall = "posix_fadvise";
+      rc = -err;
+    }
+#endif
+  }
+  ::close(fd);
+  return rc;
+}
+
+}  // namespace memmap
