@@ -10,6 +10,7 @@ export interface NativeMapping {
   advise(advice: number): void;
   residency(): Uint8Array;
   close(): void;
+  share(): number;
   readonly closed: boolean;
   readonly length: number;
 }
@@ -20,7 +21,10 @@ export interface NativeBinding {
   resizeFile(fd: number, size: number, path?: string): void;
   closeFile(fd: number): void;
   evictFile(path: string): void;
-  Mapping: new (fd: number, mode: number, offset: number, length: number, flags: number) => NativeMapping;
+  Mapping: {
+    new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;
+    new (adopt: 'shared', id: number): NativeMapping;
+  };
   readonly pageSize: number;
 }
 

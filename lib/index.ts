@@ -1,5 +1,5 @@
-export { memmap, evict, pageSize, hasFloat16Array, MemmapArray } from './memmap';
-export type { MemmapOptions, Mode, ModeInput, Advice, Residency } from './memmap';
+export { memmap, fromShared, evict, pageSize, hasFloat16Array, MemmapArray } from './memmap';
+export type { MemmapOptions, Mode, ModeInput, Advice, Residency, Segment, SharedMemmap } from './memmap';
 export { parseDType } from './dtype';
 export type { DType, DTypeName, DTypeString, CanonicalDType, DataTypes, ValueTypes, InputTypes, Complex } from './dtype';
 export type { Order } from './layout';

@@ -11,6 +11,7 @@ import {
   type DType,
   type DTypeName,
   type DTypeString,
+  type Complex,
   type InputTypes,
   type ValueTypes,
   parseDType,
@@ -54,6 +55,29 @@ export interface Residency {
   firstPageOffset: number;
   /** One byte per page: 1 resident, 0 not. */
   pages: Uint8Array;
+}
+
+/** One window of an array, as segments() yields it. */
+export interface Segment<N extends DTypeName = DTypeName> {
+  /** Index (in elements, file order) of the first element of `data`. */
+  start: number;
+  /** Number of elements in this window. */
+  length: number;
+  /** Zero-copy view of the window (complex: interleaved, so 2 * length numbers). */
+  data: DataTypes[N];
+}
+
+/** What share() returns: plain data, safe to postMessage to a worker. */
+export interface SharedMemmap {
+  type: 'memmap.shared';
+  id: number;
+  filename: string;
+  descr: string;
+  shape: number[];
+  order: Order;
+  mode: Mode;
+  reportMode?: Mode;
+  offset: number;
 }
 
 const MODE_ALIASES: Record<string, Mode> = {
@@ -237,15 +261,6 @@ export interface MapSpec {
   reportMode?: Mode;
 }
 
-function checkBufferLimit(byteLength: number): void {
-  if (byteLength > maxBufferLength) {
-    throw new MemmapError(
-      'ERR_TOO_LARGE',
-      `array of ${byteLength} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`,
-    );
-  }
-}
-
 /** Opens, sizes and maps the file; the file is left untouched on every error path of r, r+ (no growth yet) and c. */
 export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
   const { filename, mode, dtype, offset } = spec;
@@ -253,7 +268,6 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
   if (spec.shape === undefined && mode === 'w+') {
     throw new MemmapTypeError('ERR_SHAPE_REQUIRED', "shape is required for mode 'w+'");
   }
-  if (spec.shape !== undefined) checkBufferLimit(sizeOf(spec.shape) * itemsize);
   const [fd, fileSize] = native.openFile(filename, MODE_CODES[mode]);
   let mapping: NativeMapping;
   let shape: number[];
@@ -270,7 +284,6 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
         throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dtype.name} itemsize ${itemsize}`, { path: filename });
       }
       shape = [bytes / itemsize];
-      checkBufferLimit(bytes);
     } else {
       shape = spec.shape;
       const needed = offset + sizeOf(shape) * itemsize;
@@ -324,8 +337,13 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   readonly readonly: boolean;
 
   #mapping: NativeMapping | null;
-  #buffer: ArrayBuffer | null;
-  #view: DataView | null;
+  readonly #spec: MapSpec;
+  /** Bytes per internal window: the whole array when it fits one ArrayBuffer. */
+  readonly #window: number;
+  readonly #fits: boolean;
+  #buffers: (ArrayBuffer | undefined)[] = [];
+  #views: (DataView | undefined)[] = [];
+  #view0: DataView | null = null;
   #data: AnyTypedArray | null = null;
   #bytes: Uint8Array | null = null;
   readonly #dt: DType;
@@ -352,8 +370,10 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.byteLength = this.size * dt.itemsize;
     this.readonly = spec.mode === 'r';
     this.#mapping = mapping;
-    this.#buffer = mapping.buffer(0, this.byteLength);
-    this.#view = new DataView(this.#buffer);
+    this.#spec = spec;
+    this.#fits = this.byteLength <= maxBufferLength;
+    this.#window = this.#fits ? Math.max(this.byteLength, 1) : Math.floor(maxBufferLength / dt.itemsize) * dt.itemsize;
+    if (this.#fits) this.#view0 = new DataView(this.#segment(0));
     const { read, write } = accessors(dt);
     this.#read = read;
     this.#write = write;
@@ -364,9 +384,62 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     return this.#mapping === null;
   }
 
-  #live(): DataView {
-    if (this.#view === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: this.filename });
-    return this.#view;
+  #live(): NativeMapping {
+    if (this.#mapping === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: this.filename });
+    return this.#mapping;
+  }
+
+  /** ArrayBuffer over internal window `s` (created on first use, detached by close()). */
+  #segment(s: number): ArrayBuffer {
+    let buf = this.#buffers[s];
+    if (buf === undefined) {
+      const start = s * this.#window;
+      buf = this.#live().buffer(start, Math.min(this.#window, this.byteLength - start));
+      this.#buffers[s] = buf;
+    }
+    return buf;
+  }
+
+  #segView(s: number): DataView {
+    let view = this.#views[s];
+    if (view === undefined) {
+      view = new DataView(this.#segment(s));
+      this.#views[s] = view;
+    }
+    return view;
+  }
+
+  /** Reads element `k` (linear, in elements) whatever window it lies in. */
+  #readAt(k: number): unknown {
+    const b = k * this.itemsize;
+    if (this.#view0 !== null) return this.#read(this.#view0, b);
+    const s = Math.floor(b / this.#window);
+    return this.#read(this.#segView(s), b - s * this.#window);
+  }
+
+  #writeAt(k: number, value: unknown): void {
+    const b = k * this.itemsize;
+    if (this.#view0 !== null) return this.#write(this.#view0, b, value);
+    const s = Math.floor(b / this.#window);
+    this.#write(this.#segView(s), b - s * this.#window, value);
+  }
+
+  #checkNativeOrder(): void {
+    if (!this.#dt.isNative) {
+      throw new MemmapError(
+        'ERR_BYTE_ORDER',
+        `data of a ${this.descr} array would read wrong numbers on this ${this.byteOrder === '>' ? 'little' : 'big'}-endian machine; use get()/set()/ndarray() or the raw bytes`,
+      );
+    }
+  }
+
+  #checkFits(): void {
+    if (!this.#fits) {
+      throw new MemmapError(
+        'ERR_TOO_LARGE',
+        `array of ${this.byteLength} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes): use segments(), get()/set() or ndarray()`,
+      );
+    }
   }
 
   /**
@@ -377,41 +450,62 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   get data(): DataTypes[N] {
     this.#live();
-    if (!this.#dt.isNative) {
-      throw new MemmapError(
-        'ERR_BYTE_ORDER',
-        `data of a ${this.descr} array would read wrong numbers on this ${this.byteOrder === '>' ? 'little' : 'big'}-endian machine; use get()/set()/ndarray() or the raw bytes`,
-      );
-    }
+    this.#checkNativeOrder();
+    this.#checkFits();
     if (this.#data === null) {
       const per = this.#dt.kind === 'c' ? 2 : 1;
-      this.#data = new CTORS[this.#dt.name](this.#buffer as ArrayBuffer, 0, this.size * per);
+      this.#data = new CTORS[this.#dt.name](this.#segment(0), 0, this.size * per);
     }
     return this.#data as DataTypes[N];
+  }
+
+  /**
+   * Zero-copy TypedArrays over consecutive windows of the array, in element
+   * order (the file's order): the way to scan an array larger than one
+   * ArrayBuffer at TypedArray speed. `maxBytes` caps a window (default: the
+   * runtime's ArrayBuffer limit, so an array that fits comes as one segment).
+   * Views are detached by close(), like `data`.
+   */
+  *segments(options: { maxBytes?: number } = {}): Generator<Segment<N>, void, undefined> {
+    this.#live();
+    this.#checkNativeOrder();
+    const max = options.maxBytes ?? this.#window;
+    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
+      throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `maxBytes must be a positive integer, got ${String(max)}`);
+    }
+    const step = Math.floor(Math.min(max, maxBufferLength) / this.itemsize) * this.itemsize;
+    if (step === 0) throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `maxBytes must be at least the itemsize (${this.itemsize})`);
+    const per = this.#dt.kind === 'c' ? 2 : 1;
+    const Ctor = CTORS[this.#dt.name];
+    for (let start = 0; start < this.byteLength; start += step) {
+      const len = Math.min(step, this.byteLength - start);
+      const buf = step === this.#window ? this.#segment(start / step) : this.#live().buffer(start, len);
+      const length = len / this.itemsize;
+      yield { start: start / this.itemsize, length, data: new Ctor(buf, 0, length * per) as DataTypes[N] };
+    }
   }
 
   /** Zero-copy Uint8Array over the array's raw bytes (any byte order). */
   get bytes(): Uint8Array {
     this.#live();
-    if (this.#bytes === null) this.#bytes = new Uint8Array(this.#buffer as ArrayBuffer);
+    this.#checkFits();
+    if (this.#bytes === null) this.#bytes = new Uint8Array(this.#segment(0), 0, this.byteLength);
     return this.#bytes;
   }
 
   /** Element at the given indices (negative indices count from the end, as numpy). */
   get(...index: number[]): ValueTypes[N] {
-    const view = this.#live();
-    const k = linearIndex(this.shape, this.strides, index, index.length);
-    return this.#read(view, k * this.itemsize) as ValueTypes[N];
+    this.#live();
+    return this.#readAt(linearIndex(this.shape, this.strides, index, index.length)) as ValueTypes[N];
   }
 
   /** set(i, j, …, value): stores value at the indices. Throws ERR_READ_ONLY in mode 'r'. */
   set(...indexAndValue: [...index: number[], value: InputTypes[N]]): void {
-    const view = this.#live();
+    this.#live();
     if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} was opened read-only (mode 'r')`);
     const n = indexAndValue.length - 1;
     if (n < 0) throw new MemmapTypeError('ERR_INVALID_INDEX', 'set() needs a value');
-    const k = linearIndex(this.shape, this.strides, indexAndValue, n);
-    this.#write(view, k * this.itemsize, indexAndValue[n]);
+    this.#writeAt(linearIndex(this.shape, this.strides, indexAndValue, n), indexAndValue[n]);
   }
 
   /**
@@ -420,22 +514,31 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * Non-native byte order and float16 without Float16Array use get/set accessors.
    */
   ndarray(): NdArray {
-    const view = this.#live();
+    this.#live();
     const complex = this.#dt.kind === 'c';
     const shape = complex ? [...this.shape, 2] : this.shape.slice();
     const strides = complex ? [...this.strides.map((s) => s * 2), 1] : this.strides.slice();
-    const direct = this.#dt.isNative && (this.#dt.name !== 'float16' || hasFloat16Array);
+    const direct = this.#fits && this.#dt.isNative && (this.#dt.name !== 'float16' || hasFloat16Array);
     if (direct) return ndarrayFactory(this.data as never, shape, strides, 0);
     let read: (i: number) => unknown;
     let write: (i: number, v: unknown) => void;
     if (complex) {
-      const part = parseDType(this.#dt.byteOrder + 'f' + this.itemsize / 2);
-      const acc = accessors(part);
-      read = (i) => acc.read(view, i * part.itemsize);
-      write = (i, v) => acc.write(view, i * part.itemsize, v);
+      // Component i of the interleaved (re, im) pairs.
+      const part = accessors(parseDType(this.#dt.byteOrder + 'f' + this.itemsize / 2));
+      const half = this.itemsize / 2;
+      read = (i) => {
+        const c = this.#readAt(Math.floor(i / 2)) as Complex;
+        return i % 2 === 0 ? c.re : c.im;
+      };
+      write = (i, v) => {
+        const k = Math.floor(i / 2);
+        const b = k * this.itemsize + (i % 2) * half;
+        const s = Math.floor(b / this.#window);
+        part.write(this.#view0 ?? this.#segView(s), b - s * this.#window, v);
+      };
     } else {
-      read = (i) => this.#read(view, i * this.itemsize);
-      write = (i, v) => this.#write(view, i * this.itemsize, v);
+      read = (i) => this.#readAt(i);
+      write = (i, v) => this.#writeAt(i, v);
     }
     const self = this;
     const generic = {
@@ -505,11 +608,24 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const mapping = this.#mapping;
     if (mapping === null) return;
     this.#mapping = null;
-    this.#view = null;
-    this.#buffer = null;
+    this.#view0 = null;
+    this.#buffers = [];
+    this.#views = [];
     this.#data = null;
     this.#bytes = null;
     mapping.close();
+  }
+
+  /**
+   * A small structured-cloneable token for this mapping: post it to a
+   * worker_thread and call fromShared(token) there to get the same memory
+   * without copying. The memory stays mapped until every thread's array over
+   * it is closed or collected.
+   */
+  share(): SharedMemmap {
+    const id = this.#live().share();
+    const { mode, reportMode, order, offset, filename, dtype } = this.#spec;
+    return { type: 'memmap.shared', id, filename, descr: dtype.descr, shape: this.shape.slice(), order, mode, reportMode, offset };
   }
 
   [Symbol.dispose](): void {
@@ -546,6 +662,36 @@ export function memmap<D extends DTypeString = 'uint8'>(
     populate: Boolean(options.populate),
   };
   return mapFile<CanonicalDType<D>>(spec);
+}
+
+/**
+ * Rebuilds, in this thread, the array another thread share()d. No copy: both
+ * see the same memory, and writes in 'r+' are visible to every thread at once.
+ * Throws ERR_CLOSED if every holder closed the mapping before this call, and
+ * ERR_INVALID_ARG_TYPE for anything that is not a share() token.
+ */
+export function fromShared<N extends DTypeName = DTypeName>(token: SharedMemmap): MemmapArray<N> {
+  const t = token as Partial<SharedMemmap> | null;
+  if (typeof t !== 'object' || t === null || t.type !== 'memmap.shared' || typeof t.id !== 'number' || typeof t.filename !== 'string') {
+    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'fromShared() takes the token returned by share()');
+  }
+  const spec: MapSpec = {
+    filename: t.filename,
+    mode: normalizeMode(t.mode),
+    reportMode: t.reportMode === undefined ? undefined : normalizeMode(t.reportMode),
+    dtype: parseDType(t.descr),
+    shape: normalizeShape(t.shape),
+    offset: normalizeOffset(t.offset),
+    order: normalizeOrder(t.order),
+    populate: false,
+  };
+  const mapping = new native.Mapping('shared', t.id);
+  const expected = sizeOf(spec.shape as number[]) * spec.dtype.itemsize;
+  if (mapping.length !== expected) {
+    mapping.close();
+    throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', 'share() token does not match the shared mapping');
+  }
+  return new MemmapArray<N>(kInternal, spec, spec.shape as number[], mapping);
 }
 
 /**

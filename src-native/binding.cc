@@ -4,10 +4,10 @@
 #include <napi.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -22,6 +22,7 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 struct EnvData {
   Napi::FunctionReference make_error;  // (code|errno, message, syscall?, path?) => Error
   double max_buffer = 4294967296.0;    // largest external ArrayBuffer this runtime accepts
+  Napi::Reference<Napi::Symbol> keep_alive;  // hidden key: view -> handle
 };
 
 EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
@@ -73,47 +74,45 @@ int ToFd(const Napi::Value& v) {
   return static_cast<int>(fd);
 }
 
-// One mmap() shared by the Mapping wrapper and every ArrayBuffer handed out
-// over it. Unmapped by close() or when the last holder is gone.
+// One mmap() shared by every Mapping handle over it, in any thread. Each handle
+// (a JS Mapping object, one per thread that opened or adopted the region) is a
+// holder; the region is unmapped when the last holder closes or is collected.
+// Views (ArrayBuffers) keep their handle alive through a hidden property, and
+// close() detaches them, so no live view ever outlives the memory it shows.
 struct SharedRegion {
   Region region;
-  std::atomic<int64_t> refs{1};
-  std::mutex mu;
-  bool unmapped = false;
-
-  void Unmap() {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!unmapped) {
-      memmap::unmap_region(&region);
-      unmapped = true;
-    }
-  }
-  void Retain() { refs.fetch_add(1, std::memory_order_relaxed); }
-  void Release() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      Unmap();
-      delete this;
-    }
-  }
+  int64_t holders = 1;  // guarded by g_registry_mutex
+  uint64_t id = 0;      // registry id once shared, 0 before
 };
 
-// Finalizer hint for one external ArrayBuffer. `creating` guards the Node 20
-// path where a failed napi_create_external_arraybuffer runs the finalizer
-// before returning (see BACKGROUND.md): the caller then cleans up, once.
-struct ViewHint {
-  SharedRegion* shared;
-  bool creating = true;
-  bool finalized = false;
-};
+std::mutex g_registry_mutex;
+std::unordered_map<uint64_t, SharedRegion*> g_registry;
+uint64_t g_next_id = 1;
 
-void FinalizeView(napi_env, void*, void* hint_ptr) {
-  auto* hint = static_cast<ViewHint*>(hint_ptr);
-  hint->shared->Release();
-  if (hint->creating) {
-    hint->finalized = true;
-    return;
+void DropHolder(SharedRegion* shared) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (--shared->holders > 0) return;
+  if (shared->id != 0) g_registry.erase(shared->id);
+  memmap::unmap_region(&shared->region);
+  delete shared;
+}
+
+// Adds a holder to a shared region by id; nullptr if it is gone.
+SharedRegion* AdoptShared(uint64_t id) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  auto it = g_registry.find(id);
+  if (it == g_registry.end()) return nullptr;
+  it->second->holders++;
+  return it->second;
+}
+
+uint64_t ShareId(SharedRegion* shared) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (shared->id == 0) {
+    shared->id = g_next_id++;
+    g_registry.emplace(shared->id, shared);
   }
-  delete hint;
+  return shared->id;
 }
 
 class Mapping : public Napi::ObjectWrap<Mapping> {
@@ -126,14 +125,21 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                            InstanceMethod<&Mapping::Advise>("advise"),
                            InstanceMethod<&Mapping::Residency>("residency"),
                            InstanceMethod<&Mapping::Close>("close"),
+                           InstanceMethod<&Mapping::Share>("share"),
                            InstanceAccessor<&Mapping::GetClosed>("closed"),
                            InstanceAccessor<&Mapping::GetLength>("length"),
                        });
   }
 
-  // new Mapping(fd, mode, offset, length, flags)
+  // new Mapping(fd, mode, offset, length, flags), or new Mapping("shared", id)
+  // to adopt a region another thread shared.
   explicit Mapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mapping>(info) {
     Napi::Env env = info.Env();
+    if (info.Length() >= 2 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "shared") {
+      shared_ = AdoptShared(ToU64(info[1], "id"));
+      if (shared_ == nullptr) ThrowCode(env, "ERR_CLOSED", "the shared mapping was closed by every holder");
+      return;
+    }
     if (info.Length() < 5) throw Napi::TypeError::New(env, "Mapping(fd, mode, offset, length, flags)");
     int fd = ToFd(info[0]);
     memmap::Mode mode = ToMode(info[1]);
@@ -150,8 +156,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   }
 
   ~Mapping() override {
-    // GC backstop: views handed out keep the region alive until they go too.
-    if (shared_ != nullptr) shared_->Release();
+    // GC backstop. Views reference this object, so none is alive any more.
+    if (shared_ != nullptr) DropHolder(shared_);
   }
 
  private:
@@ -173,18 +179,16 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     if (static_cast<double>(length) > GetEnvData(env)->max_buffer)
       ThrowCode(env, "ERR_TOO_LARGE", "window exceeds the largest ArrayBuffer this runtime supports");
 
-    auto* hint = new ViewHint{shared};
-    shared->Retain();
     napi_value value;
+    // No finalizer: the memory belongs to the region, which this handle keeps
+    // mapped for as long as the view can reach it (kept alive below).
     napi_status status =
-        napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length), FinalizeView, hint, &value);
-    hint->creating = false;
-    if (status != napi_ok) {
-      if (!hint->finalized) shared->Release();
-      delete hint;
-      ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
-    }
+        napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length), nullptr, nullptr, &value);
+    if (status != napi_ok) ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
     Napi::ArrayBuffer ab(env, value);
+    napi_property_descriptor keep = {nullptr, GetEnvData(env)->keep_alive.Value(), nullptr, nullptr, nullptr,
+                                     Value(), napi_default, nullptr};
+    ab.DefineProperties({Napi::PropertyDescriptor(keep)});
     // Drop references to buffers that were already collected.
     views_.erase(std::remove_if(views_.begin(), views_.end(),
                                 [](const Napi::Reference<Napi::ArrayBuffer>& ref) { return ref.Value().IsEmpty(); }),
@@ -239,9 +243,14 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     views_.clear();
     SharedRegion* shared = shared_;
     shared_ = nullptr;
-    shared->Unmap();
-    shared->Release();
+    DropHolder(shared);
     return env.Undefined();
+  }
+
+  // share(): registry id another thread passes to new Mapping("shared", id).
+  Napi::Value Share(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Napi::Number::New(env, static_cast<double>(ShareId(Live(env))));
   }
 
   Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shared_ == nullptr); }
@@ -313,7 +322,9 @@ Napi::Value EvictFile(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData<EnvData>(new EnvData());
+  auto* data = new EnvData();
+  data->keep_alive = Napi::Persistent(Napi::Symbol::New(env, "memmap.handle"));
+  env.SetInstanceData<EnvData>(data);
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
   exports.Set("resizeFile", Napi::Function::New<ResizeFile>(env, "resizeFile"));
