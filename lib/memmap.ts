@@ -18,6 +18,7 @@ import {
 } from './dtype';
 import { MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { halfToNumber, numberToHalf } from './float16';
+import { WideNdArray } from './ndview';
 import { linearIndex, normalizeOrder, normalizeShape, type Order, sizeOf, stridesFor } from './layout';
 
 export type Mode = 'r' | 'r+' | 'w+' | 'c';
@@ -518,7 +519,9 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const complex = this.#dt.kind === 'c';
     const shape = complex ? [...this.shape, 2] : this.shape.slice();
     const strides = complex ? [...this.strides.map((s) => s * 2), 1] : this.strides.slice();
-    const direct = this.#fits && this.#dt.isNative && (this.#dt.name !== 'float16' || hasFloat16Array);
+    // scijs ndarray keeps offsets in int32; bigger arrays get an exact-offset twin.
+    const wide = this.size * (complex ? 2 : 1) > 0x7fffffff;
+    const direct = !wide && this.#fits && this.#dt.isNative && (this.#dt.name !== 'float16' || hasFloat16Array);
     if (direct) return ndarrayFactory(this.data as never, shape, strides, 0);
     let read: (i: number) => unknown;
     let write: (i: number, v: unknown) => void;
@@ -552,6 +555,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
         write(i, v);
       },
     };
+    if (wide) return new WideNdArray(generic, shape, strides, 0) as unknown as NdArray;
     return ndarrayFactory(generic as never, shape, strides, 0);
   }
 
