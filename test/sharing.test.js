@@ -1,0 +1,118 @@
+'use strict';
+// Issue 5: sharing one mapping across worker threads and processes; truncation.
+const assert = require('node:assert/strict');
+const { fork } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { memmap, fromShared } = require('..');
+const { useTmpDir } = require('./helpers/tmp');
+const { throwsCode } = require('./helpers/assert');
+const { runFixture, fixtureJSON } = require('./helpers/child');
+
+describe('sharing across worker threads', function () {
+  const tmp = useTmpDir();
+
+  it('four workers share one r+ mapping: writes visible at once, unmapped only when every thread is done', function () {
+    const file = tmp.file('threads.i32');
+    const r = fixtureJSON('share-threads.js', [file]);
+    assert.equal(r.seenAtOnce, true, 'main sees worker writes without flush');
+    assert.deepEqual(r.workersSawMain, [7, 7, 7, 7], 'workers see main writes at once');
+    assert.equal(r.mainViewAfterClose, 0, 'main view is detached by close()');
+    assert.equal(r.mappedAfterMainClose, true, 'workers still hold the mapping');
+    const expected = [0, 1, 2, 3].map((w) => {
+      let s = 0;
+      for (let j = 0; j < 1024; j++) s += w * 10000 + j;
+      return s;
+    });
+    // Row 0 starts with main's marker (7) in its first 4 elements.
+    expected[0] += 4 * 7 - (0 + 1 + 2 + 3);
+    assert.deepEqual(r.afterMainClose, expected, 'workers read correct values after main closed');
+    assert.equal(r.mappedWhileWorker2Holds, true, 'a worker exiting does not unmap what another still reads');
+    assert.equal(r.mappedAtEnd, false, 'unmapped once every thread closed, exited or was terminated');
+  });
+
+  it('1000 share/close cycles (and 20 through workers) leave no mappings or fds', function () {
+    const file = tmp.file('leak.f32');
+    const r = fixtureJSON('share-leak.js', [file], { execArgv: ['--expose-gc'] });
+    assert.equal(r.stillMapped, false);
+    assert.ok(r.after.maps <= r.before.maps + 10, `maps ${r.before.maps} -> ${r.after.maps}`);
+    assert.ok(r.after.fds <= r.before.fds + 2, `fds ${r.before.fds} -> ${r.after.fds}`);
+  });
+
+  it('fromShared() refuses a forged token and a mapping every holder closed', function () {
+    const file = tmp.file('tok.bin');
+    fs.writeFileSync(file, Buffer.alloc(64));
+    throwsCode(() => fromShared({}), 'ERR_INVALID_ARG_TYPE', TypeError);
+    throwsCode(() => fromShared(null), 'ERR_INVALID_ARG_TYPE', TypeError);
+    const a = memmap(file, { dtype: 'float32' });
+    const token = a.share();
+    throwsCode(() => fromShared({ ...token, shape: [1000] }), 'ERR_INVALID_ARG_VALUE');
+    const b = fromShared(structuredClone(token));
+    assert.equal(b.mode, 'r');
+    assert.deepEqual(b.shape, [16]);
+    a.close();
+    assert.equal(b.get(3), 0, 'the other holder still reads');
+    b.close();
+    throwsCode(() => fromShared(token), 'ERR_CLOSED');
+    throwsCode(() => a.share(), 'ERR_CLOSED');
+  });
+});
+
+describe('sharing across processes', function () {
+  const tmp = useTmpDir();
+  const children = [];
+
+  function child() {
+    const c = fork(path.join(__dirname, 'fixtures', 'share-proc.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(c);
+    const ask = (msg) =>
+      new Promise((resolve, reject) => {
+        c.once('message', (m) => (m.ok ? resolve(m.value) : reject(Object.assign(new Error(m.message), { code: m.code }))));
+        c.send(msg);
+      });
+    return ask;
+  }
+
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.connected) c.kill();
+  });
+
+  it('two r+ processes see each other’s writes without flush; r sees them; c never leaks', async function () {
+    const file = tmp.file('procs.i32');
+    fs.writeFileSync(file, Buffer.alloc(64 * 4));
+    const a = child();
+    const b = child();
+    const r = child();
+    const c = child();
+    await a({ open: { file, mode: 'r+' } });
+    await b({ open: { file, mode: 'r+' } });
+    await r({ open: { file, mode: 'r' } });
+    await c({ open: { file, mode: 'c' } });
+    await a({ write: [5, 12345] });
+    assert.equal(await b({ read: 5 }), 12345);
+    assert.equal(await r({ read: 5 }), 12345, 'a read-only reader sees the writer');
+    await b({ write: [6, -9] });
+    assert.equal(await a({ read: 6 }), -9);
+    await c({ write: [7, 777] });
+    assert.equal(await c({ read: 7 }), 777);
+    assert.equal(await a({ read: 7 }), 0, 'copy-on-write stays in its process');
+    assert.equal(await r({ read: 7 }), 0);
+    for (const ask of [a, b, r, c]) await ask({ close: true });
+    const bytes = fs.readFileSync(file);
+    const onDisk = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    assert.equal(onDisk[5], 12345);
+    assert.equal(onDisk[6], -9);
+    assert.equal(onDisk[7], 0);
+  });
+});
+
+describe('truncation while mapped', function () {
+  const tmp = useTmpDir();
+
+  it('native calls survive; touching a lost page is SIGBUS (documented in Safety)', function () {
+    const r = runFixture('scale-truncate.js', [tmp.file('trunc.bin')]);
+    assert.match(r.stdout, /native ok/);
+    assert.doesNotMatch(r.stdout, /unreachable/);
+    assert.equal(r.signal, 'SIGBUS', `expected SIGBUS, got status ${r.status} signal ${r.signal}: ${r.stderr}`);
+  });
+});
