@@ -112,10 +112,19 @@ export function normalizeOffset(offset: unknown): number {
 }
 
 export function normalizePath(file: unknown): string {
-  if (typeof file === 'string') return path.resolve(file);
-  if (file instanceof URL) return fileURLToPath(file);
-  if (Buffer.isBuffer(file)) return path.resolve(file.toString());
-  throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'path must be a string, Buffer or file: URL');
+  let p: string;
+  if (typeof file === 'string') p = path.resolve(file);
+  else if (Buffer.isBuffer(file)) p = path.resolve(file.toString());
+  else if (file instanceof URL) {
+    try {
+      p = fileURLToPath(file);
+    } catch {
+      throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `not a file: URL of a local path: ${file.href}`);
+    }
+  } else throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'path must be a string, Buffer or file: URL');
+  // The OS would silently cut the path at a NUL byte and open another file.
+  if (p.includes('\0')) throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', 'path must not contain NUL bytes');
+  return p;
 }
 
 type Reader = (view: DataView, byte: number) => unknown;
@@ -268,6 +277,14 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
   const itemsize = dtype.itemsize;
   if (spec.shape === undefined && mode === 'w+') {
     throw new MemmapTypeError('ERR_SHAPE_REQUIRED', "shape is required for mode 'w+'");
+  }
+  // Check the extent before open(): 'w+' truncates the file there.
+  if (spec.shape !== undefined) {
+    const bytes = sizeOf(spec.shape) * itemsize;
+    if (!Number.isSafeInteger(bytes)) throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many bytes');
+    if (!Number.isSafeInteger(offset + bytes)) {
+      throw new MemmapRangeError('ERR_INVALID_OFFSET', `offset ${offset} + ${bytes} bytes ends past 2^53 - 1`);
+    }
   }
   const [fd, fileSize] = native.openFile(filename, MODE_CODES[mode]);
   let mapping: NativeMapping;

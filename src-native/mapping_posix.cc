@@ -39,7 +39,9 @@ uint64_t page_size() {
 }
 
 int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out) {
-  int flags = O_CLOEXEC;
+  // O_NONBLOCK: opening a FIFO must fail below (not a regular file), not wait
+  // for a writer. It changes nothing for regular files.
+  int flags = O_CLOEXEC | O_NONBLOCK;
   switch (mode) {
     case Mode::kReadOnly:
     case Mode::kCopyOnWrite:
@@ -195,7 +197,7 @@ int residency(const Region& region, uint8_t* out) {
 int evict_file(const char* path) {
   int fd;
   do {
-    fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return fail("open");
   int rc = 0;
