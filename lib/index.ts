@@ -1,5 +1,7 @@
 export { memmap, fromShared, evict, pageSize, hasFloat16Array, MemmapArray } from './memmap';
 export type { MemmapOptions, Mode, ModeInput, Advice, Residency, Segment, SharedMemmap } from './memmap';
+export { openNpy, readNpyHeader } from './npy';
+export type { NpyHeader, NpyVersion, OpenNpyOptions, ReadNpyHeaderOptions } from './npy';
 export { parseDType } from './dtype';
 export type { DType, DTypeName, DTypeString, CanonicalDType, DataTypes, ValueTypes, InputTypes, Complex } from './dtype';
 export type { Order } from './layout';

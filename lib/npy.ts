@@ -1,0 +1,350 @@
+// numpy .npy files: header parsing and writing byte-compatible with
+// numpy.lib.format, and mapping the data with mapFile().
+import * as fs from 'node:fs';
+import { getSystemErrorMap } from 'node:util';
+import { MODE_CODES, native } from './binding';
+import { type CanonicalDType, type DType, type DTypeName, type DTypeString, parseDType } from './dtype';
+import { MemmapError, MemmapRangeError, MemmapTypeError, systemError } from './errors';
+import { normalizeShape, sizeOf } from './layout';
+import { mapFile, type MemmapArray, type ModeInput, normalizeMode, normalizePath } from './memmap';
+import { parsePyLiteral, PyLiteralError, type PyValue } from './pyliteral';
+
+/** A .npy format version, [major, minor]. */
+export type NpyVersion = readonly [1, 0] | readonly [2, 0] | readonly [3, 0];
+
+/** What readNpyHeader() returns. */
+export interface NpyHeader {
+  /** Format version of the file, e.g. [1, 0]. */
+  version: [number, number];
+  /** Canonical dtype name, e.g. 'float32'. */
+  dtype: DTypeName;
+  /** numpy's dtype string with byte order, e.g. '<f4' (normalised; the file may spell it 'f4' or 'float32'). */
+  descr: string;
+  shape: number[];
+  fortranOrder: boolean;
+  /** Byte offset of the first element in the file. */
+  dataOffset: number;
+  /** Bytes of array data the header describes (size * itemsize). */
+  byteLength: number;
+}
+
+export interface ReadNpyHeaderOptions {
+  /** Largest header (in characters, as numpy counts) to parse. Default 10000, as numpy. */
+  maxHeaderSize?: number;
+}
+
+export interface OpenNpyOptions<D extends DTypeString = DTypeString> extends ReadNpyHeaderOptions {
+  /** 'r' (default), 'r+', 'c' open an existing file; 'w+' creates (or truncates) one. */
+  mode?: ModeInput;
+  /** Element type for 'w+' (required there; ignored otherwise, as numpy). */
+  dtype?: D;
+  /** Dimensions for 'w+' (required there; ignored otherwise, as numpy). */
+  shape?: number | readonly number[];
+  /** Column-major layout for 'w+'. Default false. */
+  fortranOrder?: boolean;
+  /** Format version for 'w+'. Default: 1.0, or 2.0 if the header does not fit 1.0 (as numpy). */
+  version?: readonly [number, number];
+  /** Pre-fault every page at open (MAP_POPULATE on Linux). Default false. */
+  populate?: boolean;
+}
+
+const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+const MAGIC_LEN = MAGIC.length + 2;
+const ARRAY_ALIGN = 64;
+const GROWTH_AXIS_MAX_DIGITS = 21;
+/** numpy's default max_header_size. */
+export const DEFAULT_MAX_HEADER_SIZE = 10000;
+
+type VersionKey = '1.0' | '2.0' | '3.0';
+const LENGTH_BYTES: Record<VersionKey, number> = { '1.0': 2, '2.0': 4, '3.0': 4 };
+
+function versionKey(major: number, minor: number): VersionKey | undefined {
+  const key = `${major}.${minor}`;
+  return Object.hasOwn(LENGTH_BYTES, key) ? (key as VersionKey) : undefined;
+}
+
+function npyError(code: string, message: string, file: string): MemmapError {
+  return new MemmapError(code, message, { path: file });
+}
+
+/** Wraps a Node fs error (it has errno/syscall) as MemmapError, like the native layer does. */
+function fsError(err: unknown, file: string): MemmapError {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.errno !== 'number') throw err;
+  const description = getSystemErrorMap().get(e.errno)?.[1] ?? e.message;
+  return systemError(e.errno, description, e.syscall, file);
+}
+
+function readAt(fd: number, length: number, position: number, file: string): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, done, length - done, position + done);
+    } catch (err) {
+      throw fsError(err, file);
+    }
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+function snippet(text: string): string {
+  const t = text.trimEnd();
+  return JSON.stringify(t.length > 80 ? t.slice(0, 77) + '...' : t);
+}
+
+function describeDescr(v: PyValue): string {
+  switch (v.type) {
+    case 'str':
+      return JSON.stringify(v.value);
+    case 'list':
+      return `[${v.items.map(describeDescr).join(', ')}]`;
+    case 'tuple':
+      return `(${v.items.map(describeDescr).join(', ')})`;
+    case 'int':
+      return String(v.value);
+    default:
+      return v.type;
+  }
+}
+
+// What a numpy type string we cannot map is, for the error message.
+function unsupportedKind(descr: string): string {
+  const m = /^[<>=|]?([a-zA-Z?])/.exec(descr);
+  const c = m ? m[1] : '';
+  if (c === 'S' || c === 'a') return 'byte string';
+  if (c === 'U') return 'unicode string';
+  if (c === 'O') return 'Python object';
+  if (c === 'M' || c === 'm') return 'datetime/timedelta';
+  if (c === 'V') return 'void (raw bytes or structured)';
+  if (c === 'f' || c === 'c' || c === 'g' || c === 'G') return 'extended precision float';
+  return 'unknown or unsupported';
+}
+
+function toDType(v: PyValue, file: string): DType {
+  if (v.type === 'list') {
+    throw npyError('ERR_NPY_DTYPE', `${file}: structured dtype ${describeDescr(v)} cannot be mapped; memmap maps bool, int, uint, float and complex arrays`, file);
+  }
+  if (v.type === 'tuple') {
+    throw npyError('ERR_NPY_DTYPE', `${file}: sub-array dtype ${describeDescr(v)} cannot be mapped`, file);
+  }
+  if (v.type !== 'str') throw npyError('ERR_NPY_HEADER', `${file}: descr is not a valid dtype descriptor: ${describeDescr(v)}`, file);
+  const descr = v.value;
+  // numpy reads '|' ("not applicable") on a multi-byte type as native order.
+  const candidates = /^\|[a-zA-Z]\d+$/.test(descr) ? [descr, '=' + descr.slice(1)] : [descr];
+  for (const c of candidates) {
+    try {
+      return parseDType(c);
+    } catch {
+      // try the next spelling
+    }
+  }
+  throw npyError('ERR_NPY_DTYPE', `${file}: dtype ${JSON.stringify(descr)} (${unsupportedKind(descr)}) cannot be mapped; memmap maps bool, int8..int64, uint8..uint64, float16/32/64 and complex64/128`, file);
+}
+
+/** Parses the header text (the dict literal) into dtype, shape and order, as numpy's _read_array_header. */
+function interpretHeader(text: string, version: VersionKey, file: string): { dtype: DType; shape: number[]; fortranOrder: boolean } {
+  let d: PyValue;
+  try {
+    d = parsePyLiteral(text, { allowLongSuffix: version !== '3.0' });
+  } catch (err) {
+    if (!(err instanceof PyLiteralError)) throw err;
+    throw npyError('ERR_NPY_HEADER', `${file}: cannot parse .npy header (${err.message} at character ${err.pos}): ${snippet(text)}`, file);
+  }
+  if (d.type !== 'dict') throw npyError('ERR_NPY_HEADER', `${file}: .npy header is not a dictionary: ${snippet(text)}`, file);
+  const entries = new Map<string, PyValue>();
+  let badKey = false;
+  d.keys.forEach((k, i) => {
+    if (k.type === 'str') entries.set(k.value, d.values[i]);
+    else badKey = true;
+  });
+  const keys = [...entries.keys()].sort();
+  if (badKey || keys.join() !== 'descr,fortran_order,shape') {
+    throw npyError('ERR_NPY_HEADER', `${file}: .npy header must have exactly the keys descr, fortran_order and shape; got ${snippet(text)}`, file);
+  }
+  const shapeV = entries.get('shape') as PyValue;
+  if (shapeV.type !== 'tuple' || !shapeV.items.every((x) => x.type === 'int' && x.value >= 0n && x.value <= BigInt(Number.MAX_SAFE_INTEGER))) {
+    throw npyError('ERR_NPY_HEADER', `${file}: shape is not a tuple of non-negative integers: ${snippet(text)}`, file);
+  }
+  const shape = shapeV.items.map((x) => Number((x as { value: bigint }).value));
+  const fo = entries.get('fortran_order') as PyValue;
+  if (fo.type !== 'bool') throw npyError('ERR_NPY_HEADER', `${file}: fortran_order is not a valid bool: ${snippet(text)}`, file);
+  const dtype = toDType(entries.get('descr') as PyValue, file);
+  return { dtype, shape, fortranOrder: fo.value };
+}
+
+function checkMaxHeaderSize(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_HEADER_SIZE;
+  if (typeof value !== 'number' || Number.isNaN(value) || (!Number.isInteger(value) && value !== Infinity)) {
+    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `maxHeaderSize must be an integer, got ${String(value)}`);
+  }
+  if (value < 0) throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `maxHeaderSize must be non-negative, got ${value}`);
+  return value;
+}
+
+/** Reads and validates the header of an open file: reads only header bytes, never the data. */
+function readHeaderFd(fd: number, fileSize: number, file: string, maxHeaderSize: number): NpyHeader {
+  const head = readAt(fd, Math.min(fileSize, MAGIC_LEN + 4), 0, file);
+  const prefix = head.subarray(0, Math.min(head.length, MAGIC.length));
+  if (!prefix.equals(MAGIC.subarray(0, prefix.length))) {
+    throw npyError('ERR_NPY_BAD_MAGIC', `${file} is not a .npy file: it does not start with \\x93NUMPY`, file);
+  }
+  if (head.length < MAGIC_LEN) throw npyError('ERR_NPY_TRUNCATED', `${file} is truncated: ${head.length} bytes, shorter than the .npy magic string`, file);
+  const [major, minor] = [head[6], head[7]];
+  const version = versionKey(major, minor);
+  if (!version) throw npyError('ERR_NPY_VERSION', `${file}: unsupported .npy format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`, file);
+  const lenBytes = LENGTH_BYTES[version];
+  if (head.length < MAGIC_LEN + lenBytes) throw npyError('ERR_NPY_TRUNCATED', `${file} is truncated inside the header length field`, file);
+  const headerLength = lenBytes === 2 ? head.readUInt16LE(MAGIC_LEN) : head.readUInt32LE(MAGIC_LEN);
+  const dataOffset = MAGIC_LEN + lenBytes + headerLength;
+  if (dataOffset > fileSize) {
+    throw npyError('ERR_NPY_TRUNCATED', `${file} is truncated: the header says it is ${headerLength} bytes but the file has ${fileSize - MAGIC_LEN - lenBytes} after the length field`, file);
+  }
+  const tooLarge = (chars: number | string): MemmapError =>
+    npyError('ERR_NPY_HEADER_TOO_LARGE', `${file}: .npy header of ${chars} characters exceeds maxHeaderSize ${maxHeaderSize} (raise maxHeaderSize if you trust the file)`, file);
+  // latin1: one character per byte; utf8: at least one per 4 bytes. Refuse before reading when we can.
+  if (headerLength > (version === '3.0' ? 4 * maxHeaderSize : maxHeaderSize)) throw tooLarge(version === '3.0' ? `over ${maxHeaderSize}` : headerLength);
+  const raw = readAt(fd, headerLength, MAGIC_LEN + lenBytes, file);
+  if (raw.length < headerLength) throw npyError('ERR_NPY_TRUNCATED', `${file} is truncated inside the header`, file);
+  let text: string;
+  if (version === '3.0') {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+    } catch {
+      throw npyError('ERR_NPY_HEADER', `${file}: .npy 3.0 header is not valid UTF-8`, file);
+    }
+    let chars = 0;
+    for (const _ of text) chars++;
+    if (chars > maxHeaderSize) throw tooLarge(chars);
+  } else {
+    text = raw.toString('latin1');
+  }
+  const { dtype, shape, fortranOrder } = interpretHeader(text, version, file);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const byteLength = size * dtype.itemsize;
+  if (!Number.isSafeInteger(dataOffset + byteLength)) throw npyError('ERR_NPY_HEADER', `${file}: shape (${shape.join(', ')}) has too many elements`, file);
+  return { version: [major, minor], dtype: dtype.name, descr: dtype.descr, shape, fortranOrder, dataOffset, byteLength };
+}
+
+/**
+ * Reads a .npy file's header (and only the header) like numpy's reader:
+ * versions 1.0/2.0/3.0, any padding, quote style and key order.
+ * Throws MemmapError ERR_NPY_* for malformed files, ERR_NPY_DTYPE for dtypes
+ * memmap cannot map, or the errno name (ENOENT, …) when the OS refuses.
+ */
+export function readNpyHeader(file: string | Buffer | URL, options: ReadNpyHeaderOptions = {}): NpyHeader {
+  if (typeof options !== 'object' || options === null) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  const filename = normalizePath(file);
+  const maxHeaderSize = checkMaxHeaderSize(options.maxHeaderSize);
+  const [fd, fileSize] = native.openFile(filename, MODE_CODES.r);
+  try {
+    return readHeaderFd(fd, fileSize, filename, maxHeaderSize);
+  } finally {
+    native.closeFile(fd);
+  }
+}
+
+function pyRepr(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+/**
+ * The header numpy writes (np.save / open_memmap) for this dtype, shape and
+ * order: sorted dict repr, GROWTH_AXIS_MAX_DIGITS spare spaces, space padding
+ * to a 64-byte boundary and a final newline. Version 1.0 unless it needs 2.0.
+ */
+export function formatNpyHeader(descr: string, shape: readonly number[], fortranOrder: boolean, version?: readonly [number, number]): Buffer {
+  let header = `{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${pyRepr(shape)}, }`;
+  if (shape.length > 0) {
+    const growth = String(shape[fortranOrder ? shape.length - 1 : 0]);
+    header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - growth.length));
+  }
+  const wrap = (v: VersionKey): Buffer | undefined => {
+    const lenBytes = LENGTH_BYTES[v];
+    const hlen = header.length + 1;
+    const padlen = ARRAY_ALIGN - ((MAGIC_LEN + lenBytes + hlen) % ARRAY_ALIGN);
+    const total = hlen + padlen;
+    if (total >= 2 ** (8 * lenBytes)) return undefined;
+    const out = Buffer.alloc(MAGIC_LEN + lenBytes + total, 0x20);
+    MAGIC.copy(out, 0);
+    out[6] = Number(v[0]);
+    out[7] = 0;
+    if (lenBytes === 2) out.writeUInt16LE(total, MAGIC_LEN);
+    else out.writeUInt32LE(total, MAGIC_LEN);
+    out.write(header, MAGIC_LEN + lenBytes, 'latin1'); // the dict repr is ASCII: latin1 and utf8 agree
+    out[out.length - 1] = 0x0a;
+    return out;
+  };
+  if (version === undefined) return (wrap('1.0') ?? wrap('2.0')) as Buffer;
+  const key = Array.isArray(version) && version.length === 2 ? versionKey(version[0], version[1]) : undefined;
+  if (!key) throw new MemmapRangeError('ERR_NPY_VERSION', `version must be [1, 0], [2, 0] or [3, 0], got ${JSON.stringify(version)}`);
+  const out = wrap(key);
+  if (!out) throw new MemmapRangeError('ERR_NPY_HEADER_TOO_LARGE', `header of ${header.length + 1} bytes is too big for version ${key}`);
+  return out;
+}
+
+/**
+ * Opens a .npy file as a memory-mapped array, like
+ * `np.load(file, mmap_mode=mode)` / `np.lib.format.open_memmap`. In mode
+ * 'w+' it writes numpy's header for `dtype`, `shape` and `fortranOrder`
+ * (byte-identical to np.save), sizes the file and returns an array in mode 'r+'.
+ */
+export function openNpy<D extends DTypeString>(
+  file: string | Buffer | URL,
+  options: OpenNpyOptions<D> & { mode: 'w+' | 'write'; dtype: D },
+): MemmapArray<CanonicalDType<D>>;
+export function openNpy(file: string | Buffer | URL, options?: OpenNpyOptions): MemmapArray;
+export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {}): MemmapArray {
+  if (typeof options !== 'object' || options === null) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  const filename = normalizePath(file);
+  const mode = normalizeMode(options.mode);
+  const populate = Boolean(options.populate);
+  const maxHeaderSize = checkMaxHeaderSize(options.maxHeaderSize);
+  if (mode === 'w+') {
+    if (options.dtype === undefined) throw new MemmapTypeError('ERR_DTYPE_REQUIRED', "dtype is required for mode 'w+'");
+    if (options.shape === undefined) throw new MemmapTypeError('ERR_SHAPE_REQUIRED', "shape is required for mode 'w+'");
+    const dtype = parseDType(options.dtype);
+    const shape = normalizeShape(options.shape);
+    if (options.fortranOrder !== undefined && typeof options.fortranOrder !== 'boolean') {
+      throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `fortranOrder must be a boolean, got ${String(options.fortranOrder)}`);
+    }
+    const fortranOrder = options.fortranOrder === true;
+    // Everything is validated before the file is created or truncated.
+    const header = formatNpyHeader(dtype.descr, shape, fortranOrder, options.version);
+    if (!Number.isSafeInteger(header.length + sizeOf(shape) * dtype.itemsize)) {
+      throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many bytes');
+    }
+    const [fd] = native.openFile(filename, MODE_CODES['w+']);
+    try {
+      fs.writeSync(fd, header, 0, header.length, 0);
+    } catch (err) {
+      throw fsError(err, filename);
+    } finally {
+      native.closeFile(fd);
+    }
+    // As numpy: the header is written, so the data is mapped read-write ('r+' grows the file).
+    return mapFile({ filename, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate });
+  }
+  const [fd, fileSize] = native.openFile(filename, MODE_CODES.r);
+  let h: NpyHeader;
+  try {
+    h = readHeaderFd(fd, fileSize, filename, maxHeaderSize);
+  } finally {
+    native.closeFile(fd);
+  }
+  if ((mode === 'r' || mode === 'c') && fileSize < h.dataOffset + h.byteLength) {
+    throw npyError('ERR_NPY_TRUNCATED', `${filename} is truncated: the header describes ${h.byteLength} bytes of data at offset ${h.dataOffset}, the file has ${fileSize - h.dataOffset}`, filename);
+  }
+  return mapFile({
+    filename,
+    mode,
+    dtype: parseDType(h.descr),
+    shape: h.shape,
+    offset: h.dataOffset,
+    order: h.fortranOrder ? 'F' : 'C',
+    populate,
+  });
+}
