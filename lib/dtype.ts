@@ -250,8 +250,7 @@ export function parseDType(input: unknown): DType {
     if (m) {
       order = m[1] || '=';
       name = m[3] ? BY_CODE[m[2] + m[3]] : CHARS[m[2]];
-      // numpy: '|' only goes with one-byte types
-      if (name && order === '|' && INFO[name].itemsize !== 1) name = undefined;
+      // numpy reads '|' ("not applicable") on a multi-byte type as native order: '|f4' is '<f4' here
     }
   }
   if (!name) {

@@ -1,0 +1,27 @@
+'use strict';
+// What this process has mapped and open, read from /proc (Linux), for unmap
+// and leak checks; settle() lets GC finalizers run (needs --expose-gc).
+const fs = require('node:fs');
+
+/** Lines of /proc/self/maps that map `file`. */
+function mappedLines(file) {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file)).length;
+}
+
+/** Counts of mappings and open file descriptors. */
+function usage() {
+  return {
+    maps: fs.readFileSync('/proc/self/maps', 'utf8').split('\n').length,
+    fds: fs.readdirSync('/proc/self/fd').length,
+  };
+}
+
+/** A few gc() calls with a turn of the event loop between, so finalizers run. */
+async function settle(rounds = 6) {
+  for (let i = 0; i < rounds; i++) {
+    global.gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+module.exports = { mappedLines, usage, settle };
