@@ -149,7 +149,7 @@ function toDType(v: PyValue, file: string): DType {
 function interpretHeader(text: string, version: VersionKey, file: string): { dtype: DType; shape: number[]; fortranOrder: boolean } {
   let d: PyValue;
   try {
-    d = parsePyLiteral(text, { allowLongSuffix: version !== '3.0' });
+    d = parsePyLiteral(text, { numpyRetry: version !== '3.0' });
   } catch (err) {
     if (!(err instanceof PyLiteralError)) throw err;
     throw npyError('ERR_NPY_HEADER', `${file}: cannot parse .npy header (${err.message} at character ${err.pos}): ${snippet(text)}`, file);
@@ -166,8 +166,11 @@ function interpretHeader(text: string, version: VersionKey, file: string): { dty
     throw npyError('ERR_NPY_HEADER', `${file}: .npy header must have exactly the keys descr, fortran_order and shape; got ${snippet(text)}`, file);
   }
   const shapeV = entries.get('shape') as PyValue;
-  if (shapeV.type !== 'tuple' || !shapeV.items.every((x) => x.type === 'int' && x.value >= 0n && x.value <= BigInt(Number.MAX_SAFE_INTEGER))) {
+  if (shapeV.type !== 'tuple' || !shapeV.items.every((x) => x.type === 'int' && x.value >= 0n)) {
     throw npyError('ERR_NPY_HEADER', `${file}: shape is not a tuple of non-negative integers: ${snippet(text)}`, file);
+  }
+  if (shapeV.items.some((x) => (x as { value: bigint }).value > BigInt(Number.MAX_SAFE_INTEGER))) {
+    throw npyError('ERR_NPY_HEADER', `${file}: a shape dimension exceeds 2^53 - 1, the largest exact integer in JavaScript: ${snippet(text)}`, file);
   }
   const shape = shapeV.items.map((x) => Number((x as { value: bigint }).value));
   const fo = entries.get('fortran_order') as PyValue;

@@ -28,8 +28,11 @@ export class PyLiteralError extends Error {
 }
 
 export interface PyLiteralOptions {
-  /** Skip Python 2 long suffixes (`3L`), as numpy's retry for version 1.0/2.0 headers does. */
-  allowLongSuffix?: boolean;
+  /**
+   * Be as lenient as numpy's retry for version 1.0/2.0 headers (_filter_header):
+   * skip Python 2 long suffixes (`3L`) and a whitespace-only last line.
+   */
+  numpyRetry?: boolean;
 }
 
 type Token =
@@ -95,7 +98,8 @@ function tokenize(src: string, options: PyLiteralOptions): Token[] {
         j++;
       }
       if (j >= n) {
-        if (col > 0) fail('unexpected indent', j);
+        // numpy's 1.0/2.0 retry (tokenize + untokenize) drops a whitespace-only last line.
+        if (col > 0 && !options.numpyRetry) fail('unexpected indent', j);
         i = j;
         break;
       }
@@ -158,7 +162,7 @@ function tokenize(src: string, options: PyLiteralOptions): Token[] {
       else fail('leading zeros in decimal integer literals are not permitted', start);
       push({ kind: 'num', value: value!, pos: start });
       if (isIdentChar(s[i])) {
-        if (options.allowLongSuffix && s[i] === 'L' && !isIdentChar(s[i + 1])) {
+        if (options.numpyRetry && s[i] === 'L' && !isIdentChar(s[i + 1])) {
           i++;
           lastWasNumber = false;
         } else {
@@ -175,7 +179,7 @@ function tokenize(src: string, options: PyLiteralOptions): Token[] {
           const wasNumber = lastWasNumber;
           const at = i;
           i += id.length;
-          if (options.allowLongSuffix && wasNumber && id === 'L') {
+          if (options.numpyRetry && wasNumber && id === 'L') {
             lastWasNumber = false;
             continue;
           }
