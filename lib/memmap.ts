@@ -169,7 +169,8 @@ function accessors(dt: DType): { read: Reader; write: Writer } {
           if (typeof x !== 'boolean' && typeof x !== 'number' && typeof x !== 'bigint') {
             throw new MemmapTypeError('ERR_INVALID_VALUE', 'bool value must be a boolean or number');
           }
-          v.setUint8(b, x ? 1 : 0);
+          // numpy: bool(nan) is True, bool(-0.0) False
+          v.setUint8(b, x === false || x === 0 || x === 0n ? 0 : 1);
         },
       };
     case 'int8':

@@ -84,6 +84,11 @@ describe('dtypes', function () {
     a.set(3, 0);
     a.set(4, 1n);
     assert.deepEqual(Array.from(a.data), [1, 0, 1, 0, 1]);
+    // as numpy: bool(nan) and bool(0.5) are True, bool(-0.0) and 0n False
+    for (const [v, want] of [[NaN, true], [-0, false], [0.5, true], [-Infinity, true], [0n, false], [-3n, true]]) {
+      a.set(2, v);
+      assert.equal(a.get(2), want, `bool(${String(v)})`);
+    }
     throwsCode(() => a.set(0, 'yes'), 'ERR_INVALID_VALUE', TypeError);
     a.close();
   });

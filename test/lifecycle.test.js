@@ -2,7 +2,7 @@
 // close(), GC and crash paths. Anything that could take the process down runs
 // in a child process, so a crash shows up as a signal or non-zero exit.
 const assert = require('node:assert/strict');
-const { memmap } = require('..');
+const { memmap, hasFloat16Array } = require('..');
 const { useTmpDir, fingerprint } = require('./helpers/tmp');
 const { throwsCode, patternFile } = require('./helpers/assert');
 const { fixtureJSON } = require('./helpers/child');
@@ -31,17 +31,23 @@ describe('lifecycle', function () {
       assert.equal(mappedLines(file), 0, 'unmapped by close(), not at some later GC');
     });
 
-    it('detaches the accessor-based ndarray() of byte-swapped and float16 arrays', function () {
+    it('detaches the accessor-based ndarray() of byte-swapped (and, without Float16Array, float16) arrays', function () {
       const file = tmp.file('detach-generic.bin');
       patternFile(file, 64);
       for (const dtype of ['>f8', 'float16', '>c8']) {
         const a = memmap(file, { mode: 'r+', dtype });
         const nd = a.ndarray();
-        assert.notEqual(nd.get(...nd.shape.map(() => 0)), undefined);
+        const zero = nd.shape.map(() => 0);
+        assert.notEqual(nd.get(...zero), undefined);
         a.close();
         assert.equal(nd.data.length, 0, dtype);
-        assert.equal(nd.get(...nd.shape.map(() => 0)), undefined, dtype);
-        throwsCode(() => nd.set(...nd.shape.map(() => 0), 1), 'ERR_CLOSED');
+        assert.equal(nd.get(...zero), undefined, dtype);
+        if (dtype === 'float16' && hasFloat16Array) {
+          nd.set(...zero, 1); // a plain Float16Array view: the write to a detached buffer is ignored
+          assert.equal(nd.get(...zero), undefined);
+        } else {
+          throwsCode(() => nd.set(...zero, 1), 'ERR_CLOSED');
+        }
       }
     });
 

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
-const { memmap, MemmapArray, pageSize } = require('..');
+const { memmap, evict, MemmapArray, pageSize } = require('..');
 const { useTmpDir } = require('./helpers/tmp');
 const { throwsCode, patternFile } = require('./helpers/assert');
 
@@ -76,6 +76,29 @@ describe('memmap() API', function () {
         const a = memmap(p);
         assert.equal(a.filename, file);
         assert.equal(a.size, 8);
+        a.close();
+      }
+    });
+
+    it('shape and strides are frozen copies', function () {
+      const file = tmp.file('frozen.bin');
+      patternFile(file, 24);
+      const shape = [2, 3];
+      const a = memmap(file, { shape, dtype: 'int32' });
+      shape[0] = 99;
+      assert.deepEqual(a.shape, [2, 3]);
+      assert.ok(Object.isFrozen(a.shape));
+      assert.ok(Object.isFrozen(a.strides));
+      a.close();
+    });
+
+    it('populate: true maps the same bytes, already resident', function () {
+      const file = tmp.file('populate.bin');
+      const bytes = patternFile(file, 3 * pageSize + 5);
+      for (const mode of ['r', 'r+', 'c']) {
+        const a = memmap(file, { mode, offset: 5, populate: true });
+        assert.equal(a.residency().fraction, 1, mode);
+        assert.deepEqual(Buffer.from(a.data), bytes.subarray(5), mode);
         a.close();
       }
     });
@@ -276,6 +299,30 @@ describe('memmap() API', function () {
       assert.equal(r.residentBytes, r.totalBytes, 'every touched page is resident');
       assert.equal(r.fraction, 1);
       a.close();
+    });
+  });
+
+  describe('evict()', function () {
+    it("drops the file's pages from the page cache; residency() sees a read bring them back", function () {
+      const file = tmp.file('evict.bin');
+      patternFile(file, 64 * pageSize);
+      evict(file);
+      const a = memmap(file);
+      const cold = a.residency();
+      const tmpfs = fs.statfsSync(tmp.dir).type === 0x01021994; // tmpfs pages cannot be evicted
+      if (!tmpfs) assert.equal(cold.residentPages, 0, 'nothing resident right after evict()');
+      assert.equal(a.data[10 * pageSize + 5], ((10 * pageSize + 5) * 7 + 3) & 0xff);
+      const warm = a.residency();
+      assert.equal(warm.pages[10], 1, 'the page just read is resident');
+      assert.ok(warm.residentPages >= 1);
+      a.close();
+    });
+
+    it('refuses what memmap() refuses: ENOENT, EISDIR, ENODEV', function () {
+      throwsCode(() => evict(tmp.file('no-such-file')), 'ENOENT');
+      throwsCode(() => evict(tmp.dir), 'EISDIR');
+      throwsCode(() => evict('/dev/null'), 'ENODEV');
+      throwsCode(() => evict(42), 'ERR_INVALID_ARG_TYPE', TypeError);
     });
   });
 
