@@ -133,14 +133,10 @@ function toDType(v: PyValue, file: string): DType {
   }
   if (v.type !== 'str') throw npyError('ERR_NPY_HEADER', `${file}: descr is not a valid dtype descriptor: ${describeDescr(v)}`, file);
   const descr = v.value;
-  // numpy reads '|' ("not applicable") on a multi-byte type as native order.
-  const candidates = /^\|[a-zA-Z]\d+$/.test(descr) ? [descr, '=' + descr.slice(1)] : [descr];
-  for (const c of candidates) {
-    try {
-      return parseDType(c);
-    } catch {
-      // try the next spelling
-    }
+  try {
+    return parseDType(descr);
+  } catch {
+    // refused below, naming the dtype
   }
   throw npyError('ERR_NPY_DTYPE', `${file}: dtype ${JSON.stringify(descr)} (${unsupportedKind(descr)}) cannot be mapped; memmap maps bool, int8..int64, uint8..uint64, float16/32/64 and complex64/128`, file);
 }

@@ -1,0 +1,226 @@
+// The `memmap` command line: `memmap info FILE…` describes .npy and raw files.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MemmapError } from './errors';
+import { memmap } from './memmap';
+import { readNpyHeader } from './npy';
+import { normalizeShape, normalizeOrder } from './layout';
+import { parseDType } from './dtype';
+
+const USAGE = `Usage: memmap info FILE... [--dtype DTYPE] [--shape N,M,...] [--offset BYTES] [--order C|F] [--json]
+
+  info   For a .npy file: format version, dtype, shape, order, data offset,
+         size on disk and how much of the file is in the page cache now.
+         For a raw file: the same for --dtype (default uint8), --shape
+         (default: 1-d, inferred from the file size), --offset and --order.
+  --json one JSON object per file instead of text.
+
+Errors are printed as one line and the exit code is 1 (2 for bad usage).`;
+
+export interface FileInfo {
+  file: string;
+  format: 'npy' | 'raw';
+  /** .npy format version, e.g. "1.0" (npy only). */
+  version?: string;
+  dtype: string;
+  descr: string;
+  shape: number[];
+  order: 'C' | 'F';
+  dataOffset: number;
+  dataBytes: number;
+  fileSize: number;
+  /** Bytes the file system has allocated (less than fileSize for a sparse file). */
+  allocatedBytes: number;
+  /** Bytes of the file in the page cache now (mincore; touches nothing). */
+  residentBytes: number;
+}
+
+class UsageError extends Error {}
+
+interface InfoOptions {
+  dtype?: string;
+  shape?: string;
+  offset?: string;
+  order?: string;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): { command: string | undefined; files: string[]; opts: InfoOptions } {
+  const opts: InfoOptions = { json: false };
+  const files: string[] = [];
+  let command: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--json') {
+      opts.json = true;
+    } else if (arg === '-h' || arg === '--help') {
+      command = 'help';
+    } else if (arg === '--version' || arg === '-v') {
+      command = 'version';
+    } else if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+      if (!['dtype', 'shape', 'offset', 'order'].includes(name)) throw new UsageError(`unknown option ${arg}`);
+      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new UsageError(`option --${name} needs a value`);
+      opts[name as 'dtype' | 'shape' | 'offset' | 'order'] = value;
+    } else if (command === undefined) {
+      command = arg;
+    } else {
+      files.push(arg);
+    }
+  }
+  return { command, files, opts };
+}
+
+function isNpy(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(6);
+    const n = fs.readSync(fd, head, 0, 6, 0);
+    return head.subarray(0, n).toString('latin1') === '\x93NUMPY';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Bytes of the whole file in the page cache (mincore through a read-only mapping). */
+function residentBytes(file: string, size: number): number {
+  if (size === 0) return 0;
+  const a = memmap(file, { mode: 'r', dtype: 'uint8' });
+  try {
+    return a.residency().residentBytes;
+  } finally {
+    a.close();
+  }
+}
+
+/** Describes one file as `memmap info` does. Throws MemmapError for files it cannot describe. */
+export function fileInfo(file: string, opts: Omit<InfoOptions, 'json'> = {}): FileInfo {
+  const abs = path.resolve(file);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new MemmapError(e.code ?? 'UNKNOWN', e.message, { path: abs, syscall: 'stat', errno: e.errno });
+  }
+  if (!st.isFile()) throw new MemmapError(st.isDirectory() ? 'EISDIR' : 'ENODEV', `${abs} is not a regular file`, { path: abs });
+  const base = { file: abs, fileSize: st.size, allocatedBytes: st.blocks * 512 };
+  let info: Omit<FileInfo, 'residentBytes' | 'fileSize' | 'allocatedBytes' | 'file'>;
+  if (opts.dtype === undefined && opts.shape === undefined && opts.offset === undefined && (isNpy(abs) || abs.endsWith('.npy'))) {
+    const h = readNpyHeader(abs);
+    if (st.size < h.dataOffset + h.byteLength) {
+      throw new MemmapError('ERR_NPY_TRUNCATED', `${abs} is truncated: the header describes ${h.byteLength} bytes of data at offset ${h.dataOffset}, the file has ${Math.max(0, st.size - h.dataOffset)}`, { path: abs });
+    }
+    info = {
+      format: 'npy',
+      version: h.version.join('.'),
+      dtype: h.dtype,
+      descr: h.descr,
+      shape: h.shape,
+      order: h.fortranOrder ? 'F' : 'C',
+      dataOffset: h.dataOffset,
+      dataBytes: h.byteLength,
+    };
+  } else {
+    const dt = parseDType(opts.dtype ?? 'uint8');
+    const offset = opts.offset === undefined ? 0 : Number(opts.offset);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new MemmapError('ERR_INVALID_OFFSET', `--offset must be a non-negative integer, got ${opts.offset}`);
+    let shape: number[];
+    if (opts.shape === undefined) {
+      const bytes = st.size - offset;
+      if (bytes < 0) throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${abs} (${st.size} bytes)`, { path: abs });
+      if (bytes % dt.itemsize !== 0) {
+        throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dt.name} itemsize ${dt.itemsize}`, { path: abs });
+      }
+      shape = [bytes / dt.itemsize];
+    } else {
+      const dims = opts.shape.replace(/^[([]|[)\]]$/g, '').split(/[,x\s]+/).filter(Boolean).map(Number);
+      shape = normalizeShape(dims, '--shape');
+    }
+    const dataBytes = shape.reduce((a, b) => a * b, 1) * dt.itemsize;
+    if (st.size < offset + dataBytes) {
+      throw new MemmapError('ERR_FILE_TOO_SHORT', `${abs} is ${st.size} bytes; --dtype ${opts.dtype ?? 'uint8'} --shape ${shape.join(',')} --offset ${offset} needs ${offset + dataBytes}`, { path: abs });
+    }
+    info = { format: 'raw', dtype: dt.name, descr: dt.descr, shape, order: normalizeOrder(opts.order), dataOffset: offset, dataBytes };
+  }
+  return { file: abs, ...info, fileSize: base.fileSize, allocatedBytes: base.allocatedBytes, residentBytes: residentBytes(abs, st.size) };
+}
+
+function human(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  let v = n;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${n} bytes (${v.toFixed(1)} ${units[u]})`;
+}
+
+function pyShape(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+function formatInfo(i: FileInfo): string {
+  const pct = i.fileSize === 0 ? 100 : (100 * i.residentBytes) / i.fileSize;
+  const rows: [string, string][] = [
+    ['format', i.format === 'npy' ? `.npy ${i.version}` : 'raw'],
+    ['dtype', `${i.dtype} (${i.descr})`],
+    ['shape', pyShape(i.shape)],
+    ['order', i.order],
+    ['data offset', String(i.dataOffset)],
+    ['data size', human(i.dataBytes)],
+    ['file size', `${human(i.fileSize)}, ${human(i.allocatedBytes)} allocated on disk`],
+    ['resident', `${human(i.residentBytes)} of the file in the page cache (${pct.toFixed(1)}%)`],
+  ];
+  return [i.file, ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`)].join('\n');
+}
+
+function oneLine(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = String(e?.message ?? err).replace(/\s*\n\s*/g, ' ');
+  return e?.code && !msg.startsWith(e.code) ? `${e.code}: ${msg}` : msg;
+}
+
+/** Runs the command line; returns the exit code. */
+export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'), err: (s: string) => void = (s) => process.stderr.write(s + '\n')): number {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
+    err(`memmap: ${(e as Error).message} (see memmap --help)`);
+    return 2;
+  }
+  const { command, files, opts } = parsed;
+  if (command === 'help') {
+    out(USAGE);
+    return 0;
+  }
+  if (command === 'version') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    out(String((require('../package.json') as { version: string }).version));
+    return 0;
+  }
+  if (command !== 'info') {
+    err(command === undefined ? 'memmap: missing command (see memmap --help)' : `memmap: unknown command ${JSON.stringify(command)} (see memmap --help)`);
+    return 2;
+  }
+  if (files.length === 0) {
+    err('memmap: info needs a FILE (see memmap --help)');
+    return 2;
+  }
+  let status = 0;
+  files.forEach((file, k) => {
+    try {
+      const info = fileInfo(file, opts);
+      if (opts.json) out(JSON.stringify(info));
+      else out((k > 0 ? '\n' : '') + formatInfo(info));
+    } catch (e) {
+      err(`memmap: ${oneLine(e)}`);
+      status = 1;
+    }
+  });
+  return status;
+}
