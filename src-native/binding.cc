@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mapping.h"
@@ -20,8 +20,8 @@ using memmap::Region;
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 struct EnvData {
-  Napi::FunctionReference make_error;  // (code|errno, message, syscall?, path?) => Error
-  double max_buffer = 4294967296.0;    // largest external ArrayBuffer this runtime accepts
+  Napi::FunctionReference make_error;        // (code|errno, message, syscall?, path?) => Error
+  double max_buffer = 4294967296.0;          // largest external ArrayBuffer this runtime accepts
   Napi::Reference<Napi::Symbol> keep_alive;  // hidden key: view -> handle
 };
 
@@ -186,8 +186,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
         napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length), nullptr, nullptr, &value);
     if (status != napi_ok) ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
     Napi::ArrayBuffer ab(env, value);
-    napi_property_descriptor keep = {nullptr, GetEnvData(env)->keep_alive.Value(), nullptr, nullptr, nullptr,
-                                     Value(), napi_default, nullptr};
+    napi_property_descriptor keep = {
+        nullptr, GetEnvData(env)->keep_alive.Value(), nullptr, nullptr, nullptr, Value(), napi_default, nullptr};
     ab.DefineProperties({Napi::PropertyDescriptor(keep)});
     // Drop references to buffers that were already collected.
     views_.erase(std::remove_if(views_.begin(), views_.end(),
@@ -201,7 +201,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     Napi::Env env = info.Env();
     SharedRegion* shared = Live(env);
     uint64_t start = info.Length() > 0 ? ToU64(info[0], "start") : 0;
-    uint64_t length = info.Length() > 1 ? ToU64(info[1], "length") : shared->region.length - std::min(start, shared->region.length);
+    uint64_t length =
+        info.Length() > 1 ? ToU64(info[1], "length") : shared->region.length - std::min(start, shared->region.length);
     int rc = memmap::flush_region(shared->region, start, length);
     if (rc != 0) ThrowErrno(env, rc);
     return env.Undefined();

@@ -26,9 +26,7 @@ int fail(const char* syscall) {
   return -errno;
 }
 
-bool is_private(Mode mode) {
-  return mode == Mode::kReadOnly || mode == Mode::kCopyOnWrite;
-}
+bool is_private(Mode mode) { return mode == Mode::kReadOnly || mode == Mode::kCopyOnWrite; }
 }  // namespace
 
 const char* failed_syscall() { return g_failed_syscall; }
@@ -164,11 +162,21 @@ int advise_region(const Region& region, Advice advice) {
   if (region.base == nullptr) return 0;
   int a;
   switch (advice) {
-    case Advice::kNormal: a = MADV_NORMAL; break;
-    case Advice::kSequential: a = MADV_SEQUENTIAL; break;
-    case Advice::kRandom: a = MADV_RANDOM; break;
-    case Advice::kWillNeed: a = MADV_WILLNEED; break;
-    case Advice::kDontNeed: a = MADV_DONTNEED; break;
+    case Advice::kNormal:
+      a = MADV_NORMAL;
+      break;
+    case Advice::kSequential:
+      a = MADV_SEQUENTIAL;
+      break;
+    case Advice::kRandom:
+      a = MADV_RANDOM;
+      break;
+    case Advice::kWillNeed:
+      a = MADV_WILLNEED;
+      break;
+    case Advice::kDontNeed:
+      a = MADV_DONTNEED;
+      break;
     default:
       g_failed_syscall = "madvise";
       return -EINVAL;
