@@ -4,10 +4,22 @@
       "target_name": "memmap",
       "sources": ["src-native/binding.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_FILE_OFFSET_BITS=64"],
-      "cflags!": ["-fno-exceptions"],
+      "defines": [
+        "NAPI_VERSION=<!(node -p \"require('./package.json').binary.napi_versions[0]\")",
+        "NAPI_CPP_EXCEPTIONS",
+        "_FILE_OFFSET_BITS=64"
+      ],
+      "cflags!": ["-fno-exceptions", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-fvisibility=hidden", "-Wall", "-Wextra"],
+      "cflags_cc": [
+        "-std=c++17",
+        "-fexceptions",
+        "-fno-rtti",
+        "-fvisibility=hidden",
+        "-Wall",
+        "-Wextra",
+        "<!@(node -p \"process.env.MEMMAP_WERROR === '1' ? '-Werror' : ''\")"
+      ],
       "conditions": [
         ["OS!='win'", { "sources": ["src-native/mapping_posix.cc"] }]
       ]

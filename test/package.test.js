@@ -1,0 +1,263 @@
+'use strict';
+// The published package: `npm pack` ships exactly the runtime files, and the
+// tarball installs and works (CommonJS, ESM, TypeScript .mts) in a fresh project
+// on a machine without a compiler (CC/CXX=/bin/false), through the prebuild.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { useTmpDir } = require('./helpers/tmp');
+
+const ROOT = path.join(__dirname, '..');
+const TUPLE = `${process.platform}-${process.arch}`;
+const PREBUILD_DIR = path.join(ROOT, 'prebuilds', TUPLE);
+const NATIVE_INPUTS = ['binding.gyp', 'package.json', ...fs.readdirSync(path.join(ROOT, 'src-native')).map((f) => `src-native/${f}`)];
+
+// Every file the tarball may contain; anything else is a packaging bug.
+const ALLOWED = [
+  /^package\.json$/,
+  /^README\.md$/,
+  /^LICENSE$/,
+  /^binding\.gyp$/,
+  /^src-native\/[^/]+\.(cc|h)$/,
+  /^dist\/[^/]+\.(js|mjs|d\.ts|d\.mts)$/,
+  /^prebuilds\/[^/]+\/[^/]+\.node$/,
+  /^bin\/memmap\.js$/, // the `memmap` command (package.json bin)
+];
+const REQUIRED = ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts'];
+// Command-line entry points named in package.json "bin" ship too.
+const PKG_BIN = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin || {};
+for (const file of typeof PKG_BIN === 'string' ? [PKG_BIN] : Object.values(PKG_BIN)) {
+  const rel = path.posix.normalize(file);
+  REQUIRED.push(rel);
+  ALLOWED.push(new RegExp(`^${rel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+}
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+/** The environment of a user's shell: no npm script variables, no compiler. */
+function userEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('npm_') && !['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig'].includes(k)) continue;
+    if (k === 'MEMMAP_PREBUILD' || k === 'PREBUILDS_ONLY' || k === 'LD_PRELOAD') continue;
+    env[k] = v;
+  }
+  return { ...env, CC: '/bin/false', CXX: '/bin/false', ...extra };
+}
+
+function prebuildFiles() {
+  try {
+    return fs.readdirSync(PREBUILD_DIR).filter((f) => f.endsWith('.node'));
+  } catch {
+    return [];
+  }
+}
+
+function prebuildIsFresh() {
+  const files = prebuildFiles();
+  if (files.length === 0) return false;
+  const built = Math.min(...files.map((f) => fs.statSync(path.join(PREBUILD_DIR, f)).mtimeMs));
+  return NATIVE_INPUTS.every((f) => fs.statSync(path.join(ROOT, f)).mtimeMs <= built);
+}
+
+function hasCompiler() {
+  const cxx = process.env.CXX || 'c++';
+  return spawnSync(cxx, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * What `npm run prebuild` makes, built in a scratch copy so that a build/ other
+ * processes are loading from is never deleted under them.
+ */
+function buildPrebuild() {
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-prebuild-'));
+  try {
+    for (const f of NATIVE_INPUTS) {
+      fs.mkdirSync(path.dirname(path.join(stage, f)), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, f), path.join(stage, f));
+    }
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'dir');
+    // npm puts its node-gyp on PATH and passes the npmrc (nodedir) on.
+    run('npm', ['run', 'prebuild', '--silent'], { cwd: stage, env: userEnv({ CC: process.env.CC, CXX: process.env.CXX }) });
+    fs.mkdirSync(PREBUILD_DIR, { recursive: true });
+    for (const f of fs.readdirSync(path.join(stage, 'prebuilds', TUPLE))) {
+      // rename over the old file so a concurrent reader sees old or new, never half.
+      const tmp = path.join(PREBUILD_DIR, `.${f}.${process.pid}`);
+      fs.copyFileSync(path.join(stage, 'prebuilds', TUPLE, f), tmp);
+      fs.renameSync(tmp, path.join(PREBUILD_DIR, f));
+    }
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+const CJS_SCRIPT = `
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const m = require('memmap');
+const { memmap } = m;
+const a = memmap(process.argv[2], { dtype: 'float32', shape: [2, 3] });
+assert.deepEqual(Array.from(a.data), [0, 1.5, 3, 4.5, 6, 7.5]);
+assert.equal(a.get(1, 2), 7.5);
+a.close();
+assert.equal(a.closed, true);
+const w = memmap(process.argv[3], { dtype: 'int64', mode: 'w+', shape: 4 });
+w.data.set([1n, -2n, 3n, 2n ** 62n]);
+w.flush();
+w.close();
+const pkgDir = path.dirname(require.resolve('memmap/package.json'));
+console.log(JSON.stringify({
+  binary: require('node-gyp-build').path(pkgDir),
+  pkgDir,
+  error: m.MemmapError.name,
+}));
+`;
+
+const ESM_SCRIPT = `
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { memmap, MemmapError } from 'memmap';
+import * as ns from 'memmap';
+const a = memmap(process.argv[2], { dtype: 'float32' });
+assert.deepEqual(Array.from(a.data), [0, 1.5, 3, 4.5, 6, 7.5]);
+a.close();
+// One instance behind both formats: same functions, same error classes.
+const cjs = createRequire(import.meta.url)('memmap');
+assert.equal(cjs.memmap, memmap);
+assert.equal(cjs.MemmapError, MemmapError);
+assert.equal(ns.memmap, memmap);
+let code;
+try { memmap(process.argv[2], { dtype: 'float33' }); } catch (e) { assert.ok(e instanceof MemmapError); code = e.code; }
+console.log(JSON.stringify({ ok: true, code }));
+`;
+
+const MTS_SOURCE = `
+import { memmap, MemmapError, type MemmapArray } from 'memmap';
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
+const f = memmap('x.bin', { dtype: 'float32', shape: [2, 3] });
+const isF32: Equal<typeof f.data, Float32Array> = true;
+const i = memmap(new URL('file:///x.bin'), { dtype: 'int64', mode: 'r+' });
+const isI64: Equal<typeof i.data, BigInt64Array> = true;
+const arr: MemmapArray<'float32'> = f;
+const e: typeof MemmapError = MemmapError;
+// @ts-expect-error not a dtype
+memmap('x.bin', { dtype: 'float33' });
+// @ts-expect-error not a mode
+memmap('x.bin', { mode: 'rw' });
+export { isF32, isI64, arr, e };
+`;
+
+describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', function () {
+  this.timeout(300000);
+  const tmp = useTmpDir();
+  let packed; // npm pack --json entry
+  let tarball;
+  let project;
+
+  before(function () {
+    if (process.env.MEMMAP_PREBUILD) {
+      // Stage runs of the suite against another binary (cmake-js, ASan) test that
+      // binary; the published package is covered by the default and matrix runs.
+      console.log(`      (skipped: MEMMAP_PREBUILD=${process.env.MEMMAP_PREBUILD} selects a non-packaged binary)`);
+      this.skip();
+    }
+    assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'dist/ missing: run `npm run build:ts` first');
+    if (!prebuildIsFresh()) {
+      if (!hasCompiler()) {
+        console.log(`      (skipped: no prebuild in ${PREBUILD_DIR} and no C++ compiler to make one; run \`npm run prebuild\`)`);
+        this.skip();
+      }
+      buildPrebuild();
+    }
+    const out = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp.dir], {
+      cwd: ROOT,
+      env: userEnv(),
+    });
+    packed = JSON.parse(out)[0];
+    tarball = path.join(tmp.dir, packed.filename);
+  });
+
+  it('packs the runtime files and nothing else', function () {
+    const files = packed.files.map((f) => f.path).sort();
+    const stray = files.filter((f) => !ALLOWED.some((re) => re.test(f)));
+    assert.deepEqual(stray, [], `unexpected files in the tarball: ${stray.join(', ')}`);
+    for (const f of REQUIRED) assert.ok(files.includes(f), `${f} missing from the tarball`);
+    for (const f of fs.readdirSync(path.join(ROOT, 'src-native'))) {
+      assert.ok(files.includes(`src-native/${f}`), `src-native/${f} missing (source builds need it)`);
+    }
+    for (const f of prebuildFiles()) {
+      assert.ok(files.includes(`prebuilds/${TUPLE}/${f}`), `prebuild ${f} missing`);
+    }
+    const dts = files.filter((f) => f.startsWith('dist/') && f.endsWith('.d.ts')).length;
+    const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js')).length;
+    assert.equal(dts, js, 'every dist/*.js has its .d.ts');
+    for (const bad of ['test/', 'benchmarks/', 'build/', 'node_modules/', 'lib/', 'scripts/']) {
+      assert.ok(!files.some((f) => f.startsWith(bad)), `${bad} must not be packed`);
+    }
+  });
+
+  it('installs from the tarball into a fresh project with no compiler', function () {
+    project = path.join(tmp.dir, 'consumer');
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+      cwd: project,
+      env: userEnv(),
+    });
+    const installed = path.join(project, 'node_modules', 'memmap');
+    assert.ok(fs.existsSync(path.join(installed, 'package.json')));
+    assert.ok(!fs.existsSync(path.join(installed, 'build')), 'install must not have compiled anything');
+  });
+
+  it('works from CommonJS (require) through the prebuild', function () {
+    if (!project) this.skip();
+    const data = path.join(project, 'f32.bin');
+    fs.writeFileSync(data, Buffer.from(new Float32Array([0, 1.5, 3, 4.5, 6, 7.5]).buffer));
+    const out = path.join(project, 'i64.bin');
+    fs.writeFileSync(path.join(project, 'cjs.js'), CJS_SCRIPT);
+    const res = JSON.parse(run(process.execPath, ['cjs.js', data, out], { cwd: project, env: userEnv() }));
+    assert.equal(res.binary, path.join(res.pkgDir, 'prebuilds', TUPLE, prebuildFiles()[0]));
+    assert.equal(res.error, 'MemmapError');
+    const back = new BigInt64Array(new Uint8Array(fs.readFileSync(out)).buffer);
+    assert.deepEqual(Array.from(back), [1n, -2n, 3n, 2n ** 62n]);
+  });
+
+  it('works from ESM (import) with one shared instance', function () {
+    if (!project) this.skip();
+    fs.writeFileSync(path.join(project, 'esm.mjs'), ESM_SCRIPT);
+    const res = JSON.parse(run(process.execPath, ['esm.mjs', path.join(project, 'f32.bin')], { cwd: project, env: userEnv() }));
+    assert.deepEqual(res, { ok: true, code: 'ERR_INVALID_DTYPE' });
+  });
+
+  it('type-checks a TypeScript .mts consumer against the shipped declarations', function () {
+    if (!project) this.skip();
+    fs.writeFileSync(path.join(project, 'consumer.mts'), MTS_SOURCE);
+    fs.writeFileSync(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+        },
+        files: ['consumer.mts'],
+      }),
+    );
+    const tsc = require.resolve('typescript/bin/tsc');
+    run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, env: userEnv() });
+  });
+});

@@ -1,0 +1,52 @@
+// CommonJS consumer (this folder has no "type": "module", so .ts is CJS):
+// `import` compiles to require('memmap') and resolves to dist/index.d.ts.
+import { memmap, MemmapError, MemmapTypeError, type MemmapArray, type MemmapOptions } from 'memmap';
+import { expectType, type Equal } from './expect';
+
+const f32 = memmap('a.bin', { dtype: 'float32' });
+expectType<Equal<typeof f32.data, Float32Array>>(true);
+expectType<Equal<typeof f32, MemmapArray<'float32'>>>(true);
+expectType<Equal<ReturnType<typeof f32.get>, number>>(true);
+
+const i64 = memmap('a.bin', { dtype: 'int64', mode: 'r+', shape: [2, 3] });
+expectType<Equal<typeof i64.data, BigInt64Array>>(true);
+expectType<Equal<ReturnType<typeof i64.get>, bigint>>(true);
+
+// numpy spellings map to the same canonical dtype.
+expectType<Equal<ReturnType<typeof memmap<'<f8'>>['data'], Float64Array>>(true);
+expectType<Equal<ReturnType<typeof memmap<'u2'>>['data'], Uint16Array>>(true);
+expectType<Equal<ReturnType<typeof memmap<'uint64'>>['data'], BigUint64Array>>(true);
+
+// No dtype: uint8, as numpy.
+const bytes = memmap(Buffer.from('a.bin'));
+expectType<Equal<typeof bytes.data, Uint8Array>>(true);
+
+const opts: MemmapOptions<'int16'> = { dtype: 'int16', shape: 4, order: 'F', offset: 8n, mode: 'readwrite' };
+expectType<Equal<ReturnType<typeof memmap<'int16'>>['data'], Int16Array>>(true);
+void opts;
+
+const err: unknown = null;
+if (err instanceof MemmapTypeError) {
+  expectType<Equal<typeof err.code, string>>(true);
+  const base: MemmapError = err;
+  void base;
+}
+
+// Bad options are compile errors.
+// @ts-expect-error not a dtype
+memmap('a.bin', { dtype: 'float33' });
+// @ts-expect-error not a mode
+memmap('a.bin', { mode: 'rw' });
+// @ts-expect-error not an order
+memmap('a.bin', { order: 'X' });
+// @ts-expect-error shape is a number or an array of numbers
+memmap('a.bin', { shape: 'a' });
+// @ts-expect-error shape entries are numbers
+memmap('a.bin', { shape: ['2', 3] });
+// @ts-expect-error unknown option
+memmap('a.bin', { dtyp: 'float32' });
+// @ts-expect-error path must be a string, Buffer or URL
+memmap(42);
+// @ts-expect-error int64 data is a BigInt64Array, not numbers
+const wrong: Float64Array = i64.data;
+void wrong;
