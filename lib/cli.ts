@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MemmapError } from './errors';
-import { memmap } from './memmap';
-import { readNpyHeader } from './npy';
-import { normalizeShape, normalizeOrder } from './layout';
-import { parseDType } from './dtype';
+import type { DTypeString } from './dtype';
+import type { Order } from './layout';
+import { memmap, type MemmapArray } from './memmap';
+import { openNpy, readNpyHeader } from './npy';
 
 const USAGE = `Usage: memmap info FILE... [--dtype DTYPE] [--shape N,M,...] [--offset BYTES] [--order C|F] [--json]
 
@@ -106,46 +106,33 @@ export function fileInfo(file: string, opts: Omit<InfoOptions, 'json'> = {}): Fi
     throw new MemmapError(e.code ?? 'UNKNOWN', e.message, { path: abs, syscall: 'stat', errno: e.errno });
   }
   if (!st.isFile()) throw new MemmapError(st.isDirectory() ? 'EISDIR' : 'ENODEV', `${abs} is not a regular file`, { path: abs });
-  const base = { file: abs, fileSize: st.size, allocatedBytes: st.blocks * 512 };
   let info: Omit<FileInfo, 'residentBytes' | 'fileSize' | 'allocatedBytes' | 'file'>;
+  // Opening the array (never touching it) applies exactly the library's checks.
+  let a: MemmapArray;
+  let version: string | undefined;
   if (opts.dtype === undefined && opts.shape === undefined && opts.offset === undefined && (isNpy(abs) || abs.endsWith('.npy'))) {
-    const h = readNpyHeader(abs);
-    if (st.size < h.dataOffset + h.byteLength) {
-      throw new MemmapError('ERR_NPY_TRUNCATED', `${abs} is truncated: the header describes ${h.byteLength} bytes of data at offset ${h.dataOffset}, the file has ${Math.max(0, st.size - h.dataOffset)}`, { path: abs });
-    }
-    info = {
-      format: 'npy',
-      version: h.version.join('.'),
-      dtype: h.dtype,
-      descr: h.descr,
-      shape: h.shape,
-      order: h.fortranOrder ? 'F' : 'C',
-      dataOffset: h.dataOffset,
-      dataBytes: h.byteLength,
-    };
+    version = readNpyHeader(abs).version.join('.');
+    a = openNpy(abs, { mode: 'r' });
   } else {
-    const dt = parseDType(opts.dtype ?? 'uint8');
     const offset = opts.offset === undefined ? 0 : Number(opts.offset);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new MemmapError('ERR_INVALID_OFFSET', `--offset must be a non-negative integer, got ${opts.offset}`);
-    let shape: number[];
-    if (opts.shape === undefined) {
-      const bytes = st.size - offset;
-      if (bytes < 0) throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${abs} (${st.size} bytes)`, { path: abs });
-      if (bytes % dt.itemsize !== 0) {
-        throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dt.name} itemsize ${dt.itemsize}`, { path: abs });
-      }
-      shape = [bytes / dt.itemsize];
-    } else {
-      const dims = opts.shape.replace(/^[([]|[)\]]$/g, '').split(/[,x\s]+/).filter(Boolean).map(Number);
-      shape = normalizeShape(dims, '--shape');
-    }
-    const dataBytes = shape.reduce((a, b) => a * b, 1) * dt.itemsize;
-    if (st.size < offset + dataBytes) {
-      throw new MemmapError('ERR_FILE_TOO_SHORT', `${abs} is ${st.size} bytes; --dtype ${opts.dtype ?? 'uint8'} --shape ${shape.join(',')} --offset ${offset} needs ${offset + dataBytes}`, { path: abs });
-    }
-    info = { format: 'raw', dtype: dt.name, descr: dt.descr, shape, order: normalizeOrder(opts.order), dataOffset: offset, dataBytes };
+    const shape = opts.shape?.replace(/^[([]|[)\]]$/g, '').split(/[,x\s]+/).filter(Boolean).map(Number);
+    a = memmap(abs, { mode: 'r', dtype: (opts.dtype ?? 'uint8') as DTypeString, shape, offset, order: opts.order as Order | undefined });
   }
-  return { file: abs, ...info, fileSize: base.fileSize, allocatedBytes: base.allocatedBytes, residentBytes: residentBytes(abs, st.size) };
+  try {
+    info = {
+      format: version ? 'npy' : 'raw',
+      ...(version ? { version } : {}),
+      dtype: a.dtype,
+      descr: a.descr,
+      shape: [...a.shape],
+      order: a.order,
+      dataOffset: a.offset,
+      dataBytes: a.byteLength,
+    };
+  } finally {
+    a.close();
+  }
+  return { file: abs, ...info, fileSize: st.size, allocatedBytes: st.blocks * 512, residentBytes: residentBytes(abs, st.size) };
 }
 
 function human(n: number): string {

@@ -96,6 +96,9 @@ describe('memmap info (CLI)', function () {
     oneLineError(cli('info', raw, '--dtype', 'float32'), 'ERR_SIZE_MISMATCH');
     oneLineError(cli('info', raw, '--dtype', 'U8'), 'ERR_INVALID_DTYPE');
     oneLineError(cli('info', raw, '--shape', '2,4'), 'ERR_FILE_TOO_SHORT');
+    oneLineError(cli('info', raw, '--shape', '2,-1'), 'ERR_INVALID_SHAPE');
+    oneLineError(cli('info', raw, '--offset', 'x'), 'ERR_INVALID_OFFSET');
+    oneLineError(cli('info', raw, '--order', 'Z'), 'ERR_INVALID_ORDER');
     oneLineError(cli('info', tmp.dir), 'EISDIR');
     // one good and one bad file: the good one is described, the exit is still 1
     const r = cli('info', npy, bad);
