@@ -198,7 +198,8 @@ describe('.npy headers', function () {
       ['nested parentheses', padded("{'descr': '<f4', 'fortran_order': False, 'shape': ((2, (3))),}")],
       ['non-ASCII comment (1.0 latin1)', "{'descr': '<f4', 'fortran_order': False, 'shape': (3,)} # caf\xe9\n"],
       ['non-ASCII comment (3.0 utf8)', "{'descr': '<f4', 'fortran_order': False, 'shape': (3,)} # caf\u00e9 \u20ac\n", [3, 0]],
-      ['trailing whitespace-only last line (1.0: numpy retries and accepts)', dict(base) + '\n  '],
+      // numpy's retry (tokenize + untokenize) accepts this on Python <= 3.11 only; we accept it everywhere.
+      ['trailing whitespace-only last line (1.0: numpy on Python <= 3.11 retries and accepts)', dict(base) + '\n  ', undefined, 'python-dependent'],
       ['trailing whitespace-only last line (3.0: IndentationError)', dict(base) + '\n  ', [3, 0]],
       ['indented first line', '\n  ' + dict(base)],
       ['trailing garbage', dict(base) + ' x\n'],
@@ -242,7 +243,8 @@ describe('.npy headers', function () {
 
     VARIANTS.forEach(([label], i) => {
       it(label, function () {
-        const expected = numpy[i];
+        let expected = numpy[i];
+        if (VARIANTS[i][3] === 'python-dependent' && !expected.ok) expected = { ok: true, shape: [2, 3], fortran: false, descr: '<f4', offset: 10 + VARIANTS[i][1].length };
         let ours;
         try {
           const h = readNpyHeader(files[i]);
