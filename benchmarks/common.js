@@ -1,0 +1,363 @@
+'use strict';
+// Shared by the benchmark runner, its workers and scripts/demo.js: the sample
+// data (a float32 2-d array whose values are a formula of (i, j)), the
+// workloads, and the per-process counters.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+
+/** Value stored at logical (i, j). Multiples of 0.25 below 256: every sum is exact in a double. */
+function valueAt(i, j) {
+  return ((i * 7 + j * 13) % 1021) * 0.25;
+}
+// Bump when valueAt or the file layout changes, so cached data files are rebuilt.
+const FORMULA_VERSION = 1;
+
+/** Parses 1073741824, 1G, 1GiB, 256M, 512k. */
+function parseBytes(text) {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(String(text).trim());
+  if (!m) throw new Error(`cannot parse size ${JSON.stringify(text)} (try 1G, 256M)`);
+  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase()];
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** Side of the square float32 array closest to `bytes`, a multiple of 64 (>= 256). */
+function sideForBytes(bytes) {
+  return Math.max(256, Math.round(Math.sqrt(bytes / 4) / 64) * 64);
+}
+
+function fmtBytes(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let u = 0;
+  let v = n;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+}
+
+/**
+ * Writes an n x n float32 array in `order` ('C' or 'F') to `file`, a few MiB
+ * at a time. F order stores column j contiguously, so the file holds the same
+ * logical values transposed on disk.
+ */
+function writeArrayFile(file, n, order) {
+  const linesPerChunk = Math.max(1, Math.floor((4 << 20) / (n * 4)));
+  const chunk = new Float32Array(linesPerChunk * n);
+  const tmp = `${file}.partial`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (let line = 0; line < n; line += linesPerChunk) {
+      const lines = Math.min(linesPerChunk, n - line);
+      let k = 0;
+      for (let a = line; a < line + lines; a++) {
+        for (let b = 0; b < n; b++) chunk[k++] = order === 'C' ? valueAt(a, b) : valueAt(b, a);
+      }
+      const bytes = new Uint8Array(chunk.buffer, 0, k * 4);
+      let done = 0;
+      while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, line * n * 4 + done);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Returns {file, n, order} for the cached data file, writing it (and a meta
+ * JSON beside it) only when it is missing or does not match.
+ */
+function ensureArrayFile(dir, n, order, log = () => {}) {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `f32-${n}x${n}-${order}.arr`);
+  const metaFile = `${file}.json`;
+  const want = { formula: FORMULA_VERSION, dtype: 'float32', shape: [n, n], order, bytes: n * n * 4 };
+  let ok = false;
+  try {
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    ok = JSON.stringify(meta) === JSON.stringify(want) && fs.statSync(file).size === want.bytes;
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    log(`writing ${file} (${fmtBytes(want.bytes)}, ${order} order)…`);
+    fs.rmSync(metaFile, { force: true });
+    writeArrayFile(file, n, order);
+    fs.writeFileSync(metaFile, JSON.stringify(want));
+  }
+  return { file, n, order };
+}
+
+// --- workloads -------------------------------------------------------------
+// Every workload is a set of logical (i, j) elements whose values are summed.
+// Strides turn (i, j) into the element offset in the file for either order.
+
+const WORKLOADS = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
+const WORKLOAD_TITLES = {
+  open: 'open + read 1 element',
+  scan: 'full sequential scan',
+  row: 'one row',
+  col: 'one column',
+  rows: 'block of rows',
+  strided: 'strided slice',
+  random: 'random elements',
+};
+
+/** Parameters of the workloads for an n x n array (the python worker mirrors these). */
+function workloadParams(n, overrides = {}) {
+  return {
+    row: Math.floor(n / 2),
+    col: Math.floor(n / 2) + 1,
+    rowsStart: Math.floor(n / 4),
+    rowsCount: 64,
+    step: 64,
+    randomCount: 4096,
+    seed: 12345,
+    chunkBytes: 4 << 20,
+    ...overrides,
+  };
+}
+
+function stridesOf(n, order) {
+  return order === 'C' ? { si: n, sj: 1 } : { si: 1, sj: n };
+}
+
+/** xorshift32: the same (i, j) sequence in JS and python. */
+function randomIndices(n, count, seed) {
+  const ii = new Int32Array(count);
+  const jj = new Int32Array(count);
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+  for (let k = 0; k < count; k++) {
+    ii[k] = next() % n;
+    jj[k] = next() % n;
+  }
+  return { ii, jj };
+}
+
+/** Calls visit(i, j) for every logical element of the workload, in access order. */
+function forEachElement(workload, n, p, visit) {
+  switch (workload) {
+    case 'open':
+      visit(p.row, p.col);
+      break;
+    case 'scan':
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) visit(i, j);
+      break;
+    case 'row':
+      for (let j = 0; j < n; j++) visit(p.row, j);
+      break;
+    case 'col':
+      for (let i = 0; i < n; i++) visit(i, p.col);
+      break;
+    case 'rows':
+      for (let i = p.rowsStart; i < p.rowsStart + p.rowsCount; i++) for (let j = 0; j < n; j++) visit(i, j);
+      break;
+    case 'strided':
+      for (let i = 0; i < n; i += p.step) for (let j = 0; j < n; j += p.step) visit(i, j);
+      break;
+    case 'random': {
+      const { ii, jj } = randomIndices(n, p.randomCount, p.seed);
+      for (let k = 0; k < ii.length; k++) visit(ii[k], jj[k]);
+      break;
+    }
+    default:
+      throw new Error(`unknown workload ${workload}`);
+  }
+}
+
+/** Sum and element count the workload must produce, from the formula. */
+function expectedResult(workload, n, p) {
+  let sum = 0;
+  let count = 0;
+  if (workload === 'scan') {
+    // Row i holds valueAt(i, 0..n-1); summing (7i + 13j) mod 1021 row by row is
+    // 2^28 iterations for the default size: still under a second, done once.
+    for (let i = 0; i < n; i++) {
+      let r = 0;
+      let v = (i * 7) % 1021;
+      for (let j = 0; j < n; j++) {
+        r += v;
+        v += 13;
+        if (v >= 1021) v -= 1021;
+      }
+      sum += r * 0.25;
+    }
+    return { sum, count: n * n };
+  }
+  forEachElement(workload, n, p, (i, j) => {
+    sum += valueAt(i, j);
+    count++;
+  });
+  return { sum, count };
+}
+
+/**
+ * Contiguous runs [elementOffset, elementCount] the workload needs from the
+ * file: what a read()-based reader issues, one call each. Random elements stay
+ * in access order; the other sets are read in file order.
+ */
+function runsFor(workload, n, order, p) {
+  const { si, sj } = stridesOf(n, order);
+  const offsets = [];
+  forEachElement(workload, n, p, (i, j) => offsets.push(i * si + j * sj));
+  const sorted = workload === 'random' ? offsets : Float64Array.from(offsets).sort();
+  const runs = [];
+  for (let k = 0; k < sorted.length; k++) {
+    const off = sorted[k];
+    const last = runs[runs.length - 1];
+    if (last && off === last[0] + last[1]) last[1]++;
+    else runs.push([off, 1]);
+  }
+  return runs;
+}
+
+// --- counters --------------------------------------------------------------
+
+function readProc(file) {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+// The /proc files a snapshot reads stay open and are re-read into one
+// preallocated buffer, so taking a snapshot allocates (and faults) nothing
+// before the kernel has reported the counters.
+const procFds = new Map();
+const procBuf = Buffer.alloc(1 << 16);
+function readProcFast(file) {
+  let fd = procFds.get(file);
+  if (fd === undefined) {
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      fd = -1;
+    }
+    procFds.set(file, fd);
+  }
+  if (fd < 0) return '';
+  const got = fs.readSync(fd, procBuf, 0, procBuf.length, 0);
+  return procBuf.latin1Slice(0, got);
+}
+
+/** minflt/majflt of one thread (the main thread has tid == pid). */
+function parseThreadFaults(stat) {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { minor: Number(f[7]) || 0, major: Number(f[9]) || 0 };
+}
+
+const procNumber = (text, re, scale = 1) => {
+  const m = re.exec(text);
+  return m ? Number(m[1]) * scale : null;
+};
+
+/** A snapshot of everything a case reports; diff two with countersDelta. */
+function snapshot() {
+  // Thread counters first: nothing has run since the previous statement.
+  const stat = readProcFast(`/proc/self/task/${process.pid}/stat`);
+  const ru = process.resourceUsage();
+  const io = readProcFast('/proc/self/io');
+  const status = readProcFast('/proc/self/status');
+  const t = parseThreadFaults(stat);
+  return {
+    minor: ru.minorPageFault,
+    major: ru.majorPageFault,
+    inblock: ru.fsRead,
+    threadMinor: t.minor,
+    threadMajor: t.major,
+    ioRead: procNumber(io, /read_bytes:\s*(\d+)/),
+    rss: procNumber(status, /VmRSS:\s*(\d+) kB/, 1024),
+    rssFile: procNumber(status, /RssFile:\s*(\d+) kB/, 1024),
+    rssAnon: procNumber(status, /RssAnon:\s*(\d+) kB/, 1024),
+  };
+}
+
+/** Same field names as numpy_reader.py prints. */
+function countersDelta(a, b) {
+  const d = (k) => (a[k] === null || b[k] === null ? null : b[k] - a[k]);
+  return {
+    minorFaults: d('minor'),
+    majorFaults: d('major'),
+    threadMinorFaults: d('threadMinor'),
+    threadMajorFaults: d('threadMajor'),
+    inblockBytes: d('inblock') * 512,
+    ioReadBytes: d('ioRead'),
+    rssGrowth: d('rss'),
+    rssFileGrowth: d('rssFile'),
+    rssAnonGrowth: d('rssAnon'),
+  };
+}
+
+// --- machine ---------------------------------------------------------------
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Kernel, filesystem, Node and hardware facts recorded with every result. */
+function machineInfo(dataDir) {
+  const fsType = sh('findmnt', ['-n', '-o', 'FSTYPE', '--target', dataDir]) ?? sh('stat', ['-f', '-c', '%T', dataDir]);
+  const source = sh('findmnt', ['-n', '-o', 'SOURCE', '--target', dataDir]);
+  let readAheadKb = null;
+  let rotational = null;
+  if (source && source.startsWith('/dev/')) {
+    const dev = path.basename(source).replace(/\[.*$/, '');
+    const base = fs.existsSync(`/sys/block/${dev}`) ? `/sys/block/${dev}` : `/sys/class/block/${dev}/..`;
+    readAheadKb = Number(readProc(`${base}/queue/read_ahead_kb`).trim()) || null;
+    const rot = readProc(`${base}/queue/rotational`).trim();
+    rotational = rot === '' ? null : rot === '1';
+  }
+  const thp = /\[(\w+)\]/.exec(readProc('/sys/kernel/mm/transparent_hugepage/enabled'));
+  return {
+    hostname: os.hostname(),
+    kernel: `${os.type()} ${os.release()}`,
+    arch: os.arch(),
+    cpu: os.cpus()[0]?.model ?? null,
+    cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+    memBytes: os.totalmem(),
+    node: process.version,
+    filesystem: fsType,
+    device: source,
+    readAheadKb,
+    rotational,
+    transparentHugepage: thp ? thp[1] : null,
+    pageSize: require('..').pageSize,
+  };
+}
+
+module.exports = {
+  valueAt,
+  parseBytes,
+  sideForBytes,
+  fmtBytes,
+  writeArrayFile,
+  ensureArrayFile,
+  WORKLOADS,
+  WORKLOAD_TITLES,
+  workloadParams,
+  stridesOf,
+  randomIndices,
+  forEachElement,
+  expectedResult,
+  runsFor,
+  snapshot,
+  countersDelta,
+  machineInfo,
+};

@@ -1,0 +1,199 @@
+'use strict';
+// Runs ONE benchmark case in this (fresh) process and prints its result as
+// JSON: the runner starts one process per run so fault and I/O counts of
+// different cases never mix. Usage: node worker.js '<spec json>'
+const fs = require('node:fs');
+const { memmap } = require('..');
+const { workloadParams, randomIndices, runsFor, snapshot, countersDelta } = require('./common');
+
+/** Sums d[base + a*so + b*si] for a < no, b < ni: the inner loop of every workload. */
+function sum2d(d, base, no, so, ni, si) {
+  let s = 0;
+  for (let a = 0; a < no; a++) {
+    const row = base + a * so;
+    if (si === 1) {
+      // Contiguous inner run: the loop numpy's contiguous fast path would run.
+      for (let k = row, end = row + ni; k < end; k++) s += d[k];
+    } else {
+      for (let b = 0; b < ni; b++) s += d[row + b * si];
+    }
+  }
+  return s;
+}
+
+/** The workload over a Float32Array holding the whole array, walked in file order (as numpy does). */
+function sumWorkload(d, workload, n, si, sj, p, rnd) {
+  // Put the larger stride outside so each loop walks memory forwards.
+  const grid = (base, ci, cj, ti, tj) => (ti >= tj ? sum2d(d, base, ci, ti, cj, tj) : sum2d(d, base, cj, tj, ci, ti));
+  switch (workload) {
+    case 'open':
+      return d[p.row * si + p.col * sj];
+    case 'scan':
+      return grid(0, n, n, si, sj);
+    case 'row':
+      return sum2d(d, p.row * si, 1, 0, n, sj);
+    case 'col':
+      return sum2d(d, p.col * sj, 1, 0, n, si);
+    case 'rows':
+      return grid(p.rowsStart * si, p.rowsCount, n, si, sj);
+    case 'strided': {
+      const c = Math.ceil(n / p.step);
+      return grid(0, c, c, p.step * si, p.step * sj);
+    }
+    case 'random': {
+      let s = 0;
+      for (let k = 0; k < rnd.ii.length; k++) s += d[rnd.ii[k] * si + rnd.jj[k] * sj];
+      return s;
+    }
+    default:
+      throw new Error(`unknown workload ${workload}`);
+  }
+}
+
+function elementCount(workload, n, p) {
+  switch (workload) {
+    case 'open':
+      return 1;
+    case 'scan':
+      return n * n;
+    case 'row':
+    case 'col':
+      return n;
+    case 'rows':
+      return p.rowsCount * n;
+    case 'strided':
+      return Math.ceil(n / p.step) ** 2;
+    case 'random':
+      return p.randomCount;
+    default:
+      throw new Error(`unknown workload ${workload}`);
+  }
+}
+
+function readFully(fd, buf, off, len, pos) {
+  let done = 0;
+  while (done < len) {
+    const got = fs.readSync(fd, buf, off + done, len - done, pos + done);
+    if (got === 0) throw new Error(`short read at ${pos + done}`);
+    done += got;
+  }
+}
+
+// Each reader: (spec, prepared) => sum. Only the call is timed.
+const READERS = {
+  memmap(spec, prep) {
+    const a = memmap(spec.file, { dtype: 'float32', shape: [spec.n, spec.n], order: spec.order, mode: 'r', populate: spec.hint === 'populate' });
+    prep.close = () => a.close();
+    if (spec.hint !== 'none' && spec.hint !== 'populate') a.advise(spec.hint);
+    prep.opened = process.hrtime.bigint();
+    if (spec.workload === 'open') return a.get(prep.p.row, prep.p.col);
+    const [si, sj] = a.strides;
+    return sumWorkload(a.data, spec.workload, spec.n, si, sj, prep.p, prep.rnd);
+  },
+
+  // pread of exactly the bytes needed, one call per contiguous run, into one
+  // reused buffer; the scan streams the file through a chunk-sized buffer.
+  readSync(spec, prep) {
+    const fd = fs.openSync(spec.file, 'r');
+    prep.close = () => fs.closeSync(fd);
+    prep.opened = process.hrtime.bigint();
+    if (spec.workload === 'scan') {
+      const buf = prep.buf;
+      const f32 = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+      const total = spec.n * spec.n * 4;
+      let s = 0;
+      for (let pos = 0; pos < total; pos += buf.length) {
+        const len = Math.min(buf.length, total - pos);
+        readFully(fd, buf, 0, len, pos);
+        s += sum2d(f32, 0, 1, 0, len / 4, 1);
+      }
+      return s;
+    }
+    const runs = prep.runs;
+    const buf = prep.buf;
+    let at = 0;
+    for (let r = 0; r < runs.length; r++) {
+      const len = runs[r][1] * 4;
+      readFully(fd, buf, at, len, runs[r][0] * 4);
+      at += len;
+    }
+    return sum2d(new Float32Array(buf.buffer, buf.byteOffset, at / 4), 0, 1, 0, at / 4, 1);
+  },
+
+  // The whole file into the heap, then the same loop as memmap.
+  readFileSync(spec, prep) {
+    const buf = fs.readFileSync(spec.file);
+    prep.opened = process.hrtime.bigint();
+    const d = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+    const si = spec.order === 'C' ? spec.n : 1;
+    const sj = spec.order === 'C' ? 1 : spec.n;
+    return sumWorkload(d, spec.workload, spec.n, si, sj, prep.p, prep.rnd);
+  },
+};
+
+function prepare(spec) {
+  const p = workloadParams(spec.n, spec.params);
+  const prep = { p, rnd: null, runs: null, buf: null, opened: 0n, close: () => {} };
+  if (spec.workload === 'random') prep.rnd = randomIndices(spec.n, p.randomCount, p.seed);
+  if (spec.reader === 'readSync') {
+    if (spec.workload === 'scan') {
+      prep.buf = Buffer.alloc(Math.min(p.chunkBytes, spec.n * spec.n * 4));
+    } else {
+      prep.runs = runsFor(spec.workload, spec.n, spec.order, p);
+      prep.buf = Buffer.alloc(elementCount(spec.workload, spec.n, p) * 4);
+    }
+  }
+  return prep;
+}
+
+/** Same counts in numpy_reader.py. */
+function warmupRounds(workload) {
+  return workload === 'open' ? 50 : 5;
+}
+
+function main() {
+  const spec = JSON.parse(process.argv[2]);
+  const read = READERS[spec.reader];
+  if (!read) throw new Error(`unknown reader ${spec.reader}`);
+  // Run the same reader and workload a few times on a small separate file
+  // first, so the timed run sees optimised code (JIT) and no first-call costs:
+  // a steady-state program, not a cold VM. numpy_reader.py warms up the same way.
+  if (spec.warmupFile) {
+    const w = { ...spec, file: spec.warmupFile, n: spec.warmupN, hint: 'none', params: null };
+    for (let k = 0; k < warmupRounds(spec.workload); k++) {
+      const prep = prepare(w);
+      read(w, prep);
+      prep.close();
+    }
+  }
+  const reps = Math.max(1, spec.reps | 0);
+  const walls = [];
+  const opens = [];
+  let sum = 0;
+  const preps = Array.from({ length: reps }, () => prepare(spec));
+  // Start from a collected heap so JS allocation during the run reuses pages.
+  if (typeof global.gc === 'function') global.gc();
+  const before = snapshot();
+  for (const prep of preps) {
+    const t0 = process.hrtime.bigint();
+    sum = read(spec, prep);
+    const t1 = process.hrtime.bigint();
+    prep.close();
+    walls.push(Number(t1 - t0));
+    opens.push(Number(prep.opened - t0));
+  }
+  const after = snapshot();
+  const counters = countersDelta(before, after);
+  if (reps > 1) for (const k of Object.keys(counters)) if (counters[k] !== null) counters[k] /= reps;
+  walls.sort((x, y) => x - y);
+  opens.sort((x, y) => x - y);
+  const out = { ok: true, sum, count: elementCount(spec.workload, spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: walls[walls.length >> 1], openNs: opens[opens.length >> 1], counters };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+try {
+  main();
+} catch (err) {
+  process.stdout.write(`${JSON.stringify({ ok: false, error: String(err && err.stack ? err.stack : err) })}\n`);
+  process.exitCode = 1;
+}

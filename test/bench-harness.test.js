@@ -1,0 +1,185 @@
+'use strict';
+// The benchmark harness (benchmarks/run.js) on a small file: every case and
+// reader appears, results are well formed and correct. No timing thresholds:
+// wall times on a shared machine are not something a unit test can judge.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { useTmpDir } = require('./helpers/tmp');
+const { findPython } = require('./helpers/python');
+const bench = require('../benchmarks/common');
+
+const RUN = path.join(__dirname, '..', 'benchmarks', 'run.js');
+const WORKLOADS = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
+const READERS = ['memmap', 'readSync', 'readFileSync', 'np.memmap', 'np.fromfile'];
+
+/** The --quick matrix: every workload, reader and hint; F order only cold; hints on scan, row, col. */
+function expectedIds() {
+  const ids = [];
+  for (const layout of ['C', 'F']) {
+    for (const cache of ['warm', 'cold']) {
+      if (layout === 'F' && cache === 'warm') continue;
+      for (const w of WORKLOADS) {
+        for (const r of READERS) {
+          if (r === 'readFileSync' && !['open', 'scan', 'row', 'col'].includes(w)) continue;
+          ids.push(`${cache}/${layout}/${w}/${r}/none`);
+        }
+      }
+    }
+  }
+  for (const hint of ['sequential', 'random', 'willneed', 'populate']) for (const w of ['scan', 'row', 'col']) ids.push(`cold/C/${w}/memmap/${hint}`);
+  return ids;
+}
+
+function runBench(tmp, args) {
+  const r = spawnSync(process.execPath, [RUN, '--data-dir', tmp.file('data'), '--out', tmp.file('out'), ...args], { encoding: 'utf8', timeout: 170e3 });
+  assert.equal(r.status, 0, `run.js exited ${r.status ?? r.signal}\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+describe('benchmark harness (run.js --quick)', function () {
+  this.timeout(180e3);
+  const tmp = useTmpDir();
+  const python = findPython();
+  let json;
+  let stdout;
+
+  before(function () {
+    stdout = runBench(tmp, ['--quick', '--size', '16M', '--name', 'harness']).stdout;
+    json = JSON.parse(fs.readFileSync(tmp.file('out/harness.json'), 'utf8'));
+  });
+
+  it('records the machine, the versions and the configuration', function () {
+    assert.equal(json.schema, 1);
+    assert.match(json.machine.kernel, /\S/);
+    assert.equal(json.machine.node, process.version);
+    assert.ok(json.machine.filesystem, 'filesystem type recorded');
+    assert.ok(!Number.isNaN(Date.parse(json.date)));
+    assert.equal(json.config.n, bench.sideForBytes(16 * 2 ** 20));
+    assert.equal(json.config.bytes, json.config.n ** 2 * 4);
+    if (python) assert.match(json.python.numpy, /^\d+\./);
+  });
+
+  it('has every case, each ok (numpy rows ok when numpy is present, else skipped)', function () {
+    assert.deepEqual(json.cases.map((c) => c.id).sort(), expectedIds().sort());
+    for (const c of json.cases) {
+      if (c.reader.startsWith('np.') && !python) {
+        assert.equal(c.status, 'skipped', c.id);
+        assert.match(c.reason, /python|numpy/);
+        continue;
+      }
+      assert.equal(c.status, 'ok', `${c.id}: ${c.reason}`);
+    }
+  });
+
+  it('every ok case computed the right sum and reports all counters', function () {
+    const p = bench.workloadParams(json.config.n);
+    const expected = Object.fromEntries(WORKLOADS.map((w) => [w, bench.expectedResult(w, json.config.n, p).sum]));
+    for (const c of json.cases.filter((x) => x.status === 'ok')) {
+      assert.equal(c.runs.length, json.config.runs, c.id);
+      for (const r of c.runs) {
+        assert.equal(r.sum, expected[c.workload], c.id);
+        for (const k of ['minorFaults', 'majorFaults', 'threadMinorFaults', 'threadMajorFaults', 'inblockBytes', 'ioReadBytes', 'rssGrowth']) {
+          assert.equal(typeof r.counters[k], 'number', `${c.id} ${k}`);
+        }
+      }
+      const m = c.median;
+      assert.ok(m.wallMs > 0, c.id);
+      assert.ok(m.faults >= 0, c.id);
+      assert.ok(m.residentAfter >= 0 && m.residentAfter <= 1, c.id);
+      // The harness verifies eviction before a cold run.
+      if (c.cache === 'cold') assert.ok(m.residentBefore <= 0.01, `${c.id} started ${m.residentBefore} resident`);
+      else assert.ok(m.residentBefore >= 0.99, `${c.id} started ${m.residentBefore} resident`);
+    }
+  });
+
+  it('evaluates every bar of the issue and the findings', function () {
+    const names = new Set(json.bars.map((b) => b.bar));
+    for (const n of ['memmap vs np.memmap', 'open: memmap vs readFileSync', 'cold scan: memmap(sequential) vs readSync']) assert.ok(names.has(n) || !python, n);
+    for (const b of json.bars) assert.equal(typeof b.pass, 'boolean', b.bar);
+    assert.ok(json.findings.rowVsColumn.length > 0);
+    assert.ok(json.findings.scanThroughput.length > 0);
+  });
+
+  it('writes a Markdown report (also on stdout) and a well-formed SVG chart', function () {
+    const md = fs.readFileSync(tmp.file('out/harness.md'), 'utf8');
+    assert.equal(stdout.trim(), md.trim());
+    assert.match(md, /\| cache \| layout \| workload \| reader \|/);
+    assert.match(md, new RegExp(json.machine.kernel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    const svg = fs.readFileSync(tmp.file('out/harness.svg'), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]*>/);
+    assert.match(svg.trim(), /<\/svg>$/);
+    for (const tag of ['text', 'title']) {
+      assert.equal(svg.split(`<${tag}`).length, svg.split(`</${tag}>`).length, `balanced <${tag}>`);
+    }
+    for (const r of READERS) assert.ok(svg.includes(`>${r}</text>`), `legend has ${r}`);
+    assert.ok((svg.match(/<rect [^>]*fill="#d62728"/g) || []).length >= 7, 'memmap bars drawn');
+  });
+
+  it('reports numpy rows as skipped, not failed, when python is unavailable', function () {
+    runBench(tmp, ['--quick', '--size', '16M', '--name', 'nopython', '--python', 'none', '--filter', '^warm/C/open/']);
+    const j = JSON.parse(fs.readFileSync(tmp.file('out/nopython.json'), 'utf8'));
+    const byReader = Object.fromEntries(j.cases.map((c) => [c.reader, c]));
+    assert.deepEqual(Object.keys(byReader).sort(), [...READERS].sort());
+    assert.equal(byReader['np.memmap'].status, 'skipped');
+    assert.equal(byReader['np.fromfile'].status, 'skipped');
+    assert.equal(byReader.memmap.status, 'ok');
+  });
+});
+
+describe('benchmark workloads (benchmarks/common.js)', function () {
+  const n = 64;
+  const p = bench.workloadParams(n, { rowsCount: 4, step: 16, randomCount: 10 });
+
+  it('reads a C-order row or an F-order column in one run, the other axis element by element', function () {
+    assert.deepEqual(bench.runsFor('row', n, 'C', p), [[p.row * n, n]]);
+    assert.deepEqual(bench.runsFor('col', n, 'F', p), [[p.col * n, n]]);
+    const colC = bench.runsFor('col', n, 'C', p);
+    assert.equal(colC.length, n);
+    assert.deepEqual(colC[1], [n + p.col, 1]);
+    assert.deepEqual(bench.runsFor('rows', n, 'C', p), [[p.rowsStart * n, p.rowsCount * n]]);
+    assert.equal(bench.runsFor('rows', n, 'F', p).length, n);
+    assert.deepEqual(bench.runsFor('rows', n, 'F', p)[2], [2 * n + p.rowsStart, p.rowsCount]);
+  });
+
+  it('expected sums match a brute-force sum over the written file', function () {
+    const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'memmap-bench-'));
+    try {
+      for (const order of ['C', 'F']) {
+        const { file } = bench.ensureArrayFile(tmp, n, order);
+        const buf = fs.readFileSync(file);
+        const d = new Float32Array(buf.buffer, buf.byteOffset, n * n);
+        const { si, sj } = bench.stridesOf(n, order);
+        for (const w of bench.WORKLOADS) {
+          let sum = 0;
+          bench.forEachElement(w, n, p, (i, j) => {
+            sum += d[i * si + j * sj];
+          });
+          assert.equal(bench.expectedResult(w, n, p).sum, sum, `${order} ${w}`);
+        }
+        // The runs cover exactly the workload's elements.
+        for (const w of ['row', 'col', 'rows', 'strided', 'random']) {
+          const runs = bench.runsFor(w, n, order, p);
+          let sum = 0;
+          for (const [off, len] of runs) for (let k = off; k < off + len; k++) sum += d[k];
+          assert.equal(sum, bench.expectedResult(w, n, p).sum, `${order} ${w} runs`);
+        }
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('python and JS draw the same random elements', function () {
+    if (!findPython()) this.skip();
+    const { runPython } = require('./helpers/python');
+    const script = path.join(__dirname, '..', 'benchmarks', 'numpy_reader.py');
+    const out = runPython(
+      `import importlib.util, sys, json\nspec = importlib.util.spec_from_file_location('nr', sys.argv[1])\nm = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\nii, jj = m.random_indices(1000, 50, 777)\nprint(json.dumps([ii.tolist(), jj.tolist()]))`,
+      [script],
+    );
+    const { ii, jj } = bench.randomIndices(1000, 50, 777);
+    assert.deepEqual(JSON.parse(out), [Array.from(ii), Array.from(jj)]);
+  });
+});
