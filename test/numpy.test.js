@@ -22,6 +22,7 @@ const LAYOUTS = [
   [[], 'C', 3],
   [[0, 3], 'C', 5],
   [[3, 0, 2], 'F', 5],
+  [[2, 0, 3], 'C', 5],
 ];
 
 // Python side. Values are reported in C order: ints of 8 bytes as strings,
