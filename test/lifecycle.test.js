@@ -2,6 +2,7 @@
 // close(), GC and crash paths. Anything that could take the process down runs
 // in a child process, so a crash shows up as a signal or non-zero exit.
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { memmap, hasFloat16Array } = require('..');
 const { useTmpDir, fingerprint } = require('./helpers/tmp');
 const { throwsCode, patternFile } = require('./helpers/assert');
@@ -88,6 +89,19 @@ describe('lifecycle', function () {
       assert.equal(bd[50], 1);
       b.close();
       assert.equal(bd.length, 0);
+    });
+
+    it('an open array holds a mapping but no file descriptor', function () {
+      const file = tmp.file('no-fd.bin');
+      patternFile(file, 100);
+      const fds = () => fs.readdirSync('/proc/self/fd').length;
+      const before = fds();
+      const arrays = [];
+      for (let k = 0; k < 200; k++) arrays.push(memmap(file, { mode: ['r', 'r+', 'c'][k % 3], offset: k % 50 }));
+      assert.ok(fds() <= before + 2, `fds ${before} -> ${fds()} with 200 arrays open`);
+      assert.equal(mappedLines(file), 200);
+      for (const a of arrays) a.close();
+      assert.equal(mappedLines(file), 0);
     });
 
     it('a write after close() does not reach the file', function () {

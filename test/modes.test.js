@@ -75,6 +75,18 @@ describe('modes', function () {
       a.close();
       assert.equal(fingerprint(file), before);
     });
+
+    it("advise('dontneed') discards private changes (as documented), and still never writes the file", function () {
+      const file = tmp.file('c-dontneed.bin');
+      const bytes = patternFile(file, 2 * 4096);
+      const before = fingerprint(file);
+      const a = memmap(file, { mode: 'c' });
+      a.set(5, bytes[5] ^ 0xff);
+      a.advise('dontneed');
+      assert.equal(a.get(5), bytes[5]);
+      a.close();
+      assert.equal(fingerprint(file), before);
+    });
   });
 
   describe("'r+'", function () {
