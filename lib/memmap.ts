@@ -58,6 +58,10 @@ export interface Residency {
   pages: Uint8Array;
 }
 
+/** Window size and count for the first element accesses (a multiple of every itemsize). */
+const SMALL_WINDOW = 1 << 16;
+const SMALL_WINDOWS_MAX = 8;
+
 /** One window of an array, as segments() yields it. */
 export interface Segment<N extends DTypeName = DTypeName> {
   /** Index (in elements, file order) of the first element of `data`. */
@@ -363,6 +367,10 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   #buffers: (ArrayBuffer | undefined)[] = [];
   #views: (DataView | undefined)[] = [];
   #view0: DataView | null = null;
+  /** Small windows for the first get()/set() calls, so open + read one element stays cheap. */
+  #small: Map<number, DataView> | null = null;
+  /** Offset inside the view #viewFor() returned last. */
+  #at = 0;
   #data: AnyTypedArray | null = null;
   #bytes: Uint8Array | null = null;
   readonly #dt: DType;
@@ -392,7 +400,9 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#spec = spec;
     this.#fits = this.byteLength <= maxBufferLength;
     this.#window = this.#fits ? Math.max(this.byteLength, 1) : Math.floor(maxBufferLength / dt.itemsize) * dt.itemsize;
-    if (this.#fits) this.#view0 = new DataView(this.#segment(0));
+    // No ArrayBuffer yet: V8 counts a view over the whole mapping as external
+    // memory and collects garbage for it, so a big one is made only when needed.
+    if (this.byteLength > SMALL_WINDOW) this.#small = new Map();
     const { read, write } = accessors(dt);
     this.#read = read;
     this.#write = write;
@@ -428,19 +438,45 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     return view;
   }
 
+  /** The view holding byte `b` of the array; sets #at to b's offset in it. */
+  #viewFor(b: number): DataView {
+    if (this.#view0 !== null) {
+      this.#at = b;
+      return this.#view0;
+    }
+    if (this.#small !== null) {
+      const w = Math.floor(b / SMALL_WINDOW);
+      let view = this.#small.get(w);
+      if (view === undefined && this.#small.size < SMALL_WINDOWS_MAX) {
+        const start = w * SMALL_WINDOW;
+        view = new DataView(this.#live().buffer(start, Math.min(SMALL_WINDOW, this.byteLength - start)));
+        this.#small.set(w, view);
+      }
+      if (view !== undefined) {
+        this.#at = b - w * SMALL_WINDOW;
+        return view;
+      }
+      this.#small = null; // access is spread out: switch to whole-array windows
+    }
+    if (this.#fits) {
+      this.#view0 = new DataView(this.#segment(0));
+      this.#at = b;
+      return this.#view0;
+    }
+    const s = Math.floor(b / this.#window);
+    this.#at = b - s * this.#window;
+    return this.#segView(s);
+  }
+
   /** Reads element `k` (linear, in elements) whatever window it lies in. */
   #readAt(k: number): unknown {
-    const b = k * this.itemsize;
-    if (this.#view0 !== null) return this.#read(this.#view0, b);
-    const s = Math.floor(b / this.#window);
-    return this.#read(this.#segView(s), b - s * this.#window);
+    const view = this.#viewFor(k * this.itemsize);
+    return this.#read(view, this.#at);
   }
 
   #writeAt(k: number, value: unknown): void {
-    const b = k * this.itemsize;
-    if (this.#view0 !== null) return this.#write(this.#view0, b, value);
-    const s = Math.floor(b / this.#window);
-    this.#write(this.#segView(s), b - s * this.#window, value);
+    const view = this.#viewFor(k * this.itemsize);
+    this.#write(view, this.#at, value);
   }
 
   #checkNativeOrder(): void {
@@ -474,6 +510,9 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (this.#data === null) {
       const per = this.#dt.kind === 'c' ? 2 : 1;
       this.#data = new CTORS[this.#dt.name](this.#segment(0), 0, this.size * per);
+      // get()/set() share the whole-array buffer from now on.
+      this.#view0 ??= new DataView(this.#segment(0));
+      this.#small = null;
     }
     return this.#data as DataTypes[N];
   }
@@ -552,10 +591,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
         return i % 2 === 0 ? c.re : c.im;
       };
       write = (i, v) => {
-        const k = Math.floor(i / 2);
-        const b = k * this.itemsize + (i % 2) * half;
-        const s = Math.floor(b / this.#window);
-        part.write(this.#view0 ?? this.#segView(s), b - s * this.#window, v);
+        const view = this.#viewFor(Math.floor(i / 2) * this.itemsize + (i % 2) * half);
+        part.write(view, this.#at, v);
       };
     } else {
       read = (i) => this.#readAt(i);
@@ -631,6 +668,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (mapping === null) return;
     this.#mapping = null;
     this.#view0 = null;
+    this.#small = null;
     this.#buffers = [];
     this.#views = [];
     this.#data = null;

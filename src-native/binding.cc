@@ -189,10 +189,13 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     napi_property_descriptor keep = {
         nullptr, GetEnvData(env)->keep_alive.Value(), nullptr, nullptr, nullptr, Value(), napi_default, nullptr};
     ab.DefineProperties({Napi::PropertyDescriptor(keep)});
-    // Drop references to buffers that were already collected.
-    views_.erase(std::remove_if(views_.begin(), views_.end(),
-                                [](const Napi::Reference<Napi::ArrayBuffer>& ref) { return ref.Value().IsEmpty(); }),
-                 views_.end());
+    // Drop references to collected buffers, amortized: only when the list doubled.
+    if (views_.size() >= prune_at_) {
+      views_.erase(std::remove_if(views_.begin(), views_.end(),
+                                  [](const Napi::Reference<Napi::ArrayBuffer>& ref) { return ref.Value().IsEmpty(); }),
+                   views_.end());
+      prune_at_ = std::max<size_t>(16, views_.size() * 2);
+    }
     views_.push_back(Napi::Weak(ab));
     return ab;
   }
@@ -262,6 +265,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
 
   SharedRegion* shared_ = nullptr;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
+  size_t prune_at_ = 16;
 };
 
 // init(makeError, maxBufferLength)
