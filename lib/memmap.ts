@@ -321,6 +321,10 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
     }
     const byteLength = sizeOf(shape) * itemsize;
     mapping = new native.Mapping(fd, MODE_CODES[mode], offset, byteLength, spec.populate ? MAP_POPULATE : 0);
+  } catch (err) {
+    // The native layer knows the fd, not the file: name it for OS errors (mmap, ftruncate).
+    if (err instanceof MemmapError && err.path === undefined) err.path = filename;
+    throw err;
   } finally {
     native.closeFile(fd);
   }
@@ -379,7 +383,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** @internal use memmap() or openNpy(). */
   constructor(token: symbol, spec: MapSpec, shape: number[], mapping: NativeMapping) {
-    if (token !== kInternal) throw new TypeError('use memmap() or openNpy() to create a MemmapArray');
+    if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use memmap() or openNpy() to create a MemmapArray');
     const dt = spec.dtype;
     this.#dt = dt;
     this.dtype = dt.name as N;

@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { memmap, MemmapError } = require('..');
+const { memmap, MemmapArray, MemmapError } = require('..');
 const { useTmpDir, fingerprint } = require('./helpers/tmp');
 const { throwsCode, patternFile } = require('./helpers/assert');
 const { fixtureJSON } = require('./helpers/child');
@@ -59,6 +59,19 @@ describe('errors', function () {
 
     it('character device: ENODEV', function () {
       for (const mode of ['r', 'c']) throwsCode(() => memmap('/dev/null', { mode }), 'ENODEV');
+    });
+
+    it('a file the kernel cannot map (a sysfs attribute): errno name, syscall mmap and path', function () {
+      // sysfs attributes are regular files of 4096 bytes that refuse mmap()
+      const file = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/kernel/profiling', '/sys/power/state']
+        .find((f) => fs.existsSync(f) && fs.statSync(f).isFile() && fs.statSync(f).size > 0);
+      assert.ok(file, 'no sysfs attribute found');
+      for (const mode of ['r', 'c']) {
+        const err = throwsCode(() => memmap(file, { mode }), 'ENODEV');
+        assert.equal(err.syscall, 'mmap');
+        assert.equal(err.path, file);
+        assert.equal(err.errno, -os.constants.errno.ENODEV);
+      }
     });
 
     it('FIFO: ENODEV without blocking on the open, for memmap() and evict() (checked in a child process)', function () {
@@ -263,6 +276,11 @@ describe('errors', function () {
       }
       throwsCode(() => memmap(new URL('https://example.com/a.bin')), 'ERR_INVALID_ARG_VALUE', TypeError);
       assert.equal(fingerprint(file), before);
+    });
+
+    it('MemmapArray cannot be constructed directly: ERR_ILLEGAL_CONSTRUCTOR', function () {
+      throwsCode(() => new MemmapArray(), 'ERR_ILLEGAL_CONSTRUCTOR', TypeError);
+      throwsCode(() => new MemmapArray(Symbol('memmap.internal'), {}, [1], {}), 'ERR_ILLEGAL_CONSTRUCTOR', TypeError);
     });
 
     it('a failed open leaves no fd or mapping behind', function () {
