@@ -150,6 +150,36 @@ describe('memmap() API', function () {
       }
     });
 
+    it('read and write the right element anywhere in a multi-MiB array, before and after data is taken', function () {
+      const file = tmp.file('wide.bin');
+      const n = (3 << 20) / 8 + 5; // about 3 MiB of float64, many 64 KiB windows
+      const buf = Buffer.alloc(7 + 8 * n);
+      for (let k = 0; k < n; k++) buf.writeDoubleLE(k * 1.5, 7 + 8 * k);
+      fs.writeFileSync(file, buf);
+      for (const dtype of ['<f8', '>f8']) {
+        if (dtype === '>f8') for (let k = 0; k < n; k++) buf.writeDoubleBE(k * 1.5, 7 + 8 * k);
+        fs.writeFileSync(file, buf);
+        const a = memmap(file, { mode: 'r+', dtype, offset: 7 });
+        // scattered accesses over every window, in an order that keeps switching windows
+        const order = [];
+        for (let j = 0; j < 64; j++) order.push((j * 7919 * 1031) % n, n - 1 - j * 4099);
+        for (const k of order) assert.equal(a.get(k), k * 1.5, `${dtype} get(${k})`);
+        for (const k of order) a.set(k, -k);
+        const nd = a.ndarray();
+        for (const k of order) assert.equal(nd.get(k), -k, `${dtype} ndarray get(${k})`);
+        if (dtype === '<f8') {
+          for (const k of order) assert.equal(a.data[k], -k, `data[${k}]`);
+          a.set(n - 2, 0.25);
+          assert.equal(a.data[n - 2], 0.25, 'set() after data writes the same memory');
+        }
+        a.flush();
+        a.close();
+        const disk = fs.readFileSync(file);
+        const read = dtype === '<f8' ? (o) => disk.readDoubleLE(o) : (o) => disk.readDoubleBE(o);
+        for (const k of order) if (k !== n - 2) assert.equal(read(7 + 8 * k), -k, `${dtype} file element ${k}`);
+      }
+    });
+
     it('bounds-check every index', function () {
       const file = tmp.file('bounds.bin');
       const a = memmap(file, { mode: 'w+', dtype: 'float32', shape: [2, 3] });
