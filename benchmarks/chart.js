@@ -3,6 +3,7 @@
 // workload and layout, one bar per reader) on log scales.
 
 const COLORS = { memmap: '#d62728', readSync: '#1f77b4', readFileSync: '#9467bd', 'np.memmap': '#ff7f0e', 'np.fromfile': '#2ca02c' };
+const HINT_COLORS = { none: '#d62728', sequential: '#8c564b', random: '#17becf', willneed: '#bcbd22', populate: '#7f7f7f' };
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function fmtTick(v, unit) {
@@ -26,7 +27,7 @@ function ticks(lo, hi, base) {
   return out;
 }
 
-function panel(p, x0, y0, width, height, groups, readers) {
+function panel(p, x0, y0, width, height, groups, readers, colors) {
   const parts = [];
   const vals = [];
   for (const g of groups) for (const r of readers) {
@@ -35,8 +36,10 @@ function panel(p, x0, y0, width, height, groups, readers) {
     if (v !== null && v !== undefined && v > 0) vals.push(v);
   }
   const base = p.unit === 'bytes' ? 1024 : 10;
-  const lo = vals.length ? base ** Math.floor(Math.log(Math.min(...vals)) / Math.log(base)) : 1;
-  const hi = vals.length ? base ** Math.ceil(Math.log(Math.max(...vals)) / Math.log(base) + 1e-9) : base;
+  const exp = (v) => Math.log(v) / Math.log(base);
+  let lo = vals.length ? base ** Math.floor(exp(Math.min(...vals)) + 1e-9) : 1;
+  if (p.unit === 'count') lo = Math.max(lo, 1); // fractional counts are averages over repeated opens
+  const hi = Math.max(lo * base, vals.length ? base ** Math.ceil(exp(Math.max(...vals)) - 1e-9) : base);
   const y = (v) => y0 + height - ((Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo) || 1)) * height;
   parts.push(`<text x="${x0}" y="${y0 - 8}" font-size="13" font-weight="bold">${esc(p.title)}</text>`);
   for (const t of ticks(lo, hi, base)) {
@@ -58,11 +61,11 @@ function panel(p, x0, y0, width, height, groups, readers) {
       const title = `${g.label} ${r}: ${v === null ? '-' : fmtTick(v, p.unit)}`;
       if (!(v > 0)) {
         // Zero cannot sit on a log axis: a hollow marker on the floor.
-        parts.push(`<rect x="${x.toFixed(1)}" y="${y0 + height - 2}" width="${(bw - 1).toFixed(1)}" height="2" fill="none" stroke="${COLORS[r]}"><title>${esc(title)}</title></rect>`);
+        parts.push(`<rect x="${x.toFixed(1)}" y="${y0 + height - 2}" width="${(bw - 1).toFixed(1)}" height="2" fill="none" stroke="${colors[r]}"><title>${esc(title)}</title></rect>`);
         return;
       }
       const top = Math.max(y0, y(v));
-      parts.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(y0 + height - top).toFixed(1)}" fill="${COLORS[r]}"><title>${esc(title)}</title></rect>`);
+      parts.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(y0 + height - top).toFixed(1)}" fill="${colors[r]}"><title>${esc(title)}</title></rect>`);
     });
     parts.push(`<text x="${(x0 + gi * gw + gw / 2).toFixed(1)}" y="${y0 + height + 13}" font-size="10" text-anchor="middle">${esc(g.label)}</text>`);
   });
@@ -99,7 +102,7 @@ function renderChart(json) {
   const ph = 170;
   const gap = 70;
   const top = 70;
-  const H = top + panels.length * (ph + gap) + 10;
+  const H = top + (panels.length + 1) * (ph + gap) + 50;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -110,8 +113,24 @@ function renderChart(json) {
     parts.push(`<rect x="${left + i * 140}" y="50" width="12" height="12" fill="${COLORS[r]}"/><text x="${left + i * 140 + 16}" y="60" font-size="11">${esc(r)}</text>`);
   });
   panels.forEach((p, i) => {
-    parts.push(panel(p, left, top + 30 + i * (ph + gap), W - left - 20, ph, groupsFor(p.cache), readers));
+    parts.push(panel(p, left, top + 30 + i * (ph + gap), W - left - 20, ph, groupsFor(p.cache), readers, COLORS));
   });
+  // Hints: memmap only, cold, C order.
+  const hints = Object.keys(HINT_COLORS);
+  const hintGroups = workloads.map((w) => {
+    const cases = {};
+    for (const h of hints) cases[h] = byKey.get(`cold/C/${w}/memmap/${h}`);
+    return { label: `${w} C`, cases };
+  }).filter((g) => Object.values(g.cases).filter(Boolean).length > 1);
+  const y1 = top + 30 + panels.length * (ph + gap);
+  if (hintGroups.length) {
+    hints.forEach((h, i) => {
+      parts.push(`<rect x="${left + i * 140}" y="${y1 - 40}" width="12" height="12" fill="${HINT_COLORS[h]}"/><text x="${left + i * 140 + 16}" y="${y1 - 30}" font-size="11">${esc(`hint ${h}`)}</text>`);
+    });
+    const half = (W - left - 20 - 60) / 2;
+    parts.push(panel({ title: 'memmap access hints, cold, C order: bytes read from disk', unit: 'bytes', value: (c) => c.median.ioReadBytes }, left, y1, half, ph, hintGroups, hints, HINT_COLORS));
+    parts.push(panel({ title: 'memmap access hints, cold, C order: wall time', unit: 'ms', value: (c) => c.median.wallMs }, left + half + 60 + 20, y1, half - 20, ph, hintGroups, hints, HINT_COLORS));
+  }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

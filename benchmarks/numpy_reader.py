@@ -193,11 +193,12 @@ def main():
     counters = delta(before, after)
     if reps > 1:
         counters = {k: (None if v is None else v / reps) for k, v in counters.items()}
+    first_ns = walls[0]
     walls.sort()
     opens.sort()
     p = workload_params(spec['n'], spec.get('params'))
     print(json.dumps(dict(ok=True, sum=total, count=count_of(spec['workload'], spec['n'], p), reps=reps,
-                          wallNs=walls[len(walls) // 2], openNs=opens[len(opens) // 2], counters=counters,
+                          wallNs=walls[len(walls) // 2], firstNs=first_ns, openNs=opens[len(opens) // 2], counters=counters,
                           numpy=np.__version__, python=sys.version.split()[0])))
 
 

@@ -185,9 +185,10 @@ function main() {
   const after = snapshot();
   const counters = countersDelta(before, after);
   if (reps > 1) for (const k of Object.keys(counters)) if (counters[k] !== null) counters[k] /= reps;
+  const firstNs = walls[0];
   walls.sort((x, y) => x - y);
   opens.sort((x, y) => x - y);
-  const out = { ok: true, sum, count: elementCount(spec.workload, spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: walls[walls.length >> 1], openNs: opens[opens.length >> 1], counters };
+  const out = { ok: true, sum, count: elementCount(spec.workload, spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: walls[walls.length >> 1], firstNs, openNs: opens[opens.length >> 1], counters };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
