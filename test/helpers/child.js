@@ -9,11 +9,13 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
 /**
  * Runs test/fixtures/<name> with `args`; returns { status, signal, stdout, stderr }.
- * options: execArgv (node flags, e.g. ['--expose-gc']), uid/gid, timeout (ms).
+ * options: execArgv (node flags, e.g. ['--expose-gc']), uid/gid, timeout (ms),
+ * prefix (a command that runs node, e.g. ['setpriv', …]).
  */
 function runFixture(name, args = [], options = {}) {
-  const { execArgv = [], timeout = 60000, ...rest } = options;
-  const r = spawnSync(process.execPath, [...execArgv, path.join(FIXTURES, name), ...args.map(String)], {
+  const { execArgv = [], timeout = 60000, prefix = [], ...rest } = options;
+  const argv = [...prefix, process.execPath, ...execArgv, path.join(FIXTURES, name), ...args.map(String)];
+  const r = spawnSync(argv[0], argv.slice(1), {
     encoding: 'utf8',
     timeout,
     maxBuffer: 16 << 20,
