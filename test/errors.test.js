@@ -77,7 +77,7 @@ describe('errors', function () {
     it('FIFO: ENODEV without blocking on the open, for memmap() and evict() (checked in a child process)', function () {
       const fifo = tmp.file('a-fifo');
       const r = spawnSync('mkfifo', [fifo]);
-      if (r.status !== 0) this.skip(); // no mkfifo on this system
+      assert.equal(r.status, 0, 'mkfifo (coreutils) failed');
       const cases = MODES.map((mode) => ({ file: fifo, options: { mode, shape: [1] } }));
       cases.push({ file: fifo, options: 'evict' });
       const { results } = fixtureJSON('open-cases.js', [JSON.stringify(cases)], { timeout: 15000 });
