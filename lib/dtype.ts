@@ -28,8 +28,8 @@ export interface DTypeAliases {
   uint16: 'uint16' | 'ushort' | 'H' | `${Order}u2` | `${Order}H`;
   int32: 'int32' | 'intc' | 'i' | `${Order}i4` | `${Order}i`;
   uint32: 'uint32' | 'uintc' | 'I' | `${Order}u4` | `${Order}I`;
-  int64: 'int64' | 'int' | 'long' | 'longlong' | 'q' | 'l' | `${Order}i8` | `${Order}q` | `${Order}l`;
-  uint64: 'uint64' | 'uint' | 'ulong' | 'ulonglong' | 'Q' | 'L' | `${Order}u8` | `${Order}Q` | `${Order}L`;
+  int64: 'int64' | 'int' | 'long' | 'longlong' | 'intp' | 'q' | 'l' | 'p' | `${Order}i8` | `${Order}q` | `${Order}l` | `${Order}p`;
+  uint64: 'uint64' | 'uint' | 'ulong' | 'ulonglong' | 'uintp' | 'Q' | 'L' | 'P' | `${Order}u8` | `${Order}Q` | `${Order}L` | `${Order}P`;
   float16: 'float16' | 'half' | 'e' | `${Order}f2` | `${Order}e`;
   float32: 'float32' | 'single' | 'f' | `${Order}f4` | `${Order}f`;
   float64: 'float64' | 'double' | 'float' | 'd' | `${Order}f8` | `${Order}d`;
@@ -154,6 +154,8 @@ const CHARS: Record<string, DTypeName> = {
   L: 'uint64',
   q: 'int64',
   Q: 'uint64',
+  p: 'int64', // intp on 64-bit platforms
+  P: 'uint64',
   e: 'float16',
   f: 'float32',
   d: 'float64',
@@ -180,10 +182,12 @@ const NAMES: Record<string, DTypeName> = {
   int: 'int64',
   long: 'int64',
   longlong: 'int64',
+  intp: 'int64',
   uint64: 'uint64',
   uint: 'uint64',
   ulong: 'uint64',
   ulonglong: 'uint64',
+  uintp: 'uint64',
   float16: 'float16',
   half: 'float16',
   float32: 'float32',

@@ -199,9 +199,12 @@ function accessors(dt: DType): { read: Reader; write: Writer } {
         write: (v, b, x) => {
           let n: bigint;
           if (typeof x === 'bigint') n = x;
-          else if (typeof x === 'number' && Number.isSafeInteger(x)) n = BigInt(x);
+          else if (typeof x === 'number') {
+            if (!Number.isFinite(x)) throw new MemmapRangeError('ERR_INVALID_VALUE', `cannot store ${x} in ${name}`);
+            n = BigInt(Math.trunc(x)); // exact for every integer-valued double, as numpy's cast
+          }
           else if (typeof x === 'boolean') n = x ? 1n : 0n;
-          else throw new MemmapTypeError('ERR_INVALID_VALUE', `${name} value must be a bigint or a safe integer`);
+          else throw new MemmapTypeError('ERR_INVALID_VALUE', `${name} value must be a bigint or a number`);
           if (n < min || n > max) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `${n} is out of bounds for ${name}`);
           if (signed) v.setBigInt64(b, n, le);
           else v.setBigUint64(b, n, le);
@@ -296,11 +299,12 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
   let shape: number[];
   try {
     if (spec.shape === undefined) {
-      if (fileSize === 0 && (mode === 'r' || mode === 'c')) {
+      // As numpy: with no shape there must be data to map, in every mode.
+      if (fileSize === 0) {
         throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: filename });
       }
       const bytes = fileSize - offset;
-      if (bytes < 0) {
+      if (bytes <= 0) {
         throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${filename} (${fileSize} bytes)`, { path: filename });
       }
       if (bytes % itemsize !== 0) {

@@ -58,14 +58,20 @@ describe('dtypes', function () {
     });
   }
 
-  it('int64/uint64 set() accepts bigint and safe-integer numbers; get() returns bigint', function () {
+  it('int64/uint64 set() accepts bigint and numbers (truncated, as numpy); get() returns bigint', function () {
     const file = tmp.file('i64.bin');
     const a = memmap(file, { mode: 'w+', dtype: 'int64', shape: [3] });
     a.set(0, -5);
     a.set(1, 2n ** 62n);
     a.set(2, true);
     assert.deepEqual([a.get(0), a.get(1), a.get(2)], [-5n, 2n ** 62n, 1n]);
-    throwsCode(() => a.set(0, 2 ** 53), 'ERR_INVALID_VALUE', TypeError);
+    // numbers are cast like numpy's float -> int64: truncated, exact for any integer-valued double
+    a.set(0, 2 ** 60);
+    a.set(1, -7.9);
+    assert.deepEqual([a.get(0), a.get(1)], [2n ** 60n, -7n]);
+    throwsCode(() => a.set(0, 2 ** 63), 'ERR_OUT_OF_RANGE', RangeError);
+    throwsCode(() => a.set(0, NaN), 'ERR_INVALID_VALUE', RangeError);
+    throwsCode(() => a.set(0, 'x'), 'ERR_INVALID_VALUE', TypeError);
     a.close();
   });
 

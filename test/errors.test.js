@@ -168,6 +168,16 @@ describe('errors', function () {
         throwsCode(() => memmap(file, { mode, shape: [1] }), 'ERR_EMPTY_FILE');
         throwsCode(() => memmap(file, { mode, dtype: 'float64', shape: [2, 2] }), 'ERR_EMPTY_FILE');
       }
+      // With no shape there is nothing to map in r+ either (numpy: "cannot mmap an empty file").
+      throwsCode(() => memmap(file, { mode: 'r+' }), 'ERR_EMPTY_FILE');
+      assert.equal(fingerprint(file), before);
+    });
+
+    it('no shape and no data after the offset: ERR_FILE_TOO_SHORT in every mode, as numpy', function () {
+      const file = tmp.file('at-end.bin');
+      patternFile(file, 32);
+      const before = fingerprint(file);
+      for (const mode of ['r', 'r+', 'c']) throwsCode(() => memmap(file, { mode, offset: 32 }), 'ERR_FILE_TOO_SHORT');
       assert.equal(fingerprint(file), before);
     });
 
