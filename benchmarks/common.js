@@ -36,7 +36,7 @@ function fmtBytes(n) {
     v /= 1024;
     u++;
   }
-  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+  return `${u === 0 ? Math.round(v) : v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
 }
 
 /**

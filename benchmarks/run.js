@@ -4,7 +4,7 @@
 // readers, each run in its own child process. See docs/benchmarks.md.
 //
 //   node benchmarks/run.js [--quick] [--size 1G] [--runs 3] [--filter REGEX]
-//                          [--out DIR] [--name NAME] [--data-dir DIR] [--python EXE|none]
+//                          [--out DIR] [--name NAME] [--data-dir DIR] [--python EXE|none] [--open-reps 200]
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -33,7 +33,7 @@ function parseArgs(argv) {
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
     const val = () => {
-      if (k + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      if (k + 1 >= argv.length) throw Object.assign(new Error(`${a} needs a value`), { usage: true });
       return argv[++k];
     };
     if (a === '--quick') o.quick = true;
@@ -48,7 +48,7 @@ function parseArgs(argv) {
     else if (a === '--help' || a === '-h') {
       process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 7).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
       process.exit(0);
-    } else throw new Error(`unknown option ${a} (try --help)`);
+    } else throw Object.assign(new Error(`unknown option ${a} (try --help)`), { usage: true });
   }
   o.size ??= o.quick ? 32 * 2 ** 20 : 2 ** 30;
   o.runs ??= o.quick ? 1 : 3;
@@ -428,7 +428,9 @@ function runSuite(opts) {
         out.ok = false;
         out.error = `could not make the file cold: ${fmtPct(residentBefore)} still resident`;
       }
-      runsOf.get(c).push(out);
+      // Per-run record: what the medians come from (constants like count stay out).
+      const { ok, error, sum, wallNs, firstNs, openNs, counters, retriedAfter } = out;
+      runsOf.get(c).push({ ok, error, sum, wallNs, firstNs, openNs, counters, residentBefore, residentAfter: out.residentAfter, retriedAfter });
       done++;
       const eta = ((Date.now() - started) / done) * (totalRuns - done);
       const line = `[${String(done).padStart(String(totalRuns).length)}/${totalRuns}] round ${round + 1}/${opts.runs} ${c.id.padEnd(40)} ${out.ok ? fmtMs(out.wallNs / 1e6).padStart(10) : 'ERROR'.padStart(10)}  eta ${Math.round(eta / 1000)}s`;
@@ -487,7 +489,7 @@ function runSuite(opts) {
 function writeResults(opts, json, md, { chart = true } = {}) {
   fs.mkdirSync(opts.out, { recursive: true });
   const base = path.join(opts.out, opts.name);
-  fs.writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 1)}\n`);
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify(json)}\n`);
   fs.writeFileSync(`${base}.md`, md);
   if (chart) fs.writeFileSync(`${base}.svg`, renderChart(json));
   process.stdout.write(`${md}\n`);
@@ -495,7 +497,12 @@ function writeResults(opts, json, md, { chart = true } = {}) {
 }
 
 function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    throw Object.assign(err, { usage: true });
+  }
   const { json, md, ok } = runSuite(opts);
   writeResults(opts, json, md);
   if (!ok) process.exitCode = 1;
@@ -505,7 +512,7 @@ if (require.main === module) {
   try {
     main();
   } catch (err) {
-    process.stderr.write(`${err && err.stack ? err.stack : err}\n`);
+    process.stderr.write(`${err && err.usage ? err.message : err && err.stack ? err.stack : err}\n`);
     process.exitCode = 2;
   }
 }
