@@ -128,6 +128,26 @@ describe('benchmark harness (run.js --quick)', function () {
   });
 });
 
+describe('open latency and warm-sum benchmark (open.js --quick)', function () {
+  this.timeout(120e3);
+  const tmp = useTmpDir();
+
+  it('measures the open cases and the three warm-sum loops, and evaluates their bars', function () {
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'benchmarks', 'open.js'), '--quick', '--size', '4M', '--data-dir', tmp.file('data'), '--out', tmp.file('out')], {
+      encoding: 'utf8',
+      timeout: 110e3,
+    });
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    const j = JSON.parse(fs.readFileSync(tmp.file('out/open.json'), 'utf8'));
+    const ids = j.cases.map((c) => c.id).sort();
+    assert.deepEqual(ids, ['cold/C/open/memmap/none', 'cold/C/open/np.memmap/none', 'cold/C/open/readFileSync/none', 'warm/C/open/memmap/none', 'warm/C/open/np.memmap/none', 'warm/C/open/readFileSync/none']);
+    for (const k of ['memmapMs', 'heapFloat32Ms', 'heapFloat64Ms', 'firstPassMs', 'populatedFirstPassMs']) assert.ok(j.warmSum[k] > 0, k);
+    assert.equal(j.warmSum.bars.length, 3);
+    assert.ok(j.bars.some((b) => b.bar.startsWith('warm sum over a.data')));
+    assert.match(fs.readFileSync(tmp.file('out/open.md'), 'utf8'), /## Warm sequential sum over the whole file/);
+  });
+});
+
 describe('benchmark workloads (benchmarks/common.js)', function () {
   const n = 64;
   const p = bench.workloadParams(n, { rowsCount: 4, step: 16, randomCount: 10 });
