@@ -62,6 +62,13 @@ export interface Residency {
 const SMALL_WINDOW = 1 << 16;
 const SMALL_WINDOWS_MAX = 8;
 
+/**
+ * Default segments() window and the windows of arrays past the ArrayBuffer
+ * limit: 1 GiB keeps element indices far below 2^31, where V8's loops over
+ * TypedArrays stay on their fast integer path (they deoptimize past it).
+ */
+const SEGMENT_BYTES = 2 ** 30;
+
 /** One window of an array, as segments() yields it. */
 export interface Segment<N extends DTypeName = DTypeName> {
   /** Index (in elements, file order) of the first element of `data`. */
@@ -407,7 +414,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#mapping = mapping;
     this.#spec = spec;
     this.#fits = this.byteLength <= maxBufferLength;
-    this.#window = this.#fits ? Math.max(this.byteLength, 1) : Math.floor(maxBufferLength / dt.itemsize) * dt.itemsize;
+    this.#window = this.#fits ? Math.max(this.byteLength, 1) : Math.floor(Math.min(maxBufferLength, SEGMENT_BYTES) / dt.itemsize) * dt.itemsize;
     // No ArrayBuffer yet: V8 counts a view over the whole mapping as external
     // memory and collects garbage for it, so a big one is made only when needed.
     if (this.byteLength > SMALL_WINDOW) this.#small = new Map();
@@ -528,14 +535,14 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   /**
    * Zero-copy TypedArrays over consecutive windows of the array, in element
    * order (the file's order): the way to scan an array larger than one
-   * ArrayBuffer at TypedArray speed. `maxBytes` caps a window (default: the
-   * runtime's ArrayBuffer limit, so an array that fits comes as one segment).
+   * ArrayBuffer at TypedArray speed. `maxBytes` caps a window (default 1 GiB,
+   * so an array up to 1 GiB comes as one segment over the buffer of `data`).
    * Views are detached by close(), like `data`.
    */
   *segments(options: { maxBytes?: number } = {}): Generator<Segment<N>, void, undefined> {
     this.#live();
     this.#checkNativeOrder();
-    const max = options.maxBytes ?? this.#window;
+    const max = options.maxBytes ?? SEGMENT_BYTES;
     if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
       throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `maxBytes must be a positive integer, got ${String(max)}`);
     }
@@ -545,7 +552,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const Ctor = CTORS[this.#dt.name];
     for (let start = 0; start < this.byteLength; start += step) {
       const len = Math.min(step, this.byteLength - start);
-      const buf = step === this.#window ? this.#segment(start / step) : this.#live().buffer(start, len);
+      const buf = step === this.#window || step >= this.byteLength ? this.#segment(start / this.#window) : this.#live().buffer(start, len);
       const length = len / this.itemsize;
       yield { start: start / this.itemsize, length, data: new Ctor(buf, 0, length * per) as DataTypes[N] };
     }
