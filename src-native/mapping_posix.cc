@@ -120,13 +120,22 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
   // faulting the process, and never reaches the file.
   int prot = PROT_READ | PROT_WRITE;
   int mflags = is_private(mode) ? (MAP_PRIVATE | MAP_NORESERVE) : MAP_SHARED;
+  const bool populate = (flags & kMapPopulate) != 0;
 #ifdef MAP_POPULATE
-  if (flags & kMapPopulate) mflags |= MAP_POPULATE;
-#else
-  (void)flags;
+  // MAP_POPULATE write-faults a private writable mapping, copying every page
+  // into anonymous memory; private mappings are read-populated below instead.
+  if (populate && !is_private(mode)) mflags |= MAP_POPULATE;
 #endif
   void* base = ::mmap(nullptr, static_cast<size_t>(map_length), prot, mflags, fd, static_cast<off_t>(aligned));
   if (base == MAP_FAILED) return fail("mmap");
+  if (populate && is_private(mode)) {
+    // Best effort, like MAP_POPULATE: MADV_POPULATE_READ (Linux 5.14+) faults
+    // the file pages in read-only; older kernels get read-ahead instead.
+#ifdef MADV_POPULATE_READ
+    if (::madvise(base, static_cast<size_t>(map_length), MADV_POPULATE_READ) != 0)
+#endif
+      ::madvise(base, static_cast<size_t>(map_length), MADV_WILLNEED);
+  }
   out->base = base;
   out->map_length = map_length;
   out->data = static_cast<uint8_t*>(base) + delta;

@@ -103,6 +103,22 @@ describe('memmap() API', function () {
       }
     });
 
+    it('populate: true in private modes reads the file in without copying it to anonymous memory', function () {
+      const file = tmp.file('populate-big.bin');
+      fs.writeFileSync(file, Buffer.alloc(32 << 20, 7));
+      const rssAnon = () => Number(/RssAnon:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+      for (const mode of ['r', 'c']) {
+        evict(file);
+        const before = rssAnon();
+        const a = memmap(file, { mode, populate: true });
+        const grown = rssAnon() - before;
+        assert.ok(a.residency().fraction > 0.99, `${mode}: populated`);
+        assert.ok(grown < 8 << 20, `${mode}: anonymous memory grew by ${grown} bytes`);
+        assert.equal(a.get(12345), 7);
+        a.close();
+      }
+    });
+
     it('data is a zero-copy TypedArray over exactly the elements', function () {
       const file = tmp.file('exact.bin');
       const buf = Buffer.alloc(64);
