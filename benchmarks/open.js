@@ -6,7 +6,6 @@
 //  2. a warm sequential sum over a.data vs the same loop over heap typed arrays.
 //
 //   node benchmarks/open.js [--size 1G] [--runs 3] [--out DIR] [--name open] [--data-dir DIR]
-const path = require('node:path');
 const { memmap } = require('..');
 const C = require('./common');
 const { parseArgs, runSuite, writeResults, makeWarm, runChild, median, fmtMs, fmtX } = require('./run');

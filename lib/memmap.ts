@@ -11,7 +11,6 @@ import {
   type DType,
   type DTypeName,
   type DTypeString,
-  type Complex,
   type InputTypes,
   type ValueTypes,
   parseDType,
@@ -494,6 +493,11 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#write(view, this.#at, value);
   }
 
+  #writable(): void {
+    this.#live();
+    if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} was opened read-only (mode 'r')`);
+  }
+
   #checkNativeOrder(): void {
     if (!this.#dt.isNative) {
       throw new MemmapError(
@@ -574,8 +578,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** set(i, j, …, value): stores value at the indices. Throws ERR_READ_ONLY in mode 'r'. */
   set(...indexAndValue: [...index: number[], value: InputTypes[N]]): void {
-    this.#live();
-    if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} was opened read-only (mode 'r')`);
+    this.#writable();
     const n = indexAndValue.length - 1;
     if (n < 0) throw new MemmapTypeError('ERR_INVALID_INDEX', 'set() needs a value');
     this.#writeAt(linearIndex(this.shape, this.strides, indexAndValue, n), indexAndValue[n]);
@@ -598,17 +601,12 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     let read: (i: number) => unknown;
     let write: (i: number, v: unknown) => void;
     if (complex) {
-      // Component i of the interleaved (re, im) pairs.
+      // Component i of the interleaved (re, im) pairs, read as a float of half the itemsize.
       const part = accessors(parseDType(this.#dt.byteOrder + 'f' + this.itemsize / 2));
       const half = this.itemsize / 2;
-      read = (i) => {
-        const c = this.#readAt(Math.floor(i / 2)) as Complex;
-        return i % 2 === 0 ? c.re : c.im;
-      };
-      write = (i, v) => {
-        const view = this.#viewFor(Math.floor(i / 2) * this.itemsize + (i % 2) * half);
-        part.write(view, this.#at, v);
-      };
+      const byteOf = (i: number) => Math.floor(i / 2) * this.itemsize + (i % 2) * half;
+      read = (i) => part.read(this.#viewFor(byteOf(i)), this.#at);
+      write = (i, v) => part.write(this.#viewFor(byteOf(i)), this.#at, v);
     } else {
       read = (i) => this.#readAt(i);
       write = (i, v) => this.#writeAt(i, v);
@@ -620,8 +618,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       },
       get: (i: number) => (this.closed ? undefined : read(i)),
       set: (i: number, v: unknown) => {
-        this.#live();
-        if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} was opened read-only (mode 'r')`);
+        this.#writable();
         write(i, v);
       },
     };
@@ -631,8 +628,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** Writes dirty pages to disk (msync). No-op for modes 'r' and 'c'. */
   flush(): void {
-    this.#live();
-    if (this.mode === 'r+' || this.mode === 'w+') (this.#mapping as NativeMapping).flush();
+    this.#live().flush(); // the native side skips private ('r', 'c') mappings
   }
 
   /** Tells the kernel how the array will be read (madvise). */

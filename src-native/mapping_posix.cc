@@ -213,18 +213,10 @@ int residency(const Region& region, uint8_t* out) {
 
 int evict_file(const char* path) {
   int fd;
-  do {
-    fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return fail("open");
-  int rc = 0;
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    rc = fail("fstat");
-  } else if (!S_ISREG(st.st_mode)) {
-    g_failed_syscall = "open";
-    rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
-  } else if (::fdatasync(fd) != 0) {
+  uint64_t size;
+  int rc = open_file(path, Mode::kReadOnly, &fd, &size);
+  if (rc != 0) return rc;
+  if (::fdatasync(fd) != 0) {
     rc = fail("fdatasync");
   } else {
 #if defined(POSIX_FADV_DONTNEED)
