@@ -11,6 +11,9 @@ export interface NativeMapping {
   residency(): Uint8Array;
   close(): void;
   share(): number;
+  sum(type: number, swap: boolean, offset: number, shape: number[], strides: number[]): number | bigint | [number, number];
+  copy(type: number, swap: boolean, offset: number, shape: number[], strides: number[], dst: ArrayBufferView): void;
+  gather(type: number, swap: boolean, offsets: Float64Array, dst: ArrayBufferView): void;
   readonly closed: boolean;
   readonly length: number;
 }

@@ -76,3 +76,78 @@ export function linearIndex(shape: readonly number[], strides: readonly number[]
   }
   return k;
 }
+
+/** A numpy slice `start:stop:step` as a tuple; omitted or null parts take numpy's defaults. */
+export type Slice = readonly [start?: number | null, stop?: number | null, step?: number | null];
+
+/**
+ * One axis of a numpy basic index: an integer picks one position (the axis is
+ * dropped), null/undefined takes the whole axis (`:`), a Slice takes a range.
+ */
+export type IndexItem = number | bigint | null | undefined | Slice;
+
+/** Offset, shape and strides (in elements) of a view of an array. */
+export interface ViewSpec {
+  offset: number;
+  shape: number[];
+  strides: number[];
+}
+
+function sliceBound(v: unknown, d: number, what: string): number | null {
+  if (v === null || v === undefined) return null;
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw new MemmapTypeError('ERR_INVALID_INDEX', `slice ${what} for axis ${d} must be an integer or null, got ${String(v)}`);
+  }
+  return n;
+}
+
+/**
+ * The view `a[index]` selects, with numpy's basic-indexing rules: integers
+ * (negative from the end, bounds-checked) drop their axis, slices clamp like
+ * Python's, missing trailing indices take whole axes.
+ */
+export function viewOf(shape: readonly number[], strides: readonly number[], index: readonly IndexItem[]): ViewSpec {
+  if (index.length > shape.length) {
+    throw new MemmapRangeError('ERR_INVALID_INDEX', `too many indices: array is ${shape.length}-dimensional, got ${index.length}`);
+  }
+  let offset = 0;
+  const outShape: number[] = [];
+  const outStrides: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const item = d < index.length ? index[d] : null;
+    const dim = shape[d];
+    if (item === null || item === undefined) {
+      outShape.push(dim);
+      outStrides.push(strides[d]);
+    } else if (typeof item === 'number' || typeof item === 'bigint') {
+      const i = Number(item);
+      if (!Number.isInteger(i)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, got ${String(item)}`);
+      const n = i < 0 ? i + dim : i;
+      if (n < 0 || n >= dim) {
+        throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${i} is out of bounds for axis ${d} with size ${dim}`);
+      }
+      offset += n * strides[d];
+    } else if (Array.isArray(item) && item.length <= 3) {
+      const step = sliceBound(item[2], d, 'step') ?? 1;
+      if (step === 0) throw new MemmapRangeError('ERR_INVALID_INDEX', `slice step for axis ${d} cannot be zero`);
+      // Python's slice.indices(dim).
+      const lower = step < 0 ? -1 : 0;
+      const upper = step < 0 ? dim - 1 : dim;
+      const bound = (v: number | null, dflt: number): number => {
+        if (v === null) return dflt;
+        if (v < 0) return Math.max(v + dim, lower);
+        return Math.min(v, upper);
+      };
+      const start = bound(sliceBound(item[0], d, 'start'), step < 0 ? upper : lower);
+      const stop = bound(sliceBound(item[1], d, 'stop'), step < 0 ? lower : upper);
+      const count = step > 0 ? Math.max(0, Math.ceil((stop - start) / step)) : Math.max(0, Math.ceil((start - stop) / -step));
+      if (count > 0) offset += start * strides[d];
+      outShape.push(count);
+      outStrides.push(step * strides[d]);
+    } else {
+      throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, null or a [start, stop, step] slice, got ${String(item)}`);
+    }
+  }
+  return { offset, shape: outShape, strides: outStrides };
+}

@@ -11,6 +11,7 @@ import {
   type DType,
   type DTypeName,
   type DTypeString,
+  type Complex,
   type InputTypes,
   type ValueTypes,
   parseDType,
@@ -18,7 +19,7 @@ import {
 import { MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { halfToNumber, numberToHalf } from './float16';
 import { WideNdArray } from './ndview';
-import { linearIndex, normalizeOrder, normalizeShape, type Order, sizeOf, stridesFor } from './layout';
+import { type IndexItem, linearIndex, normalizeOrder, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewOf } from './layout';
 
 export type Mode = 'r' | 'r+' | 'w+' | 'c';
 /** Modes as numpy spells them, long aliases included. */
@@ -343,6 +344,42 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
 
 const kInternal = Symbol('memmap.internal');
 
+/** Element type codes of the native kernels (src-native/kernels.h ElemType). */
+const ELEM_CODES: Record<DTypeName, number> = {
+  bool: 0,
+  int8: 1,
+  uint8: 2,
+  int16: 3,
+  uint16: 4,
+  int32: 5,
+  uint32: 6,
+  int64: 7,
+  uint64: 8,
+  float16: 9,
+  float32: 10,
+  float64: 11,
+  complex64: 12,
+  complex128: 13,
+};
+
+/** What sum() returns for each dtype. */
+export interface SumTypes {
+  bool: number;
+  int8: number;
+  uint8: number;
+  int16: number;
+  uint16: number;
+  int32: number;
+  uint32: number;
+  int64: bigint;
+  uint64: bigint;
+  float16: number;
+  float32: number;
+  float64: number;
+  complex64: Complex;
+  complex128: Complex;
+}
+
 /**
  * A typed n-d array over a memory-mapped file. Create it with `memmap()` or
  * `openNpy()`; release it with `close()` (or `using`).
@@ -624,6 +661,97 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     };
     if (wide) return new WideNdArray(generic, shape, strides, 0) as unknown as NdArray;
     return ndarrayFactory(generic as never, shape, strides, 0);
+  }
+
+  /** The native view (bytes) of `a[index]`. */
+  #nativeView(index: readonly IndexItem[]): ViewSpec {
+    const v = viewOf(this.shape, this.strides, index);
+    const size = this.itemsize;
+    return { offset: v.offset * size, shape: v.shape, strides: v.strides.map((s) => s * size) };
+  }
+
+  /**
+   * Sum of the elements of `a[...index]` (numpy basic indexing: an integer
+   * picks, null takes a whole axis, [start, stop, step] slices; no index sums
+   * everything), computed natively without creating any ArrayBuffer, the way
+   * numpy's `a[index].sum(dtype=float64)` is: floats and float16 accumulate in
+   * float64, pairwise in blocks; integers and bool in 64 bits (wrapping, like
+   * numpy); int64/uint64 return a bigint, complex a {re, im}. Any byte order.
+   * Throws ERR_SIGBUS instead of crashing if a page cannot be read (the file
+   * shrank under the mapping).
+   */
+  sum(...index: IndexItem[]): SumTypes[N] {
+    const mapping = this.#live();
+    const v = this.#nativeView(index);
+    const r = mapping.sum(ELEM_CODES[this.#dt.name], !this.#dt.isNative, v.offset, v.shape, v.strides);
+    if (Array.isArray(r)) return { re: r[0], im: r[1] } as SumTypes[N];
+    return r as SumTypes[N];
+  }
+
+  /**
+   * A copy of `a[...index]` (indexing as in sum()) as a new TypedArray in C
+   * order of the selection, in this machine's byte order whatever the file's
+   * (the same TypedArray type as `data`; complex interleaved). numpy's
+   * `np.array(a[index])`. Reads only the pages the selection touches and makes
+   * no view of the mapping, so it is cheap on arrays of any size.
+   */
+  read(...index: IndexItem[]): DataTypes[N] {
+    const mapping = this.#live();
+    const v = this.#nativeView(index);
+    const count = sizeOf(v.shape);
+    const out = this.#allocate(count);
+    mapping.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, v.offset, v.shape, v.strides, out as ArrayBufferView);
+    return out;
+  }
+
+  /**
+   * The elements at the given coordinates, one integer array per axis, all of
+   * one length (numpy's `a[ii, jj]`), as a new TypedArray like read() returns.
+   * Negative indices count from the end; out-of-range ones throw ERR_OUT_OF_RANGE.
+   */
+  gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
+    const mapping = this.#live();
+    if (coords.length !== this.ndim) {
+      throw new MemmapRangeError('ERR_INVALID_INDEX', `gather() needs one index array per axis (${this.ndim}), got ${coords.length}`);
+    }
+    for (const [d, c] of coords.entries()) {
+      if (c === null || typeof c !== 'object' || typeof c.length !== 'number') {
+        throw new MemmapTypeError('ERR_INVALID_INDEX', `index array ${d} must be an array of integers`);
+      }
+    }
+    const count = this.ndim === 0 ? 1 : coords[0].length;
+    if (coords.some((c) => c.length !== count)) {
+      throw new MemmapRangeError('ERR_INVALID_INDEX', `index arrays must have one length, got ${coords.map((c) => c.length).join(', ')}`);
+    }
+    const offsets = new Float64Array(count);
+    const size = this.itemsize;
+    for (let d = 0; d < this.ndim; d++) {
+      const c = coords[d];
+      const dim = this.shape[d];
+      const stride = this.strides[d] * size;
+      for (let k = 0; k < count; k++) {
+        const raw = c[k];
+        const i = typeof raw === 'bigint' ? Number(raw) : raw;
+        if (typeof i !== 'number' || !Number.isInteger(i)) {
+          throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${String(raw)} (array ${d}, position ${k}) must be an integer`);
+        }
+        const n = i < 0 ? i + dim : i;
+        if (n < 0 || n >= dim) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${i} is out of bounds for axis ${d} with size ${dim}`);
+        offsets[k] += n * stride;
+      }
+    }
+    const out = this.#allocate(count);
+    mapping.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, offsets, out as ArrayBufferView);
+    return out;
+  }
+
+  /** A new heap TypedArray of `count` elements of this dtype. */
+  #allocate(count: number): DataTypes[N] {
+    const per = this.#dt.kind === 'c' ? 2 : 1;
+    if (count * this.itemsize > maxBufferLength) {
+      throw new MemmapError('ERR_TOO_LARGE', `a copy of ${count * this.itemsize} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
+    }
+    return new CTORS[this.#dt.name](new ArrayBuffer(count * this.itemsize), 0, count * per) as DataTypes[N];
   }
 
   /** Writes dirty pages to disk (msync). No-op for modes 'r' and 'c'. */

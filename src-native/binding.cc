@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels.h"
 #include "mapping.h"
 
 namespace {
@@ -126,6 +127,9 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                            InstanceMethod<&Mapping::Residency>("residency"),
                            InstanceMethod<&Mapping::Close>("close"),
                            InstanceMethod<&Mapping::Share>("share"),
+                           InstanceMethod<&Mapping::Sum>("sum"),
+                           InstanceMethod<&Mapping::Copy>("copy"),
+                           InstanceMethod<&Mapping::Gather>("gather"),
                            InstanceAccessor<&Mapping::GetClosed>("closed"),
                            InstanceAccessor<&Mapping::GetLength>("length"),
                        });
@@ -255,6 +259,121 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value Share(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Napi::Number::New(env, static_cast<double>(ShareId(Live(env))));
+  }
+
+  // sum(type, swap, offset, shape, strides): number, bigint (64-bit ints) or [re, im].
+  Napi::Value Sum(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SharedRegion* shared = Live(env);
+    memmap::ElemType type = ToElemType(info[0]);
+    memmap::StridedView view = ToView(info, 2);
+    memmap::SumResult r;
+    int rc = memmap::sum_view(shared->region, type, info[1].ToBoolean(), view, &r);
+    if (rc != 0) ThrowKernel(env, rc);
+    switch (type) {
+      case memmap::ElemType::kFloat16:
+      case memmap::ElemType::kFloat32:
+      case memmap::ElemType::kFloat64:
+        return Napi::Number::New(env, r.re);
+      case memmap::ElemType::kComplex64:
+      case memmap::ElemType::kComplex128: {
+        Napi::Array pair = Napi::Array::New(env, 2);
+        pair.Set(0u, Napi::Number::New(env, r.re));
+        pair.Set(1u, Napi::Number::New(env, r.im));
+        return pair;
+      }
+      case memmap::ElemType::kInt64:
+        return Napi::BigInt::New(env, r.i);
+      case memmap::ElemType::kUint64:
+        return Napi::BigInt::New(env, r.u);
+      default:
+        return Napi::Number::New(env, static_cast<double>(r.i));
+    }
+  }
+
+  // copy(type, swap, offset, shape, strides, dst): the view's elements in C
+  // order into the ArrayBuffer view `dst`, which must hold exactly them.
+  Napi::Value Copy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SharedRegion* shared = Live(env);
+    memmap::ElemType type = ToElemType(info[0]);
+    memmap::StridedView view = ToView(info, 2);
+    unsigned __int128 bytes = memmap::elem_size(type);
+    for (int k = 0; k < view.ndim; k++) bytes *= view.shape[k];
+    uint8_t* dst = ToDestination(info[5], bytes);
+    int rc = memmap::copy_view(shared->region, type, info[1].ToBoolean(), view, dst);
+    if (rc != 0) ThrowKernel(env, rc);
+    return env.Undefined();
+  }
+
+  // gather(type, swap, byteOffsets: Float64Array, dst): element k of dst is
+  // the element at byteOffsets[k].
+  Napi::Value Gather(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SharedRegion* shared = Live(env);
+    memmap::ElemType type = ToElemType(info[0]);
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw Napi::TypeError::New(env, "offsets must be a Float64Array");
+    Napi::Float64Array offsets = info[2].As<Napi::Float64Array>();
+    const size_t count = offsets.ElementLength();
+    std::vector<uint64_t> at(count);
+    for (size_t k = 0; k < count; k++) {
+      double d = offsets[k];
+      if (!(d >= 0) || d > kMaxSafeInteger || std::floor(d) != d)
+        throw Napi::RangeError::New(env, "offset out of range");
+      at[k] = static_cast<uint64_t>(d);
+    }
+    uint8_t* dst = ToDestination(info[3], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
+    int rc = memmap::gather(shared->region, type, info[1].ToBoolean(), at.data(), count, dst);
+    if (rc != 0) ThrowKernel(env, rc);
+    return env.Undefined();
+  }
+
+  static memmap::ElemType ToElemType(const Napi::Value& v) {
+    uint64_t t = ToU64(v, "type");
+    if (t >= static_cast<uint64_t>(memmap::kElemTypeCount)) throw Napi::RangeError::New(v.Env(), "type out of range");
+    return static_cast<memmap::ElemType>(t);
+  }
+
+  // info[at] = byte offset, info[at+1] = shape[], info[at+2] = byte strides[].
+  static memmap::StridedView ToView(const Napi::CallbackInfo& info, size_t at) {
+    Napi::Env env = info.Env();
+    memmap::StridedView view;
+    view.offset = ToU64(info[at], "offset");
+    if (!info[at + 1].IsArray() || !info[at + 2].IsArray())
+      throw Napi::TypeError::New(env, "shape and strides must be arrays");
+    Napi::Array shape = info[at + 1].As<Napi::Array>();
+    Napi::Array strides = info[at + 2].As<Napi::Array>();
+    if (shape.Length() != strides.Length() || shape.Length() > static_cast<uint32_t>(memmap::kMaxDims))
+      throw Napi::RangeError::New(env, "bad shape or strides");
+    view.ndim = static_cast<int>(shape.Length());
+    for (uint32_t k = 0; k < shape.Length(); k++) {
+      view.shape[k] = ToU64(shape.Get(k), "shape");
+      Napi::Value s = strides.Get(k);
+      if (!s.IsNumber()) throw Napi::TypeError::New(env, "strides must be numbers");
+      double d = s.As<Napi::Number>().DoubleValue();
+      if (!(std::fabs(d) <= kMaxSafeInteger) || std::floor(d) != d) throw Napi::RangeError::New(env, "bad stride");
+      view.strides[k] = static_cast<int64_t>(d);
+    }
+    return view;
+  }
+
+  // The bytes of a TypedArray that must be exactly `bytes` long.
+  static uint8_t* ToDestination(const Napi::Value& v, unsigned __int128 bytes) {
+    if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), "destination must be a TypedArray");
+    Napi::TypedArray t = v.As<Napi::TypedArray>();
+    if (static_cast<unsigned __int128>(t.ByteLength()) != bytes)
+      throw Napi::RangeError::New(v.Env(), "destination has the wrong size");
+    if (bytes == 0) return nullptr;
+    return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  }
+
+  static void ThrowKernel(Napi::Env env, int rc) {
+    if (rc == memmap::kBusError)
+      ThrowCode(env, "ERR_SIGBUS",
+                "a page of the mapping could not be read (SIGBUS): the file shrank while mapped, or an I/O error");
+    if (rc == -ERANGE) throw Napi::RangeError::New(env, "view outside the mapping");
+    ThrowErrno(env, rc);
   }
 
   Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shared_ == nullptr); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
@@ -64,6 +65,16 @@ int advise_region(const Region& region, Advice advice);
 // [data, data + length); `out` must hold residency_pages(region) bytes.
 uint64_t residency_pages(const Region& region);
 int residency(const Region& region, uint8_t* out);
+
+// Returned by guarded() when the call touched a mapped page the kernel could
+// not provide (SIGBUS: the file shrank under the mapping, or an I/O error).
+constexpr int kBusError = -EFAULT;
+
+// Runs fn(ctx) so that a SIGBUS raised on this thread while it runs returns
+// kBusError instead of killing the process; 0 otherwise. fn must not own
+// resources (no destructors, no locks): a fault abandons it mid-way. SIGBUS
+// anywhere else keeps its previous disposition.
+int guarded(void (*fn)(void* ctx), void* ctx);
 
 // Drops a file's pages from the page cache without root: fdatasync, then
 // posix_fadvise(DONTNEED). Pages still mapped by someone stay resident.

@@ -3,11 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <mutex>
 
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
@@ -229,6 +232,62 @@ int evict_file(const char* path) {
   }
   ::close(fd);
   return rc;
+}
+
+namespace {
+// initial-exec: reading it in the signal handler must not allocate.
+#if defined(__GNUC__)
+__attribute__((tls_model("initial-exec")))
+#endif
+thread_local sigjmp_buf* t_bus_jump = nullptr;
+struct sigaction g_prev_bus;
+std::once_flag g_bus_once;
+int g_bus_install_rc = 0;
+
+void on_sigbus(int sig, siginfo_t* info, void* uctx) {
+  sigjmp_buf* jump = t_bus_jump;
+  if (jump != nullptr) siglongjmp(*jump, 1);
+  // Not inside guarded(): behave as if we were never installed.
+  if ((g_prev_bus.sa_flags & SA_SIGINFO) != 0 && g_prev_bus.sa_sigaction != nullptr) {
+    g_prev_bus.sa_sigaction(sig, info, uctx);
+    return;
+  }
+  if ((g_prev_bus.sa_flags & SA_SIGINFO) == 0 && g_prev_bus.sa_handler != SIG_DFL && g_prev_bus.sa_handler != SIG_IGN) {
+    g_prev_bus.sa_handler(sig);
+    return;
+  }
+  // Default action: a fault repeats on return and kills the process as usual;
+  // a SIGBUS sent with kill() is raised again.
+  ::signal(SIGBUS, SIG_DFL);
+  if (info == nullptr || info->si_code <= 0) ::raise(SIGBUS);
+}
+
+void install_bus_handler() {
+  struct sigaction sa;
+  sa.sa_sigaction = on_sigbus;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  if (::sigaction(SIGBUS, &sa, &g_prev_bus) != 0) g_bus_install_rc = -errno;
+}
+}  // namespace
+
+int guarded(void (*fn)(void* ctx), void* ctx) {
+  std::call_once(g_bus_once, install_bus_handler);
+  if (g_bus_install_rc != 0) {
+    g_failed_syscall = "sigaction";
+    return g_bus_install_rc;
+  }
+  sigjmp_buf jump;
+  sigjmp_buf* volatile outer = t_bus_jump;  // guarded() may nest
+  if (sigsetjmp(jump, 1) != 0) {
+    t_bus_jump = outer;
+    g_failed_syscall = "mmap access";
+    return kBusError;
+  }
+  t_bus_jump = &jump;
+  fn(ctx);
+  t_bus_jump = outer;
+  return 0;
 }
 
 }  // namespace memmap

@@ -1,0 +1,407 @@
+// Strided sum, copy-out and gather over mapped memory (see kernels.h).
+#include "kernels.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+namespace memmap {
+
+namespace {
+
+// numpy sums floats through a cast buffer of this many elements and adds
+// each buffer pairwise in blocks of 128 (PW_BLOCKSIZE); we do the same so
+// results agree with numpy's sum(dtype=float64) to the last bit in the common cases.
+constexpr uint64_t kChunk = 8192;
+constexpr uint64_t kBlock = 128;
+
+template <typename T>
+inline T byteswapped(T v) {
+  uint8_t b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  std::reverse(b, b + sizeof(T));
+  std::memcpy(&v, b, sizeof(T));
+  return v;
+}
+
+template <typename T, bool Swap>
+inline T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  if (Swap) v = byteswapped(v);
+  return v;
+}
+
+double half_to_double(uint16_t h) {
+  const int exp = (h >> 10) & 0x1f;
+  const int mant = h & 0x3ff;
+  double v;
+  if (exp == 0) {
+    v = std::ldexp(static_cast<double>(mant), -24);
+  } else if (exp == 31) {
+    v = mant != 0 ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  } else {
+    v = std::ldexp(static_cast<double>(mant + 1024), exp - 25);
+  }
+  return (h & 0x8000) != 0 ? -v : v;
+}
+
+// numpy's pairwise_sum over contiguous doubles.
+double pairwise(const double* a, uint64_t n) {
+  if (n < 8) {
+    double res = 0.;
+    for (uint64_t i = 0; i < n; i++) res += a[i];
+    return res;
+  }
+  if (n <= kBlock) {
+    double r[8];
+    for (int j = 0; j < 8; j++) r[j] = a[j];
+    uint64_t i;
+    for (i = 8; i < n - (n % 8); i += 8) {
+      for (int j = 0; j < 8; j++) r[j] += a[i + j];
+    }
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++) res += a[i];
+    return res;
+  }
+  uint64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return pairwise(a, n2) + pairwise(a + n2, n - n2);
+}
+
+// Calls run(ptr, n, stride) for each innermost run of the view, in C order of
+// the (already simplified) dims.
+template <typename Run>
+void for_each_run(const uint8_t* base, int ndim, const uint64_t* shape, const int64_t* strides, Run&& run) {
+  if (ndim == 0) {
+    run(base, 1, 0);
+    return;
+  }
+  const int outer = ndim - 1;
+  uint64_t idx[kMaxDims] = {};
+  const uint8_t* p = base;
+  for (;;) {
+    run(p, shape[outer], strides[outer]);
+    int k = outer - 1;
+    for (; k >= 0; k--) {
+      if (++idx[k] < shape[k]) {
+        p += strides[k];
+        break;
+      }
+      p -= static_cast<int64_t>(shape[k] - 1) * strides[k];
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+// A view with size-1 dims dropped and contiguous neighbours merged; for
+// reductions (order-free) also sorted by |stride| with strides made positive.
+struct Simple {
+  const uint8_t* base;
+  int ndim = 0;
+  uint64_t shape[kMaxDims];
+  int64_t strides[kMaxDims];
+  bool empty = false;
+};
+
+Simple simplify(const Region& region, const StridedView& v, bool any_order) {
+  Simple s;
+  s.base = region.data + v.offset;
+  int order[kMaxDims];
+  int n = 0;
+  for (int k = 0; k < v.ndim; k++) {
+    if (v.shape[k] == 0) s.empty = true;
+    if (v.shape[k] != 1) order[n++] = k;
+  }
+  if (s.empty) return s;
+  int64_t st[kMaxDims];
+  for (int k = 0; k < v.ndim; k++) st[k] = v.strides[k];
+  if (any_order) {
+    for (int i = 0; i < n; i++) {
+      int k = order[i];
+      if (st[k] < 0) {
+        s.base += static_cast<int64_t>(v.shape[k] - 1) * st[k];
+        st[k] = -st[k];
+      }
+    }
+    std::stable_sort(order, order + n, [&](int a, int b) { return st[a] > st[b]; });
+  }
+  for (int i = 0; i < n; i++) {
+    int k = order[i];
+    if (s.ndim > 0 && s.strides[s.ndim - 1] == static_cast<int64_t>(v.shape[k]) * st[k]) {
+      s.shape[s.ndim - 1] *= v.shape[k];
+      s.strides[s.ndim - 1] = st[k];
+    } else {
+      s.shape[s.ndim] = v.shape[k];
+      s.strides[s.ndim] = st[k];
+      s.ndim++;
+    }
+  }
+  return s;
+}
+
+// Every element of the view inside the region?
+int check_view(const Region& region, unsigned itemsize, const StridedView& v) {
+  if (v.ndim < 0 || v.ndim > kMaxDims) return -EINVAL;
+  __int128 lo = v.offset;
+  __int128 hi = v.offset;
+  for (int k = 0; k < v.ndim; k++) {
+    if (v.shape[k] == 0) return 0;  // empty: touches nothing
+    if (v.shape[k] > (uint64_t{1} << 53)) return -ERANGE;
+    if (v.strides[k] > (int64_t{1} << 53) || v.strides[k] < -(int64_t{1} << 53)) return -ERANGE;
+    __int128 span = static_cast<__int128>(v.shape[k] - 1) * v.strides[k];
+    if (span < 0)
+      lo += span;
+    else
+      hi += span;
+  }
+  if (lo < 0 || hi + itemsize > static_cast<__int128>(region.length)) return -ERANGE;
+  return 0;
+}
+
+// Float sums: elements converted to double into a chunk buffer, each chunk
+// added pairwise.
+struct FloatSum {
+  double buf[2][kChunk];
+  uint64_t fill = 0;
+  double re = 0;
+  double im = 0;
+  void drain(bool complex) {
+    re += pairwise(buf[0], fill);
+    if (complex) im += pairwise(buf[1], fill);
+    fill = 0;
+  }
+};
+
+template <typename Conv>
+void sum_floats(const Simple& s, unsigned size, bool complex, FloatSum* acc, Conv conv) {
+  for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
+    while (n > 0) {
+      uint64_t take = std::min<uint64_t>(n, kChunk - acc->fill);
+      double* re = acc->buf[0] + acc->fill;
+      double* im = acc->buf[1] + acc->fill;
+      if (stride == static_cast<int64_t>(size)) {
+        for (uint64_t i = 0; i < take; i++) conv(p + i * size, re + i, im + i);
+      } else {
+        for (uint64_t i = 0; i < take; i++) conv(p + static_cast<int64_t>(i) * stride, re + i, im + i);
+      }
+      acc->fill += take;
+      if (acc->fill == kChunk) acc->drain(complex);
+      p += static_cast<int64_t>(take) * stride;
+      n -= take;
+    }
+  });
+  acc->drain(complex);
+}
+
+template <typename T, bool Swap>
+void sum_ints(const Simple& s, uint64_t* acc) {
+  uint64_t total = *acc;
+  for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
+    uint64_t t = 0;
+    if (stride == static_cast<int64_t>(sizeof(T))) {
+      for (uint64_t i = 0; i < n; i++) t += static_cast<uint64_t>(load<T, Swap>(p + i * sizeof(T)));
+    } else {
+      for (uint64_t i = 0; i < n; i++) t += static_cast<uint64_t>(load<T, Swap>(p + static_cast<int64_t>(i) * stride));
+    }
+    total += t;
+  });
+  *acc = total;
+}
+
+template <bool Swap>
+void sum_typed(const Simple& s, ElemType type, SumResult* out, FloatSum* fs) {
+  uint64_t u = 0;
+  switch (type) {
+    case ElemType::kBool:
+      for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
+        for (uint64_t i = 0; i < n; i++) u += p[static_cast<int64_t>(i) * stride] != 0 ? 1 : 0;
+      });
+      out->i = static_cast<int64_t>(u);
+      return;
+    case ElemType::kInt8:
+      sum_ints<int8_t, false>(s, &u);
+      break;
+    case ElemType::kUint8:
+      sum_ints<uint8_t, false>(s, &u);
+      break;
+    case ElemType::kInt16:
+      sum_ints<int16_t, Swap>(s, &u);
+      break;
+    case ElemType::kUint16:
+      sum_ints<uint16_t, Swap>(s, &u);
+      break;
+    case ElemType::kInt32:
+      sum_ints<int32_t, Swap>(s, &u);
+      break;
+    case ElemType::kUint32:
+      sum_ints<uint32_t, Swap>(s, &u);
+      break;
+    case ElemType::kInt64:
+      sum_ints<int64_t, Swap>(s, &u);
+      break;
+    case ElemType::kUint64:
+      sum_ints<uint64_t, Swap>(s, &u);
+      out->u = u;
+      return;
+    case ElemType::kFloat16:
+      sum_floats(s, 2, false, fs,
+                 [](const uint8_t* p, double* re, double*) { *re = half_to_double(load<uint16_t, Swap>(p)); });
+      out->re = fs->re;
+      return;
+    case ElemType::kFloat32:
+      sum_floats(s, 4, false, fs, [](const uint8_t* p, double* re, double*) { *re = load<float, Swap>(p); });
+      out->re = fs->re;
+      return;
+    case ElemType::kFloat64:
+      sum_floats(s, 8, false, fs, [](const uint8_t* p, double* re, double*) { *re = load<double, Swap>(p); });
+      out->re = fs->re;
+      return;
+    case ElemType::kComplex64:
+      sum_floats(s, 8, true, fs, [](const uint8_t* p, double* re, double* im) {
+        *re = load<float, Swap>(p);
+        *im = load<float, Swap>(p + 4);
+      });
+      out->re = fs->re;
+      out->im = fs->im;
+      return;
+    case ElemType::kComplex128:
+      sum_floats(s, 16, true, fs, [](const uint8_t* p, double* re, double* im) {
+        *re = load<double, Swap>(p);
+        *im = load<double, Swap>(p + 8);
+      });
+      out->re = fs->re;
+      out->im = fs->im;
+      return;
+  }
+  out->i = static_cast<int64_t>(u);
+}
+
+// Copies one element, reversing each `unit`-byte part when swapping.
+inline void copy_elem(uint8_t* dst, const uint8_t* src, unsigned size, unsigned unit) {
+  if (unit <= 1) {
+    std::memcpy(dst, src, size);
+    return;
+  }
+  for (unsigned part = 0; part < size; part += unit) {
+    for (unsigned b = 0; b < unit; b++) dst[part + b] = src[part + unit - 1 - b];
+  }
+}
+
+unsigned swap_unit(ElemType type, bool swap) {
+  if (!swap) return 0;
+  unsigned size = elem_size(type);
+  return (type == ElemType::kComplex64 || type == ElemType::kComplex128) ? size / 2 : size;
+}
+
+struct SumJob {
+  const Simple* s;
+  ElemType type;
+  bool swap;
+  SumResult* out;
+  FloatSum* fs;
+};
+
+struct CopyJob {
+  const Simple* s;
+  unsigned size;
+  unsigned unit;
+  uint8_t* dst;
+};
+
+struct GatherJob {
+  const uint8_t* data;
+  const uint64_t* offsets;
+  uint64_t count;
+  unsigned size;
+  unsigned unit;
+  uint8_t* dst;
+};
+
+}  // namespace
+
+unsigned elem_size(ElemType type) {
+  static const unsigned kSizes[kElemTypeCount] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 4, 8, 8, 16};
+  int t = static_cast<int>(type);
+  return t >= 0 && t < kElemTypeCount ? kSizes[t] : 0;
+}
+
+int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out) {
+  *out = SumResult();
+  const unsigned size = elem_size(type);
+  if (size == 0) return -EINVAL;
+  int rc = check_view(region, size, view);
+  if (rc != 0) return rc;
+  Simple s = simplify(region, view, true);
+  if (s.empty) return 0;
+  // 128 KiB of chunk buffers, made once per thread: a fresh allocation each
+  // call would cost page faults, and it is too big for a worker's stack.
+  thread_local std::unique_ptr<FloatSum> t_float_sum;
+  if (!t_float_sum) t_float_sum.reset(new FloatSum());
+  FloatSum* fs = t_float_sum.get();
+  fs->fill = 0;
+  fs->re = 0;
+  fs->im = 0;
+  SumJob job{&s, type, swap, out, fs};
+  rc = guarded(
+      [](void* ctx) {
+        auto* j = static_cast<SumJob*>(ctx);
+        if (j->swap)
+          sum_typed<true>(*j->s, j->type, j->out, j->fs);
+        else
+          sum_typed<false>(*j->s, j->type, j->out, j->fs);
+      },
+      &job);
+  return rc;
+}
+
+int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst) {
+  const unsigned size = elem_size(type);
+  if (size == 0) return -EINVAL;
+  int rc = check_view(region, size, view);
+  if (rc != 0) return rc;
+  Simple s = simplify(region, view, false);
+  if (s.empty) return 0;
+  CopyJob job{&s, size, swap_unit(type, swap), dst};
+  return guarded(
+      [](void* ctx) {
+        auto* j = static_cast<CopyJob*>(ctx);
+        uint8_t* out = j->dst;
+        const unsigned size = j->size;
+        const unsigned unit = j->unit;
+        for_each_run(j->s->base, j->s->ndim, j->s->shape, j->s->strides,
+                     [&](const uint8_t* p, uint64_t n, int64_t stride) {
+                       if (unit <= 1 && stride == static_cast<int64_t>(size)) {
+                         std::memcpy(out, p, n * size);
+                       } else {
+                         for (uint64_t i = 0; i < n; i++)
+                           copy_elem(out + i * size, p + static_cast<int64_t>(i) * stride, size, unit);
+                       }
+                       out += n * size;
+                     });
+      },
+      &job);
+}
+
+int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst) {
+  const unsigned size = elem_size(type);
+  if (size == 0) return -EINVAL;
+  for (uint64_t i = 0; i < count; i++) {
+    if (offsets[i] > region.length || region.length - offsets[i] < size) return -ERANGE;
+  }
+  if (count == 0) return 0;
+  GatherJob job{region.data, offsets, count, size, swap_unit(type, swap), dst};
+  return guarded(
+      [](void* ctx) {
+        auto* j = static_cast<GatherJob*>(ctx);
+        for (uint64_t i = 0; i < j->count; i++)
+          copy_elem(j->dst + i * j->size, j->data + j->offsets[i], j->size, j->unit);
+      },
+      &job);
+}
+
+}  // namespace memmap

@@ -1,0 +1,68 @@
+// Loops over mapped memory: strided sum, strided copy-out and gather. Plain
+// C++ (no Node-API). Each call checks that every element it will touch lies
+// inside the region, then runs under a SIGBUS guard (guarded() in
+// mapping.h), so a page lost to truncation or an I/O error becomes an error
+// return instead of killing the process. Returns 0 or a negative errno:
+// -ERANGE for a view outside the region, kBusError for SIGBUS.
+#pragma once
+
+#include <cstdint>
+
+#include "mapping.h"
+
+namespace memmap {
+
+enum class ElemType : int {
+  kBool = 0,
+  kInt8,
+  kUint8,
+  kInt16,
+  kUint16,
+  kInt32,
+  kUint32,
+  kInt64,
+  kUint64,
+  kFloat16,
+  kFloat32,
+  kFloat64,
+  kComplex64,
+  kComplex128,
+};
+constexpr int kElemTypeCount = 14;
+
+// Bytes per element of `type`.
+unsigned elem_size(ElemType type);
+
+constexpr int kMaxDims = 64;
+
+// An n-d view of the region's bytes: element [i0, i1, …] is at
+// region.data + offset + Σ i_k * strides[k] (strides in bytes, may be negative).
+struct StridedView {
+  uint64_t offset = 0;
+  int ndim = 0;
+  uint64_t shape[kMaxDims] = {};
+  int64_t strides[kMaxDims] = {};
+};
+
+// Sum of every element. Floats and float16 accumulate in double (pairwise in
+// blocks, as numpy); integers and bool in 64 bits, wrapping like numpy's
+// int64/uint64 sum (`i` for signed and bool, `u` for unsigned 64-bit). Complex
+// sums go to re/im.
+struct SumResult {
+  double re = 0;
+  double im = 0;
+  int64_t i = 0;
+  uint64_t u = 0;
+};
+
+// `swap`: the bytes are not in this machine's order.
+int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out);
+
+// Copies the view's elements in C order of the view into `dst` (size × itemsize
+// bytes), converting to this machine's byte order when `swap`.
+int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst);
+
+// Copies the elements at byte offsets `offsets[0..count)` into `dst`.
+int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst);
+
+}  // namespace memmap
