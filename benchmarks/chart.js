@@ -2,7 +2,7 @@
 // SVG chart of a benchmark run, no dependencies: grouped bars (one group per
 // workload and layout, one bar per reader) on log scales.
 
-const COLORS = { memmap: '#d62728', readSync: '#1f77b4', readFileSync: '#9467bd', 'np.memmap': '#ff7f0e', 'np.fromfile': '#2ca02c' };
+const COLORS = { memmap: '#d62728', 'memmap-js': '#e377c2', readSync: '#1f77b4', readFileSync: '#9467bd', 'np.memmap': '#ff7f0e', 'np.fromfile': '#2ca02c' };
 const HINT_COLORS = { none: '#d62728', sequential: '#8c564b', random: '#17becf', willneed: '#bcbd22', populate: '#7f7f7f' };
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

@@ -133,6 +133,16 @@ def prepare(spec):
     return prep
 
 
+def evict(path):
+    """Drops the file from the page cache like memmap's evict(): fdatasync + POSIX_FADV_DONTNEED."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def read_proc(path):
     try:
         with open(path, 'rb') as f:
@@ -141,12 +151,18 @@ def read_proc(path):
         return ''
 
 
-def snapshot():
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    stat = read_proc('/proc/self/task/%d/stat' % os.getpid())
-    fields = stat[stat.rfind(')') + 2:].split(' ')
+def snapshot(when='after'):
+    # Fault counters last before the run and first after it, so the
+    # snapshot's own reads fall outside the measured interval (as worker.js).
+    if when == 'after':
+        stat = read_proc('/proc/self/task/%d/stat' % os.getpid())
+        ru = resource.getrusage(resource.RUSAGE_SELF)
     io = re.search(r'read_bytes:\s*(\d+)', read_proc('/proc/self/io'))
     status = read_proc('/proc/self/status')
+    if when != 'after':
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        stat = read_proc('/proc/self/task/%d/stat' % os.getpid())
+    fields = stat[stat.rfind(')') + 2:].split(' ')
 
     def kb(field):
         m = re.search(field + r':\s*(\d+) kB', status)
@@ -180,21 +196,25 @@ def main():
     gc.collect()  # as worker.js does
     walls = []
     opens = []
+    deltas = []
     total = 0.0
-    before = snapshot()
-    for prep in preps:
+    for k, prep in enumerate(preps):
+        if k > 0 and spec.get('cache') == 'cold':
+            evict(spec['file'])  # the runner made it cold for the first repetition
+        before = snapshot('before')
         t0 = time.perf_counter_ns()
         total = read(spec, prep)
         t1 = time.perf_counter_ns()
-        if prep is not preps[-1]:  # the last stays mapped until the snapshot, as in worker.js
-            prep.pop('keep', None)
+        after = snapshot('after')  # still mapped, as in worker.js
+        prep.pop('keep', None)
+        deltas.append(delta(before, after))
         walls.append(t1 - t0)
         opens.append(prep['opened'] - t0)
-    after = snapshot()
-    preps[-1].pop('keep', None)
-    counters = delta(before, after)
-    if reps > 1:
-        counters = {k: (None if v is None else v / reps) for k, v in counters.items()}
+    # Median over the repetitions, as worker.js.
+    counters = {}
+    for key in deltas[0]:
+        v = [d[key] for d in deltas]
+        counters[key] = None if None in v else sorted(v)[len(v) // 2]
     first_ns = walls[0]
     walls.sort()
     opens.sort()

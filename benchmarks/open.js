@@ -34,7 +34,7 @@ function childSum(file, n, passes) {
   const out = {};
   const a = memmap(file, { dtype: 'float32', shape: [len] });
   const d = a.data;
-  const before = C.snapshot();
+  const before = C.snapshot('before');
   const first = timed(() => sum32(d));
   out.firstPass = { ms: first.ms, ...C.countersDelta(before, C.snapshot()) };
   const expected = first.v;
@@ -59,7 +59,7 @@ function childSum(file, n, passes) {
   const t0 = process.hrtime.bigint();
   const b = memmap(file, { dtype: 'float32', shape: [len], populate: true });
   const openMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const s1 = C.snapshot();
+  const s1 = C.snapshot('before');
   const pop = timed(() => sum32(b.data));
   out.populatedFirstPass = { openMs, ms: pop.ms, ...C.countersDelta(s1, C.snapshot()) };
   b.close();

@@ -14,16 +14,17 @@ const { findPython } = require('../test/helpers/python');
 const C = require('./common');
 const { renderChart } = require('./chart');
 
-const JS_READERS = ['memmap', 'readSync', 'readFileSync'];
+const JS_READERS = ['memmap', 'memmap-js', 'readSync', 'readFileSync'];
 const PY_READERS = ['np.memmap', 'np.fromfile'];
 const READERS = [...JS_READERS, ...PY_READERS];
 // readFileSync reads the whole file whatever the workload: a few workloads show that.
 const READFILE_WORKLOADS = new Set(['open', 'scan', 'row', 'col']);
 const HINTS = ['sequential', 'random', 'willneed', 'populate'];
 const READER_NOTES = {
-  memmap: 'memmap() of this package; loop over a.data (zero-copy Float32Array)',
+  memmap: 'memmap() of this package; native a.sum(index) / a.gather(ii, jj) (C++ loops, no ArrayBuffer), as np.memmap + .sum',
+  'memmap-js': 'memmap() of this package; JavaScript loop over a.data (zero-copy Float32Array)',
   readSync: 'fs.readSync into one reused Buffer: one pread per contiguous run; scan in 4 MiB chunks',
-  readFileSync: 'fs.readFileSync of the whole file, then the same loop as memmap',
+  readFileSync: 'fs.readFileSync of the whole file, then the same loop as memmap-js',
   'np.memmap': 'numpy np.memmap + slicing + .sum(dtype=float64) (C loops)',
   'np.fromfile': 'np.fromfile(f, count) per contiguous run after a seek; scan in 4 MiB chunks',
 };
@@ -88,7 +89,24 @@ function buildCases(opts, python) {
       add({ layout: 'C', cache: 'cold', workload, reader: 'memmap', hint, skip: null });
     }
   }
+  // The JavaScript loop reads the same pages in the same order: one hinted scan shows it.
+  add({ layout: 'C', cache: 'cold', workload: 'scan', reader: 'memmap-js', hint: 'sequential', skip: null });
   return cases;
+}
+
+/**
+ * Repetitions inside one worker process (each counter is their median). Small
+ * workloads fault a handful of times, so one-off costs of a run (heap growth,
+ * first calls) would swamp them: they repeat, cold ones with an eviction before
+ * each repetition. Workloads that read much of the file run once.
+ */
+function repsFor(c, opts) {
+  if (c.reader === 'readFileSync' || c.hint === 'populate') return 1;
+  if (c.workload === 'open' && c.cache === 'warm') return opts.openReps;
+  const small = c.workload === 'open' || (c.layout === 'C' ? ['row', 'rows'] : ['col']).includes(c.workload);
+  if (!small) return 1;
+  if (c.cache === 'warm') return opts.quick ? 3 : 9;
+  return opts.quick ? 2 : 3;
 }
 
 function residentFraction(file) {
@@ -244,7 +262,15 @@ function analyse(results) {
   }
 
   // Findings for the write-up.
-  const findings = { rowVsColumn: [], coldVsWarm: [], mmapVsRead: [], scanThroughput: [], hints: [] };
+  const findings = { rowVsColumn: [], coldVsWarm: [], mmapVsRead: [], scanThroughput: [], hints: [], jsLoop: [] };
+  for (const cache of ['warm', 'cold']) {
+    for (const workload of C.WORKLOADS) {
+      const nat = m(find(results, { cache, layout: 'C', workload, reader: 'memmap', hint: 'none' }));
+      const js = m(find(results, { cache, layout: 'C', workload, reader: 'memmap-js', hint: 'none' }));
+      const np = m(find(results, { cache, layout: 'C', workload, reader: 'np.memmap', hint: 'none' }));
+      if (nat && js) findings.jsLoop.push({ case: `${cache}/C/${workload}`, nativeMs: nat.wallMs, jsMs: js.wallMs, npMs: np ? np.wallMs : null, nativeFaults: nat.faults, jsFaults: js.faults, npFaults: np ? np.faults : null });
+    }
+  }
   for (const workload of C.WORKLOADS) {
     for (const hint of ['none', ...HINTS]) {
       const h = m(find(results, { cache: 'cold', layout: 'C', workload, reader: 'memmap', hint }));
@@ -277,7 +303,7 @@ function analyse(results) {
       }
     }
   }
-  for (const [reader, hint] of [['memmap', 'none'], ['memmap', 'sequential'], ['memmap', 'populate'], ['memmap', 'willneed'], ['readSync', 'none'], ['readFileSync', 'none'], ['np.memmap', 'none'], ['np.fromfile', 'none']]) {
+  for (const [reader, hint] of [['memmap', 'none'], ['memmap', 'sequential'], ['memmap', 'populate'], ['memmap', 'willneed'], ['memmap-js', 'none'], ['memmap-js', 'sequential'], ['readSync', 'none'], ['readFileSync', 'none'], ['np.memmap', 'none'], ['np.fromfile', 'none']]) {
     const s = m(find(results, { cache: 'cold', layout: 'C', workload: 'scan', reader, hint }));
     if (s) findings.scanThroughput.push({ reader, hint, wallMs: s.wallMs, ioReadBytes: s.ioReadBytes, mbPerS: s.ioReadBytes / 1e6 / (s.wallMs / 1e3) });
   }
@@ -344,6 +370,11 @@ function findingsText(f) {
     for (const r of f.coldVsWarm) out.push(`| ${r.case} | ${fmtMs(r.warmMs)} | ${fmtMs(r.coldMs)} | ${fmtX(r.ratio)} | ${C.fmtBytes(r.coldBytes)} | ${fmtN(r.warmFaults)} → ${fmtN(r.coldFaults)} |`);
     out.push('');
   }
+  if (f.jsLoop.length) {
+    out.push('memmap native calls (a.sum(index), a.gather) vs a JavaScript loop over a.data, C-order file (hint none):', '', '| case | native: wall, faults | JS loop: wall, faults | JS/native wall | np.memmap: wall, faults |', '|---|---|---|---|---|');
+    for (const r of f.jsLoop) out.push(`| ${r.case} | ${fmtMs(r.nativeMs)}, ${fmtN(r.nativeFaults)} | ${fmtMs(r.jsMs)}, ${fmtN(r.jsFaults)} | ${fmtX(ratio(r.jsMs, r.nativeMs))} | ${fmtMs(r.npMs)}, ${fmtN(r.npFaults)} |`);
+    out.push('');
+  }
   if (f.mmapVsRead.length) {
     out.push('memmap vs fs.readSync (pread per contiguous run), wall time:', '', '| case | memmap | readSync | memmap/readSync | disk read memmap / readSync |', '|---|---|---|---|---|');
     for (const r of f.mmapVsRead) out.push(`| ${r.case} | ${fmtMs(r.memmapMs)} | ${fmtMs(r.readSyncMs)} | ${fmtX(r.ratio)} | ${C.fmtBytes(r.memmapBytes)} / ${C.fmtBytes(r.readSyncBytes)} |`);
@@ -406,8 +437,8 @@ function runSuite(opts) {
       if (c.cache === 'warm' && lastCache.get(file) !== 'warm') makeCold(file);
       lastCache.set(file, c.cache === 'warm' && c.hint === 'none' ? 'warm' : 'other');
       let residentBefore = c.cache === 'cold' ? makeCold(file) : makeWarm(file);
-      const reps = c.workload === 'open' && c.cache === 'warm' && c.reader !== 'readFileSync' ? opts.openReps : 1;
-      const spec = { reader: c.reader, workload: c.workload, file, n, order: c.layout, hint: c.hint, reps, params, warmupFile: (c.layout === 'C' ? warmC : warmF).file, warmupN: warmC.n };
+      const reps = repsFor(c, opts);
+      const spec = { reader: c.reader, workload: c.workload, cache: c.cache, file, n, order: c.layout, hint: c.hint, reps, params, warmupFile: (c.layout === 'C' ? warmC : warmF).file, warmupN: warmC.n };
       const launch = () =>
         PY_READERS.includes(c.reader)
           ? runChild(python, [path.join(__dirname, 'numpy_reader.py'), JSON.stringify(spec)])

@@ -3,7 +3,8 @@
 // JSON: the runner starts one process per run so fault and I/O counts of
 // different cases never mix. Usage: node worker.js '<spec json>'
 const fs = require('node:fs');
-const { memmap } = require('..');
+const v8 = require('node:v8');
+const { memmap, evict } = require('..');
 const { workloadParams, randomIndices, runsFor, snapshot, countersDelta } = require('./common');
 
 /** Sums d[base + a*so + b*si] for a < no, b < ni: the inner loop of every workload. */
@@ -79,13 +80,47 @@ function readFully(fd, buf, off, len, pos) {
   }
 }
 
+/** memmap() with the case's hint; marks the end of the open in prep. */
+function openMemmap(spec, prep) {
+  const a = memmap(spec.file, { dtype: 'float32', shape: [spec.n, spec.n], order: spec.order, mode: 'r', populate: spec.hint === 'populate' });
+  prep.close = () => a.close();
+  if (spec.hint !== 'none' && spec.hint !== 'populate') a.advise(spec.hint);
+  prep.opened = process.hrtime.bigint();
+  return a;
+}
+
 // Each reader: (spec, prepared) => sum. Only the call is timed.
 const READERS = {
+  // numpy's way: open, then one native call per workload (a[index].sum(),
+  // a[ii, jj]) that makes no ArrayBuffer and runs a C++ loop.
   memmap(spec, prep) {
-    const a = memmap(spec.file, { dtype: 'float32', shape: [spec.n, spec.n], order: spec.order, mode: 'r', populate: spec.hint === 'populate' });
-    prep.close = () => a.close();
-    if (spec.hint !== 'none' && spec.hint !== 'populate') a.advise(spec.hint);
-    prep.opened = process.hrtime.bigint();
+    const a = openMemmap(spec, prep);
+    const p = prep.p;
+    switch (spec.workload) {
+      case 'open':
+        return a.get(p.row, p.col);
+      case 'scan':
+        return a.sum();
+      case 'row':
+        return a.sum(p.row);
+      case 'col':
+        return a.sum(null, p.col);
+      case 'rows':
+        return a.sum([p.rowsStart, p.rowsStart + p.rowsCount]);
+      case 'strided':
+        return a.sum([0, null, p.step], [0, null, p.step]);
+      case 'random': {
+        const g = a.gather(prep.rnd.ii, prep.rnd.jj);
+        return sum2d(g, 0, 1, 0, g.length, 1);
+      }
+      default:
+        throw new Error(`unknown workload ${spec.workload}`);
+    }
+  },
+
+  // The JavaScript way: a loop over the zero-copy a.data.
+  'memmap-js'(spec, prep) {
+    const a = openMemmap(spec, prep);
     if (spec.workload === 'open') return a.get(prep.p.row, prep.p.col);
     const [si, sj] = a.strides;
     return sumWorkload(a.data, spec.workload, spec.n, si, sj, prep.p, prep.rnd);
@@ -146,6 +181,26 @@ function prepare(spec) {
   return prep;
 }
 
+function churnYoungGeneration() {
+  const young = v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
+  const objects = ((young ? young.space_size : 16 << 20) * 3) / 32;
+  let keep = null;
+  for (let i = 0; i < objects; i++) keep = { i, keep: null };
+  return keep;
+}
+
+/** Evicts `file` and checks that it left the page cache (as the runner's makeCold). */
+function makeColdAgain(file) {
+  let fraction = 1;
+  for (let attempt = 0; attempt < 5 && fraction > 0.01; attempt++) {
+    evict(file);
+    const a = memmap(file, { dtype: 'uint8' });
+    fraction = a.residency().fraction;
+    a.close();
+  }
+  if (fraction > 0.01) throw new Error(`could not make the file cold between repetitions: ${(fraction * 100).toFixed(1)}% resident`);
+}
+
 /** Same counts in numpy_reader.py. */
 function warmupRounds(workload) {
   return workload === 'open' ? 50 : 5;
@@ -169,24 +224,36 @@ function main() {
   const reps = Math.max(1, spec.reps | 0);
   const walls = [];
   const opens = [];
+  const deltas = [];
   let sum = 0;
   const preps = Array.from({ length: reps }, () => prepare(spec));
-  // Start from a collected heap so JS allocation during the run reuses pages.
+  // Start from a collected heap, then cycle the young generation a few times so
+  // its pages are in RAM again: a full GC hands them back to the OS, and the
+  // first touch of each would count as the workload's page fault.
   if (typeof global.gc === 'function') global.gc();
-  const before = snapshot();
-  for (const prep of preps) {
+  churnYoungGeneration();
+  for (let k = 0; k < reps; k++) {
+    const prep = preps[k];
+    // The runner made the file cold for the first repetition; later ones evict it again.
+    if (k > 0 && spec.cache === 'cold') makeColdAgain(spec.file);
+    const before = snapshot('before');
     const t0 = process.hrtime.bigint();
     sum = read(spec, prep);
     const t1 = process.hrtime.bigint();
-    // The last one stays open until the snapshot: RSS growth counts its pages.
-    if (prep !== preps[preps.length - 1]) prep.close();
+    // Still mapped here: RSS growth counts the pages the workload brought in.
+    const after = snapshot('after');
+    prep.close();
+    deltas.push(countersDelta(before, after));
     walls.push(Number(t1 - t0));
     opens.push(Number(prep.opened - t0));
   }
-  const after = snapshot();
-  preps[preps.length - 1].close();
-  const counters = countersDelta(before, after);
-  if (reps > 1) for (const k of Object.keys(counters)) if (counters[k] !== null) counters[k] /= reps;
+  // Each counter is the median over the repetitions: the steady state, where a
+  // first repetition's one-off costs (heap growth, first calls) do not count.
+  const counters = {};
+  for (const key of Object.keys(deltas[0])) {
+    const v = deltas.map((d) => d[key]);
+    counters[key] = v.includes(null) ? null : v.sort((x, y) => x - y)[v.length >> 1];
+  }
   const firstNs = walls[0];
   walls.sort((x, y) => x - y);
   opens.sort((x, y) => x - y);

@@ -13,7 +13,7 @@ export interface NativeMapping {
   share(): number;
   sum(type: number, swap: boolean, offset: number, shape: number[], strides: number[]): number | bigint | [number, number];
   copy(type: number, swap: boolean, offset: number, shape: number[], strides: number[], dst: ArrayBufferView): void;
-  gather(type: number, swap: boolean, offsets: Float64Array, dst: ArrayBufferView): void;
+  gather(type: number, swap: boolean, coords: Float64Array[], shape: readonly number[], strides: number[], dst: ArrayBufferView): undefined | [kind: 'integer' | 'range', axis: number, position: number];
   readonly closed: boolean;
   readonly length: number;
 }

@@ -723,25 +723,22 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (coords.some((c) => c.length !== count)) {
       throw new MemmapRangeError('ERR_INVALID_INDEX', `index arrays must have one length, got ${coords.map((c) => c.length).join(', ')}`);
     }
-    const offsets = new Float64Array(count);
+    // Checked and turned into offsets natively (a JS loop here cost more than the reads).
+    const columns = coords.map((c) => {
+      if (c instanceof Float64Array) return c;
+      if (ArrayBuffer.isView(c) && !(c instanceof BigInt64Array) && !(c instanceof BigUint64Array)) return new Float64Array(c as ArrayLike<number>);
+      // Anything but a number or bigint becomes NaN, which the native check refuses.
+      return Float64Array.from(c, (v) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN));
+    });
     const size = this.itemsize;
-    for (let d = 0; d < this.ndim; d++) {
-      const c = coords[d];
-      const dim = this.shape[d];
-      const stride = this.strides[d] * size;
-      for (let k = 0; k < count; k++) {
-        const raw = c[k];
-        const i = typeof raw === 'bigint' ? Number(raw) : raw;
-        if (typeof i !== 'number' || !Number.isInteger(i)) {
-          throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${String(raw)} (array ${d}, position ${k}) must be an integer`);
-        }
-        const n = i < 0 ? i + dim : i;
-        if (n < 0 || n >= dim) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${i} is out of bounds for axis ${d} with size ${dim}`);
-        offsets[k] += n * stride;
-      }
-    }
     const out = this.#allocate(count);
-    mapping.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, offsets, out as ArrayBufferView);
+    const bad = mapping.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, this.shape, this.strides.map((s) => s * size), out as ArrayBufferView);
+    if (bad !== undefined) {
+      const [kind, d, k] = bad;
+      const where = `index ${String(coords[d][k])} (array ${d}, position ${k})`;
+      if (kind === 'integer') throw new MemmapTypeError('ERR_INVALID_INDEX', `${where} must be an integer`);
+      throw new MemmapRangeError('ERR_OUT_OF_RANGE', `${where} is out of bounds for axis ${d} with size ${this.shape[d]}`);
+    }
     return out;
   }
 

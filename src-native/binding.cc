@@ -306,25 +306,52 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     return env.Undefined();
   }
 
-  // gather(type, swap, byteOffsets: Float64Array, dst): element k of dst is
-  // the element at byteOffsets[k].
+  // gather(type, swap, coords: Float64Array[], shape, byteStrides, dst): element
+  // k of dst is the element at (coords[0][k], coords[1][k], ...). Coordinates
+  // are checked here; a bad one returns [kind, axis, position] instead.
   Napi::Value Gather(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     SharedRegion* shared = Live(env);
     memmap::ElemType type = ToElemType(info[0]);
-    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-      throw Napi::TypeError::New(env, "offsets must be a Float64Array");
-    Napi::Float64Array offsets = info[2].As<Napi::Float64Array>();
-    const size_t count = offsets.ElementLength();
-    std::vector<uint64_t> at(count);
-    for (size_t k = 0; k < count; k++) {
-      double d = offsets[k];
-      if (!(d >= 0) || d > kMaxSafeInteger || std::floor(d) != d)
-        throw Napi::RangeError::New(env, "offset out of range");
-      at[k] = static_cast<uint64_t>(d);
+    if (!info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray())
+      throw Napi::TypeError::New(env, "coords, shape and strides must be arrays");
+    Napi::Array coords = info[2].As<Napi::Array>();
+    Napi::Array shape = info[3].As<Napi::Array>();
+    Napi::Array strides = info[4].As<Napi::Array>();
+    const uint32_t ndim = coords.Length();
+    if (ndim > static_cast<uint32_t>(memmap::kMaxDims) || shape.Length() != ndim || strides.Length() != ndim)
+      throw Napi::RangeError::New(env, "bad shape or strides");
+    uint64_t dims[memmap::kMaxDims];
+    int64_t steps[memmap::kMaxDims];
+    const double* columns[memmap::kMaxDims];
+    size_t count = 1;
+    for (uint32_t d = 0; d < ndim; d++) {
+      Napi::Value c = coords.Get(d);
+      if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+        throw Napi::TypeError::New(env, "coords must be Float64Arrays");
+      Napi::Float64Array f = c.As<Napi::Float64Array>();
+      if (d == 0) count = f.ElementLength();
+      if (f.ElementLength() != count) throw Napi::RangeError::New(env, "coords differ in length");
+      columns[d] = f.Data();
+      dims[d] = ToU64(shape.Get(d), "shape");
+      double st = strides.Get(d).ToNumber().DoubleValue();
+      if (!(std::fabs(st) <= kMaxSafeInteger) || std::floor(st) != st) throw Napi::RangeError::New(env, "bad stride");
+      steps[d] = static_cast<int64_t>(st);
     }
-    uint8_t* dst = ToDestination(info[3], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
-    int rc = memmap::gather(shared->region, type, info[1].ToBoolean(), at.data(), count, dst);
+    std::vector<uint64_t> at(count);
+    uint64_t bad = 0;
+    int bad_axis = 0;
+    int rc = memmap::coords_to_offsets(columns, static_cast<int>(ndim), dims, steps, count, at.data(), &bad, &bad_axis);
+    if (rc != 0) {
+      // [kind, axis, position]: lib/ throws the error with its class and code.
+      Napi::Array bad_at = Napi::Array::New(env, 3);
+      bad_at.Set(0u, Napi::String::New(env, rc == -EINVAL ? "integer" : "range"));
+      bad_at.Set(1u, Napi::Number::New(env, bad_axis));
+      bad_at.Set(2u, Napi::Number::New(env, static_cast<double>(bad)));
+      return bad_at;
+    }
+    uint8_t* dst = ToDestination(info[5], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
+    rc = memmap::gather(shared->region, type, info[1].ToBoolean(), at.data(), count, dst);
     if (rc != 0) ThrowKernel(env, rc);
     return env.Undefined();
   }

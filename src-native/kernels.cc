@@ -387,6 +387,31 @@ int copy_view(const Region& region, ElemType type, bool swap, const StridedView&
       &job);
 }
 
+int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* shape, const int64_t* strides,
+                      uint64_t count, uint64_t* offsets, uint64_t* bad, int* bad_axis) {
+  for (uint64_t k = 0; k < count; k++) offsets[k] = 0;
+  for (int d = 0; d < ndim; d++) {
+    const double dim = static_cast<double>(shape[d]);
+    const double* c = coords[d];
+    for (uint64_t k = 0; k < count; k++) {
+      double i = c[k];
+      if (std::floor(i) != i) {  // NaN and infinities too
+        *bad = k;
+        *bad_axis = d;
+        return -EINVAL;
+      }
+      if (i < 0) i += dim;
+      if (!(i >= 0 && i < dim)) {
+        *bad = k;
+        *bad_axis = d;
+        return -ERANGE;
+      }
+      offsets[k] += static_cast<uint64_t>(i) * static_cast<uint64_t>(strides[d]);
+    }
+  }
+  return 0;
+}
+
 int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst) {
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;

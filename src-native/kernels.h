@@ -62,6 +62,14 @@ int sum_view(const Region& region, ElemType type, bool swap, const StridedView& 
 // bytes), converting to this machine's byte order when `swap`.
 int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst);
 
+// Byte offsets of the elements at coordinates coords[d][k] (d < ndim, k <
+// count) of an array with `shape` and byte `strides`, numpy style: negative
+// coordinates count from the end. Returns -EINVAL for a coordinate that is not
+// an integer, -ERANGE for one out of bounds; *bad gets its position k and
+// *bad_axis its axis.
+int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* shape, const int64_t* strides,
+                      uint64_t count, uint64_t* offsets, uint64_t* bad, int* bad_axis);
+
 // Copies the elements at byte offsets `offsets[0..count)` into `dst`.
 int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst);
 

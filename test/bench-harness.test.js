@@ -12,7 +12,7 @@ const bench = require('../benchmarks/common');
 
 const RUN = path.join(__dirname, '..', 'benchmarks', 'run.js');
 const WORKLOADS = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
-const READERS = ['memmap', 'readSync', 'readFileSync', 'np.memmap', 'np.fromfile'];
+const READERS = ['memmap', 'memmap-js', 'readSync', 'readFileSync', 'np.memmap', 'np.fromfile'];
 
 /** The --quick matrix: every workload, reader and hint; F order only cold; hints on scan, row, col. */
 function expectedIds() {
@@ -29,6 +29,7 @@ function expectedIds() {
     }
   }
   for (const hint of ['sequential', 'random', 'willneed', 'populate']) for (const w of ['scan', 'row', 'col']) ids.push(`cold/C/${w}/memmap/${hint}`);
+  ids.push('cold/C/scan/memmap-js/sequential');
   return ids;
 }
 
