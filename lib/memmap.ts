@@ -362,6 +362,11 @@ const ELEM_CODES: Record<DTypeName, number> = {
   complex128: 13,
 };
 
+/** The bytes of a TypedArray: Node-API does not know every TypedArray type (Float16Array). */
+function bytesOf(t: AnyTypedArray): Uint8Array {
+  return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
+}
+
 /** What sum() returns for each dtype. */
 export interface SumTypes {
   bool: number;
@@ -700,7 +705,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const v = this.#nativeView(index);
     const count = sizeOf(v.shape);
     const out = this.#allocate(count);
-    mapping.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, v.offset, v.shape, v.strides, out as ArrayBufferView);
+    mapping.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, v.offset, v.shape, v.strides, bytesOf(out));
     return out;
   }
 
@@ -732,7 +737,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     });
     const size = this.itemsize;
     const out = this.#allocate(count);
-    const bad = mapping.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, this.shape, this.strides.map((s) => s * size), out as ArrayBufferView);
+    const bad = mapping.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, this.shape, this.strides.map((s) => s * size), bytesOf(out));
     if (bad !== undefined) {
       const [kind, d, k] = bad;
       const where = `index ${String(coords[d][k])} (array ${d}, position ${k})`;
