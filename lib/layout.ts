@@ -105,9 +105,10 @@ function sliceBound(v: unknown, d: number, what: string): number | null {
 /**
  * The view `a[index]` selects, with numpy's basic-indexing rules: integers
  * (negative from the end, bounds-checked) drop their axis, slices clamp like
- * Python's, missing trailing indices take whole axes.
+ * Python's, missing trailing indices take whole axes. `scale` multiplies the
+ * offset and strides (the itemsize gives them in bytes).
  */
-export function viewOf(shape: readonly number[], strides: readonly number[], index: readonly IndexItem[]): ViewSpec {
+export function viewOf(shape: readonly number[], strides: readonly number[], index: readonly IndexItem[], scale = 1): ViewSpec {
   if (index.length > shape.length) {
     throw new MemmapRangeError('ERR_INVALID_INDEX', `too many indices: array is ${shape.length}-dimensional, got ${index.length}`);
   }
@@ -148,6 +149,10 @@ export function viewOf(shape: readonly number[], strides: readonly number[], ind
     } else {
       throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, null or a [start, stop, step] slice, got ${String(item)}`);
     }
+  }
+  if (scale !== 1) {
+    offset *= scale;
+    for (let d = 0; d < outStrides.length; d++) outStrides[d] *= scale;
   }
   return { offset, shape: outShape, strides: outStrides };
 }

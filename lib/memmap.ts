@@ -670,9 +670,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** The native view (bytes) of `a[index]`. */
   #nativeView(index: readonly IndexItem[]): ViewSpec {
-    const v = viewOf(this.shape, this.strides, index);
-    const size = this.itemsize;
-    return { offset: v.offset * size, shape: v.shape, strides: v.strides.map((s) => s * size) };
+    return viewOf(this.shape, this.strides, index, this.itemsize);
   }
 
   /**
