@@ -4,7 +4,10 @@
 // different cases never mix. Usage: node worker.js '<spec json>'
 const fs = require('node:fs');
 const v8 = require('node:v8');
+// Loading the library is timed for the first-call case (numpy_reader.py times `import numpy`).
+const loadStart = process.hrtime.bigint();
 const { memmap, evict } = require('..');
+const loadNs = Number(process.hrtime.bigint() - loadStart);
 const { workloadParams, randomIndices, runsFor, snapshot, countersDelta } = require('./common');
 
 /** Sums d[base + a*so + b*si] for a < no, b < ni: the inner loop of every workload. */
@@ -80,11 +83,13 @@ function readFully(fd, buf, off, len, pos) {
   }
 }
 
+const ADVICE = new Set(['sequential', 'random', 'willneed']);
+
 /** memmap() with the case's hint; marks the end of the open in prep. */
 function openMemmap(spec, prep) {
   const a = memmap(spec.file, { dtype: 'float32', shape: [spec.n, spec.n], order: spec.order, mode: 'r', populate: spec.hint === 'populate' });
   prep.close = () => a.close();
-  if (spec.hint !== 'none' && spec.hint !== 'populate') a.advise(spec.hint);
+  if (ADVICE.has(spec.hint)) a.advise(spec.hint);
   prep.opened = process.hrtime.bigint();
   return a;
 }
@@ -201,21 +206,19 @@ function makeColdAgain(file) {
   if (fraction > 0.01) throw new Error(`could not make the file cold between repetitions: ${(fraction * 100).toFixed(1)}% resident`);
 }
 
-/** Same counts in numpy_reader.py. */
-function warmupRounds(workload) {
-  return workload === 'open' ? 50 : 5;
-}
+/** Warm-up rounds, the same in numpy_reader.py: enough for V8 to optimise the call path. */
+const WARMUP_ROUNDS = 50;
 
 function main() {
   const spec = JSON.parse(process.argv[2]);
   const read = READERS[spec.reader];
   if (!read) throw new Error(`unknown reader ${spec.reader}`);
-  // Run the same reader and workload a few times on a small separate file
+  // Run the same reader and workload 50 times on a small separate file
   // first, so the timed run sees optimised code (JIT) and no first-call costs:
   // a steady-state program, not a cold VM. numpy_reader.py warms up the same way.
   if (spec.warmupFile) {
     const w = { ...spec, file: spec.warmupFile, n: spec.warmupN, hint: 'none', params: null };
-    for (let k = 0; k < warmupRounds(spec.workload); k++) {
+    for (let k = 0; k < WARMUP_ROUNDS; k++) {
       const prep = prepare(w);
       read(w, prep);
       prep.close();
@@ -230,12 +233,19 @@ function main() {
   // Start from a collected heap, then cycle the young generation a few times so
   // its pages are in RAM again: a full GC hands them back to the OS, and the
   // first touch of each would count as the workload's page fault.
-  if (typeof global.gc === 'function') global.gc();
-  churnYoungGeneration();
+  // (Not for 'first-call': that case measures a fresh process as a script sees it.)
+  if (spec.hint !== 'first-call') {
+    if (typeof global.gc === 'function') global.gc();
+    churnYoungGeneration();
+  }
   for (let k = 0; k < reps; k++) {
     const prep = preps[k];
     // The runner made the file cold for the first repetition; later ones evict it again.
-    if (k > 0 && spec.cache === 'cold') makeColdAgain(spec.file);
+    if (k > 0 && spec.cache === 'cold') {
+      makeColdAgain(spec.file);
+      // Eviction and its residency check allocate; give the workload a warm nursery again.
+      churnYoungGeneration();
+    }
     const before = snapshot('before');
     const t0 = process.hrtime.bigint();
     sum = read(spec, prep);
@@ -257,7 +267,7 @@ function main() {
   const firstNs = walls[0];
   walls.sort((x, y) => x - y);
   opens.sort((x, y) => x - y);
-  const out = { ok: true, sum, count: elementCount(spec.workload, spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: walls[walls.length >> 1], firstNs, openNs: opens[opens.length >> 1], counters };
+  const out = { ok: true, loadNs, sum, count: elementCount(spec.workload, spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: walls[walls.length >> 1], firstNs, openNs: opens[opens.length >> 1], counters };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 

@@ -163,6 +163,32 @@ int check_view(const Region& region, unsigned itemsize, const StridedView& v) {
   return 0;
 }
 
+// advise('sequential'): scans ask the kernel to read ahead of the cursor, so the
+// disk keeps streaming while the loop works, as read() does for a file.
+constexpr uint64_t kReadAhead = uint64_t{64} << 20;
+
+struct Prefetcher {
+  const Region* region = nullptr;
+  bool on = false;
+  const uint8_t* next = nullptr;  // first byte not yet prefetched
+  // Called before touching [p, p + n) of a contiguous run.
+  void ahead(const uint8_t* p, uint64_t n) {
+    if (!on) return;
+    const uint8_t* want = p + std::max<uint64_t>(n, kReadAhead);
+    if (next != nullptr && next >= p + kReadAhead / 2) return;
+    const uint8_t* from = (next != nullptr && next > p) ? next : p;
+    if (want > from) prefetch(*region, from, static_cast<uint64_t>(want - from));
+    next = want;
+  }
+};
+
+Prefetcher prefetcher_for(const Region& region) {
+  Prefetcher pf;
+  pf.region = &region;
+  pf.on = advice_of(region) == Advice::kSequential;
+  return pf;
+}
+
 // Float sums: elements converted to double into a chunk buffer, each chunk
 // added pairwise.
 struct FloatSum {
@@ -178,13 +204,14 @@ struct FloatSum {
 };
 
 template <typename Conv>
-void sum_floats(const Simple& s, unsigned size, bool complex, FloatSum* acc, Conv conv) {
+void sum_floats(const Simple& s, unsigned size, bool complex, FloatSum* acc, Prefetcher* pf, Conv conv) {
   for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
     while (n > 0) {
       uint64_t take = std::min<uint64_t>(n, kChunk - acc->fill);
       double* re = acc->buf[0] + acc->fill;
       double* im = acc->buf[1] + acc->fill;
       if (stride == static_cast<int64_t>(size)) {
+        pf->ahead(p, take * size);
         for (uint64_t i = 0; i < take; i++) conv(p + i * size, re + i, im + i);
       } else {
         for (uint64_t i = 0; i < take; i++) conv(p + static_cast<int64_t>(i) * stride, re + i, im + i);
@@ -199,22 +226,30 @@ void sum_floats(const Simple& s, unsigned size, bool complex, FloatSum* acc, Con
 }
 
 template <typename T, bool Swap>
-void sum_ints(const Simple& s, uint64_t* acc) {
+void sum_ints(const Simple& s, uint64_t* acc, Prefetcher* pf) {
   uint64_t total = *acc;
   for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
     uint64_t t = 0;
     if (stride == static_cast<int64_t>(sizeof(T))) {
-      for (uint64_t i = 0; i < n; i++) t += static_cast<uint64_t>(load<T, Swap>(p + i * sizeof(T)));
-    } else {
-      for (uint64_t i = 0; i < n; i++) t += static_cast<uint64_t>(load<T, Swap>(p + static_cast<int64_t>(i) * stride));
+      // In slices, so the read-ahead keeps in front of the loop.
+      for (uint64_t done = 0; done < n;) {
+        const uint64_t m = std::min<uint64_t>(n - done, (uint64_t{8} << 20) / sizeof(T));
+        pf->ahead(p + done * sizeof(T), m * sizeof(T));
+        const uint8_t* q = p + done * sizeof(T);
+        for (uint64_t i = 0; i < m; i++) t += static_cast<uint64_t>(load<T, Swap>(q + i * sizeof(T)));
+        done += m;
+      }
+      total += t;
+      return;
     }
+    for (uint64_t i = 0; i < n; i++) t += static_cast<uint64_t>(load<T, Swap>(p + static_cast<int64_t>(i) * stride));
     total += t;
   });
   *acc = total;
 }
 
 template <bool Swap>
-void sum_typed(const Simple& s, ElemType type, SumResult* out, FloatSum* fs) {
+void sum_typed(const Simple& s, ElemType type, SumResult* out, FloatSum* fs, Prefetcher* pf) {
   uint64_t u = 0;
   switch (type) {
     case ElemType::kBool:
@@ -224,45 +259,45 @@ void sum_typed(const Simple& s, ElemType type, SumResult* out, FloatSum* fs) {
       out->i = static_cast<int64_t>(u);
       return;
     case ElemType::kInt8:
-      sum_ints<int8_t, false>(s, &u);
+      sum_ints<int8_t, false>(s, &u, pf);
       break;
     case ElemType::kUint8:
-      sum_ints<uint8_t, false>(s, &u);
+      sum_ints<uint8_t, false>(s, &u, pf);
       break;
     case ElemType::kInt16:
-      sum_ints<int16_t, Swap>(s, &u);
+      sum_ints<int16_t, Swap>(s, &u, pf);
       break;
     case ElemType::kUint16:
-      sum_ints<uint16_t, Swap>(s, &u);
+      sum_ints<uint16_t, Swap>(s, &u, pf);
       break;
     case ElemType::kInt32:
-      sum_ints<int32_t, Swap>(s, &u);
+      sum_ints<int32_t, Swap>(s, &u, pf);
       break;
     case ElemType::kUint32:
-      sum_ints<uint32_t, Swap>(s, &u);
+      sum_ints<uint32_t, Swap>(s, &u, pf);
       break;
     case ElemType::kInt64:
-      sum_ints<int64_t, Swap>(s, &u);
+      sum_ints<int64_t, Swap>(s, &u, pf);
       break;
     case ElemType::kUint64:
-      sum_ints<uint64_t, Swap>(s, &u);
+      sum_ints<uint64_t, Swap>(s, &u, pf);
       out->u = u;
       return;
     case ElemType::kFloat16:
-      sum_floats(s, 2, false, fs,
+      sum_floats(s, 2, false, fs, pf,
                  [](const uint8_t* p, double* re, double*) { *re = half_to_double(load<uint16_t, Swap>(p)); });
       out->re = fs->re;
       return;
     case ElemType::kFloat32:
-      sum_floats(s, 4, false, fs, [](const uint8_t* p, double* re, double*) { *re = load<float, Swap>(p); });
+      sum_floats(s, 4, false, fs, pf, [](const uint8_t* p, double* re, double*) { *re = load<float, Swap>(p); });
       out->re = fs->re;
       return;
     case ElemType::kFloat64:
-      sum_floats(s, 8, false, fs, [](const uint8_t* p, double* re, double*) { *re = load<double, Swap>(p); });
+      sum_floats(s, 8, false, fs, pf, [](const uint8_t* p, double* re, double*) { *re = load<double, Swap>(p); });
       out->re = fs->re;
       return;
     case ElemType::kComplex64:
-      sum_floats(s, 8, true, fs, [](const uint8_t* p, double* re, double* im) {
+      sum_floats(s, 8, true, fs, pf, [](const uint8_t* p, double* re, double* im) {
         *re = load<float, Swap>(p);
         *im = load<float, Swap>(p + 4);
       });
@@ -270,7 +305,7 @@ void sum_typed(const Simple& s, ElemType type, SumResult* out, FloatSum* fs) {
       out->im = fs->im;
       return;
     case ElemType::kComplex128:
-      sum_floats(s, 16, true, fs, [](const uint8_t* p, double* re, double* im) {
+      sum_floats(s, 16, true, fs, pf, [](const uint8_t* p, double* re, double* im) {
         *re = load<double, Swap>(p);
         *im = load<double, Swap>(p + 8);
       });
@@ -304,6 +339,7 @@ struct SumJob {
   bool swap;
   SumResult* out;
   FloatSum* fs;
+  Prefetcher* pf;
 };
 
 struct CopyJob {
@@ -311,6 +347,7 @@ struct CopyJob {
   unsigned size;
   unsigned unit;
   uint8_t* dst;
+  Prefetcher* pf;
 };
 
 struct GatherJob {
@@ -346,14 +383,15 @@ int sum_view(const Region& region, ElemType type, bool swap, const StridedView& 
   fs->fill = 0;
   fs->re = 0;
   fs->im = 0;
-  SumJob job{&s, type, swap, out, fs};
+  Prefetcher pf = prefetcher_for(region);
+  SumJob job{&s, type, swap, out, fs, &pf};
   rc = guarded(
       [](void* ctx) {
         auto* j = static_cast<SumJob*>(ctx);
         if (j->swap)
-          sum_typed<true>(*j->s, j->type, j->out, j->fs);
+          sum_typed<true>(*j->s, j->type, j->out, j->fs, j->pf);
         else
-          sum_typed<false>(*j->s, j->type, j->out, j->fs);
+          sum_typed<false>(*j->s, j->type, j->out, j->fs, j->pf);
       },
       &job);
   return rc;
@@ -366,7 +404,8 @@ int copy_view(const Region& region, ElemType type, bool swap, const StridedView&
   if (rc != 0) return rc;
   Simple s = simplify(region, view, false);
   if (s.empty) return 0;
-  CopyJob job{&s, size, swap_unit(type, swap), dst};
+  Prefetcher pf = prefetcher_for(region);
+  CopyJob job{&s, size, swap_unit(type, swap), dst, &pf};
   return guarded(
       [](void* ctx) {
         auto* j = static_cast<CopyJob*>(ctx);
@@ -376,7 +415,13 @@ int copy_view(const Region& region, ElemType type, bool swap, const StridedView&
         for_each_run(j->s->base, j->s->ndim, j->s->shape, j->s->strides,
                      [&](const uint8_t* p, uint64_t n, int64_t stride) {
                        if (unit <= 1 && stride == static_cast<int64_t>(size)) {
-                         std::memcpy(out, p, n * size);
+                         // In slices, so the read-ahead keeps in front of the copy.
+                         for (uint64_t done = 0; done < n * size;) {
+                           const uint64_t m = std::min<uint64_t>(n * size - done, uint64_t{8} << 20);
+                           j->pf->ahead(p + done, m);
+                           std::memcpy(out + done, p + done, m);
+                           done += m;
+                         }
                        } else {
                          for (uint64_t i = 0; i < n; i++)
                            copy_elem(out + i * size, p + static_cast<int64_t>(i) * stride, size, unit);

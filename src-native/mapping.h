@@ -51,7 +51,14 @@ struct Region {
   uint8_t* data = nullptr;
   uint64_t length = 0;
   Mode mode = Mode::kReadOnly;
+  // Last advice given (an Advice value); read with advice_of(). Scans use it.
+  int advice = 0;
 };
+
+// The advice last given for the region (relaxed: any recent value will do).
+inline Advice advice_of(const Region& region) {
+  return static_cast<Advice>(__atomic_load_n(&region.advice, __ATOMIC_RELAXED));
+}
 
 // Maps [offset, offset + length) of the open file. length == 0 maps nothing and
 // succeeds (data == nullptr). The fd may be closed afterwards.
@@ -60,7 +67,10 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
 int unmap_region(Region* region);
 // msync(MS_SYNC) of [start, start + length) relative to region->data.
 int flush_region(const Region& region, uint64_t start, uint64_t length);
-int advise_region(const Region& region, Advice advice);
+int advise_region(Region& region, Advice advice);
+// Asks the kernel to start reading [from, from + length) of the region in the
+// background (MADV_WILLNEED), clipped to the region. Best effort: no errors.
+void prefetch(const Region& region, const uint8_t* from, uint64_t length);
 // Fills `out` (one byte per page, 1 = resident) for the pages covering
 // [data, data + length); `out` must hold residency_pages(region) bytes.
 uint64_t residency_pages(const Region& region);

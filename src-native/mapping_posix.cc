@@ -170,7 +170,7 @@ int flush_region(const Region& region, uint64_t start, uint64_t length) {
   return ::msync(reinterpret_cast<void*>(aligned), len, MS_SYNC) == 0 ? 0 : fail("msync");
 }
 
-int advise_region(const Region& region, Advice advice) {
+int advise_region(Region& region, Advice advice) {
   if (region.base == nullptr) return 0;
   int a;
   switch (advice) {
@@ -193,7 +193,22 @@ int advise_region(const Region& region, Advice advice) {
       g_failed_syscall = "madvise";
       return -EINVAL;
   }
-  return ::madvise(region.base, static_cast<size_t>(region.map_length), a) == 0 ? 0 : fail("madvise");
+  if (::madvise(region.base, static_cast<size_t>(region.map_length), a) != 0) return fail("madvise");
+  __atomic_store_n(&region.advice, static_cast<int>(advice), __ATOMIC_RELAXED);
+  return 0;
+}
+
+void prefetch(const Region& region, const uint8_t* from, uint64_t length) {
+  if (region.base == nullptr) return;
+  const uint8_t* begin = static_cast<const uint8_t*>(region.base);
+  const uint8_t* end = begin + region.map_length;
+  if (from < begin) from = begin;
+  if (from >= end) return;
+  if (length > static_cast<uint64_t>(end - from)) length = static_cast<uint64_t>(end - from);
+  const uintptr_t ps = static_cast<uintptr_t>(page_size());
+  uintptr_t addr = reinterpret_cast<uintptr_t>(from);
+  uintptr_t aligned = addr - (addr % ps);
+  ::madvise(reinterpret_cast<void*>(aligned), static_cast<size_t>(length + (addr - aligned)), MADV_WILLNEED);
 }
 
 uint64_t residency_pages(const Region& region) {

@@ -29,6 +29,7 @@ function expectedIds() {
     }
   }
   for (const hint of ['sequential', 'random', 'willneed', 'populate']) for (const w of ['scan', 'row', 'col']) ids.push(`cold/C/${w}/memmap/${hint}`);
+  ids.push('warm/C/open/memmap/first-call', 'warm/C/open/np.memmap/first-call');
   ids.push('cold/C/scan/memmap-js/sequential');
   return ids;
 }

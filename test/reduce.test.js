@@ -143,6 +143,22 @@ describe('sum(), read() and gather()', function () {
       }
     });
 
+    it("the same values after advise('sequential') (the scans then read ahead of themselves)", function () {
+      for (const file of Object.keys(ref).filter((f) => /[LB](i4|f4|c8|u8)-[CF]\.arr$/.test(f))) {
+        const [, bo, code, order] = /\/([LB])(\w+)-([CF])\.arr$/.exec(file);
+        const opts = { dtype: (bo === 'L' ? '<' : '>') + code, shape: SHAPE, order, offset: OFFSET };
+        const a = memmap(file, opts);
+        const b = memmap(file, opts);
+        b.advise('sequential');
+        for (const [args] of INDEXES) {
+          assert.deepEqual(b.sum(...args), a.sum(...args), file);
+          assert.deepEqual(b.read(...args), a.read(...args), file);
+        }
+        a.close();
+        b.close();
+      }
+    });
+
     it('read() and gather() return the TypedArray type of data; complex interleaved', function () {
       const file = Object.keys(ref).find((f) => f.endsWith('Lf4-C.arr'));
       const a = memmap(file, { dtype: 'float32', shape: SHAPE, offset: OFFSET });
