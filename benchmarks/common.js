@@ -388,7 +388,6 @@ function machineInfo(dataDir) {
 }
 
 module.exports = {
-  threadFaultsFast,
   valueAt,
   parseBytes,
   sideForBytes,

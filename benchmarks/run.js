@@ -123,7 +123,7 @@ function roundOrder(cases, round) {
   if (round % 2 === 0) return cases;
   const out = [];
   let group = [];
-  const key = (c) => `${c.cache}/${c.layout}/${c.workload}/${c.hint === 'none' ? 'none' : c.hint}`;
+  const key = (c) => `${c.cache}/${c.layout}/${c.workload}/${c.hint}`;
   for (const c of cases) {
     if (group.length && key(group[0]) !== key(c)) {
       out.push(...group.reverse());

@@ -11,7 +11,6 @@ import {
   type DType,
   type DTypeName,
   type DTypeString,
-  type Complex,
   type InputTypes,
   type ValueTypes,
   parseDType,
@@ -367,23 +366,8 @@ function bytesOf(t: AnyTypedArray): Uint8Array {
   return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
 }
 
-/** What sum() returns for each dtype. */
-export interface SumTypes {
-  bool: number;
-  int8: number;
-  uint8: number;
-  int16: number;
-  uint16: number;
-  int32: number;
-  uint32: number;
-  int64: bigint;
-  uint64: bigint;
-  float16: number;
-  float32: number;
-  float64: number;
-  complex64: Complex;
-  complex128: Complex;
-}
+/** What sum() returns for each dtype: get()'s types, with bool summed as a count. */
+export type SumTypes = { [K in keyof ValueTypes]: K extends 'bool' ? number : ValueTypes[K] };
 
 /**
  * A typed n-d array over a memory-mapped file. Create it with `memmap()` or

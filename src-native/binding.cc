@@ -334,9 +334,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       if (f.ElementLength() != count) throw Napi::RangeError::New(env, "coords differ in length");
       columns[d] = f.Data();
       dims[d] = ToU64(shape.Get(d), "shape");
-      double st = strides.Get(d).ToNumber().DoubleValue();
-      if (!(std::fabs(st) <= kMaxSafeInteger) || std::floor(st) != st) throw Napi::RangeError::New(env, "bad stride");
-      steps[d] = static_cast<int64_t>(st);
+      steps[d] = ToStride(strides.Get(d));
     }
     std::vector<uint64_t> at(count);
     uint64_t bad = 0;
@@ -376,13 +374,17 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     view.ndim = static_cast<int>(shape.Length());
     for (uint32_t k = 0; k < shape.Length(); k++) {
       view.shape[k] = ToU64(shape.Get(k), "shape");
-      Napi::Value s = strides.Get(k);
-      if (!s.IsNumber()) throw Napi::TypeError::New(env, "strides must be numbers");
-      double d = s.As<Napi::Number>().DoubleValue();
-      if (!(std::fabs(d) <= kMaxSafeInteger) || std::floor(d) != d) throw Napi::RangeError::New(env, "bad stride");
-      view.strides[k] = static_cast<int64_t>(d);
+      view.strides[k] = ToStride(strides.Get(k));
     }
     return view;
+  }
+
+  // A byte stride: an integer Number of magnitude up to 2^53 - 1.
+  static int64_t ToStride(const Napi::Value& v) {
+    if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), "strides must be numbers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(std::fabs(d) <= kMaxSafeInteger) || std::floor(d) != d) throw Napi::RangeError::New(v.Env(), "bad stride");
+    return static_cast<int64_t>(d);
   }
 
   // The bytes of a TypedArray that must be exactly `bytes` long.
