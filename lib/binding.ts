@@ -10,23 +10,28 @@ export interface NativeMapping {
   advise(advice: number): void;
   residency(): Uint8Array;
   close(): void;
-  share(): number;
-  sum(type: number, swap: boolean, offset: number, shape: number[], strides: number[]): number | bigint | [number, number];
-  copy(type: number, swap: boolean, offset: number, shape: number[], strides: number[], dst: ArrayBufferView): void;
-  gather(type: number, swap: boolean, coords: Float64Array[], shape: readonly number[], strides: number[], dst: ArrayBufferView): undefined | [kind: 'integer' | 'range', axis: number, position: number];
+  /** Registers the region for fromShared(); `meta` is kept with the first share. */
+  share(meta: string): string;
+  /** `view`: [byteOffset, ndim, ...shape, ...byteStrides] (see viewDescriptor()). */
+  sum(type: number, swap: boolean, view: Float64Array): number | bigint | [number, number];
+  copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
+  gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | [kind: 'integer' | 'range', axis: number, position: number];
   readonly closed: boolean;
   readonly length: number;
+  /** What the first share() stored; undefined once closed. */
+  readonly meta: string | undefined;
 }
 
 export interface NativeBinding {
   init(makeError: typeof nativeError, maxBufferLength: number): void;
-  openFile(path: string, mode: number): [fd: number, size: number];
+  openFile(path: string | Uint8Array, mode: number): [fd: number, size: number];
   resizeFile(fd: number, size: number, path?: string): void;
   closeFile(fd: number): void;
-  evictFile(path: string): void;
+  evictFile(path: string | Uint8Array): void;
+  guardSigbus(): void;
   Mapping: {
     new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;
-    new (adopt: 'shared', id: number): NativeMapping;
+    new (adopt: 'shared', id: string): NativeMapping;
   };
   readonly pageSize: number;
 }
@@ -39,6 +44,18 @@ export const maxBufferLength: number = bufferConstants.MAX_LENGTH;
 
 export const native = load(path.join(__dirname, '..')) as NativeBinding;
 native.init(nativeError, maxBufferLength);
+
+// libuv installs its own SIGBUS handler when a process.on('SIGBUS') listener
+// is added and resets the signal to SIG_DFL when the last is removed; either
+// would break the guard of native scans (a fault would spin or kill). Node's
+// own 'newListener'/'removeListener' hooks run first (registered at
+// bootstrap), so ours see libuv's change and put memmap's handler back in
+// front, chaining signals sent with kill() to libuv's.
+const regard = (event: string | symbol): void => {
+  if (event === 'SIGBUS') native.guardSigbus();
+};
+process.on('newListener', regard);
+process.on('removeListener', regard);
 
 export const MODE_CODES = { r: 0, 'r+': 1, 'w+': 2, c: 3 } as const;
 export const ADVICE_CODES = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4 } as const;

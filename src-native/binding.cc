@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -23,7 +24,6 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 struct EnvData {
   Napi::FunctionReference make_error;        // (code|errno, message, syscall?, path?) => Error
   double max_buffer = 4294967296.0;          // largest external ArrayBuffer this runtime accepts
-  Napi::Reference<Napi::Symbol> keep_alive;  // hidden key: view -> handle
 };
 
 EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
@@ -75,31 +75,52 @@ int ToFd(const Napi::Value& v) {
   return static_cast<int>(fd);
 }
 
-// One mmap() shared by every Mapping handle over it, in any thread. Each handle
-// (a JS Mapping object, one per thread that opened or adopted the region) is a
-// holder; the region is unmapped when the last holder closes or is collected.
-// Views (ArrayBuffers) keep their handle alive through a hidden property, and
-// close() detaches them, so no live view ever outlives the memory it shows.
+// One mmap() shared by every Mapping handle over it, in any thread.
+//
+// Two counts keep it safe from anything JavaScript does:
+// - `holders` keep the FILE mapped: each open Mapping handle (one per thread
+//   that opened or adopted the region), each native call in flight (a pin), and
+//   each handle that was never closed but still has ArrayBuffers alive.
+// - `address_refs` keep the ADDRESS RANGE reserved: the file side (1 while
+//   holders > 0) plus one per live ArrayBuffer backing store. A buffer can
+//   outlive every handle (ArrayBuffer.prototype.transfer() moves it out of
+//   close()'s reach), so when the last holder goes the file pages are replaced
+//   by anonymous zero pages at the same address, and the range is unmapped only
+//   when the last backing store is freed.
 struct SharedRegion {
   Region region;
-  int64_t holders = 1;  // guarded by g_registry_mutex
-  uint64_t id = 0;      // registry id once shared, 0 before
+  int64_t holders = 1;       // guarded by g_registry_mutex
+  int64_t address_refs = 1;  // guarded by g_registry_mutex
+  std::string id;            // registry id once shared, empty before
+  std::string meta;          // what share() was told the region is (JSON, set once)
 };
 
 std::mutex g_registry_mutex;
-std::unordered_map<uint64_t, SharedRegion*> g_registry;
-uint64_t g_next_id = 1;
+std::unordered_map<std::string, SharedRegion*> g_registry;
 
-void DropHolder(SharedRegion* shared) {
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
-  if (--shared->holders > 0) return;
-  if (shared->id != 0) g_registry.erase(shared->id);
+// Call with g_registry_mutex held.
+void DropAddressRefLocked(SharedRegion* shared) {
+  if (--shared->address_refs > 0) return;
   memmap::unmap_region(&shared->region);
   delete shared;
 }
 
-// Adds a holder to a shared region by id; nullptr if it is gone.
-SharedRegion* AdoptShared(uint64_t id) {
+void DropHolder(SharedRegion* shared) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (--shared->holders > 0) return;
+  if (!shared->id.empty()) g_registry.erase(shared->id);
+  // Buffers still alive: release the file, keep the addresses readable.
+  if (shared->address_refs > 1) memmap::release_file(&shared->region);
+  DropAddressRefLocked(shared);
+}
+
+void AddHolder(SharedRegion* shared) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  shared->holders++;
+}
+
+// Adds a holder to a shared region by id; nullptr if it is gone (or never was).
+SharedRegion* AdoptShared(const std::string& id) {
   std::lock_guard<std::mutex> lock(g_registry_mutex);
   auto it = g_registry.find(id);
   if (it == g_registry.end()) return nullptr;
@@ -107,15 +128,143 @@ SharedRegion* AdoptShared(uint64_t id) {
   return it->second;
 }
 
-uint64_t ShareId(SharedRegion* shared) {
+// 128 random bits: a token names one mapping of this process and cannot be
+// guessed or carried over from another process.
+std::string RandomId() {
+  static std::mutex rng_mutex;
+  static std::random_device device;
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (int k = 0; k < 4; k++) {
+    uint32_t word = device();
+    for (int j = 0; j < 8; j++, word >>= 4) id.push_back(hex[word & 15]);
+  }
+  return id;
+}
+
+const std::string& ShareId(SharedRegion* shared, const std::string& meta) {
   std::lock_guard<std::mutex> lock(g_registry_mutex);
-  if (shared->id == 0) {
-    shared->id = g_next_id++;
+  if (shared->id.empty()) {
+    std::string id;
+    do id = RandomId();
+    while (g_registry.count(id) != 0);
+    shared->id = id;
+    shared->meta = meta;
     g_registry.emplace(shared->id, shared);
   }
   return shared->id;
 }
 
+// What one Mapping handle holds. Owned by the JS object and by every backing
+// store it handed out, so a buffer that outlives its (uncollected, unclosed)
+// handle keeps the file mapped; close() releases the file at once.
+struct HandleState {
+  SharedRegion* shared = nullptr;  // nullptr once closed
+  int64_t refs = 1;                // guarded by g_registry_mutex
+};
+
+void ReleaseHandle(HandleState* state) {
+  SharedRegion* drop = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    if (--state->refs > 0) return;
+    drop = state->shared;
+    state->shared = nullptr;
+  }
+  if (drop != nullptr) DropHolder(drop);
+  delete state;
+}
+
+// The backing-store finalizer of an ArrayBuffer over a region. Node calls it
+// on the JS thread once no ArrayBuffer uses the memory, transferred ones too.
+struct BufferRef {
+  HandleState* handle;
+  SharedRegion* shared;
+};
+
+void FinalizeBuffer(napi_env /*env*/, void* /*data*/, void* hint) {
+  auto* ref = static_cast<BufferRef*>(hint);
+  ReleaseHandle(ref->handle);
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    DropAddressRefLocked(ref->shared);
+  }
+  delete ref;
+}
+
+// Keeps the file mapped for the duration of one native call, whatever
+// JavaScript does meanwhile (close() included): the unmap waits for it.
+class Pin {
+ public:
+  explicit Pin(SharedRegion* shared) : shared_(shared) { AddHolder(shared); }
+  ~Pin() { DropHolder(shared_); }
+  Pin(const Pin&) = delete;
+  Pin& operator=(const Pin&) = delete;
+  const Region& region() const { return shared_->region; }
+
+ private:
+  SharedRegion* shared_;
+};
+
+// Reads a Float64Array that our own JS built (no getters can run): a view
+// descriptor [offset, ndim, shape[0..ndim), byteStrides[0..ndim)].
+memmap::StridedView ToView(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(env, "view must be a Float64Array");
+  Napi::Float64Array f = v.As<Napi::Float64Array>();
+  const size_t n = f.ElementLength();
+  const double* d = f.Data();
+  memmap::StridedView view;
+  if (n < 2) throw Napi::RangeError::New(env, "bad view");
+  auto index = [&](double x) {
+    if (!(x >= 0) || x > kMaxSafeInteger || std::floor(x) != x) throw Napi::RangeError::New(env, "bad view");
+    return static_cast<uint64_t>(x);
+  };
+  view.offset = index(d[0]);
+  uint64_t ndim = index(d[1]);
+  if (ndim > static_cast<uint64_t>(memmap::kMaxDims) || n != 2 + 2 * ndim)
+    throw Napi::RangeError::New(env, "bad view");
+  view.ndim = static_cast<int>(ndim);
+  for (uint64_t k = 0; k < ndim; k++) {
+    view.shape[k] = index(d[2 + k]);
+    double s = d[2 + ndim + k];
+    if (!(std::fabs(s) <= kMaxSafeInteger) || std::floor(s) != s) throw Napi::RangeError::New(env, "bad stride");
+    view.strides[k] = static_cast<int64_t>(s);
+  }
+  return view;
+}
+
+memmap::ElemType ToElemType(const Napi::Value& v) {
+  uint64_t t = ToU64(v, "type");
+  if (t >= static_cast<uint64_t>(memmap::kElemTypeCount)) throw Napi::RangeError::New(v.Env(), "type out of range");
+  return static_cast<memmap::ElemType>(t);
+}
+
+// The bytes of a TypedArray that must be exactly `bytes` long. Takes no user
+// code (napi_get_typedarray_info runs no getters).
+uint8_t* ToDestination(const Napi::Value& v, unsigned __int128 bytes) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), "destination must be a TypedArray");
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  if (static_cast<unsigned __int128>(t.ByteLength()) != bytes)
+    throw Napi::RangeError::New(v.Env(), "destination has the wrong size");
+  if (bytes == 0) return nullptr;
+  return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+}
+
+void ThrowKernel(Napi::Env env, int rc) {
+  if (rc == memmap::kBusError)
+    ThrowCode(env, "ERR_SIGBUS",
+              "a page of the mapping could not be read (SIGBUS): the file shrank while mapped, or an I/O error");
+  if (rc == -ERANGE) throw Napi::RangeError::New(env, "view outside the mapping");
+  ThrowErrno(env, rc);
+}
+
+// Every entry point below follows one rule: first take every value it needs
+// from JavaScript (which may run user code: getters, Proxies), then look up
+// the region (ERR_CLOSED if that code closed it) and pin it for the whole
+// kernel. No JavaScript runs between the pin and the kernel's end.
 class Mapping : public Napi::ObjectWrap<Mapping> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -132,6 +281,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                            InstanceMethod<&Mapping::Gather>("gather"),
                            InstanceAccessor<&Mapping::GetClosed>("closed"),
                            InstanceAccessor<&Mapping::GetLength>("length"),
+                           InstanceAccessor<&Mapping::GetMeta>("meta"),
                        });
   }
 
@@ -140,8 +290,12 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   explicit Mapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mapping>(info) {
     Napi::Env env = info.Env();
     if (info.Length() >= 2 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "shared") {
-      shared_ = AdoptShared(ToU64(info[1], "id"));
-      if (shared_ == nullptr) ThrowCode(env, "ERR_CLOSED", "the shared mapping was closed by every holder");
+      if (!info[1].IsString()) ThrowCode(env, "ERR_INVALID_TOKEN", "share() token id must be a string");
+      SharedRegion* shared = AdoptShared(info[1].As<Napi::String>().Utf8Value());
+      if (shared == nullptr)
+        ThrowCode(env, "ERR_INVALID_TOKEN",
+                  "no mapping of this process has this share() id (closed by every holder, or from another process)");
+      state_ = new HandleState{shared, 1};
       return;
     }
     if (info.Length() < 5) throw Napi::TypeError::New(env, "Mapping(fd, mode, offset, length, flags)");
@@ -156,43 +310,49 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       delete shared;
       ThrowErrno(env, rc);
     }
-    shared_ = shared;
+    state_ = new HandleState{shared, 1};
   }
 
   ~Mapping() override {
-    // GC backstop. Views reference this object, so none is alive any more.
-    if (shared_ != nullptr) DropHolder(shared_);
+    // GC backstop. Buffers this handle made hold their own references.
+    ReleaseHandle(state_);
   }
 
  private:
   SharedRegion* Live(Napi::Env env) {
-    if (shared_ == nullptr) ThrowCode(env, "ERR_CLOSED", "memmap is closed");
-    return shared_;
+    if (state_->shared == nullptr) ThrowCode(env, "ERR_CLOSED", "memmap is closed");
+    return state_->shared;
   }
 
   // buffer(start, length): an external ArrayBuffer over [start, start+length)
   // of the mapped bytes, detached again by close().
   Napi::Value Buffer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SharedRegion* shared = Live(env);
     uint64_t start = ToU64(info[0], "start");
     uint64_t length = ToU64(info[1], "length");
+    SharedRegion* shared = Live(env);
     const Region& r = shared->region;
     if (start > r.length || length > r.length - start) throw Napi::RangeError::New(env, "window out of range");
     if (length == 0) return Napi::ArrayBuffer::New(env, 0);
     if (static_cast<double>(length) > GetEnvData(env)->max_buffer)
       ThrowCode(env, "ERR_TOO_LARGE", "window exceeds the largest ArrayBuffer this runtime supports");
 
+    // The backing store holds this handle and the address range until Node
+    // frees it (after close() detached it, or when a transferred copy dies).
+    auto* ref = new BufferRef{state_, shared};
+    {
+      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      state_->refs++;
+      shared->address_refs++;
+    }
     napi_value value;
-    // No finalizer: the memory belongs to the region, which this handle keeps
-    // mapped for as long as the view can reach it (kept alive below).
-    napi_status status =
-        napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length), nullptr, nullptr, &value);
-    if (status != napi_ok) ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
+    napi_status status = napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length),
+                                                          FinalizeBuffer, ref, &value);
+    if (status != napi_ok) {
+      FinalizeBuffer(env, nullptr, ref);
+      ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
+    }
     Napi::ArrayBuffer ab(env, value);
-    napi_property_descriptor keep = {
-        nullptr, GetEnvData(env)->keep_alive.Value(), nullptr, nullptr, nullptr, Value(), napi_default, nullptr};
-    ab.DefineProperties({Napi::PropertyDescriptor(keep)});
     // Drop references to collected buffers, amortized: only when the list doubled.
     if (views_.size() >= prune_at_) {
       views_.erase(std::remove_if(views_.begin(), views_.end(),
@@ -206,21 +366,23 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
 
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SharedRegion* shared = Live(env);
-    uint64_t start = info.Length() > 0 ? ToU64(info[0], "start") : 0;
-    uint64_t length =
-        info.Length() > 1 ? ToU64(info[1], "length") : shared->region.length - std::min(start, shared->region.length);
-    int rc = memmap::flush_region(shared->region, start, length);
+    bool has_start = info.Length() > 0, has_length = info.Length() > 1;
+    uint64_t start = has_start ? ToU64(info[0], "start") : 0;
+    uint64_t length = has_length ? ToU64(info[1], "length") : 0;
+    Pin pin(Live(env));
+    const Region& r = pin.region();
+    if (!has_length) length = r.length - std::min(start, r.length);
+    int rc = memmap::flush_region(r, start, length);
     if (rc != 0) ThrowErrno(env, rc);
     return env.Undefined();
   }
 
   Napi::Value Advise(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SharedRegion* shared = Live(env);
     uint64_t advice = ToU64(info[0], "advice");
     if (advice > 4) throw Napi::RangeError::New(env, "advice out of range");
-    int rc = memmap::advise_region(shared->region, static_cast<memmap::Advice>(advice));
+    Pin pin(Live(env));
+    int rc = memmap::advise_region(const_cast<Region&>(pin.region()), static_cast<memmap::Advice>(advice));
     if (rc != 0) ThrowErrno(env, rc);
     return env.Undefined();
   }
@@ -228,18 +390,19 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   // residency(): Uint8Array, one byte per page of the mapped range (1 = in RAM).
   Napi::Value Residency(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SharedRegion* shared = Live(env);
-    uint64_t pages = memmap::residency_pages(shared->region);
+    uint64_t pages = memmap::residency_pages(Live(env)->region);
     Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(pages));
-    int rc = memmap::residency(shared->region, out.Data());
+    Pin pin(Live(env));
+    if (memmap::residency_pages(pin.region()) != pages) throw Napi::RangeError::New(env, "region changed");
+    int rc = memmap::residency(pin.region(), out.Data());
     if (rc != 0) ThrowErrno(env, rc);
     return out;
   }
 
-  // close(): detach every view handed out, then unmap. Idempotent.
+  // close(): detach every view handed out, then release this handle. Idempotent.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (shared_ == nullptr) return env.Undefined();
+    if (state_->shared == nullptr) return env.Undefined();
     for (auto& ref : views_) {
       if (ref.IsEmpty()) continue;
       Napi::Value v = ref.Value();
@@ -249,26 +412,38 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       }
     }
     views_.clear();
-    SharedRegion* shared = shared_;
-    shared_ = nullptr;
-    DropHolder(shared);
+    SharedRegion* shared = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      shared = state_->shared;
+      state_->shared = nullptr;
+    }
+    if (shared != nullptr) DropHolder(shared);
     return env.Undefined();
   }
 
-  // share(): registry id another thread passes to new Mapping("shared", id).
+  // share(meta): registry id another thread passes to new Mapping("shared", id).
+  // `meta` (JSON of what the array is) is kept with the first share and read
+  // back by fromShared(), which checks the token against it.
   Napi::Value Share(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    return Napi::Number::New(env, static_cast<double>(ShareId(Live(env))));
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "share(meta)");
+    std::string meta = info[0].As<Napi::String>().Utf8Value();
+    return Napi::String::New(env, ShareId(Live(env), meta));
   }
 
-  // sum(type, swap, offset, shape, strides): number, bigint (64-bit ints) or [re, im].
+  // sum(type, swap, view): number, bigint (64-bit ints) or [re, im].
   Napi::Value Sum(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SharedRegion* shared = Live(env);
     memmap::ElemType type = ToElemType(info[0]);
-    memmap::StridedView view = ToView(info, 2);
+    bool swap = info[1].ToBoolean();
+    memmap::StridedView view = ToView(info[2]);
     memmap::SumResult r;
-    int rc = memmap::sum_view(shared->region, type, info[1].ToBoolean(), view, &r);
+    int rc;
+    {
+      Pin pin(Live(env));
+      rc = memmap::sum_view(pin.region(), type, swap, view, &r);
+    }
     if (rc != 0) ThrowKernel(env, rc);
     switch (type) {
       case memmap::ElemType::kFloat16:
@@ -291,55 +466,55 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     }
   }
 
-  // copy(type, swap, offset, shape, strides, dst): the view's elements in C
-  // order into the ArrayBuffer view `dst`, which must hold exactly them.
+  // copy(type, swap, view, dst): the view's elements in C order into the
+  // TypedArray `dst`, which must hold exactly them.
   Napi::Value Copy(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SharedRegion* shared = Live(env);
     memmap::ElemType type = ToElemType(info[0]);
-    memmap::StridedView view = ToView(info, 2);
+    bool swap = info[1].ToBoolean();
+    memmap::StridedView view = ToView(info[2]);
     unsigned __int128 bytes = memmap::elem_size(type);
     for (int k = 0; k < view.ndim; k++) bytes *= view.shape[k];
-    uint8_t* dst = ToDestination(info[5], bytes);
-    int rc = memmap::copy_view(shared->region, type, info[1].ToBoolean(), view, dst);
+    uint8_t* dst = ToDestination(info[3], bytes);
+    int rc;
+    {
+      Pin pin(Live(env));
+      rc = memmap::copy_view(pin.region(), type, swap, view, dst);
+    }
     if (rc != 0) ThrowKernel(env, rc);
     return env.Undefined();
   }
 
-  // gather(type, swap, coords: Float64Array[], shape, byteStrides, dst): element
-  // k of dst is the element at (coords[0][k], coords[1][k], ...). Coordinates
-  // are checked here; a bad one returns [kind, axis, position] instead.
+  // gather(type, swap, coords: Float64Array[], view, dst): element k of dst is
+  // the element at (coords[0][k], coords[1][k], ...) of the view (offset 0).
+  // Coordinates are checked here; a bad one returns [kind, axis, position].
   Napi::Value Gather(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SharedRegion* shared = Live(env);
     memmap::ElemType type = ToElemType(info[0]);
-    if (!info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray())
-      throw Napi::TypeError::New(env, "coords, shape and strides must be arrays");
-    Napi::Array coords = info[2].As<Napi::Array>();
-    Napi::Array shape = info[3].As<Napi::Array>();
-    Napi::Array strides = info[4].As<Napi::Array>();
-    const uint32_t ndim = coords.Length();
-    if (ndim > static_cast<uint32_t>(memmap::kMaxDims) || shape.Length() != ndim || strides.Length() != ndim)
-      throw Napi::RangeError::New(env, "bad shape or strides");
-    uint64_t dims[memmap::kMaxDims];
-    int64_t steps[memmap::kMaxDims];
+    bool swap = info[1].ToBoolean();
+    if (!info[2].IsArray()) throw Napi::TypeError::New(env, "coords must be an array");
+    memmap::StridedView view = ToView(info[3]);
+    Napi::Array list = info[2].As<Napi::Array>();
+    // Element reads may run user code: take them all as values first, and
+    // only then their data pointers, so nothing can detach one in between.
+    if (list.Length() != static_cast<uint32_t>(view.ndim)) throw Napi::RangeError::New(env, "bad coords");
+    Napi::Value coords[memmap::kMaxDims];
+    for (int d = 0; d < view.ndim; d++) coords[d] = list.Get(static_cast<uint32_t>(d));
     const double* columns[memmap::kMaxDims];
     size_t count = 1;
-    for (uint32_t d = 0; d < ndim; d++) {
-      Napi::Value c = coords.Get(d);
+    for (int d = 0; d < view.ndim; d++) {
+      const Napi::Value& c = coords[d];
       if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
         throw Napi::TypeError::New(env, "coords must be Float64Arrays");
       Napi::Float64Array f = c.As<Napi::Float64Array>();
       if (d == 0) count = f.ElementLength();
       if (f.ElementLength() != count) throw Napi::RangeError::New(env, "coords differ in length");
       columns[d] = f.Data();
-      dims[d] = ToU64(shape.Get(d), "shape");
-      steps[d] = ToStride(strides.Get(d));
     }
     std::vector<uint64_t> at(count);
     uint64_t bad = 0;
     int bad_axis = 0;
-    int rc = memmap::coords_to_offsets(columns, static_cast<int>(ndim), dims, steps, count, at.data(), &bad, &bad_axis);
+    int rc = memmap::coords_to_offsets(columns, view.ndim, view.shape, view.strides, count, at.data(), &bad, &bad_axis);
     if (rc != 0) {
       // [kind, axis, position]: lib/ throws the error with its class and code.
       Napi::Array bad_at = Napi::Array::New(env, 3);
@@ -348,70 +523,33 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       bad_at.Set(2u, Napi::Number::New(env, static_cast<double>(bad)));
       return bad_at;
     }
-    uint8_t* dst = ToDestination(info[5], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
-    rc = memmap::gather(shared->region, type, info[1].ToBoolean(), at.data(), count, dst);
+    for (uint64_t k = 0; k < count; k++) at[k] += view.offset;
+    uint8_t* dst = ToDestination(info[4], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
+    {
+      Pin pin(Live(env));
+      rc = memmap::gather(pin.region(), type, swap, at.data(), count, dst);
+    }
     if (rc != 0) ThrowKernel(env, rc);
     return env.Undefined();
   }
 
-  static memmap::ElemType ToElemType(const Napi::Value& v) {
-    uint64_t t = ToU64(v, "type");
-    if (t >= static_cast<uint64_t>(memmap::kElemTypeCount)) throw Napi::RangeError::New(v.Env(), "type out of range");
-    return static_cast<memmap::ElemType>(t);
+  Napi::Value GetClosed(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), state_->shared == nullptr);
   }
-
-  // info[at] = byte offset, info[at+1] = shape[], info[at+2] = byte strides[].
-  static memmap::StridedView ToView(const Napi::CallbackInfo& info, size_t at) {
-    Napi::Env env = info.Env();
-    memmap::StridedView view;
-    view.offset = ToU64(info[at], "offset");
-    if (!info[at + 1].IsArray() || !info[at + 2].IsArray())
-      throw Napi::TypeError::New(env, "shape and strides must be arrays");
-    Napi::Array shape = info[at + 1].As<Napi::Array>();
-    Napi::Array strides = info[at + 2].As<Napi::Array>();
-    if (shape.Length() != strides.Length() || shape.Length() > static_cast<uint32_t>(memmap::kMaxDims))
-      throw Napi::RangeError::New(env, "bad shape or strides");
-    view.ndim = static_cast<int>(shape.Length());
-    for (uint32_t k = 0; k < shape.Length(); k++) {
-      view.shape[k] = ToU64(shape.Get(k), "shape");
-      view.strides[k] = ToStride(strides.Get(k));
-    }
-    return view;
-  }
-
-  // A byte stride: an integer Number of magnitude up to 2^53 - 1.
-  static int64_t ToStride(const Napi::Value& v) {
-    if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), "strides must be numbers");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (!(std::fabs(d) <= kMaxSafeInteger) || std::floor(d) != d) throw Napi::RangeError::New(v.Env(), "bad stride");
-    return static_cast<int64_t>(d);
-  }
-
-  // The bytes of a TypedArray that must be exactly `bytes` long.
-  static uint8_t* ToDestination(const Napi::Value& v, unsigned __int128 bytes) {
-    if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), "destination must be a TypedArray");
-    Napi::TypedArray t = v.As<Napi::TypedArray>();
-    if (static_cast<unsigned __int128>(t.ByteLength()) != bytes)
-      throw Napi::RangeError::New(v.Env(), "destination has the wrong size");
-    if (bytes == 0) return nullptr;
-    return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
-  }
-
-  static void ThrowKernel(Napi::Env env, int rc) {
-    if (rc == memmap::kBusError)
-      ThrowCode(env, "ERR_SIGBUS",
-                "a page of the mapping could not be read (SIGBUS): the file shrank while mapped, or an I/O error");
-    if (rc == -ERANGE) throw Napi::RangeError::New(env, "view outside the mapping");
-    ThrowErrno(env, rc);
-  }
-
-  Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shared_ == nullptr); }
 
   Napi::Value GetLength(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), shared_ ? static_cast<double>(shared_->region.length) : 0.0);
+    SharedRegion* shared = state_->shared;
+    return Napi::Number::New(info.Env(), shared ? static_cast<double>(shared->region.length) : 0.0);
   }
 
-  SharedRegion* shared_ = nullptr;
+  Napi::Value GetMeta(const Napi::CallbackInfo& info) {
+    SharedRegion* shared = state_->shared;
+    if (shared == nullptr) return info.Env().Undefined();
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    return Napi::String::New(info.Env(), shared->meta);
+  }
+
+  HandleState* state_ = nullptr;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
   size_t prune_at_ = 16;
 };
@@ -429,9 +567,18 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// A path exactly as the caller gave it: a string (UTF-8) or the bytes of a
+// Buffer, like fs. lib/ does no lexical normalisation either.
 std::string ToPath(const Napi::Value& v) {
-  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), "path must be a string");
-  std::string path = v.As<Napi::String>().Utf8Value();
+  std::string path;
+  if (v.IsString()) {
+    path = v.As<Napi::String>().Utf8Value();
+  } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    Napi::Uint8Array bytes = v.As<Napi::Uint8Array>();
+    path.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ElementLength());
+  } else {
+    throw Napi::TypeError::New(v.Env(), "path must be a string or a Buffer");
+  }
   if (path.find('\0') != std::string::npos) throw Napi::TypeError::New(v.Env(), "path must not contain NUL bytes");
   return path;
 }
@@ -474,15 +621,24 @@ Napi::Value EvictFile(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// guardSigbus(): puts memmap's SIGBUS handler back in front if a
+// process.on('SIGBUS') listener (libuv) replaced or reset it.
+Napi::Value GuardSigbus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rc = memmap::ensure_bus_handler();
+  if (rc != 0) ThrowErrno(env, rc);
+  return env.Undefined();
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   auto* data = new EnvData();
-  data->keep_alive = Napi::Persistent(Napi::Symbol::New(env, "memmap.handle"));
   env.SetInstanceData<EnvData>(data);
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
   exports.Set("resizeFile", Napi::Function::New<ResizeFile>(env, "resizeFile"));
   exports.Set("closeFile", Napi::Function::New<CloseFile>(env, "closeFile"));
   exports.Set("evictFile", Napi::Function::New<EvictFile>(env, "evictFile"));
+  exports.Set("guardSigbus", Napi::Function::New<GuardSigbus>(env, "guardSigbus"));
   exports.Set("Mapping", Mapping::Init(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(memmap::page_size())));
   return exports;

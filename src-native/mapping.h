@@ -61,10 +61,17 @@ inline Advice advice_of(const Region& region) {
 }
 
 // Maps [offset, offset + length) of the open file. length == 0 maps nothing and
-// succeeds (data == nullptr). The fd may be closed afterwards.
+// succeeds (data == nullptr). The fd may be closed afterwards. Refuses
+// (-EINVAL) an fd that is not a regular file and (-ERANGE) a range past the
+// end of the file: such pages would fault on first touch.
 int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned flags, Region* out);
-// Unmaps the region. The caller must have detached every JS view first.
+// Unmaps the region. No view of it may be used afterwards.
 int unmap_region(Region* region);
+// Replaces the region's file pages by private anonymous zero pages at the same
+// addresses, releasing the file while views over the memory stay valid (they
+// read zeros; writes land in private memory). The region stays reserved until
+// unmap_region().
+int release_file(Region* region);
 // msync(MS_SYNC) of [start, start + length) relative to region->data.
 int flush_region(const Region& region, uint64_t start, uint64_t length);
 int advise_region(Region& region, Advice advice);
@@ -82,9 +89,16 @@ constexpr int kBusError = -EFAULT;
 
 // Runs fn(ctx) so that a SIGBUS raised on this thread while it runs returns
 // kBusError instead of killing the process; 0 otherwise. fn must not own
-// resources (no destructors, no locks): a fault abandons it mid-way. SIGBUS
-// anywhere else keeps its previous disposition.
+// resources (no destructors, no locks): a fault abandons it mid-way.
+// Outside guarded(), a bus error the kernel raises (a lost page) kills the
+// process as with no handler; a SIGBUS sent with kill() goes to whatever
+// handler was there before (the application's, e.g. libuv's for a
+// process.on('SIGBUS') listener).
 int guarded(void (*fn)(void* ctx), void* ctx);
+// (Re)installs the SIGBUS handler if another one replaced it (libuv does when
+// a process.on('SIGBUS') listener is added, and resets it to SIG_DFL when the
+// last is removed), keeping the replacement as the one to chain to.
+int ensure_bus_handler();
 
 // Drops a file's pages from the page cache without root: fdatasync, then
 // posix_fadvise(DONTNEED). Pages still mapped by someone stay resident.

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 
 #ifndef MAP_NORESERVE
@@ -106,6 +108,16 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
   *out = Region();
   out->mode = mode;
   if (length == 0) return 0;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return fail("fstat");
+  if (!S_ISREG(st.st_mode)) {
+    g_failed_syscall = "mmap";
+    return -EINVAL;
+  }
+  if (offset > static_cast<uint64_t>(st.st_size) || length > static_cast<uint64_t>(st.st_size) - offset) {
+    g_failed_syscall = "mmap";
+    return -ERANGE;
+  }
   const uint64_t ps = page_size();
   const uint64_t aligned = offset - (offset % ps);
   const uint64_t delta = offset - aligned;
@@ -154,6 +166,13 @@ int unmap_region(Region* region) {
   region->map_length = 0;
   region->length = 0;
   return rc == 0 ? 0 : fail("munmap");
+}
+
+int release_file(Region* region) {
+  if (region->base == nullptr) return 0;
+  void* p = ::mmap(region->base, static_cast<size_t>(region->map_length), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? fail("mmap") : 0;
 }
 
 int flush_region(const Region& region, uint64_t start, uint64_t length) {
@@ -255,43 +274,69 @@ namespace {
 __attribute__((tls_model("initial-exec")))
 #endif
 thread_local sigjmp_buf* t_bus_jump = nullptr;
-struct sigaction g_prev_bus;
-std::once_flag g_bus_once;
-int g_bus_install_rc = 0;
+
+// The handler we replaced (or that replaced us), for signals sent with kill().
+// Two slots so the handler never reads one being written: writers (under
+// g_bus_mutex) fill the idle slot, then publish its index.
+struct sigaction g_prev_bus[2];
+std::atomic<int> g_prev_slot{0};
+std::mutex g_bus_mutex;
 
 void on_sigbus(int sig, siginfo_t* info, void* uctx) {
+  // si_code > 0: the kernel raised it for this thread's memory access.
+  const bool fault = info != nullptr && info->si_code > 0;
   sigjmp_buf* jump = t_bus_jump;
-  if (jump != nullptr) siglongjmp(*jump, 1);
-  // Not inside guarded(): behave as if we were never installed.
-  if ((g_prev_bus.sa_flags & SA_SIGINFO) != 0 && g_prev_bus.sa_sigaction != nullptr) {
-    g_prev_bus.sa_sigaction(sig, info, uctx);
-    return;
+  if (fault && jump != nullptr) siglongjmp(*jump, 1);
+  if (!fault) {
+    // Sent with kill()/raise(): the application's handler (a JS listener
+    // through libuv) gets it.
+    const struct sigaction& prev = g_prev_bus[g_prev_slot.load(std::memory_order_acquire)];
+    if ((prev.sa_flags & SA_SIGINFO) != 0 && prev.sa_sigaction != nullptr) {
+      prev.sa_sigaction(sig, info, uctx);
+      return;
+    }
+    if ((prev.sa_flags & SA_SIGINFO) == 0 && prev.sa_handler == SIG_IGN) return;
+    if ((prev.sa_flags & SA_SIGINFO) == 0 && prev.sa_handler != SIG_DFL) {
+      prev.sa_handler(sig);
+      return;
+    }
   }
-  if ((g_prev_bus.sa_flags & SA_SIGINFO) == 0 && g_prev_bus.sa_handler != SIG_DFL && g_prev_bus.sa_handler != SIG_IGN) {
-    g_prev_bus.sa_handler(sig);
-    return;
-  }
-  // Default action: a fault repeats on return and kills the process as usual;
-  // a SIGBUS sent with kill() is raised again.
+  // A lost page outside guarded() (or a default-disposition kill): die of
+  // SIGBUS as with no handler. A handler that returns (libuv's) would make
+  // the faulting access repeat forever.
   ::signal(SIGBUS, SIG_DFL);
-  if (info == nullptr || info->si_code <= 0) ::raise(SIGBUS);
+  if (!fault) ::raise(SIGBUS);
 }
 
-void install_bus_handler() {
-  struct sigaction sa;
-  sa.sa_sigaction = on_sigbus;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  if (::sigaction(SIGBUS, &sa, &g_prev_bus) != 0) g_bus_install_rc = -errno;
+bool is_ours(const struct sigaction& sa) {
+  return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction == on_sigbus;
 }
 }  // namespace
 
+int ensure_bus_handler() {
+  struct sigaction cur;
+  if (::sigaction(SIGBUS, nullptr, &cur) != 0) return fail("sigaction");
+  if (is_ours(cur)) return 0;
+  std::lock_guard<std::mutex> lock(g_bus_mutex);
+  if (::sigaction(SIGBUS, nullptr, &cur) != 0) return fail("sigaction");
+  if (is_ours(cur)) return 0;
+  const int idle = 1 - g_prev_slot.load(std::memory_order_relaxed);
+  g_prev_bus[idle] = cur;
+  g_prev_slot.store(idle, std::memory_order_release);
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigbus;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  if (::sigaction(SIGBUS, &sa, nullptr) != 0) return fail("sigaction");
+  return 0;
+}
+
 int guarded(void (*fn)(void* ctx), void* ctx) {
-  std::call_once(g_bus_once, install_bus_handler);
-  if (g_bus_install_rc != 0) {
-    g_failed_syscall = "sigaction";
-    return g_bus_install_rc;
-  }
+  // Checked on every call: the application may have replaced the handler
+  // since (one sigaction() read, no write, when nothing changed).
+  int rc = ensure_bus_handler();
+  if (rc != 0) return rc;
   sigjmp_buf jump;
   sigjmp_buf* volatile outer = t_bus_jump;  // guarded() may nest
   if (sigsetjmp(jump, 1) != 0) {
