@@ -22,8 +22,8 @@ using memmap::Region;
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 struct EnvData {
-  Napi::FunctionReference make_error;        // (code|errno, message, syscall?, path?) => Error
-  double max_buffer = 4294967296.0;          // largest external ArrayBuffer this runtime accepts
+  Napi::FunctionReference make_error;  // (code|errno, message, syscall?, path?) => Error
+  double max_buffer = 4294967296.0;    // largest external ArrayBuffer this runtime accepts
 };
 
 EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
@@ -224,8 +224,7 @@ memmap::StridedView ToView(const Napi::Value& v) {
   };
   view.offset = index(d[0]);
   uint64_t ndim = index(d[1]);
-  if (ndim > static_cast<uint64_t>(memmap::kMaxDims) || n != 2 + 2 * ndim)
-    throw Napi::RangeError::New(env, "bad view");
+  if (ndim > static_cast<uint64_t>(memmap::kMaxDims) || n != 2 + 2 * ndim) throw Napi::RangeError::New(env, "bad view");
   view.ndim = static_cast<int>(ndim);
   for (uint64_t k = 0; k < ndim; k++) {
     view.shape[k] = index(d[2 + k]);
@@ -346,8 +345,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       shared->address_refs++;
     }
     napi_value value;
-    napi_status status = napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length),
-                                                          FinalizeBuffer, ref, &value);
+    napi_status status =
+        napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length), FinalizeBuffer, ref, &value);
     if (status != napi_ok) {
       FinalizeBuffer(env, nullptr, ref);
       ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");

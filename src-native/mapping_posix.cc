@@ -308,9 +308,7 @@ void on_sigbus(int sig, siginfo_t* info, void* uctx) {
   if (!fault) ::raise(SIGBUS);
 }
 
-bool is_ours(const struct sigaction& sa) {
-  return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction == on_sigbus;
-}
+bool is_ours(const struct sigaction& sa) { return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction == on_sigbus; }
 }  // namespace
 
 int ensure_bus_handler() {
