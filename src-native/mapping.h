@@ -97,7 +97,9 @@ constexpr int kBusError = -EFAULT;
 int guarded(void (*fn)(void* ctx), void* ctx);
 // (Re)installs the SIGBUS handler if another one replaced it (libuv does when
 // a process.on('SIGBUS') listener is added, and resets it to SIG_DFL when the
-// last is removed), keeping the replacement as the one to chain to.
+// last is removed), keeping the replacement as the one to chain to. guarded()
+// calls it only once; whoever changes the disposition later calls it again
+// (lib/binding.ts does on every SIGBUS listener change).
 int ensure_bus_handler();
 
 // Drops a file's pages from the page cache without root: fdatasync, then

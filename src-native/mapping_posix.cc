@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -281,6 +282,7 @@ thread_local sigjmp_buf* t_bus_jump = nullptr;
 struct sigaction g_prev_bus[2];
 std::atomic<int> g_prev_slot{0};
 std::mutex g_bus_mutex;
+std::atomic<bool> g_bus_installed{false};
 
 void on_sigbus(int sig, siginfo_t* info, void* uctx) {
   // si_code > 0: the kernel raised it for this thread's memory access.
@@ -327,18 +329,29 @@ int ensure_bus_handler() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   if (::sigaction(SIGBUS, &sa, nullptr) != 0) return fail("sigaction");
+  g_bus_installed.store(true, std::memory_order_release);
   return 0;
 }
 
 int guarded(void (*fn)(void* ctx), void* ctx) {
-  // Checked on every call: the application may have replaced the handler
-  // since (one sigaction() read, no write, when nothing changed).
-  int rc = ensure_bus_handler();
-  if (rc != 0) return rc;
+  // Installed once here; process.on('SIGBUS') changes are undone by the JS
+  // layer through ensure_bus_handler() (a sigaction() read on every call
+  // would cost a system call, over a microsecond on some VMs).
+  if (!g_bus_installed.load(std::memory_order_acquire)) {
+    int rc = ensure_bus_handler();
+    if (rc != 0) return rc;
+  }
   sigjmp_buf jump;
   sigjmp_buf* volatile outer = t_bus_jump;  // guarded() may nest
-  if (sigsetjmp(jump, 1) != 0) {
+  // No signal mask saved (that is a system call per call): only the fault
+  // path needs it, and there SIGBUS, blocked while the handler ran, is
+  // unblocked by hand.
+  if (sigsetjmp(jump, 0) != 0) {
     t_bus_jump = outer;
+    sigset_t bus;
+    sigemptyset(&bus);
+    sigaddset(&bus, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &bus, nullptr);
     g_failed_syscall = "mmap access";
     return kBusError;
   }
