@@ -2,6 +2,7 @@
 // to MemmapError.
 import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { nativeError } from './errors';
 
 export interface NativeMapping {
@@ -24,11 +25,14 @@ export interface NativeMapping {
 
 export interface NativeBinding {
   init(makeError: typeof nativeError, maxBufferLength: number): void;
-  openFile(path: string | Uint8Array, mode: number): [fd: number, size: number];
+  /** The times let restoreFile() undo a growth completely. */
+  openFile(path: string | Uint8Array, mode: number): [fd: number, size: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number];
   resizeFile(fd: number, size: number, path?: string): void;
+  restoreFile(fd: number, size: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   closeFile(fd: number): void;
   evictFile(path: string | Uint8Array): void;
-  guardSigbus(): void;
+  /** `fromMainThread`: the main thread's listener hook is in place from now on. */
+  guardSigbus(fromMainThread?: boolean): void;
   Mapping: {
     new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;
     new (adopt: 'shared', id: string): NativeMapping;
@@ -56,6 +60,9 @@ const regard = (event: string | symbol): void => {
 };
 process.on('newListener', regard);
 process.on('removeListener', regard);
+// Only the main thread's process.on() reaches libuv's signal handling; once it
+// is hooked, native calls stop checking the handler on every call.
+if (isMainThread) native.guardSigbus(true);
 
 export const MODE_CODES = { r: 0, 'r+': 1, 'w+': 2, c: 3 } as const;
 export const ADVICE_CODES = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4 } as const;

@@ -47,31 +47,38 @@ Napi::Error MakeError(Napi::Env env, Napi::Value code, const std::string& messag
   throw MakeError(env, Napi::String::New(env, code), message, nullptr, std::string());
 }
 
+// A bad argument to the binding. lib/ validates what users pass, so this is
+// reached only when JavaScript tampered with what lib/ built (patched
+// built-ins); it is still a coded MemmapError, never a crash.
+[[noreturn]] void ThrowArg(Napi::Env env, const std::string& message) {
+  ThrowCode(env, "ERR_INVALID_ARG_VALUE", message);
+}
+
 // Reads a non-negative integer (Number up to 2^53 - 1 or BigInt) as uint64.
 uint64_t ToU64(const Napi::Value& v, const char* what) {
   Napi::Env env = v.Env();
   if (v.IsBigInt()) {
     bool lossless = false;
     uint64_t r = v.As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) throw Napi::RangeError::New(env, std::string(what) + " is out of range");
+    if (!lossless) ThrowArg(env, std::string(what) + " is out of range");
     return r;
   }
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + " must be a number");
+  if (!v.IsNumber()) ThrowArg(env, std::string(what) + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > kMaxSafeInteger || std::floor(d) != d)
-    throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative safe integer");
+    ThrowArg(env, std::string(what) + " must be a non-negative safe integer");
   return static_cast<uint64_t>(d);
 }
 
 memmap::Mode ToMode(const Napi::Value& v) {
   uint64_t m = ToU64(v, "mode");
-  if (m > 3) throw Napi::RangeError::New(v.Env(), "mode out of range");
+  if (m > 3) ThrowArg(v.Env(), "mode out of range");
   return static_cast<memmap::Mode>(m);
 }
 
 int ToFd(const Napi::Value& v) {
   uint64_t fd = ToU64(v, "fd");
-  if (fd > 0x7fffffff) throw Napi::RangeError::New(v.Env(), "fd out of range");
+  if (fd > 0x7fffffff) ThrowArg(v.Env(), "fd out of range");
   return static_cast<int>(fd);
 }
 
@@ -212,24 +219,24 @@ class Pin {
 memmap::StridedView ToView(const Napi::Value& v) {
   Napi::Env env = v.Env();
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    throw Napi::TypeError::New(env, "view must be a Float64Array");
+    ThrowArg(env, "view must be a Float64Array");
   Napi::Float64Array f = v.As<Napi::Float64Array>();
   const size_t n = f.ElementLength();
   const double* d = f.Data();
   memmap::StridedView view;
-  if (n < 2) throw Napi::RangeError::New(env, "bad view");
+  if (n < 2) ThrowArg(env, "bad view");
   auto index = [&](double x) {
-    if (!(x >= 0) || x > kMaxSafeInteger || std::floor(x) != x) throw Napi::RangeError::New(env, "bad view");
+    if (!(x >= 0) || x > kMaxSafeInteger || std::floor(x) != x) ThrowArg(env, "bad view");
     return static_cast<uint64_t>(x);
   };
   view.offset = index(d[0]);
   uint64_t ndim = index(d[1]);
-  if (ndim > static_cast<uint64_t>(memmap::kMaxDims) || n != 2 + 2 * ndim) throw Napi::RangeError::New(env, "bad view");
+  if (ndim > static_cast<uint64_t>(memmap::kMaxDims) || n != 2 + 2 * ndim) ThrowArg(env, "bad view");
   view.ndim = static_cast<int>(ndim);
   for (uint64_t k = 0; k < ndim; k++) {
     view.shape[k] = index(d[2 + k]);
     double s = d[2 + ndim + k];
-    if (!(std::fabs(s) <= kMaxSafeInteger) || std::floor(s) != s) throw Napi::RangeError::New(env, "bad stride");
+    if (!(std::fabs(s) <= kMaxSafeInteger) || std::floor(s) != s) ThrowArg(env, "bad stride");
     view.strides[k] = static_cast<int64_t>(s);
   }
   return view;
@@ -237,17 +244,16 @@ memmap::StridedView ToView(const Napi::Value& v) {
 
 memmap::ElemType ToElemType(const Napi::Value& v) {
   uint64_t t = ToU64(v, "type");
-  if (t >= static_cast<uint64_t>(memmap::kElemTypeCount)) throw Napi::RangeError::New(v.Env(), "type out of range");
+  if (t >= static_cast<uint64_t>(memmap::kElemTypeCount)) ThrowArg(v.Env(), "type out of range");
   return static_cast<memmap::ElemType>(t);
 }
 
 // The bytes of a TypedArray that must be exactly `bytes` long. Takes no user
 // code (napi_get_typedarray_info runs no getters).
 uint8_t* ToDestination(const Napi::Value& v, unsigned __int128 bytes) {
-  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), "destination must be a TypedArray");
+  if (!v.IsTypedArray()) ThrowArg(v.Env(), "destination must be a TypedArray");
   Napi::TypedArray t = v.As<Napi::TypedArray>();
-  if (static_cast<unsigned __int128>(t.ByteLength()) != bytes)
-    throw Napi::RangeError::New(v.Env(), "destination has the wrong size");
+  if (static_cast<unsigned __int128>(t.ByteLength()) != bytes) ThrowArg(v.Env(), "destination has the wrong size");
   if (bytes == 0) return nullptr;
   return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
 }
@@ -256,7 +262,7 @@ void ThrowKernel(Napi::Env env, int rc) {
   if (rc == memmap::kBusError)
     ThrowCode(env, "ERR_SIGBUS",
               "a page of the mapping could not be read (SIGBUS): the file shrank while mapped, or an I/O error");
-  if (rc == -ERANGE) throw Napi::RangeError::New(env, "view outside the mapping");
+  if (rc == -ERANGE) ThrowCode(env, "ERR_OUT_OF_RANGE", "view outside the mapping");
   ThrowErrno(env, rc);
 }
 
@@ -297,7 +303,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       state_ = new HandleState{shared, 1};
       return;
     }
-    if (info.Length() < 5) throw Napi::TypeError::New(env, "Mapping(fd, mode, offset, length, flags)");
+    if (info.Length() < 5) ThrowArg(env, "Mapping(fd, mode, offset, length, flags)");
     int fd = ToFd(info[0]);
     memmap::Mode mode = ToMode(info[1]);
     uint64_t offset = ToU64(info[2], "offset");
@@ -331,7 +337,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     uint64_t length = ToU64(info[1], "length");
     SharedRegion* shared = Live(env);
     const Region& r = shared->region;
-    if (start > r.length || length > r.length - start) throw Napi::RangeError::New(env, "window out of range");
+    if (start > r.length || length > r.length - start) ThrowArg(env, "window out of range");
     if (length == 0) return Napi::ArrayBuffer::New(env, 0);
     if (static_cast<double>(length) > GetEnvData(env)->max_buffer)
       ThrowCode(env, "ERR_TOO_LARGE", "window exceeds the largest ArrayBuffer this runtime supports");
@@ -379,7 +385,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value Advise(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint64_t advice = ToU64(info[0], "advice");
-    if (advice > 4) throw Napi::RangeError::New(env, "advice out of range");
+    if (advice > 4) ThrowArg(env, "advice out of range");
     Pin pin(Live(env));
     int rc = memmap::advise_region(const_cast<Region&>(pin.region()), static_cast<memmap::Advice>(advice));
     if (rc != 0) ThrowErrno(env, rc);
@@ -392,7 +398,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     uint64_t pages = memmap::residency_pages(Live(env)->region);
     Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(pages));
     Pin pin(Live(env));
-    if (memmap::residency_pages(pin.region()) != pages) throw Napi::RangeError::New(env, "region changed");
+    if (memmap::residency_pages(pin.region()) != pages) ThrowArg(env, "region changed");
     int rc = memmap::residency(pin.region(), out.Data());
     if (rc != 0) ThrowErrno(env, rc);
     return out;
@@ -426,7 +432,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   // back by fromShared(), which checks the token against it.
   Napi::Value Share(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsString()) throw Napi::TypeError::New(env, "share(meta)");
+    if (!info[0].IsString()) ThrowArg(env, "share(meta)");
     std::string meta = info[0].As<Napi::String>().Utf8Value();
     return Napi::String::New(env, ShareId(Live(env), meta));
   }
@@ -491,12 +497,12 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     Napi::Env env = info.Env();
     memmap::ElemType type = ToElemType(info[0]);
     bool swap = info[1].ToBoolean();
-    if (!info[2].IsArray()) throw Napi::TypeError::New(env, "coords must be an array");
+    if (!info[2].IsArray()) ThrowArg(env, "coords must be an array");
     memmap::StridedView view = ToView(info[3]);
     Napi::Array list = info[2].As<Napi::Array>();
     // Element reads may run user code: take them all as values first, and
     // only then their data pointers, so nothing can detach one in between.
-    if (list.Length() != static_cast<uint32_t>(view.ndim)) throw Napi::RangeError::New(env, "bad coords");
+    if (list.Length() != static_cast<uint32_t>(view.ndim)) ThrowArg(env, "bad coords");
     Napi::Value coords[memmap::kMaxDims];
     for (int d = 0; d < view.ndim; d++) coords[d] = list.Get(static_cast<uint32_t>(d));
     const double* columns[memmap::kMaxDims];
@@ -504,10 +510,10 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     for (int d = 0; d < view.ndim; d++) {
       const Napi::Value& c = coords[d];
       if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-        throw Napi::TypeError::New(env, "coords must be Float64Arrays");
+        ThrowArg(env, "coords must be Float64Arrays");
       Napi::Float64Array f = c.As<Napi::Float64Array>();
       if (d == 0) count = f.ElementLength();
-      if (f.ElementLength() != count) throw Napi::RangeError::New(env, "coords differ in length");
+      if (f.ElementLength() != count) ThrowArg(env, "coords differ in length");
       columns[d] = f.Data();
     }
     std::vector<uint64_t> at(count);
@@ -557,7 +563,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnvData* data = GetEnvData(env);
-  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "init(makeError, maxBufferLength)");
+  if (!info[0].IsFunction()) ThrowArg(env, "init(makeError, maxBufferLength)");
   data->make_error = Napi::Persistent(info[0].As<Napi::Function>());
   if (info[1].IsNumber()) {
     double max = info[1].As<Napi::Number>().DoubleValue();
@@ -576,13 +582,13 @@ std::string ToPath(const Napi::Value& v) {
     Napi::Uint8Array bytes = v.As<Napi::Uint8Array>();
     path.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ElementLength());
   } else {
-    throw Napi::TypeError::New(v.Env(), "path must be a string or a Buffer");
+    ThrowArg(v.Env(), "path must be a string or a Buffer");
   }
-  if (path.find('\0') != std::string::npos) throw Napi::TypeError::New(v.Env(), "path must not contain NUL bytes");
+  if (path.find('\0') != std::string::npos) ThrowArg(v.Env(), "path must not contain NUL bytes");
   return path;
 }
 
-// openFile(path, mode) -> [fd, size]
+// openFile(path, mode) -> [fd, size, atimeSec, atimeNsec, mtimeSec, mtimeNsec]
 Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = ToPath(info[0]);
@@ -591,9 +597,16 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   uint64_t size = 0;
   int rc = memmap::open_file(path.c_str(), mode, &fd, &size);
   if (rc != 0) ThrowErrno(env, rc, path);
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, fd));
-  out.Set(1u, Napi::Number::New(env, static_cast<double>(size)));
+  memmap::FileTimes times;
+  memmap::file_times(fd, &times);
+  const double values[] = {static_cast<double>(fd),
+                           static_cast<double>(size),
+                           static_cast<double>(times.atime_sec),
+                           static_cast<double>(times.atime_nsec),
+                           static_cast<double>(times.mtime_sec),
+                           static_cast<double>(times.mtime_nsec)};
+  Napi::Array out = Napi::Array::New(env, 6);
+  for (uint32_t k = 0; k < 6; k++) out.Set(k, Napi::Number::New(env, values[k]));
   return out;
 }
 
@@ -602,6 +615,22 @@ Napi::Value ResizeFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int rc = memmap::resize_file(ToFd(info[0]), ToU64(info[1], "size"));
   if (rc != 0) ThrowErrno(env, rc, info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : std::string());
+  return env.Undefined();
+}
+
+// restoreFile(fd, size, atimeSec, atimeNsec, mtimeSec, mtimeNsec): undoes a
+// growth (size and times as openFile reported them).
+Napi::Value RestoreFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ToFd(info[0]);
+  uint64_t size = ToU64(info[1], "size");
+  memmap::FileTimes times;
+  times.atime_sec = static_cast<int64_t>(ToU64(info[2], "atime"));
+  times.atime_nsec = static_cast<int64_t>(ToU64(info[3], "atime"));
+  times.mtime_sec = static_cast<int64_t>(ToU64(info[4], "mtime"));
+  times.mtime_nsec = static_cast<int64_t>(ToU64(info[5], "mtime"));
+  int rc = memmap::restore_file(fd, size, times);
+  if (rc != 0) ThrowErrno(env, rc);
   return env.Undefined();
 }
 
@@ -622,10 +651,12 @@ Napi::Value EvictFile(const Napi::CallbackInfo& info) {
 
 // guardSigbus(): puts memmap's SIGBUS handler back in front if a
 // process.on('SIGBUS') listener (libuv) replaced or reset it.
+// guardSigbus(true) from the main thread: its hook is in place from now on.
 Napi::Value GuardSigbus(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int rc = memmap::ensure_bus_handler();
   if (rc != 0) ThrowErrno(env, rc);
+  if (info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) memmap::watch_bus_handler();
   return env.Undefined();
 }
 
@@ -635,6 +666,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
   exports.Set("resizeFile", Napi::Function::New<ResizeFile>(env, "resizeFile"));
+  exports.Set("restoreFile", Napi::Function::New<RestoreFile>(env, "restoreFile"));
   exports.Set("closeFile", Napi::Function::New<CloseFile>(env, "closeFile"));
   exports.Set("evictFile", Napi::Function::New<EvictFile>(env, "evictFile"));
   exports.Set("guardSigbus", Napi::Function::New<GuardSigbus>(env, "guardSigbus"));

@@ -38,6 +38,13 @@ uint64_t page_size();
 // a regular file (-EISDIR for directories, -ENODEV otherwise). kCreate creates
 // or truncates the file to 0 bytes.
 int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out);
+// Access and modification times (seconds, nanoseconds) of an open file.
+struct FileTimes {
+  int64_t atime_sec = 0, atime_nsec = 0, mtime_sec = 0, mtime_nsec = 0;
+};
+int file_times(int fd, FileTimes* out);
+// Puts a file back as it was before we grew it: `size` bytes and `times`.
+int restore_file(int fd, uint64_t size, const FileTimes& times);
 // Grows or shrinks the file to exactly `size` bytes.
 int resize_file(int fd, uint64_t size);
 int close_file(int fd);
@@ -101,6 +108,10 @@ int guarded(void (*fn)(void* ctx), void* ctx);
 // calls it only once; whoever changes the disposition later calls it again
 // (lib/binding.ts does on every SIGBUS listener change).
 int ensure_bus_handler();
+// Tells guarded() that every later change of the SIGBUS disposition by
+// process.on('SIGBUS') is undone through ensure_bus_handler() (the main
+// thread's JS hook is in place). Until then guarded() checks on every call.
+void watch_bus_handler();
 
 // Drops a file's pages from the page cache without root: fdatasync, then
 // posix_fadvise(DONTNEED). Pages still mapped by someone stay resident.

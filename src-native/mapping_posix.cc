@@ -91,6 +91,34 @@ int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out) {
   return 0;
 }
 
+int file_times(int fd, FileTimes* out) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return fail("fstat");
+#ifdef __APPLE__
+  out->atime_sec = st.st_atimespec.tv_sec;
+  out->atime_nsec = st.st_atimespec.tv_nsec;
+  out->mtime_sec = st.st_mtimespec.tv_sec;
+  out->mtime_nsec = st.st_mtimespec.tv_nsec;
+#else
+  out->atime_sec = st.st_atim.tv_sec;
+  out->atime_nsec = st.st_atim.tv_nsec;
+  out->mtime_sec = st.st_mtim.tv_sec;
+  out->mtime_nsec = st.st_mtim.tv_nsec;
+#endif
+  return 0;
+}
+
+int restore_file(int fd, uint64_t size, const FileTimes& times) {
+  int rc = resize_file(fd, size);
+  if (rc != 0) return rc;
+  struct timespec ts[2];
+  ts[0].tv_sec = static_cast<time_t>(times.atime_sec);
+  ts[0].tv_nsec = static_cast<long>(times.atime_nsec);
+  ts[1].tv_sec = static_cast<time_t>(times.mtime_sec);
+  ts[1].tv_nsec = static_cast<long>(times.mtime_nsec);
+  return ::futimens(fd, ts) == 0 ? 0 : fail("futimens");
+}
+
 int resize_file(int fd, uint64_t size) {
   if (size > static_cast<uint64_t>(INT64_MAX)) {
     g_failed_syscall = "ftruncate";
@@ -283,6 +311,7 @@ struct sigaction g_prev_bus[2];
 std::atomic<int> g_prev_slot{0};
 std::mutex g_bus_mutex;
 std::atomic<bool> g_bus_installed{false};
+std::atomic<bool> g_bus_watched{false};
 
 void on_sigbus(int sig, siginfo_t* info, void* uctx) {
   // si_code > 0: the kernel raised it for this thread's memory access.
@@ -333,11 +362,13 @@ int ensure_bus_handler() {
   return 0;
 }
 
+void watch_bus_handler() { g_bus_watched.store(true, std::memory_order_release); }
+
 int guarded(void (*fn)(void* ctx), void* ctx) {
-  // Installed once here; process.on('SIGBUS') changes are undone by the JS
-  // layer through ensure_bus_handler() (a sigaction() read on every call
-  // would cost a system call, over a microsecond on some VMs).
-  if (!g_bus_installed.load(std::memory_order_acquire)) {
+  // Once the main thread's JS hook undoes process.on('SIGBUS') changes, the
+  // handler is installed once here; before that (memmap loaded only in
+  // workers) it is checked on every call: a sigaction() read, a system call.
+  if (!g_bus_watched.load(std::memory_order_acquire) || !g_bus_installed.load(std::memory_order_acquire)) {
     int rc = ensure_bus_handler();
     if (rc != 0) return rc;
   }
