@@ -14,9 +14,10 @@ export interface NativeMapping {
   /** Registers the region for fromShared(); `meta` is kept with the first share. */
   share(meta: string): string;
   /** `view`: [byteOffset, ndim, ...shape, ...byteStrides] (see viewDescriptor()). */
-  sum(type: number, swap: boolean, view: Float64Array): number | bigint | [number, number];
+  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array;
   copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
-  gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | [kind: 'integer' | 'range', axis: number, position: number];
+  /** undefined, or Float64Array [kind (0 not an integer, 1 out of range), axis, position] of a bad coordinate. */
+  gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
   readonly closed: boolean;
   readonly length: number;
   /** What the first share() stored; undefined once closed. */
@@ -26,7 +27,8 @@ export interface NativeMapping {
 export interface NativeBinding {
   init(makeError: typeof nativeError, maxBufferLength: number): void;
   /** The times let restoreFile() undo a growth completely. */
-  openFile(path: string | Uint8Array, mode: number): [fd: number, size: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number];
+  /** Float64Array [fd, size, atimeSec, atimeNsec, mtimeSec, mtimeNsec]. */
+  openFile(path: string | Uint8Array, mode: number): Float64Array;
   resizeFile(fd: number, size: number, path?: string): void;
   restoreFile(fd: number, size: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   closeFile(fd: number): void;

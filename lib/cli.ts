@@ -6,6 +6,7 @@ import type { DTypeString } from './dtype';
 import type { Order } from './layout';
 import { memmap, type MemmapArray } from './memmap';
 import { openNpy, readNpyHeader } from './npy';
+import { readOptions } from './options';
 
 const USAGE = `Usage: memmap info FILE... [--dtype DTYPE] [--shape N,M,...] [--offset BYTES] [--order C|F] [--json]
 
@@ -96,7 +97,9 @@ function residentBytes(file: string, size: number): number {
 }
 
 /** Describes one file as `memmap info` does. Throws MemmapError for files it cannot describe. */
-export function fileInfo(file: string, opts: Omit<InfoOptions, 'json'> = {}): FileInfo {
+export function fileInfo(file: string, options: Omit<InfoOptions, 'json'> = {}): FileInfo {
+  // Own properties only: a polluted Object.prototype.shape must not turn a .npy into a raw file.
+  const opts = readOptions(options, ['dtype', 'shape', 'offset', 'order', 'json'], 'fileInfo()');
   const abs = path.resolve(file);
   let st: fs.Stats;
   try {
@@ -114,9 +117,11 @@ export function fileInfo(file: string, opts: Omit<InfoOptions, 'json'> = {}): Fi
     version = readNpyHeader(abs).version.join('.');
     a = openNpy(abs, { mode: 'r' });
   } else {
-    const offset = opts.offset === undefined ? 0 : Number(opts.offset);
-    const shape = opts.shape?.replace(/^[([]|[)\]]$/g, '').split(/[,x\s]+/).filter(Boolean).map(Number);
-    a = memmap(abs, { mode: 'r', dtype: (opts.dtype ?? 'uint8') as DTypeString, shape, offset, order: opts.order as Order | undefined });
+    // Plain decimal integers only ('1e3', '0x10', '' are refused by the library, not read as numbers).
+    const integer = (t: string): string | bigint => (/^\d+$/.test(t) ? BigInt(t) : t);
+    const offset = typeof opts.offset === 'string' ? integer(opts.offset) : opts.offset;
+    const shape = typeof opts.shape === 'string' ? opts.shape.replace(/^[([]|[)\]]$/g, '').split(/[,x\s]+/).filter(Boolean).map(integer) : opts.shape;
+    a = memmap(abs, { mode: 'r', dtype: (opts.dtype ?? 'uint8') as DTypeString, shape: shape as number[] | undefined, offset: offset as number | bigint | undefined, order: opts.order as Order | undefined });
   }
   try {
     info = {

@@ -1,5 +1,6 @@
 // dtype parsing: canonical names and numpy's type strings ('<f8', 'f4', '|u1', '?', …).
-import { MemmapTypeError } from './errors';
+import { describe, MemmapTypeError } from './errors';
+import { isData } from './options';
 
 export type DTypeName =
   | 'bool'
@@ -219,10 +220,15 @@ const INFO: Record<DTypeName, { kind: Kind; itemsize: number }> = {
   complex128: { kind: 'c', itemsize: 16 },
 };
 
+/** table[key] for an own key only: user strings such as 'constructor' or '__proto__' find nothing. */
+function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 const cache = new Map<string, DType>();
 
 function make(name: DTypeName, order: string): DType {
-  const { kind, itemsize } = INFO[name];
+  const { kind, itemsize } = INFO[name]; // name is a DTypeName: never a user string
   const native = MACHINE_LITTLE_ENDIAN ? '<' : '>';
   let byteOrder: '<' | '>' | '|';
   if (itemsize === 1) byteOrder = '|';
@@ -233,32 +239,48 @@ function make(name: DTypeName, order: string): DType {
 }
 
 /**
+ * The string `descr` of a dtype object (a parsed DType, a MemmapArray, an
+ * NpyHeader): an own data property only, read without running any getter;
+ * undefined if there is none. A Proxy whose trap throws is ERR_INVALID_DTYPE.
+ */
+function ownDescr(input: object): string | undefined {
+  let desc: PropertyDescriptor | undefined;
+  try {
+    desc = Reflect.getOwnPropertyDescriptor(input, 'descr');
+  } catch (err) {
+    throw new MemmapTypeError('ERR_INVALID_DTYPE', 'dtype object cannot be read: reading its descr threw', { cause: err });
+  }
+  return desc !== undefined && isData(desc) && typeof desc.value === 'string' ? desc.value : undefined;
+}
+
+/**
  * Parses a dtype given as a canonical name ('float32'), a numpy type string
- * ('<f8', 'f4', '|u1', '=i2', '>i4', '<c16', '?') or a type character ('d').
- * Throws MemmapTypeError ERR_INVALID_DTYPE for anything else (structured,
+ * ('<f8', 'f4', '|u1', '=i2', '>i4', '<c16', '?'), a type character ('d'),
+ * or an object with an own string `descr` (a DType, a MemmapArray). Throws MemmapTypeError ERR_INVALID_DTYPE for anything else (structured,
  * object, string, datetime and void dtypes included).
  */
 export function parseDType(input: unknown): DType {
-  if (typeof input === 'object' && input !== null && 'descr' in input && typeof input.descr === 'string') {
-    return parseDType(input.descr);
+  if (typeof input === 'object' && input !== null) {
+    const descr = ownDescr(input);
+    if (descr !== undefined) return parseDType(descr);
   }
   if (typeof input !== 'string') {
-    throw new MemmapTypeError('ERR_INVALID_DTYPE', `dtype must be a string such as 'float32' or '<f4', got ${typeof input}`);
+    throw new MemmapTypeError('ERR_INVALID_DTYPE', `dtype must be a string such as 'float32' or '<f4', got ${describe(input)}`);
   }
   const hit = cache.get(input);
   if (hit) return hit;
-  let name: DTypeName | undefined = NAMES[input];
+  let name: DTypeName | undefined = lookup(NAMES, input);
   let order = '=';
   if (!name) {
     const m = /^([<>=|]?)([a-zA-Z?])(\d*)$/.exec(input);
     if (m) {
       order = m[1] || '=';
-      name = m[3] ? BY_CODE[m[2] + m[3]] : CHARS[m[2]];
+      name = m[3] ? lookup(BY_CODE, m[2] + m[3]) : lookup(CHARS, m[2]);
       // numpy reads '|' ("not applicable") on a multi-byte type as native order: '|f4' is '<f4' here
     }
   }
   if (!name) {
-    throw new MemmapTypeError('ERR_INVALID_DTYPE', `unsupported dtype ${JSON.stringify(input)}: memmap maps bool, ` +
+    throw new MemmapTypeError('ERR_INVALID_DTYPE', `unsupported dtype ${describe(input)}: memmap maps bool, ` +
       'int8..int64, uint8..uint64, float16/32/64 and complex64/128 in either byte order');
   }
   const dt = make(name, order);

@@ -14,10 +14,21 @@ export interface MemmapErrorFields {
   path?: string;
 }
 
+const defineProperty = Object.defineProperty;
+
+/**
+ * Descriptors with a null prototype, and fields defined rather than assigned:
+ * a polluted Object.prototype (a `get`, `set` or `value` key, or a setter for
+ * `code`) cannot break or divert the making of an error.
+ */
 function brand(err: Error, name: string, fields: MemmapErrorFields): void {
-  Object.defineProperty(err, kBrand, { value: true });
-  Object.defineProperty(err, 'name', { value: name, configurable: true, writable: true, enumerable: false });
-  Object.assign(err, fields);
+  defineProperty(err, kBrand, { __proto__: null, value: true } as PropertyDescriptor);
+  defineProperty(err, 'name', { __proto__: null, value: name, configurable: true, writable: true, enumerable: false } as PropertyDescriptor);
+  const keys = Object.keys(fields) as (keyof MemmapErrorFields)[];
+  for (let i = 0; i < keys.length; i++) {
+    const value = fields[keys[i]];
+    if (value !== undefined) defineProperty(err, keys[i], { __proto__: null, value, configurable: true, writable: true, enumerable: true } as PropertyDescriptor);
+  }
 }
 
 /**
@@ -31,9 +42,10 @@ export class MemmapError extends Error implements MemmapErrorFields {
   declare syscall?: string;
   declare path?: string;
 
-  constructor(code: string, message: string, extra: Omit<MemmapErrorFields, 'code'> = {}) {
-    super(message);
-    brand(this, 'MemmapError', { code, ...extra });
+  constructor(code: string, message: string, extra: Omit<MemmapErrorFields, 'code'> & ErrorOptions = {}) {
+    const { cause, ...fields } = extra;
+    super(message, 'cause' in extra ? { cause } : undefined);
+    brand(this, 'MemmapError', { code, ...fields });
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -44,8 +56,9 @@ export class MemmapError extends Error implements MemmapErrorFields {
 /** A bad argument type (also `instanceof MemmapError` and `TypeError`). */
 export class MemmapTypeError extends TypeError implements MemmapErrorFields {
   declare code: string;
-  constructor(code: string, message: string) {
-    super(message);
+  /** `options.cause`: the caller's exception this error wraps (a throwing getter or Proxy trap). */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     brand(this, 'MemmapTypeError', { code });
   }
 }
@@ -53,8 +66,8 @@ export class MemmapTypeError extends TypeError implements MemmapErrorFields {
 /** A bad argument value (also `instanceof MemmapError` and `RangeError`). */
 export class MemmapRangeError extends RangeError implements MemmapErrorFields {
   declare code: string;
-  constructor(code: string, message: string) {
-    super(message);
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     brand(this, 'MemmapRangeError', { code });
   }
 }
@@ -75,4 +88,46 @@ export function systemError(errno: number, message: string, syscall?: string, pa
 export function nativeError(code: string | number, message: string, syscall?: string, path?: string): Error {
   if (typeof code === 'number') return systemError(code, message, syscall, path);
   return new MemmapError(code, message, path ? { path } : {});
+}
+
+const MAX_DESCRIBED = 60;
+
+/**
+ * A short, safe rendering of any value for an error message. It never throws
+ * and never runs the caller's code: no String()/JSON.stringify() of objects
+ * (toString, valueOf, Symbol.toPrimitive, toJSON, getters and Proxy traps stay
+ * untouched), and BigInt and Symbol, which JSON.stringify or `${}` refuse,
+ * are handled by type.
+ */
+export function describe(value: unknown): string {
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return Object.is(value, -0) ? '-0' : `${value}`;
+    case 'bigint': {
+      const s = `${value}`; // BigInt to string is built in: no user code
+      return s.length > MAX_DESCRIBED ? `a ${s.length - (value < 0n ? 1 : 0)}-digit bigint` : `${s}n`;
+    }
+    case 'string': {
+      const cut = value.length > MAX_DESCRIBED;
+      return JSON.stringify(cut ? value.slice(0, MAX_DESCRIBED) : value) + (cut ? `... (${value.length} characters)` : '');
+    }
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default: {
+      if (value === null) return 'null';
+      let array = false;
+      try {
+        array = Array.isArray(value); // throws only for a revoked Proxy
+      } catch {
+        // described as an object
+      }
+      return array ? 'an array' : 'an object';
+    }
+  }
 }

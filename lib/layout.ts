@@ -1,41 +1,82 @@
 // Shapes, strides (in elements) and index arithmetic.
-import { MemmapRangeError, MemmapTypeError } from './errors';
+import { types } from 'node:util';
+import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { appendOwn, ownArrayItems } from './options';
 
 export type Order = 'C' | 'F';
 
-/** Normalises a shape given as a number or an array of non-negative safe integers. */
+/** numpy's NPY_MAXDIMS: arrays have at most 64 dimensions (numpy >= 2.0). */
+export const MAX_DIMS = 64;
+
+/**
+ * Normalises a shape given as a number or an array of at most 64 non-negative
+ * safe integers (bigints allowed). ERR_INVALID_SHAPE otherwise: MemmapTypeError
+ * for a wrong type, MemmapRangeError for a negative dimension or more than 64.
+ */
 export function normalizeShape(shape: unknown, what = 'shape'): number[] {
-  const dims = typeof shape === 'number' || typeof shape === 'bigint' ? [shape] : shape;
-  if (!Array.isArray(dims)) {
-    throw new MemmapTypeError('ERR_INVALID_SHAPE', `${what} must be an array of non-negative integers`);
+  const dims = typeof shape === 'number' || typeof shape === 'bigint' ? [shape] : ownArrayItems(shape, what, MAX_DIMS, 'ERR_INVALID_SHAPE', true);
+  if (dims === undefined) {
+    throw new MemmapTypeError('ERR_INVALID_SHAPE', `${what} must be an array of non-negative integers, got ${describe(shape)}`);
   }
-  return dims.map((d, i) => {
+  const out: number[] = [];
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i];
     const n = typeof d === 'bigint' ? Number(d) : d;
     if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
-      throw new MemmapTypeError('ERR_INVALID_SHAPE', `${what}[${i}] must be an integer, got ${String(d)}`);
+      throw new MemmapTypeError('ERR_INVALID_SHAPE', `${what}[${i}] must be an integer below 2^53, got ${describe(d)}`);
     }
     if (n < 0) throw new MemmapRangeError('ERR_INVALID_SHAPE', `${what}[${i}] must be non-negative, got ${n}`);
-    return n;
-  });
+    appendOwn(out, n === 0 ? 0 : n); // no -0
+  }
+  return out;
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * numpy's "array is too big" rule: the product of the non-zero dimensions
+ * times the itemsize must fit in int64, even when another dimension is 0
+ * (numpy refuses `np.empty((0, 2**62, 2**62))`).
+ */
+export function isTooBigForNumpy(shape: readonly number[], itemsize: number): boolean {
+  let bytes = BigInt(itemsize);
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (d === 0) continue;
+    bytes *= BigInt(d);
+    if (bytes > INT64_MAX) return true;
+  }
+  return false;
+}
+
+/** Throws MemmapRangeError ERR_INVALID_SHAPE for a shape numpy calls "array is too big" (see isTooBigForNumpy). */
+export function checkNumpySize(shape: readonly number[], itemsize: number, what = 'shape'): void {
+  if (isTooBigForNumpy(shape, itemsize)) {
+    throw new MemmapRangeError(
+      'ERR_INVALID_SHAPE',
+      `${what} (${shape.join(', ')}) is too big: its non-zero dimensions times the itemsize ${itemsize} exceed 2^63 - 1 bytes, as numpy refuses`,
+    );
+  }
 }
 
 export function normalizeOrder(order: unknown): Order {
   if (order === undefined || order === 'C' || order === 'c') return 'C';
   if (order === 'F' || order === 'f') return 'F';
-  throw new MemmapTypeError('ERR_INVALID_ORDER', `order must be 'C' or 'F', got ${JSON.stringify(order)}`);
+  throw new MemmapTypeError('ERR_INVALID_ORDER', `order must be 'C' or 'F', got ${describe(order)}`);
 }
 
 /** Number of elements; throws when it would not be exact in a double. */
 export function sizeOf(shape: readonly number[]): number {
   let size = 1;
-  for (const d of shape) size *= d;
+  for (let i = 0; i < shape.length; i++) size *= shape[i];
   if (!Number.isSafeInteger(size)) throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many elements');
   return size;
 }
 
 /** Element strides of a contiguous array in C (row-major) or F (column-major) order. */
 export function stridesFor(shape: readonly number[], order: Order): number[] {
-  const strides = new Array<number>(shape.length);
+  const strides: number[] = [];
+  for (let i = 0; i < shape.length; i++) appendOwn(strides, 0); // own elements: the assignments below run no setter
   let step = 1;
   if (order === 'C') {
     for (let i = shape.length - 1; i >= 0; i--) {
@@ -64,13 +105,13 @@ export function linearIndex(shape: readonly number[], strides: readonly number[]
     let i = idx[d];
     if (typeof i !== 'number' || !Number.isInteger(i)) {
       if (typeof i === 'bigint') i = Number(i);
-      else throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, got ${String(i)}`);
+      else throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, got ${describe(i)}`);
     }
     let n = i as number;
     const dim = shape[d];
     if (n < 0) n += dim;
     if (n < 0 || n >= dim) {
-      throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${String(idx[d])} is out of bounds for axis ${d} with size ${dim}`);
+      throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${describe(idx[d])} is out of bounds for axis ${d} with size ${dim}`);
     }
     k += n * strides[d];
   }
@@ -95,9 +136,10 @@ export interface ViewSpec {
 
 function sliceBound(v: unknown, d: number, what: string): number | null {
   if (v === null || v === undefined) return null;
-  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof v === 'bigint') return Number(v); // beyond 2^1024 it is ±Infinity, which clamps like Python's huge ints
+  const n = v;
   if (typeof n !== 'number' || !Number.isInteger(n)) {
-    throw new MemmapTypeError('ERR_INVALID_INDEX', `slice ${what} for axis ${d} must be an integer or null, got ${String(v)}`);
+    throw new MemmapTypeError('ERR_INVALID_INDEX', `slice ${what} for axis ${d} must be an integer or null, got ${describe(v)}`);
   }
   return n;
 }
@@ -119,18 +161,22 @@ export function viewOf(shape: readonly number[], strides: readonly number[], ind
     const item = d < index.length ? index[d] : null;
     const dim = shape[d];
     if (item === null || item === undefined) {
-      outShape.push(dim);
-      outStrides.push(strides[d]);
+      appendOwn(outShape, dim);
+      appendOwn(outStrides, strides[d]);
     } else if (typeof item === 'number' || typeof item === 'bigint') {
-      const i = Number(item);
-      if (!Number.isInteger(i)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, got ${String(item)}`);
+      const i = Number(item); // a huge bigint is ±Infinity: out of bounds below
+      if (typeof item === 'number' && !Number.isInteger(i)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, got ${describe(item)}`);
       const n = i < 0 ? i + dim : i;
       if (n < 0 || n >= dim) {
         throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${i} is out of bounds for axis ${d} with size ${dim}`);
       }
       offset += n * strides[d];
-    } else if (Array.isArray(item) && item.length <= 3) {
-      const step = sliceBound(item[2], d, 'step') ?? 1;
+    } else {
+      const slice = ownArrayItems(item, `slice for axis ${d}`, 3, 'ERR_INVALID_INDEX', false);
+      if (slice === undefined) {
+        throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, null or a [start, stop, step] slice, got ${describe(item)}`);
+      }
+      const step = sliceBound(slice[2], d, 'step') ?? 1;
       if (step === 0) throw new MemmapRangeError('ERR_INVALID_INDEX', `slice step for axis ${d} cannot be zero`);
       // Python's slice.indices(dim).
       const lower = step < 0 ? -1 : 0;
@@ -140,19 +186,140 @@ export function viewOf(shape: readonly number[], strides: readonly number[], ind
         if (v < 0) return Math.max(v + dim, lower);
         return Math.min(v, upper);
       };
-      const start = bound(sliceBound(item[0], d, 'start'), step < 0 ? upper : lower);
-      const stop = bound(sliceBound(item[1], d, 'stop'), step < 0 ? lower : upper);
-      const count = step > 0 ? Math.max(0, Math.ceil((stop - start) / step)) : Math.max(0, Math.ceil((start - stop) / -step));
+      const start = bound(sliceBound(slice[0], d, 'start'), step < 0 ? upper : lower);
+      const stop = bound(sliceBound(slice[1], d, 'stop'), step < 0 ? lower : upper);
+      // Python's len(range(start, stop, step)); floor(...) + 1 stays right for a step of ±Infinity (a huge bigint).
+      const count = step > 0 ? (start < stop ? Math.floor((stop - start - 1) / step) + 1 : 0) : start > stop ? Math.floor((start - stop - 1) / -step) + 1 : 0;
       if (count > 0) offset += start * strides[d];
-      outShape.push(count);
-      outStrides.push(step * strides[d]);
-    } else {
-      throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, null or a [start, stop, step] slice, got ${String(item)}`);
+      appendOwn(outShape, count);
+      // a[0:10:2**52] is a[0:1], as numpy: the step of a length-1 axis is irrelevant (its stride becomes 0 below).
+      appendOwn(outStrides, count > 1 ? step * strides[d] : 0);
     }
   }
-  if (scale !== 1) {
-    offset *= scale;
-    for (let d = 0; d < outStrides.length; d++) outStrides[d] *= scale;
+  let empty = false;
+  for (let d = 0; d < outShape.length; d++) if (outShape[d] === 0) empty = true;
+  if (empty) offset = 0; // no element is selected: the offset and strides are never used
+  offset *= scale;
+  let safe = Number.isSafeInteger(offset);
+  for (let d = 0; d < outStrides.length; d++) {
+    // An axis of length <= 1 never moves by its stride: 0 keeps every stride below the array's byte size.
+    const st = empty || outShape[d] <= 1 ? 0 : outStrides[d] * scale;
+    outStrides[d] = st;
+    if (!Number.isSafeInteger(st)) safe = false;
   }
+  // Each stride of a selection that has elements spans at most the array, whose byte size is safe: never hit.
+  if (!safe) throw new MemmapRangeError('ERR_INVALID_INDEX', 'the selection has a byte offset or stride past 2^53 - 1');
   return { offset, shape: outShape, strides: outStrides };
 }
+
+/** TypedArray.prototype.length, taken before any caller code runs: a subclass cannot override it. */
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype), 'length')?.get as (this: unknown) => number;
+
+function tooLarge(what: string, bytes: number, limit: number, cause?: unknown): MemmapError {
+  return new MemmapError('ERR_TOO_LARGE', `${what} of ${bytes} bytes cannot be allocated (the largest ArrayBuffer of this Node.js is ${limit} bytes)`, cause === undefined ? {} : { cause });
+}
+
+/**
+ * gather()'s index arrays, checked and converted to Float64Arrays for the
+ * native kernel: one per axis (`ndim`), each an Array, an array-like object
+ * or a TypedArray, all of one length (a non-negative safe integer), every item
+ * a number or a bigint (whether it is an integer in bounds is checked
+ * natively). A result of `count * itemsize` bytes above `limit` is refused
+ * with ERR_TOO_LARGE before anything is allocated, and so is a failed
+ * allocation. Each `length` and item of an Array or array-like is read once
+ * (getters and Proxy traps run; an exception from one becomes MemmapTypeError
+ * ERR_INVALID_INDEX with it as `cause`), and all of them before the
+ * TypedArrays are read, so no caller code runs between the last check and the
+ * native call (a getter cannot detach a Float64Array handed on as it is).
+ * Uses no Array.prototype method: a patched one would be caller code too.
+ */
+export function indexColumns(coords: readonly unknown[], ndim: number, itemsize: number, limit: number): { count: number; columns: Float64Array[] } {
+  const n = coords.length;
+  if (n !== ndim) {
+    throw new MemmapRangeError('ERR_INVALID_INDEX', `gather() needs one index array per axis (${ndim}), got ${n}`);
+  }
+  const columns: Float64Array[] = [];
+  const lengths: number[] = [];
+  for (let d = 0; d < n; d++) {
+    const c = coords[d];
+    if (c === null || typeof c !== 'object') {
+      throw new MemmapTypeError('ERR_INVALID_INDEX', `index array ${d} must be an array of integers, got ${describe(c)}`);
+    }
+    let length: unknown;
+    if (types.isTypedArray(c)) length = typedArrayLength.call(c);
+    else {
+      try {
+        length = (c as { length?: unknown }).length;
+      } catch (err) {
+        throw new MemmapTypeError('ERR_INVALID_INDEX', `index array ${d} cannot be read: reading its length threw`, { cause: err });
+      }
+    }
+    if (typeof length !== 'number') {
+      throw new MemmapTypeError('ERR_INVALID_INDEX', `index array ${d} must be an array of integers (its length is ${describe(length)})`);
+    }
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new MemmapRangeError('ERR_INVALID_INDEX', `index array ${d} has length ${describe(length)}: not a non-negative safe integer`);
+    }
+    appendOwn(lengths, length);
+  }
+  const count = n === 0 ? 1 : lengths[0];
+  for (let d = 1; d < n; d++) {
+    if (lengths[d] !== count) throw new MemmapRangeError('ERR_INVALID_INDEX', `index arrays must have one length, got ${count} (array 0) and ${lengths[d]} (array ${d})`);
+  }
+  if (count * itemsize > limit) throw tooLarge('a result', count * itemsize, limit);
+  const alloc = (): Float64Array => {
+    try {
+      return new Float64Array(count);
+    } catch (err) {
+      throw tooLarge('an index array as float64', count * 8, limit, err);
+    }
+  };
+  // 1. Arrays and array-likes: reading them may run caller code.
+  for (let d = 0; d < n; d++) {
+    const c = coords[d];
+    if (types.isTypedArray(c)) {
+      appendOwn(columns, EMPTY); // filled in step 2
+      continue;
+    }
+    const col = alloc();
+    const src = c as ArrayLike<unknown>;
+    for (let k = 0; k < count; k++) {
+      let v: unknown;
+      try {
+        v = src[k];
+      } catch (err) {
+        throw new MemmapTypeError('ERR_INVALID_INDEX', `index array ${d} cannot be read: reading position ${k} threw`, { cause: err });
+      }
+      if (typeof v === 'number') col[k] = v;
+      else if (typeof v === 'bigint') col[k] = Number(v); // a huge one is ±Infinity, refused natively as out of bounds
+      else throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${describe(v)} (array ${d}, position ${k}) must be an integer`);
+    }
+    appendOwn(columns, col);
+  }
+  // 2. TypedArrays, read without caller code; their lengths again (caller code in step 1 may have detached one).
+  for (let d = 0; d < n; d++) {
+    const c = coords[d];
+    if (!types.isTypedArray(c)) continue;
+    const length = typedArrayLength.call(c);
+    if (length !== count) {
+      throw new MemmapRangeError('ERR_INVALID_INDEX', `index array ${d} changed length from ${count} to ${length} while the index arrays were read`);
+    }
+    let col: Float64Array;
+    if (count === 0) col = new Float64Array(0); // a detached one may be empty: nothing to read
+    else if (types.isFloat64Array(c)) col = c;
+    else if (types.isBigInt64Array(c) || types.isBigUint64Array(c)) {
+      col = alloc();
+      for (let k = 0; k < count; k++) col[k] = Number(c[k]);
+    } else {
+      try {
+        col = new Float64Array(c as unknown as ArrayLike<number>);
+      } catch (err) {
+        throw tooLarge('an index array as float64', count * 8, limit, err);
+      }
+    }
+    columns[d] = col; // an own element already: no setter runs
+  }
+  return { count, columns };
+}
+
+const EMPTY = new Float64Array(0);

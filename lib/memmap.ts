@@ -15,10 +15,12 @@ import {
   type ValueTypes,
   parseDType,
 } from './dtype';
-import { MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { asMemmapError, guarded, guardPrototype } from './boundary';
+import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { halfToNumber, numberToHalf } from './float16';
 import { WideNdArray } from './ndview';
-import { type IndexItem, linearIndex, normalizeOrder, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewOf } from './layout';
+import { checkNumpySize, indexColumns, type IndexItem, linearIndex, normalizeOrder, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewOf } from './layout';
+import { normalizeMode, normalizeOffset, readOptions } from './options';
 
 export type Mode = 'r' | 'r+' | 'w+' | 'c';
 /** Modes as numpy spells them, long aliases included. */
@@ -81,8 +83,9 @@ export interface Segment<N extends DTypeName = DTypeName> {
 /** What share() returns: plain data, safe to postMessage to a worker. */
 export interface SharedMemmap {
   type: 'memmap.shared';
-  id: number;
-  filename: string;
+  /** 128 random bits (hex): names one mapping of this process, unforgeably. */
+  id: string;
+  filename: string | Uint8Array;
   descr: string;
   shape: number[];
   order: Order;
@@ -91,41 +94,32 @@ export interface SharedMemmap {
   offset: number;
 }
 
-const MODE_ALIASES: Record<string, Mode> = {
-  r: 'r',
-  readonly: 'r',
-  'r+': 'r+',
-  readwrite: 'r+',
-  'w+': 'w+',
-  write: 'w+',
-  c: 'c',
-  copyonwrite: 'c',
-};
+/**
+ * A path as the OS gets it: a string, or a Buffer when the caller gave bytes
+ * that are not UTF-8 (as fs does, those bytes reach the OS unchanged).
+ */
+export type FilePath = string | Buffer;
 
-export function normalizeMode(mode: unknown): Mode {
-  if (mode === undefined) return 'r';
-  const m = typeof mode === 'string' ? MODE_ALIASES[mode] : undefined;
-  if (!m) {
-    throw new MemmapTypeError('ERR_INVALID_MODE', `mode must be one of r, r+, w+, c (or readonly, readwrite, write, copyonwrite), got ${JSON.stringify(mode)}`);
-  }
-  return m;
+/** A FilePath for messages and `err.path` (lossy for non-UTF-8 bytes). */
+export function displayPath(p: FilePath): string {
+  return typeof p === 'string' ? p : p.toString();
 }
 
-export function normalizeOffset(offset: unknown): number {
-  if (offset === undefined) return 0;
-  const n = typeof offset === 'bigint' ? Number(offset) : offset;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || (typeof offset === 'bigint' && BigInt(n) !== offset)) {
-    throw new MemmapTypeError('ERR_INVALID_OFFSET', `offset must be a non-negative integer, got ${String(offset)}`);
-  }
-  if (n < 0) throw new MemmapRangeError('ERR_INVALID_OFFSET', `offset must be non-negative, got ${n}`);
-  return n;
-}
-
-export function normalizePath(file: unknown): string {
-  let p: string;
-  if (typeof file === 'string') p = path.resolve(file);
-  else if (Buffer.isBuffer(file)) p = path.resolve(file.toString());
-  else if (file instanceof URL) {
+/**
+ * The caller's path made absolute WITHOUT lexical normalisation: the kernel,
+ * not us, resolves `..` after a symlink and a trailing `/` (path.resolve()
+ * would collapse `lnk/..` and drop the `/`, opening another file than fs does).
+ * Relative paths get the working directory in front; a leading `./` goes.
+ */
+export function normalizePath(file: unknown): FilePath {
+  let p: FilePath;
+  if (typeof file === 'string') p = file;
+  else if (Buffer.isBuffer(file) || file instanceof Uint8Array) {
+    const bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+    const text = bytes.toString('utf8');
+    // Bytes that are not UTF-8 would decode to U+FFFD and name another file.
+    p = Buffer.byteLength(text) === bytes.length && Buffer.from(text, 'utf8').equals(bytes) ? text : Buffer.from(bytes);
+  } else if (file instanceof URL) {
     try {
       p = fileURLToPath(file);
     } catch {
@@ -133,8 +127,15 @@ export function normalizePath(file: unknown): string {
     }
   } else throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'path must be a string, Buffer or file: URL');
   // The OS would silently cut the path at a NUL byte and open another file.
-  if (p.includes('\0')) throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', 'path must not contain NUL bytes');
-  return p;
+  if (typeof p === 'string' ? p.includes('\0') : p.includes(0)) throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', 'path must not contain NUL bytes');
+  if (p.length === 0) return p; // the OS says ENOENT, as fs does
+  const cwd = process.cwd();
+  const dir = cwd.endsWith(path.sep) ? cwd : cwd + path.sep;
+  if (typeof p === 'string') return path.isAbsolute(p) ? p : dir + p.replace(/^(\.\/+)+/, '');
+  if (p[0] === 0x2f) return p;
+  let skip = 0;
+  while (p[skip] === 0x2e && p[skip + 1] === 0x2f) for (skip += 2; p[skip] === 0x2f; skip++);
+  return Buffer.concat([Buffer.from(dir), p.subarray(skip)]);
 }
 
 type Reader = (view: DataView, byte: number) => unknown;
@@ -274,7 +275,7 @@ const CTORS: Record<DTypeName, TypedArrayCtor> = {
 
 /** Internal: everything needed to map one array. Arguments are already validated. */
 export interface MapSpec {
-  filename: string;
+  filename: FilePath;
   mode: Mode;
   dtype: DType;
   shape: number[] | undefined;
@@ -285,7 +286,10 @@ export interface MapSpec {
   reportMode?: Mode;
 }
 
-/** Opens, sizes and maps the file; the file is left untouched on every error path of r, r+ (no growth yet) and c. */
+/**
+ * Opens, sizes and maps the file; the file is left untouched on every error path of r, r+ and c (a file 'r+'
+ * grew is shrunk back to its size when the mapping then fails).
+ */
 export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
   const { filename, mode, dtype, offset } = spec;
   const itemsize = dtype.itemsize;
@@ -300,40 +304,58 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
       throw new MemmapRangeError('ERR_INVALID_OFFSET', `offset ${offset} + ${bytes} bytes ends past 2^53 - 1`);
     }
   }
-  const [fd, fileSize] = native.openFile(filename, MODE_CODES[mode]);
+  const opened = native.openFile(filename, MODE_CODES[mode]); // Float64Array: indexing runs no user code
+  const fd = opened[0];
+  const fileSize = opened[1];
   let mapping: NativeMapping;
   let shape: number[];
+  let grew = false; // 'r+' grew the file
   try {
     if (spec.shape === undefined) {
       // As numpy: with no shape there must be data to map, in every mode.
       if (fileSize === 0) {
-        throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: filename });
+        throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: displayPath(filename) });
       }
       const bytes = fileSize - offset;
       if (bytes <= 0) {
-        throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${filename} (${fileSize} bytes)`, { path: filename });
+        throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${filename} (${fileSize} bytes)`, { path: displayPath(filename) });
       }
       if (bytes % itemsize !== 0) {
-        throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dtype.name} itemsize ${itemsize}`, { path: filename });
+        throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dtype.name} itemsize ${itemsize}`, { path: displayPath(filename) });
       }
       shape = [bytes / itemsize];
     } else {
       shape = spec.shape;
       const needed = offset + sizeOf(shape) * itemsize;
       if (mode === 'r' || mode === 'c') {
-        if (fileSize === 0) throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: filename });
+        if (fileSize === 0) throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: displayPath(filename) });
         if (fileSize < needed) {
-          throw new MemmapError('ERR_FILE_TOO_SHORT', `${filename} is ${fileSize} bytes; the array needs ${needed}`, { path: filename });
+          throw new MemmapError('ERR_FILE_TOO_SHORT', `${filename} is ${fileSize} bytes; the array needs ${needed}`, { path: displayPath(filename) });
         }
       } else if (mode === 'w+' || fileSize < needed) {
-        native.resizeFile(fd, needed, filename);
+        grew = mode === 'r+';
+        native.resizeFile(fd, needed, displayPath(filename));
       }
     }
     const byteLength = sizeOf(shape) * itemsize;
     mapping = new native.Mapping(fd, MODE_CODES[mode], offset, byteLength, spec.populate ? MAP_POPULATE : 0);
   } catch (err) {
+    // 'r+' grew the file, then failed (e.g. mmap: ENOMEM): give the file back its size and times (best effort;
+    // the caller gets the original error either way).
+    if (grew) {
+      try {
+        // Size and times as openFile() saw them, to the nanosecond (ftruncate + futimens).
+        native.restoreFile(fd, fileSize, opened[2], opened[3], opened[4], opened[5]);
+      } catch {
+        try {
+          native.resizeFile(fd, fileSize); // times before 1970: the size at least
+        } catch {
+          // the file stays grown (zeros past its old end)
+        }
+      }
+    }
     // The native layer knows the fd, not the file: name it for OS errors (mmap, ftruncate).
-    if (err instanceof MemmapError && err.path === undefined) err.path = filename;
+    if (err instanceof MemmapError && err.path === undefined) err.path = displayPath(filename);
     throw err;
   } finally {
     native.closeFile(fd);
@@ -360,6 +382,23 @@ const ELEM_CODES: Record<DTypeName, number> = {
   complex64: 12,
   complex128: 13,
 };
+
+/**
+ * A view as the native kernels take it: [byteOffset, ndim, ...shape,
+ * ...byteStrides] in a Float64Array built here, so reading it runs no user
+ * code (an Array's elements could be getters).
+ */
+function viewDescriptor(offset: number, shape: readonly number[], strides: readonly number[], scale: number): Float64Array {
+  const n = shape.length;
+  const d = new Float64Array(2 + 2 * n);
+  d[0] = offset;
+  d[1] = n;
+  for (let k = 0; k < n; k++) {
+    d[2 + k] = shape[k];
+    d[2 + n + k] = strides[k] * scale;
+  }
+  return d;
+}
 
 /** The bytes of a TypedArray: Node-API does not know every TypedArray type (Float16Array). */
 function bytesOf(t: AnyTypedArray): Uint8Array {
@@ -390,8 +429,12 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   readonly mode: Mode;
   /** Byte offset of the array in the file, as given. */
   readonly offset: number;
-  /** Absolute path of the mapped file. */
-  readonly filename: string;
+  /**
+   * Path of the mapped file, made absolute without normalisation (it names the
+   * file the OS opened). A Buffer only when the caller gave a Buffer path
+   * whose bytes are not UTF-8.
+   */
+  readonly filename: FilePath;
   /** Number of elements. */
   readonly size: number;
   /** size * itemsize. */
@@ -404,8 +447,10 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   /** Bytes per internal window: the whole array when it fits one ArrayBuffer. */
   readonly #window: number;
   readonly #fits: boolean;
-  #buffers: (ArrayBuffer | undefined)[] = [];
-  #views: (DataView | undefined)[] = [];
+  // Maps, not Arrays: an accessor someone defines on Array.prototype[0] must
+  // not be able to stand in for a cached buffer.
+  #buffers = new Map<number, ArrayBuffer>();
+  #views = new Map<number, DataView>();
   #view0: DataView | null = null;
   /** Small windows for the first get()/set() calls, so open + read one element stays cheap. */
   #small: Map<number, DataView> | null = null;
@@ -454,26 +499,32 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   }
 
   #live(): NativeMapping {
-    if (this.#mapping === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: this.filename });
+    if (this.#mapping === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: displayPath(this.filename) });
     return this.#mapping;
   }
 
   /** ArrayBuffer over internal window `s` (created on first use, detached by close()). */
   #segment(s: number): ArrayBuffer {
-    let buf = this.#buffers[s];
+    let buf = this.#buffers.get(s);
+    // A buffer moved away with ArrayBuffer.prototype.transfer() is detached
+    // here: every cached view goes, new ones are made over the mapping.
+    if (buf !== undefined && buf.byteLength === 0 && this.byteLength > 0) {
+      this.#dropViews();
+      buf = undefined;
+    }
     if (buf === undefined) {
       const start = s * this.#window;
       buf = this.#live().buffer(start, Math.min(this.#window, this.byteLength - start));
-      this.#buffers[s] = buf;
+      this.#buffers.set(s, buf);
     }
     return buf;
   }
 
   #segView(s: number): DataView {
-    let view = this.#views[s];
+    let view = this.#views.get(s);
     if (view === undefined) {
       view = new DataView(this.#segment(s));
-      this.#views[s] = view;
+      this.#views.set(s, view);
     }
     return view;
   }
@@ -508,15 +559,39 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     return this.#segView(s);
   }
 
+  /** Forgets every cached buffer and view (close() detaches them all the same). */
+  #dropViews(): void {
+    this.#buffers = new Map();
+    this.#views = new Map();
+    this.#view0 = null;
+    this.#data = null;
+    this.#bytes = null;
+    this.#small = this.byteLength > SMALL_WINDOW ? new Map() : null;
+  }
+
   /** Reads element `k` (linear, in elements) whatever window it lies in. */
   #readAt(k: number): unknown {
-    const view = this.#viewFor(k * this.itemsize);
-    return this.#read(view, this.#at);
+    try {
+      return this.#read(this.#viewFor(k * this.itemsize), this.#at);
+    } catch (err) {
+      // A TypeError from a DataView whose buffer was transfer()red away: drop
+      // the cached views and read through fresh ones.
+      if (err instanceof MemmapError) throw err;
+      this.#live();
+      this.#dropViews();
+      return this.#read(this.#viewFor(k * this.itemsize), this.#at);
+    }
   }
 
   #writeAt(k: number, value: unknown): void {
-    const view = this.#viewFor(k * this.itemsize);
-    this.#write(view, this.#at, value);
+    try {
+      this.#write(this.#viewFor(k * this.itemsize), this.#at, value);
+    } catch (err) {
+      if (err instanceof MemmapError) throw err;
+      this.#live(); // closed meanwhile (by the value's getter): ERR_CLOSED
+      this.#dropViews();
+      this.#write(this.#viewFor(k * this.itemsize), this.#at, value);
+    }
   }
 
   #writable(): void {
@@ -552,6 +627,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#live();
     this.#checkNativeOrder();
     this.#checkFits();
+    if (this.#data !== null && this.#data.length === 0 && this.size > 0) this.#dropViews(); // transfer()red away
     if (this.#data === null) {
       const per = this.#dt.kind === 'c' ? 2 : 1;
       this.#data = new CTORS[this.#dt.name](this.#segment(0), 0, this.size * per);
@@ -570,11 +646,12 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * Views are detached by close(), like `data`.
    */
   *segments(options: { maxBytes?: number } = {}): Generator<Segment<N>, void, undefined> {
+    // Options first: a Proxy's traps may run caller code (even close()), which the checks below then see.
+    const max = readOptions(options, ['maxBytes'], 'segments()').maxBytes ?? SEGMENT_BYTES;
     this.#live();
     this.#checkNativeOrder();
-    const max = options.maxBytes ?? SEGMENT_BYTES;
     if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
-      throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `maxBytes must be a positive integer, got ${String(max)}`);
+      throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `maxBytes must be a positive integer, got ${describe(max)}`);
     }
     const step = Math.floor(Math.min(max, maxBufferLength) / this.itemsize) * this.itemsize;
     if (step === 0) throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `maxBytes must be at least the itemsize (${this.itemsize})`);
@@ -592,6 +669,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   get bytes(): Uint8Array {
     this.#live();
     this.#checkFits();
+    if (this.#bytes !== null && this.#bytes.length === 0 && this.byteLength > 0) this.#dropViews(); // transfer()red away
     if (this.#bytes === null) this.#bytes = new Uint8Array(this.#segment(0), 0, this.byteLength);
     return this.#bytes;
   }
@@ -607,7 +685,11 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#writable();
     const n = indexAndValue.length - 1;
     if (n < 0) throw new MemmapTypeError('ERR_INVALID_INDEX', 'set() needs a value');
-    this.#writeAt(linearIndex(this.shape, this.strides, indexAndValue, n), indexAndValue[n]);
+    try {
+      this.#writeAt(linearIndex(this.shape, this.strides, indexAndValue, n), indexAndValue[n]);
+    } catch (err) {
+      throw asMemmapError(err); // the value's getters may have thrown
+    }
   }
 
   /**
@@ -638,15 +720,18 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       write = (i, v) => this.#writeAt(i, v);
     }
     const self = this;
+    const count = this.size * (complex ? 2 : 1);
     const generic = {
       get length() {
         return self.closed ? 0 : self.size * (complex ? 2 : 1);
       },
-      get: (i: number) => (this.closed ? undefined : read(i)),
-      set: (i: number, v: unknown) => {
+      // Like a TypedArray, which scijs indexes without bounds checks: an
+      // index outside the array reads undefined and writes nothing.
+      get: guarded((i: number): unknown => (this.closed || !(i >= 0 && i < count) || !Number.isInteger(i) ? undefined : read(i))),
+      set: guarded((i: number, v: unknown): void => {
         this.#writable();
-        write(i, v);
-      },
+        if (i >= 0 && i < count && Number.isInteger(i)) write(i, v);
+      }),
     };
     if (wide) return new WideNdArray(generic, shape, strides, 0) as unknown as NdArray;
     return ndarrayFactory(generic as never, shape, strides, 0);
@@ -670,8 +755,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   sum(...index: IndexItem[]): SumTypes[N] {
     const mapping = this.#live();
     const v = this.#nativeView(index);
-    const r = mapping.sum(ELEM_CODES[this.#dt.name], !this.#dt.isNative, v.offset, v.shape, v.strides);
-    if (Array.isArray(r)) return { re: r[0], im: r[1] } as SumTypes[N];
+    const r = mapping.sum(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1));
+    if (r instanceof Float64Array) return { re: r[0], im: r[1] } as SumTypes[N];
     return r as SumTypes[N];
   }
 
@@ -687,7 +772,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const v = this.#nativeView(index);
     const count = sizeOf(v.shape);
     const out = this.#allocate(count);
-    mapping.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, v.offset, v.shape, v.strides, bytesOf(out));
+    mapping.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), bytesOf(out));
     return out;
   }
 
@@ -698,32 +783,17 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
     const mapping = this.#live();
-    if (coords.length !== this.ndim) {
-      throw new MemmapRangeError('ERR_INVALID_INDEX', `gather() needs one index array per axis (${this.ndim}), got ${coords.length}`);
-    }
-    for (const [d, c] of coords.entries()) {
-      if (c === null || typeof c !== 'object' || typeof c.length !== 'number') {
-        throw new MemmapTypeError('ERR_INVALID_INDEX', `index array ${d} must be an array of integers`);
-      }
-    }
-    const count = this.ndim === 0 ? 1 : coords[0].length;
-    if (coords.some((c) => c.length !== count)) {
-      throw new MemmapRangeError('ERR_INVALID_INDEX', `index arrays must have one length, got ${coords.map((c) => c.length).join(', ')}`);
-    }
-    // Checked and turned into offsets natively (a JS loop here cost more than the reads).
-    const columns = coords.map((c) => {
-      if (c instanceof Float64Array) return c;
-      if (ArrayBuffer.isView(c) && !(c instanceof BigInt64Array) && !(c instanceof BigUint64Array)) return new Float64Array(c as ArrayLike<number>);
-      // Anything but a number or bigint becomes NaN, which the native check refuses.
-      return Float64Array.from(c, (v) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN));
-    });
+    // Checked (count, lengths, item types, size) and converted here; bounds and offsets natively (a JS loop cost more than the reads).
+    const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
     const size = this.itemsize;
     const out = this.#allocate(count);
-    const bad = mapping.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, this.shape, this.strides.map((s) => s * size), bytesOf(out));
+    const bad = mapping.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, viewDescriptor(0, this.shape, this.strides, size), bytesOf(out));
     if (bad !== undefined) {
-      const [kind, d, k] = bad;
-      const where = `index ${String(coords[d][k])} (array ${d}, position ${k})`;
-      if (kind === 'integer') throw new MemmapTypeError('ERR_INVALID_INDEX', `${where} must be an integer`);
+      // [kind (0: not an integer, 1: out of range), axis, position]
+      const d = bad[1];
+      const k = bad[2];
+      const where = `index ${describe(columns[d][k])} (array ${d}, position ${k})`;
+      if (bad[0] === 0) throw new MemmapTypeError('ERR_INVALID_INDEX', `${where} must be an integer`);
       throw new MemmapRangeError('ERR_OUT_OF_RANGE', `${where} is out of bounds for axis ${d} with size ${this.shape[d]}`);
     }
     return out;
@@ -735,7 +805,13 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (count * this.itemsize > maxBufferLength) {
       throw new MemmapError('ERR_TOO_LARGE', `a copy of ${count * this.itemsize} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
     }
-    return new CTORS[this.#dt.name](new ArrayBuffer(count * this.itemsize), 0, count * per) as DataTypes[N];
+    let buffer: ArrayBuffer;
+    try {
+      buffer = new ArrayBuffer(count * this.itemsize);
+    } catch (err) {
+      throw new MemmapError('ERR_TOO_LARGE', `a copy of ${count * this.itemsize} bytes cannot be allocated`, { cause: err });
+    }
+    return new CTORS[this.#dt.name](buffer, 0, count * per) as DataTypes[N];
   }
 
   /** Writes dirty pages to disk (msync). No-op for modes 'r' and 'c'. */
@@ -748,7 +824,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#live();
     const code = typeof advice === 'string' && Object.hasOwn(ADVICE_CODES, advice) ? ADVICE_CODES[advice] : undefined;
     if (code === undefined) {
-      throw new MemmapTypeError('ERR_INVALID_ADVICE', `advice must be one of ${Object.keys(ADVICE_CODES).join(', ')}, got ${JSON.stringify(advice)}`);
+      throw new MemmapTypeError('ERR_INVALID_ADVICE', `advice must be one of ${Object.keys(ADVICE_CODES).join(', ')}, got ${describe(advice)}`);
     }
     (this.#mapping as NativeMapping).advise(code);
   }
@@ -792,8 +868,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#mapping = null;
     this.#view0 = null;
     this.#small = null;
-    this.#buffers = [];
-    this.#views = [];
+    this.#buffers = new Map();
+    this.#views = new Map();
     this.#data = null;
     this.#bytes = null;
     mapping.close();
@@ -806,9 +882,13 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * it is closed or collected.
    */
   share(): SharedMemmap {
-    const id = this.#live().share();
+    const mapping = this.#live();
     const { mode, reportMode, order, offset, filename, dtype } = this.#spec;
-    return { type: 'memmap.shared', id, filename, descr: dtype.descr, shape: this.shape.slice(), order, mode, reportMode, offset };
+    const token: Omit<SharedMemmap, 'id'> = { type: 'memmap.shared', filename, descr: dtype.descr, shape: this.shape.slice(), order, mode, reportMode, offset };
+    // The first share() of a region stores what it is; fromShared() checks
+    // every field of a token against that, not against the token itself.
+    const id = mapping.share(tokenMeta(token));
+    return { ...token, id };
   }
 
   [Symbol.dispose](): void {
@@ -821,8 +901,16 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   }
 }
 
+const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate'] as const;
+
+// Every method and getter keeps the error contract (see boundary.ts); get(),
+// set() and data/bytes, the hot ones, carry their own try/catch or cannot
+// meet foreign errors.
+guardPrototype(MemmapArray.prototype, ['get', 'set', 'data', 'bytes', 'closed']);
+
 /**
- * Maps `file` as a typed n-d array, like numpy.memmap.
+ * Maps `file` as a typed n-d array, like numpy.memmap. Options are read as own
+ * data properties only (see readOptions()); an unknown one is ERR_UNKNOWN_OPTION.
  *
  * Errors: MemmapError with `code` ERR_… for bad input, or the errno name
  * (ENOENT, EACCES, EISDIR, …) with `syscall` and `path` when the OS refuses.
@@ -831,18 +919,21 @@ export function memmap<D extends DTypeString = 'uint8'>(
   file: string | Buffer | URL,
   options: MemmapOptions<D> = {},
 ): MemmapArray<CanonicalDType<D>> {
-  if (typeof options !== 'object' || options === null) {
-    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'options must be an object');
-  }
+  const o = readOptions(options, MEMMAP_OPTIONS, 'memmap()');
   const filename = normalizePath(file);
+  const mode = normalizeMode(o.mode);
+  const dtype = parseDType(o.dtype ?? 'uint8');
+  const shape = o.shape === undefined ? undefined : normalizeShape(o.shape);
+  if (shape !== undefined) checkNumpySize(shape, dtype.itemsize);
   const spec: MapSpec = {
     filename,
-    mode: normalizeMode(options.mode),
-    dtype: parseDType(options.dtype ?? 'uint8'),
-    shape: options.shape === undefined ? undefined : normalizeShape(options.shape),
-    offset: normalizeOffset(options.offset),
-    order: normalizeOrder(options.order),
-    populate: Boolean(options.populate),
+    mode,
+    dtype,
+    shape,
+    offset: normalizeOffset(o.offset),
+    order: normalizeOrder(o.order),
+    populate: Boolean(o.populate),
+    reportMode: undefined, // own: a polluted Object.prototype.reportMode must not be read
   };
   return mapFile<CanonicalDType<D>>(spec);
 }
@@ -854,27 +945,68 @@ export function memmap<D extends DTypeString = 'uint8'>(
  * ERR_INVALID_ARG_TYPE for anything that is not a share() token.
  */
 export function fromShared<N extends DTypeName = DTypeName>(token: SharedMemmap): MemmapArray<N> {
-  const t = token as Partial<SharedMemmap> | null;
-  if (typeof t !== 'object' || t === null || t.type !== 'memmap.shared' || typeof t.id !== 'number' || typeof t.filename !== 'string') {
-    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'fromShared() takes the token returned by share()');
+  const bad = (why: string): MemmapError => new MemmapError('ERR_INVALID_TOKEN', `not a share() token of a live mapping of this process: ${why}`);
+  if (typeof token !== 'object' || token === null) throw bad('not an object');
+  // Own data properties only: a getter or a polluted prototype cannot supply a field.
+  const field = (name: string): unknown => {
+    const d = Object.getOwnPropertyDescriptor(token, name);
+    return d !== undefined && Object.hasOwn(d, 'value') ? d.value : undefined;
+  };
+  const id = field('id');
+  if (field('type') !== 'memmap.shared' || typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw bad('no memmap.shared type or id');
+  const given: Omit<SharedMemmap, 'id'> = {
+    type: 'memmap.shared',
+    filename: field('filename') as SharedMemmap['filename'],
+    descr: field('descr') as string,
+    shape: field('shape') as number[],
+    order: field('order') as Order,
+    mode: field('mode') as Mode,
+    reportMode: field('reportMode') as Mode | undefined,
+    offset: field('offset') as number,
+  };
+  let meta: string | undefined;
+  let mapping: NativeMapping;
+  try {
+    given.filename = Buffer.isBuffer(given.filename) || !(given.filename instanceof Uint8Array) ? given.filename : Buffer.from(given.filename);
+    meta = tokenMeta(given);
+  } catch {
+    throw bad('fields are not plain data');
   }
+  try {
+    mapping = new native.Mapping('shared', id);
+  } catch (err) {
+    if (err instanceof MemmapError) throw err;
+    throw bad('unknown id');
+  }
+  if (mapping.meta !== meta) {
+    mapping.close();
+    throw bad('its fields do not describe the mapping with this id');
+  }
+  // Built from what share() recorded, which equals the token.
   const spec: MapSpec = {
-    filename: t.filename,
-    mode: normalizeMode(t.mode),
-    reportMode: t.reportMode === undefined ? undefined : normalizeMode(t.reportMode),
-    dtype: parseDType(t.descr),
-    shape: normalizeShape(t.shape),
-    offset: normalizeOffset(t.offset),
-    order: normalizeOrder(t.order),
+    filename: typeof given.filename === 'string' ? given.filename : Buffer.from(given.filename),
+    mode: given.mode,
+    reportMode: given.reportMode,
+    dtype: parseDType(given.descr),
+    shape: given.shape.slice(),
+    offset: given.offset,
+    order: given.order,
     populate: false,
   };
-  const mapping = new native.Mapping('shared', t.id);
-  const expected = sizeOf(spec.shape as number[]) * spec.dtype.itemsize;
-  if (mapping.length !== expected) {
-    mapping.close();
-    throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', 'share() token does not match the shared mapping');
-  }
   return new MemmapArray<N>(kInternal, spec, spec.shape as number[], mapping);
+}
+
+/** The canonical text of a token's fields (the id aside), as share() stores it. */
+function tokenMeta(t: Omit<SharedMemmap, 'id'>): string {
+  const filename = typeof t.filename === 'string' ? t.filename : { bytes: Buffer.from(t.filename).toString('hex') };
+  if (!Array.isArray(t.shape)) throw new TypeError('shape');
+  const shape = Array.from({ length: t.shape.length }, (_, k) => Object.getOwnPropertyDescriptor(t.shape, k)?.value as unknown);
+  const plain = (v: unknown): unknown => {
+    if (v === undefined || v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+    if (typeof v === 'object' && v === filename) return v;
+    throw new TypeError('not plain');
+  };
+  return JSON.stringify([plain(filename), plain(t.descr), shape.map(plain), plain(t.order), plain(t.mode), plain(t.reportMode ?? null), plain(t.offset)]);
 }
 
 /**

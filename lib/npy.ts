@@ -4,9 +4,10 @@ import * as fs from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 import { MODE_CODES, native } from './binding';
 import { type CanonicalDType, type DType, type DTypeName, type DTypeString, parseDType } from './dtype';
-import { MemmapError, MemmapRangeError, MemmapTypeError, systemError } from './errors';
-import { normalizeShape, sizeOf } from './layout';
-import { mapFile, type MemmapArray, type ModeInput, normalizeMode, normalizePath } from './memmap';
+import { describe, MemmapError, MemmapRangeError, MemmapTypeError, systemError } from './errors';
+import { checkNumpySize, isTooBigForNumpy, MAX_DIMS, normalizeShape, sizeOf } from './layout';
+import { displayPath, type FilePath, mapFile, type MemmapArray, type ModeInput, normalizePath } from './memmap';
+import { appendOwn, normalizeMode, ownArrayItems, readOptions } from './options';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyliteral';
 
 /** A .npy format version, [major, minor]. */
@@ -63,19 +64,19 @@ function versionKey(major: number, minor: number): VersionKey | undefined {
   return Object.hasOwn(LENGTH_BYTES, key) ? (key as VersionKey) : undefined;
 }
 
-function npyError(code: string, message: string, file: string): MemmapError {
-  return new MemmapError(code, message, { path: file });
+function npyError(code: string, message: string, file: FilePath): MemmapError {
+  return new MemmapError(code, message, { path: displayPath(file) });
 }
 
 /** Wraps a Node fs error (it has errno/syscall) as MemmapError, like the native layer does. */
-function fsError(err: unknown, file: string): MemmapError {
+function fsError(err: unknown, file: FilePath): MemmapError {
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.errno !== 'number') throw err;
   const description = getSystemErrorMap().get(e.errno)?.[1] ?? e.message;
-  return systemError(e.errno, description, e.syscall, file);
+  return systemError(e.errno, description, e.syscall, displayPath(file));
 }
 
-function readAt(fd: number, length: number, position: number, file: string): Buffer {
+function readAt(fd: number, length: number, position: number, file: FilePath): Buffer {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
@@ -124,7 +125,7 @@ function unsupportedKind(descr: string): string {
   return 'unknown or unsupported';
 }
 
-function toDType(v: PyValue, file: string): DType {
+function toDType(v: PyValue, file: FilePath): DType {
   if (v.type === 'list') {
     throw npyError('ERR_NPY_DTYPE', `${file}: structured dtype ${describeDescr(v)} cannot be mapped; memmap maps bool, int, uint, float and complex arrays`, file);
   }
@@ -142,7 +143,7 @@ function toDType(v: PyValue, file: string): DType {
 }
 
 /** Parses the header text (the dict literal) into dtype, shape and order, as numpy's _read_array_header. */
-function interpretHeader(text: string, version: VersionKey, file: string): { dtype: DType; shape: number[]; fortranOrder: boolean } {
+function interpretHeader(text: string, version: VersionKey, file: FilePath): { dtype: DType; shape: number[]; fortranOrder: boolean } {
   let d: PyValue;
   try {
     d = parsePyLiteral(text, { numpyRetry: version !== '3.0' });
@@ -151,41 +152,55 @@ function interpretHeader(text: string, version: VersionKey, file: string): { dty
     throw npyError('ERR_NPY_HEADER', `${file}: cannot parse .npy header (${err.message} at character ${err.pos}): ${snippet(text)}`, file);
   }
   if (d.type !== 'dict') throw npyError('ERR_NPY_HEADER', `${file}: .npy header is not a dictionary: ${snippet(text)}`, file);
+  // Loops, not Array.prototype methods: a caller may have patched those (the parser builds no holes either).
   const entries = new Map<string, PyValue>();
   let badKey = false;
-  d.keys.forEach((k, i) => {
+  for (let i = 0; i < d.keys.length; i++) {
+    const k = d.keys[i];
     if (k.type === 'str') entries.set(k.value, d.values[i]);
     else badKey = true;
-  });
-  const keys = [...entries.keys()].sort();
-  if (badKey || keys.join() !== 'descr,fortran_order,shape') {
+  }
+  const exact = entries.size === 3 && entries.has('descr') && entries.has('fortran_order') && entries.has('shape');
+  if (badKey || !exact) {
     throw npyError('ERR_NPY_HEADER', `${file}: .npy header must have exactly the keys descr, fortran_order and shape; got ${snippet(text)}`, file);
   }
   const shapeV = entries.get('shape') as PyValue;
-  if (shapeV.type !== 'tuple' || !shapeV.items.every((x) => x.type === 'int' && x.value >= 0n)) {
-    throw npyError('ERR_NPY_HEADER', `${file}: shape is not a tuple of non-negative integers: ${snippet(text)}`, file);
+  if (shapeV.type !== 'tuple') throw npyError('ERR_NPY_HEADER', `${file}: shape is not a tuple of non-negative integers: ${snippet(text)}`, file);
+  const shape: number[] = [];
+  for (let i = 0; i < shapeV.items.length; i++) {
+    const x = shapeV.items[i];
+    if (x.type !== 'int' || x.value < 0n) throw npyError('ERR_NPY_HEADER', `${file}: shape is not a tuple of non-negative integers: ${snippet(text)}`, file);
+    appendOwn(shape, Number(x.value));
   }
-  if (shapeV.items.some((x) => (x as { value: bigint }).value > BigInt(Number.MAX_SAFE_INTEGER))) {
-    throw npyError('ERR_NPY_HEADER', `${file}: a shape dimension exceeds 2^53 - 1, the largest exact integer in JavaScript: ${snippet(text)}`, file);
+  for (let i = 0; i < shapeV.items.length; i++) {
+    if ((shapeV.items[i] as { value: bigint }).value > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw npyError('ERR_NPY_HEADER', `${file}: a shape dimension exceeds 2^53 - 1, the largest exact integer in JavaScript: ${snippet(text)}`, file);
+    }
   }
-  const shape = shapeV.items.map((x) => Number((x as { value: bigint }).value));
   const fo = entries.get('fortran_order') as PyValue;
   if (fo.type !== 'bool') throw npyError('ERR_NPY_HEADER', `${file}: fortran_order is not a valid bool: ${snippet(text)}`, file);
   const dtype = toDType(entries.get('descr') as PyValue, file);
+  // numpy cannot make an array of this header either: np.load() fails.
+  if (shape.length > MAX_DIMS) {
+    throw npyError('ERR_NPY_HEADER', `${file}: shape has ${shape.length} dimensions; numpy arrays have at most ${MAX_DIMS}`, file);
+  }
+  if (isTooBigForNumpy(shape, dtype.itemsize)) {
+    throw npyError('ERR_NPY_HEADER', `${file}: shape (${shape.join(', ')}) of ${dtype.descr} is too big: its non-zero dimensions times the itemsize exceed 2^63 - 1 bytes, as numpy refuses`, file);
+  }
   return { dtype, shape, fortranOrder: fo.value };
 }
 
 function checkMaxHeaderSize(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_HEADER_SIZE;
   if (typeof value !== 'number' || Number.isNaN(value) || (!Number.isInteger(value) && value !== Infinity)) {
-    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `maxHeaderSize must be an integer, got ${String(value)}`);
+    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `maxHeaderSize must be an integer, got ${describe(value)}`);
   }
   if (value < 0) throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `maxHeaderSize must be non-negative, got ${value}`);
   return value;
 }
 
 /** Reads and validates the header of an open file: reads only header bytes, never the data. */
-function readHeaderFd(fd: number, fileSize: number, file: string, maxHeaderSize: number): NpyHeader {
+function readHeaderFd(fd: number, fileSize: number, file: FilePath, maxHeaderSize: number): NpyHeader {
   const head = readAt(fd, Math.min(fileSize, MAGIC_LEN + 4), 0, file);
   const prefix = head.subarray(0, Math.min(head.length, MAGIC.length));
   if (!prefix.equals(MAGIC.subarray(0, prefix.length))) {
@@ -235,10 +250,12 @@ function readHeaderFd(fd: number, fileSize: number, file: string, maxHeaderSize:
  * memmap cannot map, or the errno name (ENOENT, …) when the OS refuses.
  */
 export function readNpyHeader(file: string | Buffer | URL, options: ReadNpyHeaderOptions = {}): NpyHeader {
-  if (typeof options !== 'object' || options === null) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  const o = readOptions(options, ['maxHeaderSize'], 'readNpyHeader()');
   const filename = normalizePath(file);
-  const maxHeaderSize = checkMaxHeaderSize(options.maxHeaderSize);
-  const [fd, fileSize] = native.openFile(filename, MODE_CODES.r);
+  const maxHeaderSize = checkMaxHeaderSize(o.maxHeaderSize);
+  const opened = native.openFile(filename, MODE_CODES.r);
+  const fd = opened[0];
+  const fileSize = opened[1];
   try {
     return readHeaderFd(fd, fileSize, filename, maxHeaderSize);
   } finally {
@@ -278,12 +295,23 @@ export function formatNpyHeader(descr: string, shape: readonly number[], fortran
     return out;
   };
   if (version === undefined) return (wrap('1.0') ?? wrap('2.0')) as Buffer;
-  const key = Array.isArray(version) && version.length === 2 ? versionKey(version[0], version[1]) : undefined;
-  if (!key) throw new MemmapRangeError('ERR_NPY_VERSION', `version must be [1, 0], [2, 0] or [3, 0], got ${JSON.stringify(version)}`);
+  const v = ownArrayItems(version, 'version', 2, 'ERR_NPY_VERSION', true);
+  const key = v !== undefined && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number' ? versionKey(v[0], v[1]) : undefined;
+  if (!key) {
+    let got = describe(version);
+    if (v !== undefined) {
+      got = '[';
+      for (let i = 0; i < v.length; i++) got += (i > 0 ? ', ' : '') + describe(v[i]);
+      got += ']';
+    }
+    throw new MemmapRangeError('ERR_NPY_VERSION', `version must be [1, 0], [2, 0] or [3, 0], got ${got}`);
+  }
   const out = wrap(key);
   if (!out) throw new MemmapRangeError('ERR_NPY_HEADER_TOO_LARGE', `header of ${header.length + 1} bytes is too big for version ${key}`);
   return out;
 }
+
+const OPEN_NPY_OPTIONS = ['mode', 'dtype', 'shape', 'fortranOrder', 'version', 'maxHeaderSize', 'populate'] as const;
 
 /**
  * Opens a .npy file as a memory-mapped array, like
@@ -297,37 +325,44 @@ export function openNpy<D extends DTypeString>(
 ): MemmapArray<CanonicalDType<D>>;
 export function openNpy(file: string | Buffer | URL, options?: OpenNpyOptions): MemmapArray;
 export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {}): MemmapArray {
-  if (typeof options !== 'object' || options === null) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  const o = readOptions(options, OPEN_NPY_OPTIONS, 'openNpy()');
   const filename = normalizePath(file);
-  const mode = normalizeMode(options.mode);
-  const populate = Boolean(options.populate);
-  const maxHeaderSize = checkMaxHeaderSize(options.maxHeaderSize);
+  const mode = normalizeMode(o.mode);
+  const populate = Boolean(o.populate);
+  const maxHeaderSize = checkMaxHeaderSize(o.maxHeaderSize);
   if (mode === 'w+') {
-    if (options.dtype === undefined) throw new MemmapTypeError('ERR_DTYPE_REQUIRED', "dtype is required for mode 'w+'");
-    if (options.shape === undefined) throw new MemmapTypeError('ERR_SHAPE_REQUIRED', "shape is required for mode 'w+'");
-    const dtype = parseDType(options.dtype);
-    const shape = normalizeShape(options.shape);
-    if (options.fortranOrder !== undefined && typeof options.fortranOrder !== 'boolean') {
-      throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `fortranOrder must be a boolean, got ${String(options.fortranOrder)}`);
+    if (o.dtype === undefined) throw new MemmapTypeError('ERR_DTYPE_REQUIRED', "dtype is required for mode 'w+'");
+    if (o.shape === undefined) throw new MemmapTypeError('ERR_SHAPE_REQUIRED', "shape is required for mode 'w+'");
+    const dtype = parseDType(o.dtype);
+    const shape = normalizeShape(o.shape);
+    checkNumpySize(shape, dtype.itemsize);
+    if (o.fortranOrder !== undefined && typeof o.fortranOrder !== 'boolean') {
+      throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `fortranOrder must be a boolean, got ${describe(o.fortranOrder)}`);
     }
-    const fortranOrder = options.fortranOrder === true;
+    const fortranOrder = o.fortranOrder === true;
     // Everything is validated before the file is created or truncated.
-    const header = formatNpyHeader(dtype.descr, shape, fortranOrder, options.version);
+    const header = formatNpyHeader(dtype.descr, shape, fortranOrder, o.version as readonly [number, number] | undefined);
     if (!Number.isSafeInteger(header.length + sizeOf(shape) * dtype.itemsize)) {
       throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many bytes');
     }
-    const [fd] = native.openFile(filename, MODE_CODES['w+']);
+    const fd = native.openFile(filename, MODE_CODES['w+'])[0];
     try {
-      fs.writeSync(fd, header, 0, header.length, 0);
-    } catch (err) {
-      throw fsError(err, filename);
+      try {
+        fs.writeSync(fd, header, 0, header.length, 0);
+      } catch (err) {
+        throw fsError(err, filename);
+      }
+      // Sized before it is mapped: if mapping then fails (ENOMEM), the file is still a complete .npy of zeros.
+      native.resizeFile(fd, header.length + sizeOf(shape) * dtype.itemsize, displayPath(filename));
     } finally {
       native.closeFile(fd);
     }
     // As numpy: the header is written, so the data is mapped read-write ('r+' grows the file).
-    return mapFile({ filename, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate });
+    return mapFile({ filename, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate, reportMode: undefined });
   }
-  const [fd, fileSize] = native.openFile(filename, MODE_CODES.r);
+  const opened = native.openFile(filename, MODE_CODES.r);
+  const fd = opened[0];
+  const fileSize = opened[1];
   let h: NpyHeader;
   try {
     h = readHeaderFd(fd, fileSize, filename, maxHeaderSize);
@@ -345,5 +380,6 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
     offset: h.dataOffset,
     order: h.fortranOrder ? 'F' : 'C',
     populate,
+    reportMode: undefined, // own: a polluted Object.prototype.reportMode must not be read
   });
 }

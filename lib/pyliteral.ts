@@ -3,6 +3,8 @@
 // comments, continuations, indentation) and builds only literal values, so a
 // header is accepted exactly when numpy's reader would parse it.
 
+import { appendOwn } from './options';
+
 export type PyValue =
   | { type: 'str'; value: string }
   | { type: 'bytes' }
@@ -79,7 +81,7 @@ function tokenize(src: string, options: PyLiteralOptions): Token[] {
     throw new PyLiteralError(msg, at);
   };
   const push = (t: Token): void => {
-    tokens.push(t);
+    appendOwn(tokens, t);
     lastWasNumber = t.kind === 'num';
   };
 
@@ -197,8 +199,8 @@ function tokenize(src: string, options: PyLiteralOptions): Token[] {
   }
   if (depth > 0) fail('unexpected EOF while parsing', n);
   const last = tokens[tokens.length - 1];
-  if (last !== undefined && last.kind !== 'newline') tokens.push({ kind: 'newline', pos: n });
-  tokens.push({ kind: 'eof', pos: n });
+  if (last !== undefined && last.kind !== 'newline') appendOwn(tokens, { kind: 'newline', pos: n });
+  appendOwn(tokens, { kind: 'eof', pos: n });
   return tokens;
 }
 
@@ -308,17 +310,17 @@ class Parser {
       this.#k++;
       comma = true;
       if (close === '' ? !this.#startsExpr() : this.#isOp(close)) break;
-      items.push(this.#expr());
+      appendOwn(items, this.#expr());
     }
     if (close !== '') this.#expect(close);
     if (type === 'tuple' && !comma) return items[0];
-    if (type === 'set') items.forEach((v) => this.#hashable(v));
+    if (type === 'set') for (let i = 0; i < items.length; i++) this.#hashable(items[i]);
     return { type, items };
   }
 
   #hashable(v: PyValue): void {
     if (v.type === 'list' || v.type === 'dict' || v.type === 'set') this.#fail(`unhashable type: '${v.type}'`);
-    if (v.type === 'tuple') v.items.forEach((x) => this.#hashable(x));
+    if (v.type === 'tuple') for (let i = 0; i < v.items.length; i++) this.#hashable(v.items[i]);
   }
 
   // literal_eval allows exactly: [sign] number, or [sign] real (+|-) imaginary.
@@ -421,8 +423,8 @@ class Parser {
     for (;;) {
       this.#expect(':');
       this.#hashable(key);
-      keys.push(key);
-      values.push(this.#expr());
+      appendOwn(keys, key);
+      appendOwn(values, this.#expr());
       if (this.#isOp('}')) break;
       this.#expect(',');
       if (this.#isOp('}')) break;

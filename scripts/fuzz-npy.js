@@ -6,7 +6,7 @@
 // but MemmapError, and never change the file. Optionally compares a sample
 // with numpy's np.load(mmap_mode='r') (accept/refuse and the header read).
 //
-//   npm run fuzz -- [--seed N] [--count N] [--numpy N] [--keep DIR]
+//   npm run fuzz:npy -- [--seed N] [--count N] [--numpy N] [--keep DIR]
 // The test suite runs a short fixed-seed pass through fuzz().
 const fs = require('node:fs');
 const os = require('node:os');

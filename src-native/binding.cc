@@ -437,7 +437,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     return Napi::String::New(env, ShareId(Live(env), meta));
   }
 
-  // sum(type, swap, view): number, bigint (64-bit ints) or [re, im].
+  // sum(type, swap, view): number, bigint (64-bit ints) or Float64Array [re, im].
   Napi::Value Sum(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     memmap::ElemType type = ToElemType(info[0]);
@@ -457,9 +457,9 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
         return Napi::Number::New(env, r.re);
       case memmap::ElemType::kComplex64:
       case memmap::ElemType::kComplex128: {
-        Napi::Array pair = Napi::Array::New(env, 2);
-        pair.Set(0u, Napi::Number::New(env, r.re));
-        pair.Set(1u, Napi::Number::New(env, r.im));
+        Napi::Float64Array pair = Napi::Float64Array::New(env, 2);
+        pair[0] = r.re;
+        pair[1] = r.im;
         return pair;
       }
       case memmap::ElemType::kInt64:
@@ -492,7 +492,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
 
   // gather(type, swap, coords: Float64Array[], view, dst): element k of dst is
   // the element at (coords[0][k], coords[1][k], ...) of the view (offset 0).
-  // Coordinates are checked here; a bad one returns [kind, axis, position].
+  // Coordinates are checked here; a bad one returns Float64Array [kind, axis, position].
   Napi::Value Gather(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     memmap::ElemType type = ToElemType(info[0]);
@@ -521,11 +521,12 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     int bad_axis = 0;
     int rc = memmap::coords_to_offsets(columns, view.ndim, view.shape, view.strides, count, at.data(), &bad, &bad_axis);
     if (rc != 0) {
-      // [kind, axis, position]: lib/ throws the error with its class and code.
-      Napi::Array bad_at = Napi::Array::New(env, 3);
-      bad_at.Set(0u, Napi::String::New(env, rc == -EINVAL ? "integer" : "range"));
-      bad_at.Set(1u, Napi::Number::New(env, bad_axis));
-      bad_at.Set(2u, Napi::Number::New(env, static_cast<double>(bad)));
+      // [kind (0 not an integer, 1 out of range), axis, position]: lib/ throws
+      // the error with its class and code.
+      Napi::Float64Array bad_at = Napi::Float64Array::New(env, 3);
+      bad_at[0] = rc == -EINVAL ? 0 : 1;
+      bad_at[1] = bad_axis;
+      bad_at[2] = static_cast<double>(bad);
       return bad_at;
     }
     for (uint64_t k = 0; k < count; k++) at[k] += view.offset;
@@ -605,8 +606,10 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
                            static_cast<double>(times.atime_nsec),
                            static_cast<double>(times.mtime_sec),
                            static_cast<double>(times.mtime_nsec)};
-  Napi::Array out = Napi::Array::New(env, 6);
-  for (uint32_t k = 0; k < 6; k++) out.Set(k, Napi::Number::New(env, values[k]));
+  // A Float64Array, not an Array: setting an Array's elements would run
+  // accessors someone defined on Array.prototype.
+  Napi::Float64Array out = Napi::Float64Array::New(env, 6);
+  std::memcpy(out.Data(), values, sizeof values);
   return out;
 }
 

@@ -1,7 +1,7 @@
 'use strict';
 // Deterministic fuzz of the .npy reader (fixed seed): thousands of mutated
 // valid headers never crash, hang, throw anything but MemmapError or change
-// the file; a sample is compared with numpy. `npm run fuzz` runs more.
+// the file; a sample is compared with numpy. `npm run fuzz:npy` runs more.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -8,11 +8,17 @@ function mappedLines(file) {
   return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file)).length;
 }
 
-/** Counts of mappings and open file descriptors. */
+/**
+ * Counts of mappings and open file descriptors, and the address space in KiB:
+ * a region left reserved after close (its file pages swapped for zero pages
+ * while a buffer finalizer is pending) merges with its anonymous neighbours in
+ * /proc/self/maps, but not in VmSize.
+ */
 function usage() {
   return {
     maps: fs.readFileSync('/proc/self/maps', 'utf8').split('\n').length,
     fds: fs.readdirSync('/proc/self/fd').length,
+    vmKiB: Number(/VmSize:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]),
   };
 }
 
