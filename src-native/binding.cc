@@ -188,6 +188,10 @@ void ReleaseHandle(HandleState* state) {
 struct BufferRef {
   HandleState* handle;
   SharedRegion* shared;
+  // close() detached this buffer itself, so no JavaScript can reach the
+  // memory any more and it gave the address reference back at once (the
+  // finalizer comes later, from the event loop).
+  bool released = false;  // guarded by g_registry_mutex
 };
 
 void FinalizeBuffer(napi_env /*env*/, void* /*data*/, void* hint) {
@@ -195,7 +199,7 @@ void FinalizeBuffer(napi_env /*env*/, void* /*data*/, void* hint) {
   ReleaseHandle(ref->handle);
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
-    DropAddressRefLocked(ref->shared);
+    if (!ref->released) DropAddressRefLocked(ref->shared);
   }
   delete ref;
 }
@@ -360,12 +364,11 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     Napi::ArrayBuffer ab(env, value);
     // Drop references to collected buffers, amortized: only when the list doubled.
     if (views_.size() >= prune_at_) {
-      views_.erase(std::remove_if(views_.begin(), views_.end(),
-                                  [](const Napi::Reference<Napi::ArrayBuffer>& ref) { return ref.Value().IsEmpty(); }),
+      views_.erase(std::remove_if(views_.begin(), views_.end(), [](const View& v) { return v.ab.Value().IsEmpty(); }),
                    views_.end());
       prune_at_ = std::max<size_t>(16, views_.size() * 2);
     }
-    views_.push_back(Napi::Weak(ab));
+    views_.push_back(View{Napi::Weak(ab), ref});
     return ab;
   }
 
@@ -408,13 +411,23 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (state_->shared == nullptr) return env.Undefined();
-    for (auto& ref : views_) {
-      if (ref.IsEmpty()) continue;
-      Napi::Value v = ref.Value();
-      if (!v.IsEmpty() && v.IsArrayBuffer()) {
-        Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
-        if (!ab.IsDetached()) ab.Detach();
+    for (auto& view : views_) {
+      if (view.ab.IsEmpty()) continue;
+      Napi::Value v = view.ab.Value();
+      if (v.IsEmpty() || !v.IsArrayBuffer()) continue;  // collected: its finalizer accounts for it
+      Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+      // Already detached: transfer()red, the memory may live on elsewhere.
+      if (ab.IsDetached()) continue;
+      // Still ours, so the backing store (and `view.ref`) is alive. Once
+      // detached nothing can reach the memory: give its address reference
+      // back now, so the range is unmapped below instead of kept for a
+      // finalizer.
+      {
+        std::lock_guard<std::mutex> lock(g_registry_mutex);
+        view.ref->released = true;
+        view.ref->shared->address_refs--;
       }
+      ab.Detach();
     }
     views_.clear();
     SharedRegion* shared = nullptr;
@@ -555,8 +568,12 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     return Napi::String::New(info.Env(), shared->meta);
   }
 
+  struct View {
+    Napi::Reference<Napi::ArrayBuffer> ab;  // weak
+    BufferRef* ref;                         // valid while `ab` is alive and not detached
+  };
   HandleState* state_ = nullptr;
-  std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
+  std::vector<View> views_;
   size_t prune_at_ = 16;
 };
 
@@ -596,10 +613,9 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   memmap::Mode mode = ToMode(info[1]);
   int fd = -1;
   uint64_t size = 0;
-  int rc = memmap::open_file(path.c_str(), mode, &fd, &size);
-  if (rc != 0) ThrowErrno(env, rc, path);
   memmap::FileTimes times;
-  memmap::file_times(fd, &times);
+  int rc = memmap::open_file(path.c_str(), mode, &fd, &size, &times);
+  if (rc != 0) ThrowErrno(env, rc, path);
   const double values[] = {static_cast<double>(fd),
                            static_cast<double>(size),
                            static_cast<double>(times.atime_sec),

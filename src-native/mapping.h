@@ -37,12 +37,12 @@ uint64_t page_size();
 // Opens `path` for `mode` and reports its size. Refuses anything that is not
 // a regular file (-EISDIR for directories, -ENODEV otherwise). kCreate creates
 // or truncates the file to 0 bytes.
-int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out);
-// Access and modification times (seconds, nanoseconds) of an open file.
+// Access and modification times (seconds, nanoseconds) of a file.
 struct FileTimes {
   int64_t atime_sec = 0, atime_nsec = 0, mtime_sec = 0, mtime_nsec = 0;
 };
-int file_times(int fd, FileTimes* out);
+// `times_out` (optional) gets the file's times as they were at open.
+int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out, FileTimes* times_out = nullptr);
 // Puts a file back as it was before we grew it: `size` bytes and `times`.
 int restore_file(int fd, uint64_t size, const FileTimes& times);
 // Grows or shrinks the file to exactly `size` bytes.

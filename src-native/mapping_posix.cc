@@ -33,6 +33,20 @@ int fail(const char* syscall) {
 }
 
 bool is_private(Mode mode) { return mode == Mode::kReadOnly || mode == Mode::kCopyOnWrite; }
+
+void times_of(const struct stat& st, FileTimes* out) {
+#ifdef __APPLE__
+  out->atime_sec = st.st_atimespec.tv_sec;
+  out->atime_nsec = st.st_atimespec.tv_nsec;
+  out->mtime_sec = st.st_mtimespec.tv_sec;
+  out->mtime_nsec = st.st_mtimespec.tv_nsec;
+#else
+  out->atime_sec = st.st_atim.tv_sec;
+  out->atime_nsec = st.st_atim.tv_nsec;
+  out->mtime_sec = st.st_mtim.tv_sec;
+  out->mtime_nsec = st.st_mtim.tv_nsec;
+#endif
+}
 }  // namespace
 
 const char* failed_syscall() { return g_failed_syscall; }
@@ -42,7 +56,7 @@ uint64_t page_size() {
   return size;
 }
 
-int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out) {
+int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out, FileTimes* times_out) {
   // O_NONBLOCK: opening a FIFO must fail below (not a regular file), not wait
   // for a writer. It changes nothing for regular files.
   int flags = O_CLOEXEC | O_NONBLOCK;
@@ -88,23 +102,7 @@ int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out) {
   }
   *fd_out = fd;
   *size_out = static_cast<uint64_t>(st.st_size);
-  return 0;
-}
-
-int file_times(int fd, FileTimes* out) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return fail("fstat");
-#ifdef __APPLE__
-  out->atime_sec = st.st_atimespec.tv_sec;
-  out->atime_nsec = st.st_atimespec.tv_nsec;
-  out->mtime_sec = st.st_mtimespec.tv_sec;
-  out->mtime_nsec = st.st_mtimespec.tv_nsec;
-#else
-  out->atime_sec = st.st_atim.tv_sec;
-  out->atime_nsec = st.st_atim.tv_nsec;
-  out->mtime_sec = st.st_mtim.tv_sec;
-  out->mtime_nsec = st.st_mtim.tv_nsec;
-#endif
+  if (times_out != nullptr) times_of(st, times_out);
   return 0;
 }
 
