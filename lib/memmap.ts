@@ -106,10 +106,12 @@ export function displayPath(p: FilePath): string {
 }
 
 /**
- * The caller's path made absolute WITHOUT lexical normalisation: the kernel,
- * not us, resolves `..` after a symlink and a trailing `/` (path.resolve()
- * would collapse `lnk/..` and drop the `/`, opening another file than fs does).
- * Relative paths get the working directory in front; a leading `./` goes.
+ * The path the OS gets: the caller's, exactly (a string, or a Buffer's bytes
+ * when they are not UTF-8), with no lexical normalisation — the kernel, not
+ * us, resolves `..` after a symlink and a trailing `/` (path.resolve() would
+ * collapse `lnk/..` and drop the `/`, opening another file than fs does). A
+ * relative path stays relative: the kernel resolves it against the working
+ * directory itself, whatever bytes that directory's name holds.
  */
 export function normalizePath(file: unknown): FilePath {
   let p: FilePath;
@@ -128,11 +130,27 @@ export function normalizePath(file: unknown): FilePath {
   } else throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'path must be a string, Buffer or file: URL');
   // The OS would silently cut the path at a NUL byte and open another file.
   if (typeof p === 'string' ? p.includes('\0') : p.includes(0)) throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', 'path must not contain NUL bytes');
-  if (p.length === 0) return p; // the OS says ENOENT, as fs does
-  const cwd = process.cwd();
+  return p;
+}
+
+/**
+ * `filename`: an OS path made absolute by putting the working directory in
+ * front (a leading `./` goes, nothing else changes), so it names the file the
+ * OS opened. Left relative when the working directory has no exact name
+ * (deleted, or not UTF-8: process.cwd() would decode it lossily).
+ */
+export function absoluteName(p: FilePath): FilePath {
+  if (p.length === 0) return p;
+  if (typeof p === 'string' ? path.isAbsolute(p) : p[0] === 0x2f) return p;
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return p;
+  }
+  if (cwd.includes('\ufffd')) return p;
   const dir = cwd.endsWith(path.sep) ? cwd : cwd + path.sep;
-  if (typeof p === 'string') return path.isAbsolute(p) ? p : dir + p.replace(/^(\.\/+)+/, '');
-  if (p[0] === 0x2f) return p;
+  if (typeof p === 'string') return dir + p.replace(/^(\.\/+)+/, '');
   let skip = 0;
   while (p[skip] === 0x2e && p[skip + 1] === 0x2f) for (skip += 2; p[skip] === 0x2f; skip++);
   return Buffer.concat([Buffer.from(dir), p.subarray(skip)]);
@@ -275,7 +293,10 @@ const CTORS: Record<DTypeName, TypedArrayCtor> = {
 
 /** Internal: everything needed to map one array. Arguments are already validated. */
 export interface MapSpec {
+  /** What the array reports (absolute). */
   filename: FilePath;
+  /** What the OS gets (the caller's path); `filename` when absent. */
+  osPath?: FilePath;
   mode: Mode;
   dtype: DType;
   shape: number[] | undefined;
@@ -304,7 +325,7 @@ export function mapFile<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
       throw new MemmapRangeError('ERR_INVALID_OFFSET', `offset ${offset} + ${bytes} bytes ends past 2^53 - 1`);
     }
   }
-  const opened = native.openFile(filename, MODE_CODES[mode]); // Float64Array: indexing runs no user code
+  const opened = native.openFile(spec.osPath ?? filename, MODE_CODES[mode]); // Float64Array: indexing runs no user code
   const fd = opened[0];
   const fileSize = opened[1];
   let mapping: NativeMapping;
@@ -920,13 +941,14 @@ export function memmap<D extends DTypeString = 'uint8'>(
   options: MemmapOptions<D> = {},
 ): MemmapArray<CanonicalDType<D>> {
   const o = readOptions(options, MEMMAP_OPTIONS, 'memmap()');
-  const filename = normalizePath(file);
+  const osPath = normalizePath(file);
   const mode = normalizeMode(o.mode);
   const dtype = parseDType(o.dtype ?? 'uint8');
   const shape = o.shape === undefined ? undefined : normalizeShape(o.shape);
   if (shape !== undefined) checkNumpySize(shape, dtype.itemsize);
   const spec: MapSpec = {
-    filename,
+    filename: absoluteName(osPath),
+    osPath,
     mode,
     dtype,
     shape,
@@ -941,8 +963,8 @@ export function memmap<D extends DTypeString = 'uint8'>(
 /**
  * Rebuilds, in this thread, the array another thread share()d. No copy: both
  * see the same memory, and writes in 'r+' are visible to every thread at once.
- * Throws ERR_CLOSED if every holder closed the mapping before this call, and
- * ERR_INVALID_ARG_TYPE for anything that is not a share() token.
+ * Throws ERR_INVALID_TOKEN for anything but an unedited token of a mapping of
+ * this process that some holder still has open.
  */
 export function fromShared<N extends DTypeName = DTypeName>(token: SharedMemmap): MemmapArray<N> {
   const bad = (why: string): MemmapError => new MemmapError('ERR_INVALID_TOKEN', `not a share() token of a live mapping of this process: ${why}`);
@@ -988,7 +1010,7 @@ export function fromShared<N extends DTypeName = DTypeName>(token: SharedMemmap)
     mode: given.mode,
     reportMode: given.reportMode,
     dtype: parseDType(given.descr),
-    shape: given.shape.slice(),
+    shape: (JSON.parse(meta as string) as unknown[])[2] as number[], // the own elements tokenMeta() read, not the token's own slice()
     offset: given.offset,
     order: given.order,
     populate: false,

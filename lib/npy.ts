@@ -6,7 +6,7 @@ import { MODE_CODES, native } from './binding';
 import { type CanonicalDType, type DType, type DTypeName, type DTypeString, parseDType } from './dtype';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError, systemError } from './errors';
 import { checkNumpySize, isTooBigForNumpy, MAX_DIMS, normalizeShape, sizeOf } from './layout';
-import { displayPath, type FilePath, mapFile, type MemmapArray, type ModeInput, normalizePath } from './memmap';
+import { absoluteName, displayPath, type FilePath, mapFile, type MemmapArray, type ModeInput, normalizePath } from './memmap';
 import { appendOwn, normalizeMode, ownArrayItems, readOptions } from './options';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyliteral';
 
@@ -251,9 +251,10 @@ function readHeaderFd(fd: number, fileSize: number, file: FilePath, maxHeaderSiz
  */
 export function readNpyHeader(file: string | Buffer | URL, options: ReadNpyHeaderOptions = {}): NpyHeader {
   const o = readOptions(options, ['maxHeaderSize'], 'readNpyHeader()');
-  const filename = normalizePath(file);
+  const osPath = normalizePath(file);
+  const filename = absoluteName(osPath);
   const maxHeaderSize = checkMaxHeaderSize(o.maxHeaderSize);
-  const opened = native.openFile(filename, MODE_CODES.r);
+  const opened = native.openFile(osPath, MODE_CODES.r);
   const fd = opened[0];
   const fileSize = opened[1];
   try {
@@ -326,7 +327,8 @@ export function openNpy<D extends DTypeString>(
 export function openNpy(file: string | Buffer | URL, options?: OpenNpyOptions): MemmapArray;
 export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {}): MemmapArray {
   const o = readOptions(options, OPEN_NPY_OPTIONS, 'openNpy()');
-  const filename = normalizePath(file);
+  const osPath = normalizePath(file);
+  const filename = absoluteName(osPath);
   const mode = normalizeMode(o.mode);
   const populate = Boolean(o.populate);
   const maxHeaderSize = checkMaxHeaderSize(o.maxHeaderSize);
@@ -345,7 +347,7 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
     if (!Number.isSafeInteger(header.length + sizeOf(shape) * dtype.itemsize)) {
       throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many bytes');
     }
-    const fd = native.openFile(filename, MODE_CODES['w+'])[0];
+    const fd = native.openFile(osPath, MODE_CODES['w+'])[0];
     try {
       try {
         fs.writeSync(fd, header, 0, header.length, 0);
@@ -358,9 +360,9 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
       native.closeFile(fd);
     }
     // As numpy: the header is written, so the data is mapped read-write ('r+' grows the file).
-    return mapFile({ filename, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate, reportMode: undefined });
+    return mapFile({ filename, osPath, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate, reportMode: undefined });
   }
-  const opened = native.openFile(filename, MODE_CODES.r);
+  const opened = native.openFile(osPath, MODE_CODES.r);
   const fd = opened[0];
   const fileSize = opened[1];
   let h: NpyHeader;
@@ -374,6 +376,7 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
   }
   return mapFile({
     filename,
+    osPath,
     mode,
     dtype: parseDType(h.descr),
     shape: h.shape,

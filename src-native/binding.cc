@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "kernels.h"
@@ -21,9 +22,17 @@ using memmap::Region;
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
+struct BufferRef;
+
 struct EnvData {
   Napi::FunctionReference make_error;  // (code|errno, message, syscall?, path?) => Error
   double max_buffer = 4294967296.0;    // largest external ArrayBuffer this runtime accepts
+  napi_env env = nullptr;
+  // Buffers of this env whose finalizer has not run (touched on its thread
+  // only), so ~EnvData can tell them it is gone.
+  std::unordered_set<BufferRef*> live;
+  napi_ref probe = nullptr;  // a no-op function: calling it tells whether JS may run
+  ~EnvData();
 };
 
 EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
@@ -188,18 +197,63 @@ void ReleaseHandle(HandleState* state) {
 struct BufferRef {
   HandleState* handle;
   SharedRegion* shared;
+  EnvData* owner;           // nullptr once the env's data is gone
+  napi_ref weak = nullptr;  // the ArrayBuffer we made (not a transferred copy)
   // close() detached this buffer itself, so no JavaScript can reach the
   // memory any more and it gave the address reference back at once (the
   // finalizer comes later, from the event loop).
   bool released = false;  // guarded by g_registry_mutex
+  // The memory may live on in an ArrayBuffer transfer()red out of our reach
+  // (another thread's, even) although Node called the finalizer: at env
+  // teardown it calls every pending one, whether or not that copy is alive.
+  bool escaped = false;
 };
 
-void FinalizeBuffer(napi_env /*env*/, void* /*data*/, void* hint) {
+// False while the env is torn down (Node-API refuses to call into JS then):
+// the one moment Node calls buffer finalizers whose memory may still be used.
+bool CanRunJs(napi_env env, EnvData* data) {
+  napi_value fn;
+  napi_value global;
+  napi_value result;
+  if (napi_get_reference_value(env, data->probe, &fn) != napi_ok || fn == nullptr) return false;
+  if (napi_get_undefined(env, &global) != napi_ok) return false;
+  return napi_call_function(env, global, fn, 0, nullptr, &result) == napi_ok;
+}
+
+EnvData::~EnvData() {
+  for (BufferRef* ref : live) ref->owner = nullptr;
+}
+
+void FinalizeBuffer(napi_env env, void* /*data*/, void* hint) {
   auto* ref = static_cast<BufferRef*>(hint);
+  if (ref->owner != nullptr) ref->owner->live.erase(ref);
+  if (ref->weak != nullptr) {
+    // The ArrayBuffer we made, still alive but detached by someone else: its
+    // memory was transfer()red. Normally this finalizer runs only once no
+    // buffer uses the memory, but at env teardown Node calls it regardless,
+    // and the moved copy may live on in another thread: keep the range.
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) == napi_ok) {
+      napi_value value = nullptr;
+      bool detached = false;
+      if (napi_get_reference_value(env, ref->weak, &value) == napi_ok && value != nullptr) {
+        if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok && detached && !ref->released)
+          ref->escaped = true;
+      } else if (!ref->released && ref->owner != nullptr && !CanRunJs(env, ref->owner)) {
+        // Collected, and the env is going away: it may have been transfer()red
+        // before it was collected, and we cannot tell any more.
+        ref->escaped = true;
+      }
+      napi_close_handle_scope(env, scope);
+    }
+    napi_delete_reference(env, ref->weak);
+  }
   ReleaseHandle(ref->handle);
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
-    if (!ref->released) DropAddressRefLocked(ref->shared);
+    // An escaped buffer keeps the address range reserved for good: its memory
+    // may still be read elsewhere (zero pages once the file is released).
+    if (!ref->released && !ref->escaped) DropAddressRefLocked(ref->shared);
   }
   delete ref;
 }
@@ -348,7 +402,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
 
     // The backing store holds this handle and the address range until Node
     // frees it (after close() detached it, or when a transferred copy dies).
-    auto* ref = new BufferRef{state_, shared};
+    EnvData* data = GetEnvData(env);
+    auto* ref = new BufferRef{state_, shared, data};
     {
       std::lock_guard<std::mutex> lock(g_registry_mutex);
       state_->refs++;
@@ -362,6 +417,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
     }
     Napi::ArrayBuffer ab(env, value);
+    napi_create_reference(env, value, 0, &ref->weak);
+    data->live.insert(ref);
     // Drop references to collected buffers, amortized: only when the list doubled.
     if (views_.size() >= prune_at_) {
       views_.erase(std::remove_if(views_.begin(), views_.end(), [](const View& v) { return v.ab.Value().IsEmpty(); }),
@@ -681,7 +738,11 @@ Napi::Value GuardSigbus(const Napi::CallbackInfo& info) {
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   auto* data = new EnvData();
+  data->env = env;
   env.SetInstanceData<EnvData>(data);
+  Napi::Function probe =
+      Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return info.Env().Undefined(); });
+  napi_create_reference(env, probe, 1, &data->probe);
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
   exports.Set("resizeFile", Napi::Function::New<ResizeFile>(env, "resizeFile"));

@@ -4,9 +4,11 @@
 // JavaScript type, close() interleaved, rounds with a polluted
 // Object.prototype / Array.prototype and rounds that transfer() mapped buffers
 // away. Each round runs in its own process. Any crash, hang, error that is not
-// a MemmapError with a code, file changed by a failed call, inherited option
-// used, view readable after close() or wrong-length data/bytes fails the test;
-// the report names each fault with the command that replays its round.
+// a MemmapError with a code, ERR_CALLBACK that wraps no caller code's throw
+// (outside polluted calls), binding argument error lib/ caused, file changed by
+// a failed call, inherited option used, view readable after close() or
+// wrong-length data/bytes fails the test; the report names each fault with the
+// command that replays its round.
 // `npm run fuzz` runs the same fuzzer long.
 const assert = require('node:assert/strict');
 const { fuzz, formatReport } = require('../scripts/fuzz-api');
@@ -23,7 +25,7 @@ describe(`API fuzz (seed ${SEED}, ${ROUNDS} rounds x ${CALLS} calls, each round 
     res = fuzz({ seed: SEED, rounds: ROUNDS, calls: CALLS });
   });
 
-  it('finds no crash, hang, foreign error, changed file, polluted option or surviving view', function () {
+  it('finds no crash, hang, foreign or misattributed error, changed file, polluted option or surviving view', function () {
     if (res.faults.length > 0) assert.fail(`\n${formatReport(res)}\n`);
   });
 
@@ -41,5 +43,7 @@ describe(`API fuzz (seed ${SEED}, ${ROUNDS} rounds x ${CALLS} calls, each round 
       assert.ok(codes.has(code), `no call was refused with ${code}: ${[...codes].join(', ')}`);
     }
     assert.ok(res.results.some((r) => r.flavor && r.flavor.pollution.length > 0), 'no polluted round');
+    // The ERR_CALLBACK check is not vacuous: caller code threw and came back wrapped.
+    assert.ok(res.callback.sentinel > 0, `no ERR_CALLBACK wrapped the fuzzer's own throw: ${JSON.stringify(res.callback)}`);
   });
 });

@@ -167,6 +167,27 @@ describe('hostile callers (each in a child process)', function () {
     }
   });
 
+  describe('2b. a transfer()red buffer posted from a worker that then exits', function () {
+    let flags = null;
+    before(function () {
+      if (typeof ArrayBuffer.prototype.transfer === 'function') flags = [];
+      else if (spawnSync(process.execPath, ['--harmony-rab-gsab-transfer', '-e', "process.exit(typeof ArrayBuffer.prototype.transfer === 'function' ? 0 : 1)"]).status === 0) {
+        flags = ['--harmony-rab-gsab-transfer'];
+      }
+    });
+    for (const variant of ['keep', 'keep-close', 'drop-close']) {
+      it(`worker ${variant}: the main thread reads the posted buffer after every holder closed (zeros), no fault, file untouched`, function () {
+        if (flags === null || !LINUX) this.skip();
+        const dir = subdir(tmp, `posted-${variant}`);
+        const out = cleanJSON(runFixture('hostile-transfer-worker.js', [variant, dir], { execArgv: [...flags, '--expose-gc'], timeout: TIMEOUT }));
+        assert.equal(out.bytes, 1 << 20);
+        assert.ok(out.sum === 0 || out.sum === 7 * 256, `posted buffer sums to ${out.sum}`);
+        assert.equal(out.unchanged, true, 'a write to the posted buffer reached the file');
+        assert.equal(out.mapped, false, 'the file stays mapped after every holder closed');
+      });
+    }
+  });
+
   describe("3. process.on('SIGBUS') listeners and the guard of sum()/read()/gather() (file truncated by this process)", function () {
     // Today's failure mode is a hang: every child starts at once, so the timeouts run side by side.
     const WHICH = ['after', 'removed-after', 'removed-before', 'before', 'churn', 'worker', 'worker-main-loaded', 'plain-access-after', 'plain-access-before', 'kill-after', 'kill-before', 'kill-after-fault'];
