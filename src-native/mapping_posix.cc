@@ -311,11 +311,34 @@ std::mutex g_bus_mutex;
 std::atomic<bool> g_bus_installed{false};
 std::atomic<bool> g_bus_watched{false};
 
+// Every copy of memmap in the process (nested node_modules load several)
+// installs its handler with this signature in sa_mask, so each recognises
+// the others and hands them faults it did not cause: the guarded call may be
+// theirs. Blocking these two rarely-used signals while the handler runs is
+// harmless.
+void add_signature(sigset_t* set) {
+  sigaddset(set, SIGURG);
+  sigaddset(set, SIGWINCH);
+}
+
+bool has_signature(const struct sigaction& sa) {
+  return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction != nullptr && sigismember(&sa.sa_mask, SIGURG) == 1 &&
+         sigismember(&sa.sa_mask, SIGWINCH) == 1;
+}
+
 void on_sigbus(int sig, siginfo_t* info, void* uctx) {
   // si_code > 0: the kernel raised it for this thread's memory access.
   const bool fault = info != nullptr && info->si_code > 0;
   sigjmp_buf* jump = t_bus_jump;
   if (fault && jump != nullptr) siglongjmp(*jump, 1);
+  if (fault) {
+    // Not our guarded call: maybe another memmap copy's.
+    const struct sigaction& prev = g_prev_bus[g_prev_slot.load(std::memory_order_acquire)];
+    if (has_signature(prev)) {
+      prev.sa_sigaction(sig, info, uctx);
+      return;
+    }
+  }
   if (!fault) {
     // Sent with kill()/raise(): the application's handler (a JS listener
     // through libuv) gets it.
@@ -354,6 +377,7 @@ int ensure_bus_handler() {
   std::memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_sigbus;
   sigemptyset(&sa.sa_mask);
+  add_signature(&sa.sa_mask);
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   if (::sigaction(SIGBUS, &sa, nullptr) != 0) return fail("sigaction");
   g_bus_installed.store(true, std::memory_order_release);

@@ -188,6 +188,16 @@ describe('hostile callers (each in a child process)', function () {
     }
   });
 
+  describe('3b. two copies of memmap in one process (nested node_modules)', function () {
+    for (const first of ['ours', 'copy']) {
+      it(`loaded ${first} first: sum() through either copy over a truncated file is ERR_SIGBUS`, function () {
+        if (!LINUX) this.skip();
+        const out = cleanJSON(runFixture('hostile-two-copies.js', [subdir(tmp, `copies-${first}`), first], { timeout: TIMEOUT }));
+        assert.deepEqual(out, { ours: 'ERR_SIGBUS', copy: 'ERR_SIGBUS' });
+      });
+    }
+  });
+
   describe("3. process.on('SIGBUS') listeners and the guard of sum()/read()/gather() (file truncated by this process)", function () {
     // Today's failure mode is a hang: every child starts at once, so the timeouts run side by side.
     const WHICH = ['after', 'removed-after', 'removed-before', 'before', 'churn', 'worker', 'worker-main-loaded', 'plain-access-after', 'plain-access-before', 'kill-after', 'kill-before', 'kill-after-fault'];
