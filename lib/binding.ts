@@ -35,6 +35,8 @@ export interface NativeBinding {
   evictFile(path: string | Uint8Array): void;
   /** `fromMainThread`: the main thread's listener hook is in place from now on. */
   guardSigbus(fromMainThread?: boolean): void;
+  /** Marks buffers whose memory was transfer()red away before the env goes (see binding.cc). */
+  scanEscapes(): void;
   Mapping: {
     new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;
     new (adopt: 'shared', id: string): NativeMapping;
@@ -65,6 +67,10 @@ process.on('removeListener', regard);
 // Only the main thread's process.on() reaches libuv's signal handling; once it
 // is hooked, native calls stop checking the handler on every call.
 if (isMainThread) native.guardSigbus(true);
+// A worker's teardown calls every pending buffer finalizer, even for memory a
+// transfer()red ArrayBuffer in another thread still uses; tell those apart
+// while JavaScript can still run.
+else process.on('exit', () => native.scanEscapes());
 
 export const MODE_CODES = { r: 0, 'r+': 1, 'w+': 2, c: 3 } as const;
 export const ADVICE_CODES = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4 } as const;

@@ -31,7 +31,6 @@ struct EnvData {
   // Buffers of this env whose finalizer has not run (touched on its thread
   // only), so ~EnvData can tell them it is gone.
   std::unordered_set<BufferRef*> live;
-  napi_ref probe = nullptr;  // a no-op function: calling it tells whether JS may run
   ~EnvData();
 };
 
@@ -203,22 +202,13 @@ struct BufferRef {
   // memory any more and it gave the address reference back at once (the
   // finalizer comes later, from the event loop).
   bool released = false;  // guarded by g_registry_mutex
-  // The memory may live on in an ArrayBuffer transfer()red out of our reach
-  // (another thread's, even) although Node called the finalizer: at env
-  // teardown it calls every pending one, whether or not that copy is alive.
-  bool escaped = false;
+  // The memory was transfer()red out of our reach, maybe to another thread.
+  // Normally the finalizer runs once no buffer uses the memory, but at env
+  // teardown Node calls every pending one, whether or not that copy is alive:
+  // an escaped buffer then keeps the address range reserved for good. Found
+  // by close() and by ScanEscapes() (a worker's 'exit').
+  bool escaped = false;  // guarded by g_registry_mutex
 };
-
-// False while the env is torn down (Node-API refuses to call into JS then):
-// the one moment Node calls buffer finalizers whose memory may still be used.
-bool CanRunJs(napi_env env, EnvData* data) {
-  napi_value fn;
-  napi_value global;
-  napi_value result;
-  if (napi_get_reference_value(env, data->probe, &fn) != napi_ok || fn == nullptr) return false;
-  if (napi_get_undefined(env, &global) != napi_ok) return false;
-  return napi_call_function(env, global, fn, 0, nullptr, &result) == napi_ok;
-}
 
 EnvData::~EnvData() {
   for (BufferRef* ref : live) ref->owner = nullptr;
@@ -228,24 +218,6 @@ void FinalizeBuffer(napi_env env, void* /*data*/, void* hint) {
   auto* ref = static_cast<BufferRef*>(hint);
   if (ref->owner != nullptr) ref->owner->live.erase(ref);
   if (ref->weak != nullptr) {
-    // The ArrayBuffer we made, still alive but detached by someone else: its
-    // memory was transfer()red. Normally this finalizer runs only once no
-    // buffer uses the memory, but at env teardown Node calls it regardless,
-    // and the moved copy may live on in another thread: keep the range.
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) == napi_ok) {
-      napi_value value = nullptr;
-      bool detached = false;
-      if (napi_get_reference_value(env, ref->weak, &value) == napi_ok && value != nullptr) {
-        if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok && detached && !ref->released)
-          ref->escaped = true;
-      } else if (!ref->released && ref->owner != nullptr && !CanRunJs(env, ref->owner)) {
-        // Collected, and the env is going away: it may have been transfer()red
-        // before it was collected, and we cannot tell any more.
-        ref->escaped = true;
-      }
-      napi_close_handle_scope(env, scope);
-    }
     napi_delete_reference(env, ref->weak);
   }
   ReleaseHandle(ref->handle);
@@ -474,7 +446,11 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       if (v.IsEmpty() || !v.IsArrayBuffer()) continue;  // collected: its finalizer accounts for it
       Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
       // Already detached: transfer()red, the memory may live on elsewhere.
-      if (ab.IsDetached()) continue;
+      if (ab.IsDetached()) {
+        std::lock_guard<std::mutex> lock(g_registry_mutex);
+        if (!view.ref->released) view.ref->escaped = true;
+        continue;
+      }
       // Still ours, so the backing store (and `view.ref`) is alive. Once
       // detached nothing can reach the memory: give its address reference
       // back now, so the range is unmapped below instead of kept for a
@@ -727,6 +703,25 @@ Napi::Value EvictFile(const Napi::CallbackInfo& info) {
 
 // guardSigbus(): puts memmap's SIGBUS handler back in front if a
 // process.on('SIGBUS') listener (libuv) replaced or reset it.
+// scanEscapes(): called when a worker's JS is done ('exit'), before Node
+// tears the env down. Pending finalizers have run by then, so a buffer still
+// listed whose ArrayBuffer was collected, or is detached without close(),
+// has its memory alive in a transfer()red copy: mark it escaped.
+Napi::Value ScanEscapes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvData* data = GetEnvData(env);
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  for (BufferRef* ref : data->live) {
+    if (ref->released) continue;
+    napi_value value = nullptr;
+    bool detached = false;
+    if (napi_get_reference_value(env, ref->weak, &value) != napi_ok || value == nullptr ||
+        (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok && detached))
+      ref->escaped = true;
+  }
+  return env.Undefined();
+}
+
 // guardSigbus(true) from the main thread: its hook is in place from now on.
 Napi::Value GuardSigbus(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -740,15 +735,13 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   auto* data = new EnvData();
   data->env = env;
   env.SetInstanceData<EnvData>(data);
-  Napi::Function probe =
-      Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return info.Env().Undefined(); });
-  napi_create_reference(env, probe, 1, &data->probe);
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
   exports.Set("resizeFile", Napi::Function::New<ResizeFile>(env, "resizeFile"));
   exports.Set("restoreFile", Napi::Function::New<RestoreFile>(env, "restoreFile"));
   exports.Set("closeFile", Napi::Function::New<CloseFile>(env, "closeFile"));
   exports.Set("evictFile", Napi::Function::New<EvictFile>(env, "evictFile"));
+  exports.Set("scanEscapes", Napi::Function::New<ScanEscapes>(env, "scanEscapes"));
   exports.Set("guardSigbus", Napi::Function::New<GuardSigbus>(env, "guardSigbus"));
   exports.Set("Mapping", Mapping::Init(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(memmap::page_size())));
