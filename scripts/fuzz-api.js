@@ -476,6 +476,7 @@ function childMain(argv) {
     outcomes: { ok: 0, sentinel: 0, codes: {}, callback: { sentinel: 0, pollution: 0, fault: 0 } },
     pollution: null,
     polluting: false, // the pollution is installed (during call(), and what runs inside it)
+    suspended: false, // taken down while the fuzzer's own code runs inside a polluted call
     transfer: false,
     captured: new Map(), // internal DataView buffers seen by a patched DataView (transfer rounds)
   };
@@ -613,7 +614,8 @@ function childMain(argv) {
    * values. (Not "path must …": lib/ passes user paths through to the OS.)
    */
   const BINDING_INTERNAL_RE = /bad view|bad stride|coords|destination|window out of range|type out of range|mode out of range|fd out of range|advice out of range|view must be a Float64Array|region changed|^share\(meta\)|^Mapping\(|^init\(/;
-  function classify(e, method = '') {
+  /** `polluted`: the pollution was installed when `e` was thrown (call() classifies after removing it). */
+  function classify(e, method = '', polluted = S.polluting) {
     if (isSentinel(e)) return { ok: true, sentinel: true };
     let mm = false;
     try {
@@ -644,7 +646,7 @@ function childMain(argv) {
       // bug of the library hidden behind the wrapper.
       const chain = causeChain(e);
       if (chain.some(isSentinel)) return { ok: true, sentinel: true, wrapped: true, code };
-      if (S.polluting) return { ok: true, code, callbackExcused: causeInfo(e) };
+      if (polluted) return { ok: true, code, callbackExcused: causeInfo(e) };
       return { ok: false, kind: 'callback-without-callback', cause: causeInfo(e) };
     }
     if (code === 'ERR_INVALID_ARG_VALUE' && !S.pollution && BINDING_INTERNAL_RE.test(message)) {
@@ -671,7 +673,7 @@ function childMain(argv) {
   function faultFor(k, method, call, e) {
     if (k.kind === 'callback-without-callback') {
       const c = k.cause.find((x) => x.name !== 'MemmapError' || x.code === null) || k.cause[0];
-      const detail = `ERR_CALLBACK ${S.transfer && !S.pollution ? 'in a transfer round ' : ''}${S.pollution ? 'outside the polluted window ' : ''}but no caller code threw`;
+      const detail = `ERR_CALLBACK ${S.transfer && !S.pollution ? 'in a transfer round ' : ''}${S.pollution ? '(the fuzzer called it between calls, unpolluted) ' : ''}but no caller code threw`;
       fault(k.kind, method, call, e, detail, c ? `cause ${c.name} at ${c.frame}` : 'no cause', { cause: k.cause });
     } else if (k.kind === 'binding-internal-arg') {
       let msg = '';
@@ -782,10 +784,11 @@ function childMain(argv) {
   function nested(method, what, fn) {
     S.nested++;
     if (!S.ctx) S.snapValid = false;
+    const polluted = S.polluting || S.suspended; // fn() runs with the pollution installed
     try {
-      return fn();
+      return withPollutionRestored(fn);
     } catch (e) {
-      const c = classify(e, method);
+      const c = classify(e, method, polluted);
       countOutcome(c);
       if (!c.ok) faultFor(c, method, `${what} ${S.ctx ? `inside ${S.ctx.label}` : '(by the fuzzer, between calls)'}`, e);
       return undefined;
@@ -931,8 +934,45 @@ function childMain(argv) {
       bagAdd(S.moved, { buf: moved, entry: m.entry, what: `${m.entry.label}.${m.what}.${how}() in ${where}`, kind: `a buffer moved by ${how}()`, captured: m.captured }, 32);
     } catch {}
   }
+  /**
+   * Runs the fuzzer's own code (an effect) with the pollution taken down: an
+   * Array.prototype[0] setter that drops values would break its bookkeeping
+   * (push() into a fresh array, …) and make it throw errors of its own into
+   * the library. The library calls it makes go through nested(), which puts
+   * the pollution back around them.
+   */
+  function withoutPollution(fn) {
+    if (!S.polluting) return fn();
+    S.polluting = false;
+    S.pollution.remove();
+    const prev = S.suspended;
+    S.suspended = true;
+    try {
+      return fn();
+    } finally {
+      S.suspended = prev;
+      S.pollution.install();
+      S.polluting = true;
+    }
+  }
+  function withPollutionRestored(fn) {
+    if (!S.suspended) return fn();
+    S.suspended = false;
+    S.pollution.install();
+    S.polluting = true;
+    try {
+      return fn();
+    } finally {
+      S.polluting = false;
+      S.pollution.remove();
+      S.suspended = true;
+    }
+  }
   function runEffect(kind, where) {
     if (S.effectDepth > 1 || kind === 'none') return;
+    withoutPollution(() => runEffectNow(kind, where));
+  }
+  function runEffectNow(kind, where) {
     S.effectDepth++;
     try {
       switch (kind) {
@@ -1811,7 +1851,8 @@ function childMain(argv) {
       }
       return { ok: true, result };
     }
-    const k = classify(err, c.method);
+    // c.fn() ran with the round's pollution installed from start to end.
+    const k = classify(err, c.method, Boolean(S.pollution));
     if (k.sentinel) S.outcomes.sentinel++;
     else if (k.thirdParty) S.outcomes.ndarrayPackage = (S.outcomes.ndarrayPackage || 0) + 1;
     else if (k.ok) S.outcomes.codes[k.code] = (S.outcomes.codes[k.code] || 0) + 1;

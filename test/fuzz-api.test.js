@@ -11,7 +11,10 @@
 // command that replays its round.
 // `npm run fuzz` runs the same fuzzer long.
 const assert = require('node:assert/strict');
-const { fuzz, formatReport } = require('../scripts/fuzz-api');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { fuzz, formatReport, runRound } = require('../scripts/fuzz-api');
 
 const SEED = 20261130;
 const ROUNDS = 6; // rounds cycle plain, polluted, transfer, mixed: 6 cover each
@@ -43,7 +46,36 @@ describe(`API fuzz (seed ${SEED}, ${ROUNDS} rounds x ${CALLS} calls, each round 
       assert.ok(codes.has(code), `no call was refused with ${code}: ${[...codes].join(', ')}`);
     }
     assert.ok(res.results.some((r) => r.flavor && r.flavor.pollution.length > 0), 'no polluted round');
-    // The ERR_CALLBACK check is not vacuous: caller code threw and came back wrapped.
-    assert.ok(res.callback.sentinel > 0, `no ERR_CALLBACK wrapped the fuzzer's own throw: ${JSON.stringify(res.callback)}`);
+  });
+
+  it('still sees an internal error behind ERR_CALLBACK and a binding argument error (a deliberately broken build)', function () {
+    // memmap with sum() failing as a library bug would behind the ERR_CALLBACK wrapper (a TypeError of its
+    // own code as the cause) and read() passing the addon a bad view: the fuzzer must report both.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-fuzz-broken-'));
+    try {
+      const root = path.join(__dirname, '..');
+      fs.writeFileSync(
+        path.join(dir, 'index.js'),
+        `'use strict';
+const lib = require(${JSON.stringify(root)});
+const P = lib.MemmapArray.prototype;
+P.sum = function sum() {
+  let cause;
+  try { null.x; } catch (e) { cause = e; }
+  throw new lib.MemmapError('ERR_CALLBACK', 'wrapped', { cause });
+};
+P.read = function read() { throw new lib.MemmapError('ERR_INVALID_ARG_VALUE', 'bad view'); };
+module.exports = lib;
+`,
+      );
+      const r = runRound({ seed: SEED, round: 0, calls: 80, pkg: dir });
+      const kinds = r.faults.map((f) => `${f.kind} ${f.method}`);
+      assert.ok(kinds.includes('callback-without-callback a.sum'), `ERR_CALLBACK over a TypeError not reported: ${kinds.join('; ') || 'no faults'}`);
+      assert.ok(kinds.includes('binding-internal-arg a.read'), `binding argument error not reported: ${kinds.join('; ') || 'no faults'}`);
+      const f = r.faults.find((x) => x.kind === 'callback-without-callback');
+      assert.equal(f.cause[0].name, 'TypeError');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
