@@ -182,7 +182,9 @@ function toComplex(name: DTypeName, value: unknown): [number, number] {
   if (Array.isArray(value) && value.length === 2) return [toFloat(name, value[0]), toFloat(name, value[1])];
   if (typeof value === 'object' && value !== null && 're' in value) {
     const c = value as { re: unknown; im?: unknown };
-    return [toFloat(name, c.re), c.im === undefined ? 0 : toFloat(name, c.im)];
+    const re = c.re;
+    const im = c.im; // each getter runs once
+    return [toFloat(name, re), im === undefined ? 0 : toFloat(name, im)];
   }
   return [toFloat(name, value), 0];
 }
@@ -592,26 +594,35 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** Reads element `k` (linear, in elements) whatever window it lies in. */
   #readAt(k: number): unknown {
-    try {
-      return this.#read(this.#viewFor(k * this.itemsize), this.#at);
-    } catch (err) {
-      // A TypeError from a DataView whose buffer was transfer()red away: drop
-      // the cached views and read through fresh ones.
-      if (err instanceof MemmapError) throw err;
-      this.#live();
-      this.#dropViews();
-      return this.#read(this.#viewFor(k * this.itemsize), this.#at);
-    }
+    return this.#readByte(k * this.itemsize, this.#read);
   }
 
   #writeAt(k: number, value: unknown): void {
+    // Complex values may be objects with getters: run them before a view is
+    // chosen, so they cannot detach it (transfer()) between choice and store.
+    this.#writeByte(k * this.itemsize, this.#write, this.#dt.kind === 'c' ? toComplex(this.#dt.name, value) : value);
+  }
+
+  /** read(view, offset) of the byte `b`, through fresh views if cached ones were transfer()red away. */
+  #readByte(b: number, read: Reader): unknown {
     try {
-      this.#write(this.#viewFor(k * this.itemsize), this.#at, value);
+      return read(this.#viewFor(b), this.#at);
     } catch (err) {
       if (err instanceof MemmapError) throw err;
-      this.#live(); // closed meanwhile (by the value's getter): ERR_CLOSED
+      this.#live(); // closed meanwhile: ERR_CLOSED
       this.#dropViews();
-      this.#write(this.#viewFor(k * this.itemsize), this.#at, value);
+      return read(this.#viewFor(b), this.#at);
+    }
+  }
+
+  #writeByte(b: number, write: Writer, value: unknown): void {
+    try {
+      write(this.#viewFor(b), this.#at, value);
+    } catch (err) {
+      if (err instanceof MemmapError) throw err;
+      this.#live();
+      this.#dropViews();
+      write(this.#viewFor(b), this.#at, value);
     }
   }
 
@@ -734,8 +745,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       const part = accessors(parseDType(this.#dt.byteOrder + 'f' + this.itemsize / 2));
       const half = this.itemsize / 2;
       const byteOf = (i: number) => Math.floor(i / 2) * this.itemsize + (i % 2) * half;
-      read = (i) => part.read(this.#viewFor(byteOf(i)), this.#at);
-      write = (i, v) => part.write(this.#viewFor(byteOf(i)), this.#at, v);
+      read = (i) => this.#readByte(byteOf(i), part.read);
+      write = (i, v) => this.#writeByte(byteOf(i), part.write, typeof v === 'number' ? v : toFloat(this.#dt.name, v));
     } else {
       read = (i) => this.#readAt(i);
       write = (i, v) => this.#writeAt(i, v);
@@ -989,7 +1000,9 @@ export function fromShared<N extends DTypeName = DTypeName>(token: SharedMemmap)
   let meta: string | undefined;
   let mapping: NativeMapping;
   try {
-    given.filename = Buffer.isBuffer(given.filename) || !(given.filename instanceof Uint8Array) ? given.filename : Buffer.from(given.filename);
+    // A string or bytes, nothing else: Buffer.from() of another object would run its code and read any `length`.
+    if (typeof given.filename !== 'string' && !(given.filename instanceof Uint8Array)) throw new TypeError('filename');
+    given.filename = typeof given.filename === 'string' || Buffer.isBuffer(given.filename) ? given.filename : Buffer.from(given.filename);
     meta = tokenMeta(given);
   } catch {
     throw bad('fields are not plain data');
