@@ -175,6 +175,15 @@ describe('hostile callers (each in a child process)', function () {
         flags = ['--harmony-rab-gsab-transfer'];
       }
     });
+    it('complex arrays: a set() value whose getter moves the buffer, and a big-endian ndarray() view after a move, still write the file', function () {
+      if (flags === null) this.skip();
+      const out = cleanJSON(runFixture('hostile-transfer-complex.js', [subdir(tmp, 'transfer-complex')], { execArgv: flags, timeout: TIMEOUT }));
+      assert.deepEqual(out.ndSet, { value: null });
+      assert.deepEqual(out.ndGet, { value: 2 });
+      assert.deepEqual(out.setWithGetter, { value: null });
+      assert.equal(out.getterCalls, 1, 'each getter of the value runs once');
+      assert.deepEqual(out.readBack, { value: { re: 2.5, im: -1 } });
+    });
     it('workers that exit with live views (no transfer) leave no address range behind', function () {
       if (!LINUX) this.skip();
       const out = cleanJSON(runFixture('worker-exit-leak.js', [path.join(subdir(tmp, 'worker-exit'), 'w.bin')], { execArgv: ['--expose-gc'], timeout: TIMEOUT }));

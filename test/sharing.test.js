@@ -60,6 +60,8 @@ describe('sharing across worker threads', function () {
     assert.match(token.id, /^[0-9a-f]{32}$/);
     throwsCode(() => fromShared({ ...token, shape: [1000] }), 'ERR_INVALID_TOKEN');
     throwsCode(() => fromShared({ ...token, shape: [2, 8] }), 'ERR_INVALID_TOKEN');
+    // Refused before anything reads it: Buffer.from() would allocate `length` bytes and read each index.
+    throwsCode(() => fromShared({ ...token, filename: { length: 2 ** 31 } }), 'ERR_INVALID_TOKEN');
     const b = fromShared(structuredClone(token));
     assert.equal(b.mode, 'r');
     assert.deepEqual(b.shape, [16]);
