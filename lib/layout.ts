@@ -267,6 +267,8 @@ export function indexColumns(coords: readonly unknown[], ndim: number, itemsize:
     if (lengths[d] !== count) throw new MemmapRangeError('ERR_INVALID_INDEX', `index arrays must have one length, got ${count} (array 0) and ${lengths[d]} (array ${d})`);
   }
   if (count * itemsize > limit) throw tooLarge('a result', count * itemsize, limit);
+  // Checked, not just caught: some allocators abort instead of failing (ASan).
+  if (count * 8 > limit) throw tooLarge('an index array as float64', count * 8, limit);
   const alloc = (): Float64Array => {
     try {
       return new Float64Array(count);
