@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 'use strict';
+const { mulberry32 } = require('./prng');
 // Deterministic fuzzer of the whole public API (issue 9). Every factory
 // (memmap, openNpy, readNpyHeader, fromShared, evict, parseDType, new
 // MemmapArray, and any other function the package exports) and every method
@@ -58,14 +59,7 @@ const DEFAULTS = { rounds: 20, calls: 300, timeoutMs: 60000 };
 // ---------------------------------------------------------------------------
 
 function prng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n) => Math.floor(next() * n);
   const pick = (arr) => arr[int(arr.length)];
   const chance = (p) => next() < p;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 'use strict';
+const { mulberry32 } = require('./prng');
 // Deterministic fuzzing of the .npy reader: mutates valid headers (flipped
 // bytes, Python punctuation, truncation, huge lengths, odd versions, descrs)
 // and checks that readNpyHeader/openNpy never crash, hang or throw anything
@@ -15,14 +16,7 @@ const { openNpy, readNpyHeader, MemmapError } = require('..');
 
 /** mulberry32: small, fast, deterministic. */
 function prng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n) => Math.floor(next() * n);
   return { next, int, pick: (arr) => arr[int(arr.length)] };
 }
