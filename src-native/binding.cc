@@ -15,10 +15,13 @@
 
 #include "kernels.h"
 #include "mapping.h"
+#include "regions.h"
 
 namespace {
 
+using memmap::HandleState;
 using memmap::Region;
+using memmap::SharedRegion;
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
@@ -40,7 +43,13 @@ EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
 Napi::Error MakeError(Napi::Env env, Napi::Value code, const std::string& message, const char* syscall,
                       const std::string& path) {
   EnvData* data = GetEnvData(env);
-  if (data == nullptr || data->make_error.IsEmpty()) return Napi::Error::New(env, message);
+  if (data == nullptr || data->make_error.IsEmpty()) {
+    // Only before lib/binding.ts called init(): still a coded error.
+    Napi::Error err = Napi::Error::New(env, message);
+    err.Set("code", code.IsString() ? code : Napi::String::New(env, "ERR_NOT_INITIALIZED"));
+    if (code.IsNumber()) err.Set("errno", code);
+    return err;
+  }
   Napi::Value err = data->make_error.Call({code, Napi::String::New(env, message),
                                            syscall ? Napi::Value(Napi::String::New(env, syscall)) : env.Undefined(),
                                            path.empty() ? env.Undefined() : Napi::Value(Napi::String::New(env, path))});
@@ -80,7 +89,7 @@ uint64_t ToU64(const Napi::Value& v, const char* what) {
 
 memmap::Mode ToMode(const Napi::Value& v) {
   uint64_t m = ToU64(v, "mode");
-  if (m > 3) ThrowArg(v.Env(), "mode out of range");
+  if (m >= static_cast<uint64_t>(memmap::kModeCount)) ThrowArg(v.Env(), "mode out of range");
   return static_cast<memmap::Mode>(m);
 }
 
@@ -88,107 +97,6 @@ int ToFd(const Napi::Value& v) {
   uint64_t fd = ToU64(v, "fd");
   if (fd > 0x7fffffff) ThrowArg(v.Env(), "fd out of range");
   return static_cast<int>(fd);
-}
-
-// One mmap() shared by every Mapping handle over it, in any thread.
-//
-// Two counts keep it safe from anything JavaScript does:
-// - `holders` keep the FILE mapped: each open Mapping handle (one per thread
-//   that opened or adopted the region), each native call in flight (a pin), and
-//   each handle that was never closed but still has ArrayBuffers alive.
-// - `address_refs` keep the ADDRESS RANGE reserved: the file side (1 while
-//   holders > 0) plus one per live ArrayBuffer backing store. A buffer can
-//   outlive every handle (ArrayBuffer.prototype.transfer() moves it out of
-//   close()'s reach), so when the last holder goes the file pages are replaced
-//   by anonymous zero pages at the same address, and the range is unmapped only
-//   when the last backing store is freed.
-struct SharedRegion {
-  Region region;
-  int64_t holders = 1;       // guarded by g_registry_mutex
-  int64_t address_refs = 1;  // guarded by g_registry_mutex
-  std::string id;            // registry id once shared, empty before
-  std::string meta;          // what share() was told the region is (JSON, set once)
-};
-
-std::mutex g_registry_mutex;
-std::unordered_map<std::string, SharedRegion*> g_registry;
-
-// Call with g_registry_mutex held.
-void DropAddressRefLocked(SharedRegion* shared) {
-  if (--shared->address_refs > 0) return;
-  memmap::unmap_region(&shared->region);
-  delete shared;
-}
-
-void DropHolder(SharedRegion* shared) {
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
-  if (--shared->holders > 0) return;
-  if (!shared->id.empty()) g_registry.erase(shared->id);
-  // Buffers still alive: release the file, keep the addresses readable.
-  if (shared->address_refs > 1) memmap::release_file(&shared->region);
-  DropAddressRefLocked(shared);
-}
-
-void AddHolder(SharedRegion* shared) {
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
-  shared->holders++;
-}
-
-// Adds a holder to a shared region by id; nullptr if it is gone (or never was).
-SharedRegion* AdoptShared(const std::string& id) {
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
-  auto it = g_registry.find(id);
-  if (it == g_registry.end()) return nullptr;
-  it->second->holders++;
-  return it->second;
-}
-
-// 128 random bits: a token names one mapping of this process and cannot be
-// guessed or carried over from another process.
-std::string RandomId() {
-  static std::mutex rng_mutex;
-  static std::random_device device;
-  std::lock_guard<std::mutex> lock(rng_mutex);
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (int k = 0; k < 4; k++) {
-    uint32_t word = device();
-    for (int j = 0; j < 8; j++, word >>= 4) id.push_back(hex[word & 15]);
-  }
-  return id;
-}
-
-const std::string& ShareId(SharedRegion* shared, const std::string& meta) {
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
-  if (shared->id.empty()) {
-    std::string id;
-    do id = RandomId();
-    while (g_registry.count(id) != 0);
-    shared->id = id;
-    shared->meta = meta;
-    g_registry.emplace(shared->id, shared);
-  }
-  return shared->id;
-}
-
-// What one Mapping handle holds. Owned by the JS object and by every backing
-// store it handed out, so a buffer that outlives its (uncollected, unclosed)
-// handle keeps the file mapped; close() releases the file at once.
-struct HandleState {
-  SharedRegion* shared = nullptr;  // nullptr once closed
-  int64_t refs = 1;                // guarded by g_registry_mutex
-};
-
-void ReleaseHandle(HandleState* state) {
-  SharedRegion* drop = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
-    if (--state->refs > 0) return;
-    drop = state->shared;
-    state->shared = nullptr;
-  }
-  if (drop != nullptr) DropHolder(drop);
-  delete state;
 }
 
 // The backing-store finalizer of an ArrayBuffer over a region. Node calls it
@@ -201,13 +109,13 @@ struct BufferRef {
   // close() detached this buffer itself, so no JavaScript can reach the
   // memory any more and it gave the address reference back at once (the
   // finalizer comes later, from the event loop).
-  bool released = false;  // guarded by g_registry_mutex
+  bool released = false;  // guarded by memmap::g_region_mutex
   // The memory was transfer()red out of our reach, maybe to another thread.
   // Normally the finalizer runs once no buffer uses the memory, but at env
   // teardown Node calls every pending one, whether or not that copy is alive:
   // an escaped buffer then keeps the address range reserved for good. Found
   // by close() and by ScanEscapes() (a worker's 'exit').
-  bool escaped = false;  // guarded by g_registry_mutex
+  bool escaped = false;  // guarded by memmap::g_region_mutex
 };
 
 EnvData::~EnvData() {
@@ -220,12 +128,12 @@ void FinalizeBuffer(napi_env env, void* /*data*/, void* hint) {
   if (ref->weak != nullptr) {
     napi_delete_reference(env, ref->weak);
   }
-  ReleaseHandle(ref->handle);
+  memmap::release_handle(ref->handle);
   {
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
     // An escaped buffer keeps the address range reserved for good: its memory
     // may still be read elsewhere (zero pages once the file is released).
-    if (!ref->released && !ref->escaped) DropAddressRefLocked(ref->shared);
+    if (!ref->released && !ref->escaped) memmap::drop_address_ref_locked(ref->shared);
   }
   delete ref;
 }
@@ -234,8 +142,8 @@ void FinalizeBuffer(napi_env env, void* /*data*/, void* hint) {
 // JavaScript does meanwhile (close() included): the unmap waits for it.
 class Pin {
  public:
-  explicit Pin(SharedRegion* shared) : shared_(shared) { AddHolder(shared); }
-  ~Pin() { DropHolder(shared_); }
+  explicit Pin(SharedRegion* shared) : shared_(shared) { memmap::add_holder(shared); }
+  ~Pin() { memmap::drop_holder(shared_); }
   Pin(const Pin&) = delete;
   Pin& operator=(const Pin&) = delete;
   const Region& region() const { return shared_->region; }
@@ -296,6 +204,115 @@ void ThrowKernel(Napi::Env env, int rc) {
   ThrowErrno(env, rc);
 }
 
+// The kernels' entry points, shared by every storage: a Mapping's methods
+// and the heap functions (sumBytes, ...). Arguments start at info[first];
+// `acquire()` is called once every value has been taken from JavaScript and
+// returns what keeps the bytes alive for the kernel (a Pin, or a heap span):
+// no JavaScript runs between it and the kernel's end.
+
+// sum(type, swap, view): number, bigint (64-bit ints) or Float64Array [re, im].
+template <typename Acquire>
+Napi::Value RunSum(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
+  Napi::Env env = info.Env();
+  memmap::ElemType type = ToElemType(info[first]);
+  bool swap = info[first + 1].ToBoolean();
+  memmap::StridedView view = ToView(info[first + 2]);
+  memmap::SumResult r;
+  int rc;
+  {
+    auto bytes = acquire();
+    rc = memmap::sum_view(bytes.region(), type, swap, view, &r);
+  }
+  if (rc != 0) ThrowKernel(env, rc);
+  switch (r.kind) {
+    case memmap::SumResult::Kind::kFloat:
+      return Napi::Number::New(env, r.re);
+    case memmap::SumResult::Kind::kComplex: {
+      Napi::Float64Array pair = Napi::Float64Array::New(env, 2);
+      pair[0] = r.re;
+      pair[1] = r.im;
+      return pair;
+    }
+    case memmap::SumResult::Kind::kInt64:
+      return Napi::BigInt::New(env, r.i);
+    case memmap::SumResult::Kind::kUint64:
+      return Napi::BigInt::New(env, r.u);
+    case memmap::SumResult::Kind::kSmallInt:
+      break;
+  }
+  return Napi::Number::New(env, static_cast<double>(r.i));
+}
+
+// copy(type, swap, view, dst): the view's elements in C order into the
+// TypedArray `dst`, which must hold exactly them.
+template <typename Acquire>
+Napi::Value RunCopy(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
+  Napi::Env env = info.Env();
+  memmap::ElemType type = ToElemType(info[first]);
+  bool swap = info[first + 1].ToBoolean();
+  memmap::StridedView view = ToView(info[first + 2]);
+  unsigned __int128 size = memmap::elem_size(type);
+  for (int k = 0; k < view.ndim; k++) size *= view.shape[k];
+  uint8_t* dst = ToDestination(info[first + 3], size);
+  int rc;
+  {
+    auto bytes = acquire();
+    rc = memmap::copy_view(bytes.region(), type, swap, view, dst);
+  }
+  if (rc != 0) ThrowKernel(env, rc);
+  return env.Undefined();
+}
+
+// gather(type, swap, coords: Float64Array[], view, dst): element k of dst is
+// the element at (coords[0][k], coords[1][k], ...) of the view.
+// Coordinates are checked here; a bad one returns Float64Array [kind, axis, position].
+template <typename Acquire>
+Napi::Value RunGather(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
+  Napi::Env env = info.Env();
+  memmap::ElemType type = ToElemType(info[first]);
+  bool swap = info[first + 1].ToBoolean();
+  if (!info[first + 2].IsArray()) ThrowArg(env, "coords must be an array");
+  memmap::StridedView view = ToView(info[first + 3]);
+  Napi::Array list = info[first + 2].As<Napi::Array>();
+  // Element reads may run user code: take them all as values first, and
+  // only then their data pointers, so nothing can detach one in between.
+  if (list.Length() != static_cast<uint32_t>(view.ndim)) ThrowArg(env, "bad coords");
+  Napi::Value coords[memmap::kMaxDims];
+  for (int d = 0; d < view.ndim; d++) coords[d] = list.Get(static_cast<uint32_t>(d));
+  const double* columns[memmap::kMaxDims];
+  size_t count = 1;
+  for (int d = 0; d < view.ndim; d++) {
+    const Napi::Value& c = coords[d];
+    if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      ThrowArg(env, "coords must be Float64Arrays");
+    Napi::Float64Array f = c.As<Napi::Float64Array>();
+    if (d == 0) count = f.ElementLength();
+    if (f.ElementLength() != count) ThrowArg(env, "coords differ in length");
+    columns[d] = f.Data();
+  }
+  std::vector<uint64_t> at(count);
+  uint64_t bad = 0;
+  int bad_axis = 0;
+  int rc = memmap::coords_to_offsets(columns, view.ndim, view.shape, view.strides, count, at.data(), &bad, &bad_axis);
+  if (rc != 0) {
+    // [kind (0 not an integer, 1 out of range), axis, position]: lib/ throws
+    // the error with its class and code.
+    Napi::Float64Array bad_at = Napi::Float64Array::New(env, 3);
+    bad_at[0] = rc == -EINVAL ? 0 : 1;
+    bad_at[1] = bad_axis;
+    bad_at[2] = static_cast<double>(bad);
+    return bad_at;
+  }
+  for (uint64_t k = 0; k < count; k++) at[k] += view.offset;
+  uint8_t* dst = ToDestination(info[first + 4], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
+  {
+    auto bytes = acquire();
+    rc = memmap::gather(bytes.region(), type, swap, at.data(), count, dst);
+  }
+  if (rc != 0) ThrowKernel(env, rc);
+  return env.Undefined();
+}
+
 // Every entry point below follows one rule: first take every value it needs
 // from JavaScript (which may run user code: getters, Proxies), then look up
 // the region (ERR_CLOSED if that code closed it) and pin it for the whole
@@ -326,7 +343,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     Napi::Env env = info.Env();
     if (info.Length() >= 2 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "shared") {
       if (!info[1].IsString()) ThrowCode(env, "ERR_INVALID_TOKEN", "share() token id must be a string");
-      SharedRegion* shared = AdoptShared(info[1].As<Napi::String>().Utf8Value());
+      SharedRegion* shared = memmap::adopt_shared(info[1].As<Napi::String>().Utf8Value());
       if (shared == nullptr)
         ThrowCode(env, "ERR_INVALID_TOKEN",
                   "no mapping of this process has this share() id (closed by every holder, or from another process)");
@@ -350,7 +367,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
 
   ~Mapping() override {
     // GC backstop. Buffers this handle made hold their own references.
-    ReleaseHandle(state_);
+    memmap::release_handle(state_);
   }
 
  private:
@@ -377,7 +394,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     EnvData* data = GetEnvData(env);
     auto* ref = new BufferRef{state_, shared, data};
     {
-      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
       state_->refs++;
       shared->address_refs++;
     }
@@ -417,7 +434,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value Advise(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint64_t advice = ToU64(info[0], "advice");
-    if (advice > 4) ThrowArg(env, "advice out of range");
+    if (advice >= static_cast<uint64_t>(memmap::kAdviceCount)) ThrowArg(env, "advice out of range");
     Pin pin(Live(env));
     int rc = memmap::advise_region(const_cast<Region&>(pin.region()), static_cast<memmap::Advice>(advice));
     if (rc != 0) ThrowErrno(env, rc);
@@ -447,7 +464,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
       // Already detached: transfer()red, the memory may live on elsewhere.
       if (ab.IsDetached()) {
-        std::lock_guard<std::mutex> lock(g_registry_mutex);
+        std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
         if (!view.ref->released) view.ref->escaped = true;
         continue;
       }
@@ -456,7 +473,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       // back now, so the range is unmapped below instead of kept for a
       // finalizer.
       {
-        std::lock_guard<std::mutex> lock(g_registry_mutex);
+        std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
         view.ref->released = true;
         view.ref->shared->address_refs--;
       }
@@ -465,11 +482,11 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     views_.clear();
     SharedRegion* shared = nullptr;
     {
-      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
       shared = state_->shared;
       state_->shared = nullptr;
     }
-    if (shared != nullptr) DropHolder(shared);
+    if (shared != nullptr) memmap::drop_holder(shared);
     return env.Undefined();
   }
 
@@ -480,109 +497,19 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     Napi::Env env = info.Env();
     if (!info[0].IsString()) ThrowArg(env, "share(meta)");
     std::string meta = info[0].As<Napi::String>().Utf8Value();
-    return Napi::String::New(env, ShareId(Live(env), meta));
+    return Napi::String::New(env, memmap::share_id(Live(env), meta));
   }
 
-  // sum(type, swap, view): number, bigint (64-bit ints) or Float64Array [re, im].
+  // sum(type, swap, view), copy(type, swap, view, dst),
+  // gather(type, swap, coords, view, dst): the kernels over this mapping (see RunSum).
   Napi::Value Sum(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    memmap::ElemType type = ToElemType(info[0]);
-    bool swap = info[1].ToBoolean();
-    memmap::StridedView view = ToView(info[2]);
-    memmap::SumResult r;
-    int rc;
-    {
-      Pin pin(Live(env));
-      rc = memmap::sum_view(pin.region(), type, swap, view, &r);
-    }
-    if (rc != 0) ThrowKernel(env, rc);
-    switch (type) {
-      case memmap::ElemType::kFloat16:
-      case memmap::ElemType::kFloat32:
-      case memmap::ElemType::kFloat64:
-        return Napi::Number::New(env, r.re);
-      case memmap::ElemType::kComplex64:
-      case memmap::ElemType::kComplex128: {
-        Napi::Float64Array pair = Napi::Float64Array::New(env, 2);
-        pair[0] = r.re;
-        pair[1] = r.im;
-        return pair;
-      }
-      case memmap::ElemType::kInt64:
-        return Napi::BigInt::New(env, r.i);
-      case memmap::ElemType::kUint64:
-        return Napi::BigInt::New(env, r.u);
-      default:
-        return Napi::Number::New(env, static_cast<double>(r.i));
-    }
+    return RunSum(info, 0, [&] { return Pin(Live(info.Env())); });
   }
-
-  // copy(type, swap, view, dst): the view's elements in C order into the
-  // TypedArray `dst`, which must hold exactly them.
   Napi::Value Copy(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    memmap::ElemType type = ToElemType(info[0]);
-    bool swap = info[1].ToBoolean();
-    memmap::StridedView view = ToView(info[2]);
-    unsigned __int128 bytes = memmap::elem_size(type);
-    for (int k = 0; k < view.ndim; k++) bytes *= view.shape[k];
-    uint8_t* dst = ToDestination(info[3], bytes);
-    int rc;
-    {
-      Pin pin(Live(env));
-      rc = memmap::copy_view(pin.region(), type, swap, view, dst);
-    }
-    if (rc != 0) ThrowKernel(env, rc);
-    return env.Undefined();
+    return RunCopy(info, 0, [&] { return Pin(Live(info.Env())); });
   }
-
-  // gather(type, swap, coords: Float64Array[], view, dst): element k of dst is
-  // the element at (coords[0][k], coords[1][k], ...) of the view (offset 0).
-  // Coordinates are checked here; a bad one returns Float64Array [kind, axis, position].
   Napi::Value Gather(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    memmap::ElemType type = ToElemType(info[0]);
-    bool swap = info[1].ToBoolean();
-    if (!info[2].IsArray()) ThrowArg(env, "coords must be an array");
-    memmap::StridedView view = ToView(info[3]);
-    Napi::Array list = info[2].As<Napi::Array>();
-    // Element reads may run user code: take them all as values first, and
-    // only then their data pointers, so nothing can detach one in between.
-    if (list.Length() != static_cast<uint32_t>(view.ndim)) ThrowArg(env, "bad coords");
-    Napi::Value coords[memmap::kMaxDims];
-    for (int d = 0; d < view.ndim; d++) coords[d] = list.Get(static_cast<uint32_t>(d));
-    const double* columns[memmap::kMaxDims];
-    size_t count = 1;
-    for (int d = 0; d < view.ndim; d++) {
-      const Napi::Value& c = coords[d];
-      if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-        ThrowArg(env, "coords must be Float64Arrays");
-      Napi::Float64Array f = c.As<Napi::Float64Array>();
-      if (d == 0) count = f.ElementLength();
-      if (f.ElementLength() != count) ThrowArg(env, "coords differ in length");
-      columns[d] = f.Data();
-    }
-    std::vector<uint64_t> at(count);
-    uint64_t bad = 0;
-    int bad_axis = 0;
-    int rc = memmap::coords_to_offsets(columns, view.ndim, view.shape, view.strides, count, at.data(), &bad, &bad_axis);
-    if (rc != 0) {
-      // [kind (0 not an integer, 1 out of range), axis, position]: lib/ throws
-      // the error with its class and code.
-      Napi::Float64Array bad_at = Napi::Float64Array::New(env, 3);
-      bad_at[0] = rc == -EINVAL ? 0 : 1;
-      bad_at[1] = bad_axis;
-      bad_at[2] = static_cast<double>(bad);
-      return bad_at;
-    }
-    for (uint64_t k = 0; k < count; k++) at[k] += view.offset;
-    uint8_t* dst = ToDestination(info[4], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
-    {
-      Pin pin(Live(env));
-      rc = memmap::gather(pin.region(), type, swap, at.data(), count, dst);
-    }
-    if (rc != 0) ThrowKernel(env, rc);
-    return env.Undefined();
+    return RunGather(info, 0, [&] { return Pin(Live(info.Env())); });
   }
 
   Napi::Value GetClosed(const Napi::CallbackInfo& info) {
@@ -597,7 +524,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value GetMeta(const Napi::CallbackInfo& info) {
     SharedRegion* shared = state_->shared;
     if (shared == nullptr) return info.Env().Undefined();
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
     return Napi::String::New(info.Env(), shared->meta);
   }
 
@@ -609,6 +536,63 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   std::vector<View> views_;
   size_t prune_at_ = 16;
 };
+
+// Heap storage: the same kernels over the bytes of a TypedArray (a plain or
+// shared ArrayBuffer) instead of a mapping. The bytes are the first argument
+// and are taken last, after every other value, so no user code can detach
+// them before the kernel ends.
+struct HeapBytes {
+  Region span;
+  const Region& region() const { return span; }
+};
+
+HeapBytes ToHeapBytes(const Napi::Value& v) {
+  if (!v.IsTypedArray()) ThrowArg(v.Env(), "bytes must be a TypedArray");
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  HeapBytes h;
+  h.span.length = t.ByteLength();
+  h.span.data = h.span.length == 0 ? nullptr : static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  return h;
+}
+
+// sumBytes(bytes, type, swap, view), copyBytes(bytes, type, swap, view, dst),
+// gatherBytes(bytes, type, swap, coords, view, dst).
+Napi::Value SumBytes(const Napi::CallbackInfo& info) {
+  return RunSum(info, 1, [&] { return ToHeapBytes(info[0]); });
+}
+Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
+  return RunCopy(info, 1, [&] { return ToHeapBytes(info[0]); });
+}
+Napi::Value GatherBytes(const Napi::CallbackInfo& info) {
+  return RunGather(info, 1, [&] { return ToHeapBytes(info[0]); });
+}
+
+// The tables the native code is built from, for lib/ to check against its own
+// (test/registry.test.js): dtypes [{name, kind, itemsize, code}], modes and
+// advice {name: code}, mapFlags {populate}.
+Napi::Object Tables(Napi::Env env) {
+  Napi::Object tables = Napi::Object::New(env);
+  Napi::Array dtypes = Napi::Array::New(env, memmap::kElemTypeCount);
+  for (int t = 0; t < memmap::kElemTypeCount; t++) {
+    Napi::Object row = Napi::Object::New(env);
+    row.Set("name", memmap::kDTypes[t].name);
+    row.Set("kind", std::string(1, memmap::kDTypes[t].kind));
+    row.Set("itemsize", memmap::kDTypes[t].itemsize);
+    row.Set("code", t);
+    dtypes.Set(static_cast<uint32_t>(t), row);
+  }
+  tables.Set("dtypes", dtypes);
+  Napi::Object modes = Napi::Object::New(env);
+  for (int m = 0; m < memmap::kModeCount; m++) modes.Set(memmap::kModeNames[m], m);
+  tables.Set("modes", modes);
+  Napi::Object advice = Napi::Object::New(env);
+  for (int a = 0; a < memmap::kAdviceCount; a++) advice.Set(memmap::kAdviceNames[a], a);
+  tables.Set("advice", advice);
+  Napi::Object flags = Napi::Object::New(env);
+  flags.Set("populate", static_cast<double>(memmap::kMapPopulate));
+  tables.Set("mapFlags", flags);
+  return tables;
+}
 
 // init(makeError, maxBufferLength)
 Napi::Value Init(const Napi::CallbackInfo& info) {
@@ -710,7 +694,7 @@ Napi::Value EvictFile(const Napi::CallbackInfo& info) {
 Napi::Value ScanEscapes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnvData* data = GetEnvData(env);
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
   for (BufferRef* ref : data->live) {
     if (ref->released) continue;
     napi_value value = nullptr;
@@ -743,7 +727,11 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("evictFile", Napi::Function::New<EvictFile>(env, "evictFile"));
   exports.Set("scanEscapes", Napi::Function::New<ScanEscapes>(env, "scanEscapes"));
   exports.Set("guardSigbus", Napi::Function::New<GuardSigbus>(env, "guardSigbus"));
+  exports.Set("sumBytes", Napi::Function::New<SumBytes>(env, "sumBytes"));
+  exports.Set("copyBytes", Napi::Function::New<CopyBytes>(env, "copyBytes"));
+  exports.Set("gatherBytes", Napi::Function::New<GatherBytes>(env, "gatherBytes"));
   exports.Set("Mapping", Mapping::Init(env));
+  exports.Set("tables", Tables(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(memmap::page_size())));
   return exports;
 }

@@ -10,6 +10,20 @@
 
 namespace memmap {
 
+double half_to_double(uint16_t h) {
+  const int exp = (h >> 10) & 0x1f;
+  const int mant = h & 0x3ff;
+  double v;
+  if (exp == 0) {
+    v = std::ldexp(static_cast<double>(mant), -24);
+  } else if (exp == 31) {
+    v = mant != 0 ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  } else {
+    v = std::ldexp(static_cast<double>(mant + 1024), exp - 25);
+  }
+  return (h & 0x8000) != 0 ? -v : v;
+}
+
 namespace {
 
 // numpy sums floats through a cast buffer of this many elements and adds
@@ -17,6 +31,9 @@ namespace {
 // results agree with numpy's sum(dtype=float64) to the last bit in the common cases.
 constexpr uint64_t kChunk = 8192;
 constexpr uint64_t kBlock = 128;
+// Contiguous runs are scanned and copied in slices of this many bytes, so the
+// read-ahead (kReadAhead below) stays in front of the loop.
+constexpr uint64_t kScanSlice = uint64_t{8} << 20;
 
 template <typename T>
 inline T byteswapped(T v) {
@@ -33,20 +50,6 @@ inline T load(const uint8_t* p) {
   std::memcpy(&v, p, sizeof(T));
   if (Swap) v = byteswapped(v);
   return v;
-}
-
-double half_to_double(uint16_t h) {
-  const int exp = (h >> 10) & 0x1f;
-  const int mant = h & 0x3ff;
-  double v;
-  if (exp == 0) {
-    v = std::ldexp(static_cast<double>(mant), -24);
-  } else if (exp == 31) {
-    v = mant != 0 ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  } else {
-    v = std::ldexp(static_cast<double>(mant + 1024), exp - 25);
-  }
-  return (h & 0x8000) != 0 ? -v : v;
 }
 
 // numpy's pairwise_sum over contiguous doubles.
@@ -231,9 +234,8 @@ void sum_ints(const Simple& s, uint64_t* acc, Prefetcher* pf) {
   for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
     uint64_t t = 0;
     if (stride == static_cast<int64_t>(sizeof(T))) {
-      // In slices, so the read-ahead keeps in front of the loop.
       for (uint64_t done = 0; done < n;) {
-        const uint64_t m = std::min<uint64_t>(n - done, (uint64_t{8} << 20) / sizeof(T));
+        const uint64_t m = std::min<uint64_t>(n - done, kScanSlice / sizeof(T));
         pf->ahead(p + done * sizeof(T), m * sizeof(T));
         const uint8_t* q = p + done * sizeof(T);
         for (uint64_t i = 0; i < m; i++) t += static_cast<uint64_t>(load<T, Swap>(q + i * sizeof(T)));
@@ -248,72 +250,39 @@ void sum_ints(const Simple& s, uint64_t* acc, Prefetcher* pf) {
   *acc = total;
 }
 
-template <bool Swap>
-void sum_typed(const Simple& s, ElemType type, SumResult* out, FloatSum* fs, Prefetcher* pf) {
-  uint64_t u = 0;
-  switch (type) {
-    case ElemType::kBool:
-      for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
-        for (uint64_t i = 0; i < n; i++) u += p[static_cast<int64_t>(i) * stride] != 0 ? 1 : 0;
-      });
-      out->i = static_cast<int64_t>(u);
-      return;
-    case ElemType::kInt8:
-      sum_ints<int8_t, false>(s, &u, pf);
-      break;
-    case ElemType::kUint8:
-      sum_ints<uint8_t, false>(s, &u, pf);
-      break;
-    case ElemType::kInt16:
-      sum_ints<int16_t, Swap>(s, &u, pf);
-      break;
-    case ElemType::kUint16:
-      sum_ints<uint16_t, Swap>(s, &u, pf);
-      break;
-    case ElemType::kInt32:
-      sum_ints<int32_t, Swap>(s, &u, pf);
-      break;
-    case ElemType::kUint32:
-      sum_ints<uint32_t, Swap>(s, &u, pf);
-      break;
-    case ElemType::kInt64:
-      sum_ints<int64_t, Swap>(s, &u, pf);
-      break;
-    case ElemType::kUint64:
-      sum_ints<uint64_t, Swap>(s, &u, pf);
-      out->u = u;
-      return;
-    case ElemType::kFloat16:
-      sum_floats(s, 2, false, fs, pf,
-                 [](const uint8_t* p, double* re, double*) { *re = half_to_double(load<uint16_t, Swap>(p)); });
-      out->re = fs->re;
-      return;
-    case ElemType::kFloat32:
-      sum_floats(s, 4, false, fs, pf, [](const uint8_t* p, double* re, double*) { *re = load<float, Swap>(p); });
-      out->re = fs->re;
-      return;
-    case ElemType::kFloat64:
-      sum_floats(s, 8, false, fs, pf, [](const uint8_t* p, double* re, double*) { *re = load<double, Swap>(p); });
-      out->re = fs->re;
-      return;
-    case ElemType::kComplex64:
-      sum_floats(s, 8, true, fs, pf, [](const uint8_t* p, double* re, double* im) {
-        *re = load<float, Swap>(p);
-        *im = load<float, Swap>(p + 4);
-      });
-      out->re = fs->re;
-      out->im = fs->im;
-      return;
-    case ElemType::kComplex128:
-      sum_floats(s, 16, true, fs, pf, [](const uint8_t* p, double* re, double* im) {
-        *re = load<double, Swap>(p);
-        *im = load<double, Swap>(p + 8);
-      });
-      out->re = fs->re;
-      out->im = fs->im;
-      return;
+// What a sum of this type holds (set before the kernel: an empty view sums to 0 of its kind).
+template <typename Traits>
+constexpr SumResult::Kind sum_kind() {
+  using Kind = SumResult::Kind;
+  if constexpr (Traits::kKind == 'f') return Kind::kFloat;
+  if constexpr (Traits::kKind == 'c') return Kind::kComplex;
+  if constexpr (Traits::kKind == 'b' || Traits::kSize < 8) return Kind::kSmallInt;
+  return Traits::kKind == 'i' ? Kind::kInt64 : Kind::kUint64;
+}
+
+template <bool Swap, typename Traits>
+void sum_typed(const Simple& s, SumResult* out, FloatSum* fs, Prefetcher* pf) {
+  using Scalar = typename Traits::Scalar;
+  if constexpr (Traits::kKind == 'b') {
+    uint64_t u = 0;
+    for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
+      for (uint64_t i = 0; i < n; i++) u += p[static_cast<int64_t>(i) * stride] != 0 ? 1 : 0;
+    });
+    out->i = static_cast<int64_t>(u);
+  } else if constexpr (Traits::kKind == 'i' || Traits::kKind == 'u') {
+    uint64_t u = 0;
+    sum_ints<Scalar, Swap>(s, &u, pf);
+    out->i = static_cast<int64_t>(u);  // wraps like numpy's int64 sum
+    out->u = u;
+  } else {
+    constexpr bool complex = Traits::kLanes == 2;
+    sum_floats(s, Traits::kSize, complex, fs, pf, [](const uint8_t* p, double* re, double* im) {
+      *re = Traits::decode(load<Scalar, Swap>(p));
+      if constexpr (complex) *im = Traits::decode(load<Scalar, Swap>(p + sizeof(Scalar)));
+    });
+    out->re = fs->re;
+    out->im = complex ? fs->im : 0;
   }
-  out->i = static_cast<int64_t>(u);
 }
 
 // Copies one element, reversing each `unit`-byte part when swapping.
@@ -325,12 +294,6 @@ inline void copy_elem(uint8_t* dst, const uint8_t* src, unsigned size, unsigned 
   for (unsigned part = 0; part < size; part += unit) {
     for (unsigned b = 0; b < unit; b++) dst[part + b] = src[part + unit - 1 - b];
   }
-}
-
-unsigned swap_unit(ElemType type, bool swap) {
-  if (!swap) return 0;
-  unsigned size = elem_size(type);
-  return (type == ElemType::kComplex64 || type == ElemType::kComplex128) ? size / 2 : size;
 }
 
 struct SumJob {
@@ -361,16 +324,11 @@ struct GatherJob {
 
 }  // namespace
 
-unsigned elem_size(ElemType type) {
-  static const unsigned kSizes[kElemTypeCount] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 4, 8, 8, 16};
-  int t = static_cast<int>(type);
-  return t >= 0 && t < kElemTypeCount ? kSizes[t] : 0;
-}
-
 int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out) {
   *out = SumResult();
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;
+  out->kind = dispatch(type, [](auto traits) { return sum_kind<decltype(traits)>(); });
   int rc = check_view(region, size, view);
   if (rc != 0) return rc;
   Simple s = simplify(region, view, true);
@@ -388,10 +346,13 @@ int sum_view(const Region& region, ElemType type, bool swap, const StridedView& 
   rc = guarded(
       [](void* ctx) {
         auto* j = static_cast<SumJob*>(ctx);
-        if (j->swap)
-          sum_typed<true>(*j->s, j->type, j->out, j->fs, j->pf);
-        else
-          sum_typed<false>(*j->s, j->type, j->out, j->fs, j->pf);
+        dispatch(j->type, [j](auto traits) {
+          using Traits = decltype(traits);
+          if (j->swap)
+            sum_typed<true, Traits>(*j->s, j->out, j->fs, j->pf);
+          else
+            sum_typed<false, Traits>(*j->s, j->out, j->fs, j->pf);
+        });
       },
       &job);
   return rc;
@@ -415,9 +376,8 @@ int copy_view(const Region& region, ElemType type, bool swap, const StridedView&
         for_each_run(j->s->base, j->s->ndim, j->s->shape, j->s->strides,
                      [&](const uint8_t* p, uint64_t n, int64_t stride) {
                        if (unit <= 1 && stride == static_cast<int64_t>(size)) {
-                         // In slices, so the read-ahead keeps in front of the copy.
                          for (uint64_t done = 0; done < n * size;) {
-                           const uint64_t m = std::min<uint64_t>(n * size - done, uint64_t{8} << 20);
+                           const uint64_t m = std::min<uint64_t>(n * size - done, kScanSlice);
                            j->pf->ahead(p + done, m);
                            std::memcpy(out + done, p + done, m);
                            done += m;

@@ -8,30 +8,10 @@
 
 #include <cstdint>
 
+#include "dtypes.h"
 #include "mapping.h"
 
 namespace memmap {
-
-enum class ElemType : int {
-  kBool = 0,
-  kInt8,
-  kUint8,
-  kInt16,
-  kUint16,
-  kInt32,
-  kUint32,
-  kInt64,
-  kUint64,
-  kFloat16,
-  kFloat32,
-  kFloat64,
-  kComplex64,
-  kComplex128,
-};
-constexpr int kElemTypeCount = 14;
-
-// Bytes per element of `type`.
-unsigned elem_size(ElemType type);
 
 constexpr int kMaxDims = 64;
 
@@ -44,11 +24,14 @@ struct StridedView {
   int64_t strides[kMaxDims] = {};
 };
 
-// Sum of every element. Floats and float16 accumulate in double (pairwise in
-// blocks, as numpy); integers and bool in 64 bits, wrapping like numpy's
-// int64/uint64 sum (`i` for signed and bool, `u` for unsigned 64-bit). Complex
-// sums go to re/im.
+// Sum of every element, tagged with what it holds. Floats and float16
+// accumulate in double (pairwise in blocks, as numpy): kFloat in `re`, kComplex
+// in `re`/`im`. Integers and bool accumulate in 64 bits, wrapping like numpy's
+// int64/uint64 sum: kSmallInt in `i` (bool and types of at most 32 bits, whose
+// sums lib/ returns as a number), kInt64 in `i`, kUint64 in `u`.
 struct SumResult {
+  enum class Kind { kFloat, kComplex, kSmallInt, kInt64, kUint64 };
+  Kind kind = Kind::kFloat;
   double re = 0;
   double im = 0;
   int64_t i = 0;

@@ -9,20 +9,33 @@
 
 namespace memmap {
 
-enum class Mode : int {
-  kReadOnly = 0,     // numpy 'r'  (mapped private + writable so stray writes cannot fault)
-  kReadWrite = 1,    // numpy 'r+' (shared)
-  kCreate = 2,       // numpy 'w+' (shared, file created or truncated)
-  kCopyOnWrite = 3,  // numpy 'c'  (private)
-};
+// The modes and advice values, each listed once: the enums, the range checks
+// and the names the addon reports to lib/ at load all come from these lists.
+// X(enumerator, numpy name) for modes.
+#define MEMMAP_MODES(X)                                                              \
+  X(kReadOnly, "r")    /* mapped private + writable, so stray writes cannot fault */ \
+  X(kReadWrite, "r+")  /* shared */                                                  \
+  X(kCreate, "w+")     /* shared, file created or truncated */                       \
+  X(kCopyOnWrite, "c") /* private */
 
-enum class Advice : int {
-  kNormal = 0,
-  kSequential = 1,
-  kRandom = 2,
-  kWillNeed = 3,
-  kDontNeed = 4,
-};
+// X(enumerator, name, POSIX token: MADV_<token>).
+#define MEMMAP_ADVICE(X)                   \
+  X(kNormal, "normal", NORMAL)             \
+  X(kSequential, "sequential", SEQUENTIAL) \
+  X(kRandom, "random", RANDOM)             \
+  X(kWillNeed, "willneed", WILLNEED)       \
+  X(kDontNeed, "dontneed", DONTNEED)
+
+#define MEMMAP_ENUMERATOR(e, ...) e,
+enum class Mode : int { MEMMAP_MODES(MEMMAP_ENUMERATOR) };
+enum class Advice : int { MEMMAP_ADVICE(MEMMAP_ENUMERATOR) };
+#define MEMMAP_COUNT(...) +1
+constexpr int kModeCount = 0 MEMMAP_MODES(MEMMAP_COUNT);
+constexpr int kAdviceCount = 0 MEMMAP_ADVICE(MEMMAP_COUNT);
+#define MEMMAP_NAME(e, name, ...) name,
+constexpr const char* kModeNames[] = {MEMMAP_MODES(MEMMAP_NAME)};
+constexpr const char* kAdviceNames[] = {MEMMAP_ADVICE(MEMMAP_NAME)};
+#undef MEMMAP_NAME
 
 enum MapFlags : unsigned {
   kMapPopulate = 1u << 0,  // prefault pages at map time (MAP_POPULATE)

@@ -218,27 +218,15 @@ int flush_region(const Region& region, uint64_t start, uint64_t length) {
 
 int advise_region(Region& region, Advice advice) {
   if (region.base == nullptr) return 0;
-  int a;
-  switch (advice) {
-    case Advice::kNormal:
-      a = MADV_NORMAL;
-      break;
-    case Advice::kSequential:
-      a = MADV_SEQUENTIAL;
-      break;
-    case Advice::kRandom:
-      a = MADV_RANDOM;
-      break;
-    case Advice::kWillNeed:
-      a = MADV_WILLNEED;
-      break;
-    case Advice::kDontNeed:
-      a = MADV_DONTNEED;
-      break;
-    default:
-      g_failed_syscall = "madvise";
-      return -EINVAL;
+#define MEMMAP_MADVISE(e, name, token) MADV_##token,
+  static constexpr int kMadvise[] = {MEMMAP_ADVICE(MEMMAP_MADVISE)};
+#undef MEMMAP_MADVISE
+  const int index = static_cast<int>(advice);
+  if (index < 0 || index >= kAdviceCount) {
+    g_failed_syscall = "madvise";
+    return -EINVAL;
   }
+  const int a = kMadvise[index];
   if (::madvise(region.base, static_cast<size_t>(region.map_length), a) != 0) return fail("madvise");
   __atomic_store_n(&region.advice, static_cast<int>(advice), __ATOMIC_RELAXED);
   return 0;
