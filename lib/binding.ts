@@ -4,24 +4,20 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { nativeError } from './errors';
+import type { ShareableStorage } from './storage';
 
-export interface NativeMapping {
+/** The native Mapping: one file mapping (MappedStorage wraps it as a Storage). */
+export interface NativeMapping extends Omit<ShareableStorage, 'bytes'> {
+  /** An external ArrayBuffer over [start, start + length) of the mapping. */
   buffer(start: number, length: number): ArrayBuffer;
-  flush(start?: number, length?: number): void;
-  advise(advice: number): void;
-  residency(): Uint8Array;
-  close(): void;
-  /** Registers the region for fromShared(); `meta` is kept with the first share. */
-  share(meta: string): string;
-  /** `view`: [byteOffset, ndim, ...shape, ...byteStrides] (see viewDescriptor()). */
-  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array;
-  copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
-  /** undefined, or Float64Array [kind (0 not an integer, 1 out of range), axis, position] of a bad coordinate. */
-  gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
-  readonly closed: boolean;
-  readonly length: number;
-  /** What the first share() stored; undefined once closed. */
-  readonly meta: string | undefined;
+}
+
+/** The tables the addon is built from (src-native/dtypes.h, mapping.h), reported at load. */
+export interface NativeTables {
+  dtypes: { name: string; kind: string; itemsize: number; code: number }[];
+  modes: Record<string, number>;
+  advice: Record<string, number>;
+  mapFlags: Record<string, number>;
 }
 
 export interface NativeBinding {
@@ -37,6 +33,11 @@ export interface NativeBinding {
   guardSigbus(fromMainThread?: boolean): void;
   /** Marks buffers whose memory was transfer()red away before the env goes (see binding.cc). */
   scanEscapes(): void;
+  /** The kernels over the bytes of a TypedArray (heap storage); arguments as Storage's after `bytes`. */
+  sumBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array;
+  copyBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
+  gatherBytes(bytes: Uint8Array, type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
+  readonly tables: NativeTables;
   Mapping: {
     new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;
     new (adopt: 'shared', id: string): NativeMapping;
@@ -71,7 +72,3 @@ if (isMainThread) native.guardSigbus(true);
 // transfer()red ArrayBuffer in another thread still uses; tell those apart
 // while JavaScript can still run.
 else process.on('exit', () => native.scanEscapes());
-
-export const MODE_CODES = { r: 0, 'r+': 1, 'w+': 2, c: 3 } as const;
-export const ADVICE_CODES = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4 } as const;
-export const MAP_POPULATE = 1;

@@ -1,10 +1,11 @@
 // The `memmap` command line: `memmap info FILE…` describes .npy and raw files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MemmapError } from './errors';
+import { osError } from './errors';
 import type { DTypeString } from './dtype';
 import type { Order } from './layout';
-import { memmap, type MemmapArray } from './memmap';
+import type { MemmapArray } from './array';
+import { memmap } from './memmap';
 import { openNpy, readNpyHeader } from './npy';
 import { readOptions } from './options';
 
@@ -106,9 +107,9 @@ export function fileInfo(file: string, options: Omit<InfoOptions, 'json'> = {}):
     st = fs.statSync(abs);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new MemmapError(e.code ?? 'UNKNOWN', e.message, { path: abs, syscall: 'stat', errno: e.errno });
+    throw osError(e.code ?? 'UNKNOWN', e.message, { path: abs, syscall: 'stat', errno: e.errno });
   }
-  if (!st.isFile()) throw new MemmapError(st.isDirectory() ? 'EISDIR' : 'ENODEV', `${abs} is not a regular file`, { path: abs });
+  if (!st.isFile()) throw osError(st.isDirectory() ? 'EISDIR' : 'ENODEV', `${abs} is not a regular file`, { path: abs });
   let info: Omit<FileInfo, 'residentBytes' | 'fileSize' | 'allocatedBytes' | 'file'>;
   // Opening the array (never touching it) applies exactly the library's checks.
   let a: MemmapArray;

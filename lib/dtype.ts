@@ -1,50 +1,10 @@
+// The dtype registry (one row per dtype, every per-dtype fact derived from it) and
 // dtype parsing: canonical names and numpy's type strings ('<f8', 'f4', '|u1', '?', …).
 import { describe, MemmapTypeError } from './errors';
 import { isData } from './options';
 
-export type DTypeName =
-  | 'bool'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float16'
-  | 'float32'
-  | 'float64'
-  | 'complex64'
-  | 'complex128';
-
-type Order = '<' | '>' | '=' | '|' | '';
-
-/** Every string accepted for each dtype, so option types can infer the data type. */
-export interface DTypeAliases {
-  bool: 'bool' | 'bool_' | '?' | `${Order}?` | `${Order}b1`;
-  int8: 'int8' | 'byte' | 'b' | `${Order}i1` | `${Order}b`;
-  uint8: 'uint8' | 'ubyte' | 'B' | `${Order}u1` | `${Order}B`;
-  int16: 'int16' | 'short' | 'h' | `${Order}i2` | `${Order}h`;
-  uint16: 'uint16' | 'ushort' | 'H' | `${Order}u2` | `${Order}H`;
-  int32: 'int32' | 'intc' | 'i' | `${Order}i4` | `${Order}i`;
-  uint32: 'uint32' | 'uintc' | 'I' | `${Order}u4` | `${Order}I`;
-  int64: 'int64' | 'int' | 'long' | 'longlong' | 'intp' | 'q' | 'l' | 'p' | `${Order}i8` | `${Order}q` | `${Order}l` | `${Order}p`;
-  uint64: 'uint64' | 'uint' | 'ulong' | 'ulonglong' | 'uintp' | 'Q' | 'L' | 'P' | `${Order}u8` | `${Order}Q` | `${Order}L` | `${Order}P`;
-  float16: 'float16' | 'half' | 'e' | `${Order}f2` | `${Order}e`;
-  float32: 'float32' | 'single' | 'f' | `${Order}f4` | `${Order}f`;
-  float64: 'float64' | 'double' | 'float' | 'd' | `${Order}f8` | `${Order}d`;
-  complex64: 'complex64' | 'csingle' | 'F' | `${Order}c8` | `${Order}F`;
-  complex128: 'complex128' | 'cdouble' | 'complex' | 'D' | `${Order}c16` | `${Order}D`;
-}
-
-/** Any string memmap accepts as a dtype. */
-export type DTypeString = DTypeAliases[DTypeName];
-
-/** The canonical dtype name behind an accepted dtype string. */
-export type CanonicalDType<S extends string> = {
-  [K in DTypeName]: S extends DTypeAliases[K] ? K : never;
-}[DTypeName];
+/** A byte-order prefix of a type code ('' for none). */
+type ByteOrderPrefix = '<' | '>' | '=' | '|' | '';
 
 /** A runtime Float16Array type, where the runtime has one (Node 24+ / flag). */
 export interface Float16ArrayLike extends ArrayLike<number> {
@@ -55,58 +15,128 @@ export interface Float16ArrayLike extends ArrayLike<number> {
   [index: number]: number;
 }
 
-/** What `data` is for each dtype (complex: interleaved real, imaginary). */
-export interface DataTypes {
-  bool: Uint8Array;
-  int8: Int8Array;
-  uint8: Uint8Array;
-  int16: Int16Array;
-  uint16: Uint16Array;
-  int32: Int32Array;
-  uint32: Uint32Array;
-  int64: BigInt64Array;
-  uint64: BigUint64Array;
-  float16: Float16ArrayLike | Uint16Array;
-  float32: Float32Array;
-  float64: Float64Array;
-  complex64: Float32Array;
-  complex128: Float64Array;
-}
-
 /** A complex element as get() returns it. */
 export interface Complex {
   re: number;
   im: number;
 }
 
-/** What get() returns for each dtype. */
-export interface ValueTypes {
-  bool: boolean;
-  int8: number;
-  uint8: number;
-  int16: number;
-  uint16: number;
-  int32: number;
-  uint32: number;
-  int64: bigint;
-  uint64: bigint;
-  float16: number;
-  float32: number;
-  float64: number;
-  complex64: Complex;
-  complex128: Complex;
+export type Kind = 'b' | 'i' | 'u' | 'f' | 'c';
+
+/** How one stored scalar is read and written (lib/codec.ts); complex numbers are two. */
+export type Scalar = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64';
+
+export type TypedArrayCtor = new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayLike<unknown>;
+
+const Float16ArrayCtor = (globalThis as { Float16Array?: TypedArrayCtor }).Float16Array;
+
+/** True where the runtime has Float16Array, so float16 `data` is a Float16Array (else raw Uint16Array bits). */
+export const hasFloat16Array = typeof Float16ArrayCtor === 'function';
+
+interface Row<Names extends readonly string[], Codes extends readonly string[]> {
+  /** numpy kind character. */
+  kind: Kind;
+  itemsize: number;
+  /** Names accepted as they are ('float32', 'single'). */
+  names: Names;
+  /** Type codes accepted with an optional byte-order prefix ('f4', 'f': '<f4', '=f'). */
+  codes: Codes;
+  scalar: Scalar;
+  /** 2 for complex (re, im), else 1. */
+  lanes: 1 | 2;
+  /** What `data` is: a TypedArray of the scalar (complex interleaved). */
+  array: TypedArrayCtor;
 }
+
+/** Type-level facts of a row: what `data`, get() and set() use. */
+interface Types<Data, Value, Input> {
+  data: Data;
+  value: Value;
+  input: Input;
+}
+
+/** A row with its types attached (a phantom field: nothing at run time). */
+function row<Data, Value, Input = Value>() {
+  return <const N extends readonly string[], const C extends readonly string[]>(r: Row<N, C>): Row<N, C> & { readonly types?: Types<Data, Value, Input> } => Object.freeze(r);
+}
+
+/**
+ * The dtypes, one row each. Adding a dtype is one row here (plus a codec in
+ * lib/codec.ts if its scalar is new) and one line in src-native/dtypes.h;
+ * test/registry.test.js checks that the addon's table matches this one.
+ * The order is the native element code.
+ */
+export const DTYPES = Object.freeze({
+  bool: row<Uint8Array, boolean, boolean | number>()({ kind: 'b', itemsize: 1, names: ['bool', 'bool_'], codes: ['?', 'b1'], scalar: 'bool', lanes: 1, array: Uint8Array }),
+  int8: row<Int8Array, number>()({ kind: 'i', itemsize: 1, names: ['int8', 'byte'], codes: ['i1', 'b'], scalar: 'int8', lanes: 1, array: Int8Array }),
+  uint8: row<Uint8Array, number>()({ kind: 'u', itemsize: 1, names: ['uint8', 'ubyte'], codes: ['u1', 'B'], scalar: 'uint8', lanes: 1, array: Uint8Array }),
+  int16: row<Int16Array, number>()({ kind: 'i', itemsize: 2, names: ['int16', 'short'], codes: ['i2', 'h'], scalar: 'int16', lanes: 1, array: Int16Array }),
+  uint16: row<Uint16Array, number>()({ kind: 'u', itemsize: 2, names: ['uint16', 'ushort'], codes: ['u2', 'H'], scalar: 'uint16', lanes: 1, array: Uint16Array }),
+  int32: row<Int32Array, number>()({ kind: 'i', itemsize: 4, names: ['int32', 'intc'], codes: ['i4', 'i'], scalar: 'int32', lanes: 1, array: Int32Array }),
+  uint32: row<Uint32Array, number>()({ kind: 'u', itemsize: 4, names: ['uint32', 'uintc'], codes: ['u4', 'I'], scalar: 'uint32', lanes: 1, array: Uint32Array }),
+  // intp/'p' are int64 on the 64-bit platforms memmap runs on.
+  int64: row<BigInt64Array, bigint, bigint | number>()({
+    kind: 'i',
+    itemsize: 8,
+    names: ['int64', 'int', 'long', 'longlong', 'intp'],
+    codes: ['i8', 'q', 'l', 'p'],
+    scalar: 'int64',
+    lanes: 1,
+    array: BigInt64Array,
+  }),
+  uint64: row<BigUint64Array, bigint, bigint | number>()({
+    kind: 'u',
+    itemsize: 8,
+    names: ['uint64', 'uint', 'ulong', 'ulonglong', 'uintp'],
+    codes: ['u8', 'Q', 'L', 'P'],
+    scalar: 'uint64',
+    lanes: 1,
+    array: BigUint64Array,
+  }),
+  float16: row<Float16ArrayLike | Uint16Array, number>()({ kind: 'f', itemsize: 2, names: ['float16', 'half'], codes: ['f2', 'e'], scalar: 'float16', lanes: 1, array: Float16ArrayCtor ?? Uint16Array }),
+  float32: row<Float32Array, number>()({ kind: 'f', itemsize: 4, names: ['float32', 'single'], codes: ['f4', 'f'], scalar: 'float32', lanes: 1, array: Float32Array }),
+  float64: row<Float64Array, number>()({ kind: 'f', itemsize: 8, names: ['float64', 'double', 'float'], codes: ['f8', 'd'], scalar: 'float64', lanes: 1, array: Float64Array }),
+  complex64: row<Float32Array, Complex, Complex | [number, number] | number>()({ kind: 'c', itemsize: 8, names: ['complex64', 'csingle'], codes: ['c8', 'F'], scalar: 'float32', lanes: 2, array: Float32Array }),
+  complex128: row<Float64Array, Complex, Complex | [number, number] | number>()({
+    kind: 'c',
+    itemsize: 16,
+    names: ['complex128', 'cdouble', 'complex'],
+    codes: ['c16', 'D'],
+    scalar: 'float64',
+    lanes: 2,
+    array: Float64Array,
+  }),
+});
+
+type Table = typeof DTYPES;
+
+export type DTypeName = keyof Table;
+
+/** Every string accepted for each dtype, so option types can infer the data type. */
+export type DTypeAliases = { [K in DTypeName]: Table[K]['names'][number] | `${ByteOrderPrefix}${Table[K]['codes'][number]}` };
+
+/** Any string memmap accepts as a dtype. */
+export type DTypeString = DTypeAliases[DTypeName];
+
+/** The canonical dtype name behind an accepted dtype string. */
+export type CanonicalDType<S extends string> = {
+  [K in DTypeName]: S extends DTypeAliases[K] ? K : never;
+}[DTypeName];
+
+type TypesOf<K extends DTypeName> = NonNullable<Table[K]['types']>;
+
+/** What `data` is for each dtype (complex: interleaved real, imaginary). */
+export type DataTypes = { [K in DTypeName]: TypesOf<K>['data'] };
+
+/** What get() returns for each dtype. */
+export type ValueTypes = { [K in DTypeName]: TypesOf<K>['value'] };
 
 /** What set() accepts for each dtype. */
-export interface InputTypes extends Omit<ValueTypes, 'bool' | 'int64' | 'uint64' | 'complex64' | 'complex128'> {
-  bool: boolean | number;
-  int64: bigint | number;
-  uint64: bigint | number;
-  complex64: Complex | [number, number] | number;
-  complex128: Complex | [number, number] | number;
-}
+export type InputTypes = { [K in DTypeName]: TypesOf<K>['input'] };
 
-export type Kind = 'b' | 'i' | 'u' | 'f' | 'c';
+/** The native element code of each dtype: its position in DTYPES (and in src-native/dtypes.h). */
+export const ELEM_CODES: Readonly<Record<DTypeName, number>> = Object.freeze(Object.fromEntries(Object.keys(DTYPES).map((name, code) => [name, code])) as Record<DTypeName, number>);
+
 
 /** A parsed dtype. */
 export interface DType {
@@ -126,109 +156,18 @@ export interface DType {
 
 export const MACHINE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const BY_CODE: Record<string, DTypeName> = {
-  b1: 'bool',
-  i1: 'int8',
-  u1: 'uint8',
-  i2: 'int16',
-  u2: 'uint16',
-  i4: 'int32',
-  u4: 'uint32',
-  i8: 'int64',
-  u8: 'uint64',
-  f2: 'float16',
-  f4: 'float32',
-  f8: 'float64',
-  c8: 'complex64',
-  c16: 'complex128',
-};
-
-const CHARS: Record<string, DTypeName> = {
-  '?': 'bool',
-  b: 'int8',
-  B: 'uint8',
-  h: 'int16',
-  H: 'uint16',
-  i: 'int32',
-  I: 'uint32',
-  l: 'int64',
-  L: 'uint64',
-  q: 'int64',
-  Q: 'uint64',
-  p: 'int64', // intp on 64-bit platforms
-  P: 'uint64',
-  e: 'float16',
-  f: 'float32',
-  d: 'float64',
-  F: 'complex64',
-  D: 'complex128',
-};
-
-const NAMES: Record<string, DTypeName> = {
-  bool: 'bool',
-  bool_: 'bool',
-  int8: 'int8',
-  byte: 'int8',
-  uint8: 'uint8',
-  ubyte: 'uint8',
-  int16: 'int16',
-  short: 'int16',
-  uint16: 'uint16',
-  ushort: 'uint16',
-  int32: 'int32',
-  intc: 'int32',
-  uint32: 'uint32',
-  uintc: 'uint32',
-  int64: 'int64',
-  int: 'int64',
-  long: 'int64',
-  longlong: 'int64',
-  intp: 'int64',
-  uint64: 'uint64',
-  uint: 'uint64',
-  ulong: 'uint64',
-  ulonglong: 'uint64',
-  uintp: 'uint64',
-  float16: 'float16',
-  half: 'float16',
-  float32: 'float32',
-  single: 'float32',
-  float64: 'float64',
-  double: 'float64',
-  float: 'float64',
-  complex64: 'complex64',
-  csingle: 'complex64',
-  complex128: 'complex128',
-  cdouble: 'complex128',
-  complex: 'complex128',
-};
-
-const INFO: Record<DTypeName, { kind: Kind; itemsize: number }> = {
-  bool: { kind: 'b', itemsize: 1 },
-  int8: { kind: 'i', itemsize: 1 },
-  uint8: { kind: 'u', itemsize: 1 },
-  int16: { kind: 'i', itemsize: 2 },
-  uint16: { kind: 'u', itemsize: 2 },
-  int32: { kind: 'i', itemsize: 4 },
-  uint32: { kind: 'u', itemsize: 4 },
-  int64: { kind: 'i', itemsize: 8 },
-  uint64: { kind: 'u', itemsize: 8 },
-  float16: { kind: 'f', itemsize: 2 },
-  float32: { kind: 'f', itemsize: 4 },
-  float64: { kind: 'f', itemsize: 8 },
-  complex64: { kind: 'c', itemsize: 8 },
-  complex128: { kind: 'c', itemsize: 16 },
-};
-
-/** table[key] for an own key only: user strings such as 'constructor' or '__proto__' find nothing. */
-function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(table, key) ? table[key] : undefined;
+/** Every accepted name, and every type code without its byte-order prefix, to its dtype. */
+const NAMES = new Map<string, DTypeName>();
+const CODES = new Map<string, DTypeName>();
+for (const name of Object.keys(DTYPES) as DTypeName[]) {
+  for (const n of DTYPES[name].names) NAMES.set(n, name);
+  for (const c of DTYPES[name].codes) CODES.set(c, name);
 }
 
 const cache = new Map<string, DType>();
 
 function make(name: DTypeName, order: string): DType {
-  const { kind, itemsize } = INFO[name]; // name is a DTypeName: never a user string
+  const { kind, itemsize } = DTYPES[name]; // name is a DTypeName: never a user string
   const native = MACHINE_LITTLE_ENDIAN ? '<' : '>';
   let byteOrder: '<' | '>' | '|';
   if (itemsize === 1) byteOrder = '|';
@@ -269,15 +208,14 @@ export function parseDType(input: unknown): DType {
   }
   const hit = cache.get(input);
   if (hit) return hit;
-  let name: DTypeName | undefined = lookup(NAMES, input);
+  // Maps, not objects: user strings such as 'constructor' or '__proto__' find nothing.
+  let name = NAMES.get(input);
   let order = '=';
   if (!name) {
-    const m = /^([<>=|]?)([a-zA-Z?])(\d*)$/.exec(input);
-    if (m) {
-      order = m[1] || '=';
-      name = m[3] ? lookup(BY_CODE, m[2] + m[3]) : lookup(CHARS, m[2]);
-      // numpy reads '|' ("not applicable") on a multi-byte type as native order: '|f4' is '<f4' here
-    }
+    const prefixed = input.length > 1 && '<>=|'.includes(input[0]);
+    order = prefixed ? input[0] : '=';
+    // numpy reads '|' ("not applicable") on a multi-byte type as native order: '|f4' is '<f4' here
+    name = CODES.get(prefixed ? input.slice(1) : input);
   }
   if (!name) {
     throw new MemmapTypeError('ERR_INVALID_DTYPE', `unsupported dtype ${describe(input)}: memmap maps bool, ` +

@@ -2,10 +2,54 @@ import { getSystemErrorName } from 'node:util';
 
 const kBrand = Symbol.for('memmap.error');
 
+/**
+ * Every `ERR_…` code memmap throws, listed once: the error constructors take
+ * only these (a typo fails to compile), and test/registry.test.js checks that
+ * docs/api.md's table lists exactly them. OS failures use the errno name
+ * (`ENOENT`, …) instead.
+ */
+export const ERROR_CODES = [
+  'ERR_BYTE_ORDER',
+  'ERR_CALLBACK',
+  'ERR_CLOSED',
+  'ERR_DTYPE_REQUIRED',
+  'ERR_EMPTY_FILE',
+  'ERR_FILE_TOO_SHORT',
+  'ERR_ILLEGAL_CONSTRUCTOR',
+  'ERR_INVALID_ADVICE',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_DTYPE',
+  'ERR_INVALID_INDEX',
+  'ERR_INVALID_MODE',
+  'ERR_INVALID_OFFSET',
+  'ERR_INVALID_ORDER',
+  'ERR_INVALID_SHAPE',
+  'ERR_INVALID_TOKEN',
+  'ERR_INVALID_VALUE',
+  'ERR_NOT_INITIALIZED',
+  'ERR_NPY_BAD_MAGIC',
+  'ERR_NPY_DTYPE',
+  'ERR_NPY_HEADER',
+  'ERR_NPY_HEADER_TOO_LARGE',
+  'ERR_NPY_TRUNCATED',
+  'ERR_NPY_VERSION',
+  'ERR_OUT_OF_RANGE',
+  'ERR_READ_ONLY',
+  'ERR_SHAPE_REQUIRED',
+  'ERR_SIGBUS',
+  'ERR_SIZE_MISMATCH',
+  'ERR_TOO_LARGE',
+  'ERR_UNKNOWN_OPTION',
+] as const;
+
+/** memmap's own error codes (see ERROR_CODES). */
+export type MemmapErrorCode = (typeof ERROR_CODES)[number];
+
 /** Fields every memmap error carries. `code` is stable: tests and users match on it. */
 export interface MemmapErrorFields {
-  /** `ERR_…` for memmap's own failures, the errno name (`ENOENT`, …) for OS failures. */
-  code: string;
+  /** A MemmapErrorCode for memmap's own failures, the errno name (`ENOENT`, …) for OS failures. */
+  code: MemmapErrorCode | (string & {});
   /** Negative errno for OS failures, as in Node's `fs` errors. */
   errno?: number;
   /** The failing system call for OS failures (`open`, `mmap`, …). */
@@ -37,12 +81,16 @@ function brand(err: Error, name: string, fields: MemmapErrorFields): void {
  * TypeError/RangeError for argument errors.
  */
 export class MemmapError extends Error implements MemmapErrorFields {
-  declare code: string;
+  declare code: MemmapErrorCode | (string & {});
   declare errno?: number;
   declare syscall?: string;
   declare path?: string;
 
-  constructor(code: string, message: string, extra: Omit<MemmapErrorFields, 'code'> & ErrorOptions = {}) {
+  /**
+   * @param code one of memmap's codes; OS failures come from systemError().
+   * @param extra `errno`, `syscall`, `path` and `cause`, where there are any.
+   */
+  constructor(code: MemmapErrorCode, message: string, extra: Omit<MemmapErrorFields, 'code'> & ErrorOptions = {}) {
     const { cause, ...fields } = extra;
     super(message, 'cause' in extra ? { cause } : undefined);
     brand(this, 'MemmapError', { code, ...fields });
@@ -55,9 +103,9 @@ export class MemmapError extends Error implements MemmapErrorFields {
 
 /** A bad argument type (also `instanceof MemmapError` and `TypeError`). */
 export class MemmapTypeError extends TypeError implements MemmapErrorFields {
-  declare code: string;
+  declare code: MemmapErrorCode;
   /** `options.cause`: the caller's exception this error wraps (a throwing getter or Proxy trap). */
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: MemmapErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     brand(this, 'MemmapTypeError', { code });
   }
@@ -65,8 +113,8 @@ export class MemmapTypeError extends TypeError implements MemmapErrorFields {
 
 /** A bad argument value (also `instanceof MemmapError` and `RangeError`). */
 export class MemmapRangeError extends RangeError implements MemmapErrorFields {
-  declare code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  declare code: MemmapErrorCode;
+  constructor(code: MemmapErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     brand(this, 'MemmapRangeError', { code });
   }
@@ -81,13 +129,26 @@ export function systemError(errno: number, message: string, syscall?: string, pa
     code = 'UNKNOWN';
   }
   const where = syscall ? `, ${syscall}` + (path ? ` '${path}'` : '') : '';
-  return new MemmapError(code, `${code}: ${message.toLowerCase()}${where}`, { errno, syscall, path });
+  return osError(code, `${code}: ${message.toLowerCase()}${where}`, { errno, syscall, path });
+}
+
+/** A MemmapError for an OS failure whose code is the errno name (`ENOENT`, …), like fs: the one way to a code outside ERROR_CODES. */
+export function osError(code: string, message: string, extra: Omit<MemmapErrorFields, 'code'> = {}): MemmapError {
+  const err = new MemmapError('ERR_CALLBACK', message, extra);
+  err.code = code;
+  return err;
+}
+
+/** True for a string that is one of memmap's own codes. */
+export function isErrorCode(code: unknown): code is MemmapErrorCode {
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
 }
 
 /** Factory the native binding calls for every error it throws. */
 export function nativeError(code: string | number, message: string, syscall?: string, path?: string): Error {
   if (typeof code === 'number') return systemError(code, message, syscall, path);
-  return new MemmapError(code, message, path ? { path } : {});
+  // The glue's codes are in ERROR_CODES (test/registry.test.js checks binding.cc); anything else is a bug there.
+  return new MemmapError(isErrorCode(code) ? code : 'ERR_INVALID_ARG_VALUE', message, path ? { path } : {});
 }
 
 const MAX_DESCRIBED = 60;

@@ -1,5 +1,6 @@
 import { guarded } from './boundary';
-import { evict as evict_, fromShared as fromShared_, memmap as memmap_ } from './memmap';
+import { evict as evict_, memmap as memmap_ } from './memmap';
+import { fromShared as fromShared_ } from './share';
 import { openNpy as openNpy_, readNpyHeader as readNpyHeader_ } from './npy';
 import { parseDType as parseDType_ } from './dtype';
 
@@ -10,10 +11,17 @@ export const evict: typeof evict_ = guarded(evict_);
 export const openNpy: typeof openNpy_ = guarded(openNpy_);
 export const readNpyHeader: typeof readNpyHeader_ = guarded(readNpyHeader_);
 export const parseDType: typeof parseDType_ = guarded(parseDType_);
-export { pageSize, hasFloat16Array, MemmapArray } from './memmap';
-export type { MemmapOptions, Mode, ModeInput, Advice, Residency, Segment, SharedMemmap, SumTypes } from './memmap';
+export { pageSize } from './memmap';
+export { hasFloat16Array } from './dtype';
+export { MemmapArray } from './array';
+export type { MemmapOptions } from './memmap';
+export type { Segment, SumTypes } from './array';
+export type { SharedMemmap } from './share';
+export type { Mode, ModeInput, Advice } from './modes';
+export type { Residency } from './storage-mapped';
 export type { NpyHeader, NpyVersion, OpenNpyOptions, ReadNpyHeaderOptions } from './npy';
 export type { DType, DTypeName, DTypeString, CanonicalDType, DataTypes, ValueTypes, InputTypes, Complex } from './dtype';
 export type { Order, IndexItem, Slice } from './layout';
 export { MemmapError, MemmapTypeError, MemmapRangeError } from './errors';
+export type { MemmapErrorCode } from './errors';
 export { maxBufferLength } from './binding';

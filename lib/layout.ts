@@ -93,6 +93,24 @@ export function stridesFor(shape: readonly number[], order: Order): number[] {
 }
 
 /**
+ * numpy's rule for one integer index on an axis of length `dim`: a number that
+ * is an integer or a bigint (a huge one is ±Infinity: out of bounds), negative
+ * counting from the end. ERR_INVALID_INDEX for anything else, ERR_OUT_OF_RANGE
+ * outside the axis. The one place indices are normalised.
+ */
+export function axisIndex(item: unknown, dim: number, axis: number): number {
+  let n: number;
+  if (typeof item === 'number' && Number.isInteger(item)) n = item;
+  else if (typeof item === 'bigint') n = Number(item);
+  else throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${axis} must be an integer, got ${describe(item)}`);
+  const k = n < 0 ? n + dim : n;
+  if (k < 0 || k >= dim) {
+    throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${describe(item)} is out of bounds for axis ${axis} with size ${dim}`);
+  }
+  return k;
+}
+
+/**
  * Linear element index of `idx` (numpy rules: negative counts from the end).
  * `count` is how many of `idx` are indices.
  */
@@ -101,20 +119,7 @@ export function linearIndex(shape: readonly number[], strides: readonly number[]
     throw new MemmapRangeError('ERR_INVALID_INDEX', `expected ${shape.length} indices, got ${count}`);
   }
   let k = 0;
-  for (let d = 0; d < count; d++) {
-    let i = idx[d];
-    if (typeof i !== 'number' || !Number.isInteger(i)) {
-      if (typeof i === 'bigint') i = Number(i);
-      else throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, got ${describe(i)}`);
-    }
-    let n = i as number;
-    const dim = shape[d];
-    if (n < 0) n += dim;
-    if (n < 0 || n >= dim) {
-      throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${describe(idx[d])} is out of bounds for axis ${d} with size ${dim}`);
-    }
-    k += n * strides[d];
-  }
+  for (let d = 0; d < count; d++) k += axisIndex(idx[d], shape[d], d) * strides[d];
   return k;
 }
 
@@ -164,13 +169,7 @@ export function viewOf(shape: readonly number[], strides: readonly number[], ind
       appendOwn(outShape, dim);
       appendOwn(outStrides, strides[d]);
     } else if (typeof item === 'number' || typeof item === 'bigint') {
-      const i = Number(item); // a huge bigint is ±Infinity: out of bounds below
-      if (typeof item === 'number' && !Number.isInteger(i)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${d} must be an integer, got ${describe(item)}`);
-      const n = i < 0 ? i + dim : i;
-      if (n < 0 || n >= dim) {
-        throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${i} is out of bounds for axis ${d} with size ${dim}`);
-      }
-      offset += n * strides[d];
+      offset += axisIndex(item, dim, d) * strides[d];
     } else {
       const slice = ownArrayItems(item, `slice for axis ${d}`, 3, 'ERR_INVALID_INDEX', false);
       if (slice === undefined) {
@@ -325,3 +324,21 @@ export function indexColumns(coords: readonly unknown[], ndim: number, itemsize:
 }
 
 const EMPTY = new Float64Array(0);
+
+/**
+ * A view as the native kernels take it: [byteOffset, ndim, ...shape,
+ * ...byteStrides] in a Float64Array built here, so reading it runs no user
+ * code (an Array's elements could be getters). `scale` turns element strides
+ * into bytes (1 when they already are).
+ */
+export function viewDescriptor(offset: number, shape: readonly number[], strides: readonly number[], scale: number): Float64Array {
+  const n = shape.length;
+  const d = new Float64Array(2 + 2 * n);
+  d[0] = offset;
+  d[1] = n;
+  for (let k = 0; k < n; k++) {
+    d[2 + k] = shape[k];
+    d[2 + n + k] = strides[k] * scale;
+  }
+  return d;
+}

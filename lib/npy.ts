@@ -2,11 +2,14 @@
 // numpy.lib.format, and mapping the data with mapFile().
 import * as fs from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
-import { MODE_CODES, native } from './binding';
+import { native } from './binding';
 import { type CanonicalDType, type DType, type DTypeName, type DTypeString, parseDType } from './dtype';
-import { describe, MemmapError, MemmapRangeError, MemmapTypeError, systemError } from './errors';
+import { describe, MemmapError, type MemmapErrorCode, MemmapRangeError, MemmapTypeError, systemError } from './errors';
 import { checkNumpySize, isTooBigForNumpy, MAX_DIMS, normalizeShape, sizeOf } from './layout';
-import { absoluteName, displayPath, type FilePath, mapFile, type MemmapArray, type ModeInput, normalizePath } from './memmap';
+import type { MemmapArray } from './array';
+import { mapArray } from './memmap';
+import { MODE_CODES, type ModeInput } from './modes';
+import { absoluteName, displayPath, type FilePath, normalizePath } from './paths';
 import { appendOwn, normalizeMode, ownArrayItems, readOptions } from './options';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyliteral';
 
@@ -64,7 +67,7 @@ function versionKey(major: number, minor: number): VersionKey | undefined {
   return Object.hasOwn(LENGTH_BYTES, key) ? (key as VersionKey) : undefined;
 }
 
-function npyError(code: string, message: string, file: FilePath): MemmapError {
+function npyError(code: MemmapErrorCode, message: string, file: FilePath): MemmapError {
   return new MemmapError(code, message, { path: displayPath(file) });
 }
 
@@ -360,7 +363,7 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
       native.closeFile(fd);
     }
     // As numpy: the header is written, so the data is mapped read-write ('r+' grows the file).
-    return mapFile({ filename, osPath, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate, reportMode: undefined });
+    return mapArray({ filename, osPath, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate });
   }
   const opened = native.openFile(osPath, MODE_CODES.r);
   const fd = opened[0];
@@ -374,7 +377,7 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
   if ((mode === 'r' || mode === 'c') && fileSize < h.dataOffset + h.byteLength) {
     throw npyError('ERR_NPY_TRUNCATED', `${filename} is truncated: the header describes ${h.byteLength} bytes of data at offset ${h.dataOffset}, the file has ${fileSize - h.dataOffset}`, filename);
   }
-  return mapFile({
+  return mapArray({
     filename,
     osPath,
     mode,
@@ -383,6 +386,5 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
     offset: h.dataOffset,
     order: h.fortranOrder ? 'F' : 'C',
     populate,
-    reportMode: undefined, // own: a polluted Object.prototype.reportMode must not be read
   });
 }

@@ -1,7 +1,7 @@
 // Reading the caller's option objects and the option values shared by
 // memmap() and openNpy(): own data properties only, every refusal a MemmapError.
-import { describe, MemmapRangeError, MemmapTypeError } from './errors';
-import type { Mode } from './memmap';
+import { describe, type MemmapErrorCode, MemmapRangeError, MemmapTypeError } from './errors';
+import type { Mode } from './modes';
 
 /**
  * Reads an options argument. Accepts `undefined` (no options) or a non-null
@@ -174,7 +174,7 @@ export function normalizeOffset(offset: unknown): number {
  * MemmapTypeError), and so is a Proxy whose trap throws (MemmapTypeError, the
  * exception as `cause`); all with `code`.
  */
-export function ownArrayItems(value: unknown, what: string, maxLength: number, code: string, tooLongIsRange: boolean): unknown[] | undefined {
+export function ownArrayItems(value: unknown, what: string, maxLength: number, code: MemmapErrorCode, tooLongIsRange: boolean): unknown[] | undefined {
   const fail = (message: string, cause?: unknown): never => {
     throw new MemmapTypeError(code, message, cause === undefined ? undefined : { cause });
   };

@@ -1,6 +1,6 @@
 // CommonJS consumer (this folder has no "type": "module", so .ts is CJS):
 // `import` compiles to require('memmap') and resolves to dist/index.d.ts.
-import { memmap, MemmapError, MemmapTypeError, type MemmapArray, type MemmapOptions } from 'memmap';
+import { memmap, MemmapError, MemmapTypeError, type MemmapArray, type MemmapErrorCode, type MemmapOptions } from 'memmap';
 import { expectType, type Equal } from './expect';
 
 const f32 = memmap('a.bin', { dtype: 'float32' });
@@ -27,7 +27,8 @@ void opts;
 
 const err: unknown = null;
 if (err instanceof MemmapTypeError) {
-  expectType<Equal<typeof err.code, string>>(true);
+  // memmap's own codes are a union: matching on a typo fails to compile.
+  expectType<Equal<typeof err.code, MemmapErrorCode>>(true);
   const base: MemmapError = err;
   void base;
 }

@@ -7,7 +7,10 @@ expectType<Equal<typeof f32.data, Float32Array>>(true);
 const i64 = memmap('a.bin', { dtype: 'int64' });
 expectType<Equal<typeof i64.data, BigInt64Array>>(true);
 expectType<Equal<typeof maxBufferLength, number>>(true);
+// @ts-expect-error a code outside MemmapErrorCode does not compile
 const e: MemmapError = new MemmapRangeError('ERR_X', 'x');
+const ok: MemmapError = new MemmapRangeError('ERR_OUT_OF_RANGE', 'x');
+void ok;
 void e;
 
 // @ts-expect-error not a dtype

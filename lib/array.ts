@@ -1,0 +1,419 @@
+// MemmapArray: the public API over a view (dtype, shape, strides, offset) and
+// a Storage. Element codecs live in codec.ts, the windows elements are read
+// through in windows.ts, the scijs adapter in ndarray.ts, share tokens in
+// share.ts; this file holds only the methods users call.
+import { inspect } from 'node:util';
+import type { NdArray } from 'ndarray';
+import { maxBufferLength } from './binding';
+import { asMemmapError, guardPrototype } from './boundary';
+import { type Codec, codecOf, toComplex } from './codec';
+import { type DataTypes, type DType, DTYPES, type DTypeName, ELEM_CODES, type InputTypes, type ValueTypes } from './dtype';
+import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { indexColumns, type IndexItem, linearIndex, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
+import { toNdArray } from './ndarray';
+import { ADVICE_CODES, type Advice, type Mode } from './modes';
+import { readOptions } from './options';
+import { displayPath, type FilePath } from './paths';
+import { isShareable, type Storage } from './storage';
+import { type Residency, residencyOf } from './storage-mapped';
+import { type SharedMemmap, tokenMeta } from './share';
+import { SEGMENT_BYTES, Windows } from './windows';
+
+/** One window of an array, as segments() yields it. */
+export interface Segment<N extends DTypeName = DTypeName> {
+  /** Index (in elements, file order) of the first element of `data`. */
+  start: number;
+  /** Number of elements in this window. */
+  length: number;
+  /** Zero-copy view of the window (complex: interleaved, so 2 * length numbers). */
+  data: DataTypes[N];
+}
+
+/** What sum() returns for each dtype: get()'s types, with bool summed as a count. */
+export type SumTypes = { [K in keyof ValueTypes]: K extends 'bool' ? number : ValueTypes[K] };
+
+/** Internal: what an array is, beside its storage and shape. */
+export interface ArraySpec {
+  /** What the array reports (absolute). */
+  filename: FilePath;
+  mode: Mode;
+  dtype: DType;
+  /** Byte offset of the array in its file. */
+  offset: number;
+  order: Order;
+}
+
+const kInternal = Symbol('memmap.internal');
+
+/** Internal: the array over `storage` (whose byte 0 is the array's first). */
+export function createArray<N extends DTypeName>(spec: ArraySpec, shape: number[], storage: Storage): MemmapArray<N> {
+  return new MemmapArray<N>(kInternal, spec, shape, storage);
+}
+
+type AnyTypedArray = DataTypes[DTypeName];
+
+/**
+ * A typed n-d array over a memory-mapped file. Create it with `memmap()` or
+ * `openNpy()`; release it with `close()` (or `using`).
+ */
+export class MemmapArray<N extends DTypeName = DTypeName> {
+  /** Canonical dtype name, e.g. 'float32'. */
+  readonly dtype: N;
+  /** numpy's dtype string, byte order included, e.g. '<f4' or '>i8'. */
+  readonly descr: string;
+  /** '<' little-endian, '>' big-endian, '|' one byte wide. */
+  readonly byteOrder: '<' | '>' | '|';
+  /** Bytes per element. */
+  readonly itemsize: number;
+  readonly shape: readonly number[];
+  /** Element strides (not bytes), for the array's order. */
+  readonly strides: readonly number[];
+  readonly ndim: number;
+  readonly order: Order;
+  readonly mode: Mode;
+  /** Byte offset of the array in the file, as given. */
+  readonly offset: number;
+  /**
+   * Path of the mapped file, made absolute without normalisation (it names the
+   * file the OS opened). A Buffer only when the caller gave a Buffer path
+   * whose bytes are not UTF-8.
+   */
+  readonly filename: FilePath;
+  /** Number of elements. */
+  readonly size: number;
+  /** size * itemsize. */
+  readonly byteLength: number;
+  /** True for mode 'r': set() throws, and stray writes through `data` stay private to this process. */
+  readonly readonly: boolean;
+
+  #storage: Storage | null;
+  readonly #spec: ArraySpec;
+  readonly #windows: Windows;
+  readonly #dt: DType;
+  readonly #codec: Codec;
+
+  /** @internal use memmap() or openNpy(). */
+  constructor(token: symbol, spec: ArraySpec, shape: number[], storage: Storage) {
+    if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use memmap() or openNpy() to create a MemmapArray');
+    const dt = spec.dtype;
+    this.#dt = dt;
+    this.dtype = dt.name as N;
+    this.descr = dt.descr;
+    this.byteOrder = dt.byteOrder;
+    this.itemsize = dt.itemsize;
+    this.shape = Object.freeze(shape.slice());
+    this.ndim = shape.length;
+    this.order = spec.order;
+    this.strides = Object.freeze(stridesFor(shape, spec.order));
+    this.mode = spec.mode;
+    this.offset = spec.offset;
+    this.filename = spec.filename;
+    this.size = sizeOf(shape);
+    this.byteLength = this.size * dt.itemsize;
+    this.readonly = spec.mode === 'r';
+    this.#storage = storage;
+    this.#spec = spec;
+    this.#windows = new Windows(() => this.#live(), this.byteLength, dt.itemsize);
+    this.#codec = codecOf(dt);
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#storage === null;
+  }
+
+  #live(): Storage {
+    if (this.#storage === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: displayPath(this.filename) });
+    return this.#storage;
+  }
+
+  #writable(): void {
+    this.#live();
+    if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} was opened read-only (mode 'r')`);
+  }
+
+  #checkNativeOrder(): void {
+    if (!this.#dt.isNative) {
+      throw new MemmapError(
+        'ERR_BYTE_ORDER',
+        `data of a ${this.descr} array would read wrong numbers on this ${this.byteOrder === '>' ? 'little' : 'big'}-endian machine; use get()/set()/ndarray() or the raw bytes`,
+      );
+    }
+  }
+
+  #checkFits(): void {
+    if (!this.#windows.fits) {
+      throw new MemmapError(
+        'ERR_TOO_LARGE',
+        `array of ${this.byteLength} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes): use segments(), get()/set() or ndarray()`,
+      );
+    }
+  }
+
+  /** A TypedArray of `count` elements of this dtype over a window. */
+  #typed(win: { buffer: ArrayBuffer; byteOffset: number }, count: number): DataTypes[N] {
+    const { array, lanes } = DTYPES[this.#dt.name];
+    return new array(win.buffer, win.byteOffset, count * lanes) as DataTypes[N];
+  }
+
+  /**
+   * Zero-copy TypedArray over exactly the array's elements (complex: interleaved
+   * re/im; bool: Uint8Array; float16: Float16Array where the runtime has one,
+   * else Uint16Array of raw bits).
+   * @throws ERR_BYTE_ORDER for a non-native byte order (use get()/set()/ndarray(), or `bytes`).
+   * @throws ERR_TOO_LARGE past one ArrayBuffer (use segments()); ERR_CLOSED after close().
+   */
+  get data(): DataTypes[N] {
+    this.#live();
+    this.#checkNativeOrder();
+    this.#checkFits();
+    return this.#windows.whole((win) => this.#typed(win, this.size), this.size === 0);
+  }
+
+  /**
+   * Zero-copy TypedArrays over consecutive windows of the array, in element
+   * order (the file's order): the way to scan an array larger than one
+   * ArrayBuffer at TypedArray speed. `maxBytes` caps a window (default 1 GiB,
+   * so an array up to 1 GiB comes as one segment over the buffer of `data`).
+   * Views are detached by close(), like `data`.
+   * @throws (on the first next()) ERR_BYTE_ORDER, ERR_UNKNOWN_OPTION, ERR_INVALID_ARG_VALUE for a bad maxBytes, ERR_CLOSED.
+   */
+  *segments(options: { maxBytes?: number } = {}): Generator<Segment<N>, void, undefined> {
+    // Options first: a Proxy's traps may run caller code (even close()), which the checks below then see.
+    const max = readOptions(options, ['maxBytes'], 'segments()').maxBytes ?? SEGMENT_BYTES;
+    this.#live();
+    this.#checkNativeOrder();
+    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
+      throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `maxBytes must be a positive integer, got ${describe(max)}`);
+    }
+    const step = Math.floor(Math.min(max, maxBufferLength) / this.itemsize) * this.itemsize;
+    if (step === 0) throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `maxBytes must be at least the itemsize (${this.itemsize})`);
+    const windows = this.#windows;
+    for (let start = 0; start < this.byteLength; start += step) {
+      const len = Math.min(step, this.byteLength - start);
+      const win = step === windows.window || step >= this.byteLength ? windows.segment(start / windows.window) : windows.range(start, len);
+      const length = len / this.itemsize;
+      yield { start: start / this.itemsize, length, data: this.#typed(win, length) };
+    }
+  }
+
+  /**
+   * Zero-copy Uint8Array over the array's raw bytes (any byte order).
+   * @throws ERR_TOO_LARGE past one ArrayBuffer; ERR_CLOSED after close().
+   */
+  get bytes(): Uint8Array {
+    this.#live();
+    this.#checkFits();
+    return this.#windows.bytes();
+  }
+
+  /**
+   * Element at the given indices (negative indices count from the end, as numpy).
+   * @throws ERR_OUT_OF_RANGE out of bounds; ERR_INVALID_INDEX for the wrong count or a non-integer; ERR_CLOSED.
+   */
+  get(...index: number[]): ValueTypes[N] {
+    this.#live();
+    return this.#windows.read(linearIndex(this.shape, this.strides, index, index.length) * this.itemsize, this.#codec.read) as ValueTypes[N];
+  }
+
+  /**
+   * set(i, j, …, value): stores value at the indices.
+   * @throws ERR_READ_ONLY in mode 'r'; ERR_INVALID_VALUE / ERR_OUT_OF_RANGE for a value the dtype cannot hold; index errors as get().
+   */
+  set(...indexAndValue: [...index: number[], value: InputTypes[N]]): void {
+    this.#writable();
+    const n = indexAndValue.length - 1;
+    if (n < 0) throw new MemmapTypeError('ERR_INVALID_INDEX', 'set() needs a value');
+    try {
+      this.#writeAt(linearIndex(this.shape, this.strides, indexAndValue, n), indexAndValue[n]);
+    } catch (err) {
+      throw asMemmapError(err); // the value's getters may have thrown
+    }
+  }
+
+  #writeAt(k: number, value: unknown): void {
+    // Complex values may be objects with getters: run them before a view is
+    // chosen, so they cannot detach it (transfer()) between choice and store.
+    this.#windows.write(k * this.itemsize, this.#codec.write, this.#dt.kind === 'c' ? toComplex(this.#dt.name, value) : value);
+  }
+
+  /**
+   * A scijs `ndarray` sharing this memory (lo/hi/step/transpose/pick work and
+   * never copy). Complex arrays get a trailing axis of length 2 (re, im).
+   * Non-native byte order and float16 without Float16Array use get/set accessors.
+   * @throws ERR_CLOSED after close().
+   */
+  ndarray(): NdArray {
+    this.#live();
+    const windows = this.#windows;
+    return toNdArray({
+      dtype: this.#dt,
+      shape: this.shape,
+      strides: this.strides,
+      size: this.size,
+      fits: windows.fits,
+      isClosed: () => this.closed,
+      data: () => this.data,
+      readElement: (k) => windows.read(k * this.itemsize, this.#codec.read),
+      writeElement: (k, v) => this.#writeAt(k, v),
+      readByte: (b, read) => windows.read(b, read),
+      writeByte: (b, write, v) => windows.write(b, write, v),
+      checkWritable: () => this.#writable(),
+    });
+  }
+
+  /** The native view (bytes) of `a[index]`. */
+  #nativeView(index: readonly IndexItem[]): ViewSpec {
+    return viewOf(this.shape, this.strides, index, this.itemsize);
+  }
+
+  /**
+   * Sum of the elements of `a[...index]` (numpy basic indexing: an integer
+   * picks, null takes a whole axis, [start, stop, step] slices; no index sums
+   * everything), computed natively without creating any ArrayBuffer, the way
+   * numpy's `a[index].sum(dtype=float64)` is: floats and float16 accumulate in
+   * float64, pairwise in blocks; integers and bool in 64 bits (wrapping, like
+   * numpy); int64/uint64 return a bigint, complex a {re, im}. Any byte order.
+   * @throws ERR_OUT_OF_RANGE / ERR_INVALID_INDEX for a bad index; ERR_CLOSED.
+   * @throws ERR_SIGBUS instead of crashing if a page cannot be read (the file shrank under the mapping).
+   */
+  sum(...index: IndexItem[]): SumTypes[N] {
+    const storage = this.#live();
+    const v = this.#nativeView(index);
+    const r = storage.sum(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1));
+    if (r instanceof Float64Array) return { re: r[0], im: r[1] } as SumTypes[N];
+    return r as SumTypes[N];
+  }
+
+  /**
+   * A copy of `a[...index]` (indexing as in sum()) as a new TypedArray in C
+   * order of the selection, in this machine's byte order whatever the file's
+   * (the same TypedArray type as `data`; complex interleaved). numpy's
+   * `np.array(a[index])`. Reads only the pages the selection touches and makes
+   * no view of the mapping, so it is cheap on arrays of any size.
+   * @throws as sum(), and ERR_TOO_LARGE when the copy would not fit one ArrayBuffer.
+   */
+  read(...index: IndexItem[]): DataTypes[N] {
+    const storage = this.#live();
+    const v = this.#nativeView(index);
+    const out = this.#allocate(sizeOf(v.shape));
+    storage.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), bytesOf(out));
+    return out;
+  }
+
+  /**
+   * The elements at the given coordinates, one integer array per axis, all of
+   * one length (numpy's `a[ii, jj]`), as a new TypedArray like read() returns.
+   * Negative indices count from the end.
+   * @throws ERR_OUT_OF_RANGE for an index out of bounds; ERR_INVALID_INDEX for bad index arrays; ERR_TOO_LARGE; ERR_CLOSED; ERR_SIGBUS.
+   */
+  gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
+    const storage = this.#live();
+    // Checked (count, lengths, item types, size) and converted here; bounds and offsets natively (a JS loop cost more than the reads).
+    const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
+    const out = this.#allocate(count);
+    const bad = storage.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, viewDescriptor(0, this.shape, this.strides, this.itemsize), bytesOf(out));
+    if (bad !== undefined) {
+      // [kind (0: not an integer, 1: out of range), axis, position]
+      const d = bad[1];
+      const k = bad[2];
+      const where = `index ${describe(columns[d][k])} (array ${d}, position ${k})`;
+      if (bad[0] === 0) throw new MemmapTypeError('ERR_INVALID_INDEX', `${where} must be an integer`);
+      throw new MemmapRangeError('ERR_OUT_OF_RANGE', `${where} is out of bounds for axis ${d} with size ${this.shape[d]}`);
+    }
+    return out;
+  }
+
+  /** A new heap TypedArray of `count` elements of this dtype. */
+  #allocate(count: number): DataTypes[N] {
+    const bytes = count * this.itemsize;
+    if (bytes > maxBufferLength) {
+      throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
+    }
+    let buffer: ArrayBuffer;
+    try {
+      buffer = new ArrayBuffer(bytes);
+    } catch (err) {
+      throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes cannot be allocated`, { cause: err });
+    }
+    return this.#typed({ buffer, byteOffset: 0 }, count);
+  }
+
+  /**
+   * Writes dirty pages to disk (msync). No-op for modes 'r' and 'c'.
+   * @throws ERR_CLOSED; the errno name (EIO, …) when msync fails.
+   */
+  flush(): void {
+    this.#live().flush(); // the native side skips private ('r', 'c') mappings
+  }
+
+  /**
+   * Tells the kernel how the array will be read (madvise).
+   * @throws ERR_INVALID_ADVICE for an unknown advice; ERR_CLOSED.
+   */
+  advise(advice: Advice): void {
+    const storage = this.#live();
+    const code = typeof advice === 'string' && Object.hasOwn(ADVICE_CODES, advice) ? ADVICE_CODES[advice] : undefined;
+    if (code === undefined) {
+      throw new MemmapTypeError('ERR_INVALID_ADVICE', `advice must be one of ${Object.keys(ADVICE_CODES).join(', ')}, got ${describe(advice)}`);
+    }
+    storage.advise(code);
+  }
+
+  /**
+   * Which of the array's pages are in RAM now (mincore); touches nothing.
+   * @throws ERR_CLOSED.
+   */
+  residency(): Residency {
+    return residencyOf(this.#live().residency(), this.offset, this.byteLength);
+  }
+
+  /**
+   * Detaches every ArrayBuffer handed out (views read as length 0), then
+   * unmaps. Idempotent. Further method calls throw ERR_CLOSED.
+   */
+  close(): void {
+    const storage = this.#storage;
+    if (storage === null) return;
+    this.#storage = null;
+    this.#windows.drop();
+    storage.close();
+  }
+
+  /**
+   * A small structured-cloneable token for this mapping: post it to a
+   * worker_thread and call fromShared(token) there to get the same memory
+   * without copying. The memory stays mapped until every thread's array over
+   * it is closed or collected.
+   * @throws ERR_CLOSED.
+   */
+  share(): SharedMemmap {
+    const storage = this.#live();
+    if (!isShareable(storage)) throw new MemmapError('ERR_INVALID_ARG_VALUE', 'this array is not backed by a file mapping: share() has nothing to share');
+    const { mode, order, offset, filename, dtype } = this.#spec;
+    const token: Omit<SharedMemmap, 'id'> = { type: 'memmap.shared', filename, descr: dtype.descr, shape: this.shape.slice(), order, mode, offset };
+    // The first share() of a region stores what it is; fromShared() checks
+    // every field of a token against that, not against the token itself.
+    const id = storage.share(tokenMeta(token));
+    return { ...token, id };
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [inspect.custom](): string {
+    const state = this.closed ? 'closed' : `mode '${this.mode}'`;
+    return `MemmapArray <${this.descr}> shape [${this.shape.join(', ')}] order ${this.order}, ${state}, ${this.filename}`;
+  }
+}
+
+// Every method and getter keeps the error contract (see boundary.ts); get(),
+// set() and data/bytes, the hot ones, carry their own try/catch or cannot
+// meet foreign errors.
+guardPrototype(MemmapArray.prototype, ['get', 'set', 'data', 'bytes', 'closed']);
+
+/** The bytes of a TypedArray: Node-API does not know every TypedArray type (Float16Array). */
+function bytesOf(t: AnyTypedArray): Uint8Array {
+  return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
+}

@@ -1,0 +1,188 @@
+// File storage: a file mapped with mmap() by the native Mapping, as a Storage
+// (lib/storage.ts). mapFile() opens, sizes and maps.
+import { native, type NativeMapping } from './binding';
+import type { DType } from './dtype';
+import { MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { type Order, sizeOf } from './layout';
+import { MAP_FLAGS, type Mode, MODE_CODES } from './modes';
+import { displayPath, type FilePath } from './paths';
+import type { ByteRange, ShareableStorage } from './storage';
+
+/** A native Mapping as a Storage: each window is an external ArrayBuffer of its own. */
+export class MappedStorage implements ShareableStorage {
+  readonly #m: NativeMapping;
+  constructor(mapping: NativeMapping) {
+    this.#m = mapping;
+  }
+  get length(): number {
+    return this.#m.length;
+  }
+  get closed(): boolean {
+    return this.#m.closed;
+  }
+  get meta(): string | undefined {
+    return this.#m.meta;
+  }
+  bytes(start: number, length: number): ByteRange {
+    return { buffer: this.#m.buffer(start, length), byteOffset: 0, byteLength: length };
+  }
+  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array {
+    return this.#m.sum(type, swap, view);
+  }
+  copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void {
+    this.#m.copy(type, swap, view, dst);
+  }
+  gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array {
+    return this.#m.gather(type, swap, coords, view, dst);
+  }
+  flush(): void {
+    this.#m.flush();
+  }
+  advise(advice: number): void {
+    this.#m.advise(advice);
+  }
+  residency(): Uint8Array {
+    return this.#m.residency();
+  }
+  share(meta: string): string {
+    return this.#m.share(meta);
+  }
+  close(): void {
+    this.#m.close();
+  }
+}
+
+/** Internal: everything needed to map one array. Arguments are already validated. */
+export interface MapSpec {
+  /** What the array reports (absolute). */
+  filename: FilePath;
+  /** What the OS gets (the caller's path); `filename` when absent. */
+  osPath?: FilePath;
+  mode: Mode;
+  dtype: DType;
+  shape: number[] | undefined;
+  offset: number;
+  order: Order;
+  populate: boolean;
+}
+
+/**
+ * Opens, sizes and maps the file; the file is left untouched on every error path of r, r+ and c (a file 'r+'
+ * grew is shrunk back to its size when the mapping then fails).
+ */
+export function mapFile(spec: MapSpec): { storage: MappedStorage; shape: number[] } {
+  const { filename, mode, dtype, offset } = spec;
+  const itemsize = dtype.itemsize;
+  if (spec.shape === undefined && mode === 'w+') {
+    throw new MemmapTypeError('ERR_SHAPE_REQUIRED', "shape is required for mode 'w+'");
+  }
+  // Check the extent before open(): 'w+' truncates the file there.
+  if (spec.shape !== undefined) {
+    const bytes = sizeOf(spec.shape) * itemsize;
+    if (!Number.isSafeInteger(bytes)) throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many bytes');
+    if (!Number.isSafeInteger(offset + bytes)) {
+      throw new MemmapRangeError('ERR_INVALID_OFFSET', `offset ${offset} + ${bytes} bytes ends past 2^53 - 1`);
+    }
+  }
+  const opened = native.openFile(spec.osPath ?? filename, MODE_CODES[mode]); // Float64Array: indexing runs no user code
+  const fd = opened[0];
+  const fileSize = opened[1];
+  let mapping: NativeMapping;
+  let shape: number[];
+  let grew = false; // 'r+' grew the file
+  try {
+    if (spec.shape === undefined) {
+      // As numpy: with no shape there must be data to map, in every mode.
+      if (fileSize === 0) {
+        throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: displayPath(filename) });
+      }
+      const bytes = fileSize - offset;
+      if (bytes <= 0) {
+        throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${filename} (${fileSize} bytes)`, { path: displayPath(filename) });
+      }
+      if (bytes % itemsize !== 0) {
+        throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dtype.name} itemsize ${itemsize}`, { path: displayPath(filename) });
+      }
+      shape = [bytes / itemsize];
+    } else {
+      shape = spec.shape;
+      const needed = offset + sizeOf(shape) * itemsize;
+      if (mode === 'r' || mode === 'c') {
+        if (fileSize === 0) throw new MemmapError('ERR_EMPTY_FILE', `cannot map an empty file: ${filename}`, { path: displayPath(filename) });
+        if (fileSize < needed) {
+          throw new MemmapError('ERR_FILE_TOO_SHORT', `${filename} is ${fileSize} bytes; the array needs ${needed}`, { path: displayPath(filename) });
+        }
+      } else if (mode === 'w+' || fileSize < needed) {
+        grew = mode === 'r+';
+        native.resizeFile(fd, needed, displayPath(filename));
+      }
+    }
+    const byteLength = sizeOf(shape) * itemsize;
+    mapping = new native.Mapping(fd, MODE_CODES[mode], offset, byteLength, spec.populate ? MAP_FLAGS.populate : 0);
+  } catch (err) {
+    // 'r+' grew the file, then failed (e.g. mmap: ENOMEM): give the file back its size and times (best effort;
+    // the caller gets the original error either way).
+    if (grew) {
+      try {
+        // Size and times as openFile() saw them, to the nanosecond (ftruncate + futimens).
+        native.restoreFile(fd, fileSize, opened[2], opened[3], opened[4], opened[5]);
+      } catch {
+        try {
+          native.resizeFile(fd, fileSize); // times before 1970: the size at least
+        } catch {
+          // the file stays grown (zeros past its old end)
+        }
+      }
+    }
+    // The native layer knows the fd, not the file: name it for OS errors (mmap, ftruncate).
+    if (err instanceof MemmapError && err.path === undefined) err.path = displayPath(filename);
+    throw err;
+  } finally {
+    native.closeFile(fd);
+  }
+  return { storage: new MappedStorage(mapping), shape };
+}
+
+/** Which pages of an array are in RAM now (mincore). */
+export interface Residency {
+  /** Bytes of the array (`byteLength`). */
+  totalBytes: number;
+  /** Bytes of the array that lie on resident pages. */
+  residentBytes: number;
+  /** residentBytes / totalBytes (1 for an empty array). */
+  fraction: number;
+  pageSize: number;
+  /** Pages covering the array; pages[0] starts at file offset `firstPageOffset`. */
+  totalPages: number;
+  residentPages: number;
+  firstPageOffset: number;
+  /** One byte per page: 1 resident, 0 not. */
+  pages: Uint8Array;
+}
+
+/** Residency of `byteLength` bytes mapped from file offset `offset`, from the storage's per-page bytes. */
+export function residencyOf(pages: Uint8Array, offset: number, byteLength: number): Residency {
+  const pageSize = native.pageSize;
+  const firstPageOffset = offset - (offset % pageSize);
+  const start = offset - firstPageOffset; // array start within the mapped range
+  const end = start + byteLength;
+  let residentPages = 0;
+  let residentBytes = 0;
+  for (let p = 0; p < pages.length; p++) {
+    if (!pages[p]) continue;
+    residentPages++;
+    const lo = Math.max(p * pageSize, start);
+    const hi = Math.min((p + 1) * pageSize, end);
+    if (hi > lo) residentBytes += hi - lo;
+  }
+  return {
+    totalBytes: byteLength,
+    residentBytes,
+    fraction: byteLength === 0 ? 1 : residentBytes / byteLength,
+    pageSize,
+    totalPages: pages.length,
+    residentPages,
+    firstPageOffset,
+    pages,
+  };
+}

@@ -1,0 +1,63 @@
+// Where an array's bytes live. The view model (dtype, shape, strides, offset:
+// lib/layout.ts) and the kernels do not care: an array is a view over a
+// Storage. A new kind of storage (chunk mappings, decoded chunks) is a new
+// file implementing this interface; storage-mapped.ts (a file mapping) and
+// storage-heap.ts (an ArrayBuffer) are the two so far.
+
+/**
+ * Bytes of an ArrayBuffer: a plain record (own data properties), so using it
+ * runs none of the TypedArray getters someone may have patched.
+ */
+export interface ByteRange {
+  readonly buffer: ArrayBuffer;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+/**
+ * Byte storage with the native kernels over it. Offsets and lengths are in
+ * bytes; a `view` is a descriptor from viewDescriptor() whose offset and
+ * strides address this storage's bytes; `type` is a native element code
+ * (ELEM_CODES) and `swap` says the bytes are not in this machine's order.
+ * Every method but close() throws ERR_CLOSED once closed.
+ */
+export interface Storage {
+  /** Bytes the storage holds. */
+  readonly length: number;
+  readonly closed: boolean;
+  /**
+   * Zero-copy bytes [start, start + length), detached by close(). A window of
+   * a mapping is an ArrayBuffer of its own (a transfer() of it moves only it).
+   */
+  bytes(start: number, length: number): ByteRange;
+  /** Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im]. */
+  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array;
+  /** The view's elements in C order into `dst` (exactly their bytes), in this machine's byte order. */
+  copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
+  /**
+   * Element k of `dst` is the element at (coords[0][k], coords[1][k], ...) of
+   * the view; undefined, or Float64Array [kind (0 not an integer, 1 out of
+   * range), axis, position] of the first bad coordinate.
+   */
+  gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
+  /** Writes changes to where the bytes come from (msync); no-op where there is nothing to write to. */
+  flush(): void;
+  /** How the bytes will be read (an ADVICE_CODES value); a hint, no-op where it means nothing. */
+  advise(advice: number): void;
+  /** One byte per page of the storage (1 = in RAM). */
+  residency(): Uint8Array;
+  /** Detaches every buffer handed out, then releases the bytes. Idempotent. */
+  close(): void;
+}
+
+/** A storage other threads can adopt (fromShared()): a file mapping. */
+export interface ShareableStorage extends Storage {
+  /** Registers the storage for fromShared(); `meta` is kept with the first share. */
+  share(meta: string): string;
+  /** What the first share() stored; undefined once closed. */
+  readonly meta: string | undefined;
+}
+
+export function isShareable(storage: Storage): storage is ShareableStorage {
+  return typeof (storage as Partial<ShareableStorage>).share === 'function';
+}

@@ -1,0 +1,171 @@
+// The windows an array reads elements through: zero-copy byte ranges of its
+// storage, made lazily and cached. V8 counts a view over a whole mapping as
+// external memory and collects garbage for it, so the first get()/set() calls
+// go through small windows, and only spread-out access (or `data`) makes the
+// whole-array one. Arrays larger than one ArrayBuffer use 1 GiB windows.
+// A window moved away with ArrayBuffer.prototype.transfer() is noticed (it
+// reads as detached) and every cached view is made again.
+import { maxBufferLength } from './binding';
+import type { Reader, Writer } from './codec';
+import { MemmapError } from './errors';
+import type { ByteRange, Storage } from './storage';
+
+/** Window size and count for the first element accesses (a multiple of every itemsize). */
+const SMALL_WINDOW = 1 << 16;
+const SMALL_WINDOWS_MAX = 8;
+
+/**
+ * Default segments() window and the windows of arrays past the ArrayBuffer
+ * limit: 1 GiB keeps element indices far below 2^31, where V8's loops over
+ * TypedArrays stay on their fast integer path (they deoptimize past it).
+ */
+export const SEGMENT_BYTES = 2 ** 30;
+
+export class Windows {
+  /** The whole array fits one ArrayBuffer. */
+  readonly fits: boolean;
+  /** Bytes per window: the whole array when it fits. */
+  readonly window: number;
+  readonly #byteLength: number;
+  /** The storage, or ERR_CLOSED. */
+  readonly #live: () => Storage;
+  // Maps, not Arrays: an accessor someone defines on Array.prototype[0] must
+  // not be able to stand in for a cached window.
+  #segments = new Map<number, ByteRange>();
+  #views = new Map<number, DataView>();
+  #view0: DataView | null = null;
+  #small: Map<number, DataView> | null = null;
+  /** Offset of the byte asked for inside the view #viewFor() returned (read at once by read()/write()). */
+  #at = 0;
+  #typed: ArrayLike<unknown> | null = null;
+  #bytes: Uint8Array | null = null;
+
+  constructor(live: () => Storage, byteLength: number, itemsize: number) {
+    this.#live = live;
+    this.#byteLength = byteLength;
+    this.fits = byteLength <= maxBufferLength;
+    this.window = this.fits ? Math.max(byteLength, 1) : Math.floor(Math.min(maxBufferLength, SEGMENT_BYTES) / itemsize) * itemsize;
+    if (byteLength > SMALL_WINDOW) this.#small = new Map();
+  }
+
+  /** Window `s` (created on first use, detached by the storage's close()). */
+  segment(s: number): ByteRange {
+    let win = this.#segments.get(s);
+    if (win !== undefined && win.buffer.byteLength === 0 && this.#byteLength > 0) {
+      this.drop(); // transfer()red away
+      win = undefined;
+    }
+    if (win === undefined) {
+      const start = s * this.window;
+      win = this.#live().bytes(start, Math.min(this.window, this.#byteLength - start));
+      this.#segments.set(s, win);
+    }
+    return win;
+  }
+
+  /** Bytes [start, start + length) as a window of their own (not cached). */
+  range(start: number, length: number): ByteRange {
+    return this.#live().bytes(start, length);
+  }
+
+  #segView(s: number): DataView {
+    let view = this.#views.get(s);
+    if (view === undefined) {
+      view = dataView(this.segment(s));
+      this.#views.set(s, view);
+    }
+    return view;
+  }
+
+  /** The view holding byte `b`; sets #at to b's offset in it. */
+  #viewFor(b: number): DataView {
+    if (this.#view0 !== null) {
+      this.#at = b;
+      return this.#view0;
+    }
+    if (this.#small !== null) {
+      const w = Math.floor(b / SMALL_WINDOW);
+      let view = this.#small.get(w);
+      if (view === undefined && this.#small.size < SMALL_WINDOWS_MAX) {
+        const start = w * SMALL_WINDOW;
+        view = dataView(this.#live().bytes(start, Math.min(SMALL_WINDOW, this.#byteLength - start)));
+        this.#small.set(w, view);
+      }
+      if (view !== undefined) {
+        this.#at = b - w * SMALL_WINDOW;
+        return view;
+      }
+      this.#small = null; // access is spread out: switch to whole-array windows
+    }
+    if (this.fits) {
+      this.#view0 = dataView(this.segment(0));
+      this.#at = b;
+      return this.#view0;
+    }
+    const s = Math.floor(b / this.window);
+    this.#at = b - s * this.window;
+    return this.#segView(s);
+  }
+
+  /** read(view, offset) at byte `b`, through fresh views if cached ones were transfer()red away. */
+  read(b: number, read: Reader): unknown {
+    try {
+      return read(this.#viewFor(b), this.#at);
+    } catch (err) {
+      if (err instanceof MemmapError) throw err;
+      this.#live(); // closed meanwhile: ERR_CLOSED
+      this.drop();
+      return read(this.#viewFor(b), this.#at);
+    }
+  }
+
+  write(b: number, write: Writer, value: unknown): void {
+    try {
+      write(this.#viewFor(b), this.#at, value);
+    } catch (err) {
+      if (err instanceof MemmapError) throw err;
+      this.#live();
+      this.drop();
+      write(this.#viewFor(b), this.#at, value);
+    }
+  }
+
+  /**
+   * A typed view of the whole array made by `make` from window 0, cached
+   * (`data`); made again if it was transfer()red away. Element access shares
+   * the whole-array window from then on.
+   */
+  whole<T extends ArrayLike<unknown>>(make: (win: ByteRange) => T, empty: boolean): T {
+    if (this.#typed !== null && this.#typed.length === 0 && !empty) this.drop();
+    if (this.#typed === null) {
+      this.#typed = make(this.segment(0));
+      this.#view0 ??= dataView(this.segment(0));
+      this.#small = null;
+    }
+    return this.#typed as T;
+  }
+
+  /** The whole array's bytes, cached (`bytes`). */
+  bytes(): Uint8Array {
+    if (this.#bytes !== null && this.#bytes.length === 0 && this.#byteLength > 0) this.drop();
+    if (this.#bytes === null) {
+      const win = this.segment(0);
+      this.#bytes = new Uint8Array(win.buffer, win.byteOffset, this.#byteLength);
+    }
+    return this.#bytes;
+  }
+
+  /** Forgets every cached window and view (the storage's close() detaches them all the same). */
+  drop(): void {
+    this.#segments = new Map();
+    this.#views = new Map();
+    this.#view0 = null;
+    this.#typed = null;
+    this.#bytes = null;
+    this.#small = this.#byteLength > SMALL_WINDOW ? new Map() : null;
+  }
+}
+
+function dataView(win: ByteRange): DataView {
+  return new DataView(win.buffer, win.byteOffset, win.byteLength);
+}
