@@ -188,12 +188,31 @@ memmap::ElemType ToElemType(const Napi::Value& v) {
 
 // The bytes of a TypedArray that must be exactly `bytes` long. Takes no user
 // code (napi_get_typedarray_info runs no getters).
-uint8_t* ToDestination(const Napi::Value& v, unsigned __int128 bytes) {
-  if (!v.IsTypedArray()) ThrowArg(v.Env(), "destination must be a TypedArray");
+// The bytes of any TypedArray, over an ArrayBuffer or a SharedArrayBuffer
+// (napi_get_typedarray_info gives the data pointer for both; a Napi::ArrayBuffer
+// cast would refuse the shared one).
+struct TypedBytes {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+};
+TypedBytes ToTypedBytes(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray()) ThrowArg(v.Env(), std::string(what) + " must be a TypedArray");
+  napi_typedarray_type type;
+  size_t count = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &count, &data, nullptr, nullptr) != napi_ok)
+    ThrowArg(v.Env(), std::string(what) + " cannot be read");
   Napi::TypedArray t = v.As<Napi::TypedArray>();
-  if (static_cast<unsigned __int128>(t.ByteLength()) != bytes) ThrowArg(v.Env(), "destination has the wrong size");
-  if (bytes == 0) return nullptr;
-  return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  TypedBytes out;
+  out.length = count * t.ElementSize();
+  out.data = out.length == 0 ? nullptr : static_cast<uint8_t*>(data);
+  return out;
+}
+
+uint8_t* ToDestination(const Napi::Value& v, unsigned __int128 bytes) {
+  TypedBytes t = ToTypedBytes(v, "destination");
+  if (static_cast<unsigned __int128>(t.length) != bytes) ThrowArg(v.Env(), "destination has the wrong size");
+  return t.data;
 }
 
 void ThrowKernel(Napi::Env env, int rc) {
@@ -547,11 +566,10 @@ struct HeapBytes {
 };
 
 HeapBytes ToHeapBytes(const Napi::Value& v) {
-  if (!v.IsTypedArray()) ThrowArg(v.Env(), "bytes must be a TypedArray");
-  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  TypedBytes t = ToTypedBytes(v, "bytes");
   HeapBytes h;
-  h.span.length = t.ByteLength();
-  h.span.data = h.span.length == 0 ? nullptr : static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  h.span.data = t.data;
+  h.span.length = t.length;
   return h;
 }
 
