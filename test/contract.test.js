@@ -1,8 +1,8 @@
 'use strict';
-// The error contract of the public API (issue 9, points 7 and 5): whatever a
-// caller passes, every failure is a MemmapError with a documented code, option
-// objects are read as own data properties only, and a refused call leaves the
-// file as it was. Errors are matched by class and code, never by message.
+// The error contract of the public API: whatever a caller passes, every
+// failure is a MemmapError with a documented code, option objects are read as
+// own data properties only, and a refused call leaves the file as it was.
+// Errors are matched by class and code, never by message.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');

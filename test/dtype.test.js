@@ -1,25 +1,32 @@
 'use strict';
-// Every dtype: the TypedArray behind `data`, get()/set() values, byte order,
-// numpy type strings, and dtypes memmap refuses.
+// Every dtype of test/helpers/dtypes.js: the TypedArray behind `data`,
+// get()/set()/ndarray() values (int64 as bigint, bool, complex as {re, im},
+// float16), big-endian arrays, numpy type strings (also asked of numpy), and
+// the dtypes memmap refuses. Values of every dtype against numpy's are in
+// numpy-values.test.js.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { memmap, parseDType, hasFloat16Array } = require('..');
 const { useTmpDir, fingerprint } = require('./helpers/tmp');
 const { throwsCode } = require('./helpers/assert');
+const { numpyJSON } = require('./helpers/numpy');
+const { DTYPES, dtypeNamed } = require('./helpers/dtypes');
 
-// name, TypedArray behind data, itemsize, Buffer writer (LE) and sample values
-const INTS = [
-  ['int8', Int8Array, 1, (b, v, o) => b.writeInt8(v, o), [-128, -1, 0, 1, 127]],
-  ['uint8', Uint8Array, 1, (b, v, o) => b.writeUInt8(v, o), [0, 1, 128, 254, 255]],
-  ['int16', Int16Array, 2, (b, v, o) => b.writeInt16LE(v, o), [-32768, -2, 0, 300, 32767]],
-  ['uint16', Uint16Array, 2, (b, v, o) => b.writeUInt16LE(v, o), [0, 1, 256, 40000, 65535]],
-  ['int32', Int32Array, 4, (b, v, o) => b.writeInt32LE(v, o), [-(2 ** 31), -70000, 0, 70000, 2 ** 31 - 1]],
-  ['uint32', Uint32Array, 4, (b, v, o) => b.writeUInt32LE(v, o), [0, 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1]],
-  ['int64', BigInt64Array, 8, (b, v, o) => b.writeBigInt64LE(v, o), [-(2n ** 63n), -1n, 0n, 2n ** 53n + 1n, 2n ** 63n - 1n]],
-  ['uint64', BigUint64Array, 8, (b, v, o) => b.writeBigUInt64LE(v, o), [0n, 1n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n]],
-  ['float32', Float32Array, 4, (b, v, o) => b.writeFloatLE(v, o), [-Infinity, -1.5, -0, 3.140000104904175, NaN]],
-  ['float64', Float64Array, 8, (b, v, o) => b.writeDoubleLE(v, o), [-Infinity, Number.MIN_VALUE, -0, Math.PI, NaN]],
-];
+// Integer and float32/64 dtypes: Buffer writer (LE) and sample values.
+const SAMPLES = {
+  int8: [(b, v, o) => b.writeInt8(v, o), [-128, -1, 0, 1, 127]],
+  uint8: [(b, v, o) => b.writeUInt8(v, o), [0, 1, 128, 254, 255]],
+  int16: [(b, v, o) => b.writeInt16LE(v, o), [-32768, -2, 0, 300, 32767]],
+  uint16: [(b, v, o) => b.writeUInt16LE(v, o), [0, 1, 256, 40000, 65535]],
+  int32: [(b, v, o) => b.writeInt32LE(v, o), [-(2 ** 31), -70000, 0, 70000, 2 ** 31 - 1]],
+  uint32: [(b, v, o) => b.writeUInt32LE(v, o), [0, 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1]],
+  int64: [(b, v, o) => b.writeBigInt64LE(v, o), [-(2n ** 63n), -1n, 0n, 2n ** 53n + 1n, 2n ** 63n - 1n]],
+  uint64: [(b, v, o) => b.writeBigUInt64LE(v, o), [0n, 1n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n]],
+  float32: [(b, v, o) => b.writeFloatLE(v, o), [-Infinity, -1.5, -0, 3.140000104904175, NaN]],
+  float64: [(b, v, o) => b.writeDoubleLE(v, o), [-Infinity, Number.MIN_VALUE, -0, Math.PI, NaN]],
+};
+// The other dtypes have tests of their own below.
+const OWN_TESTS = ['bool', 'float16', 'complex64', 'complex128'];
 
 function sameValue(a, b) {
   return Object.is(a, b);
@@ -28,7 +35,16 @@ function sameValue(a, b) {
 describe('dtypes', function () {
   const tmp = useTmpDir();
 
-  for (const [name, Ctor, itemsize, write, values] of INTS) {
+  it('the dtype list (test/helpers/dtypes.js) is what parseDType() says, and every dtype is tested here', function () {
+    for (const d of DTYPES) {
+      const dt = parseDType(d.code);
+      assert.deepEqual([dt.name, dt.kind, dt.itemsize], [d.name, d.kind, d.itemsize], d.code);
+    }
+    assert.deepEqual(DTYPES.map((d) => d.name).sort(), [...Object.keys(SAMPLES), ...OWN_TESTS].sort());
+  });
+
+  for (const { name, TypedArray: Ctor, itemsize } of DTYPES.filter((d) => SAMPLES[d.name])) {
+    const [write, values] = SAMPLES[name];
     it(`${name}: data is ${Ctor.name}; get/set/ndarray read the file's values`, function () {
       const file = tmp.file(`${name}.bin`);
       const offset = 3;
@@ -99,7 +115,8 @@ describe('dtypes', function () {
     a.close();
   });
 
-  for (const [name, Ctor, part] of [['complex64', Float32Array, 4], ['complex128', Float64Array, 8]]) {
+  for (const { name, TypedArray: Ctor, itemsize } of DTYPES.filter((d) => d.kind === 'c')) {
+    const part = itemsize / 2;
     it(`${name}: data is interleaved ${Ctor.name}; get() returns {re, im}`, function () {
       const file = tmp.file(`${name}.bin`);
       const pairs = [[1.5, -2.25], [0, 0], [-0, Infinity], [NaN, 3]];
@@ -139,6 +156,7 @@ describe('dtypes', function () {
       fs.writeFileSync(file, buf);
       const a = memmap(file, { dtype: 'float16', mode: 'r+' });
       assert.equal(a.descr, '<f2');
+      assert.ok(a.data instanceof dtypeNamed('float16').TypedArray);
       if (!hasFloat16Array) {
         assert.ok(a.data instanceof Uint16Array);
         assert.deepEqual(Array.from(a.data), bits);
@@ -257,6 +275,20 @@ describe('dtypes', function () {
         a.close();
       });
     }
+
+    it('dtype strings mean what they mean in numpy', function () {
+      const strings = ['<f8', 'f4', '|u1', '=i2', '>i4', '<c16', '?', 'b1', '|b1', '<?', 'i1', '>u1', 'u2', '>u2', 'i8', '<u8',
+        'f2', '>f2', 'c8', '>c8', 'e', 'f', 'd', 'F', 'D', 'b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q',
+        '|f4', '|i8', '=c16', 'bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64',
+        'float16', 'float32', 'float64', 'complex64', 'complex128', 'half', 'single', 'double', 'float', 'complex',
+        'byte', 'ubyte', 'short', 'ushort', 'intc', 'uintc', 'int', 'uint', 'long', 'ulong', 'longlong', 'ulonglong',
+        'csingle', 'cdouble', 'bool_'];
+      const np = numpyJSON('emit([[np.dtype(s).str, np.dtype(s).name] for s in json.loads(sys.argv[1])])', [JSON.stringify(strings)]);
+      strings.forEach((s, k) => {
+        const dt = parseDType(s);
+        assert.deepEqual([dt.descr, dt.name], np[k], `dtype ${JSON.stringify(s)}`);
+      });
+    });
 
     it('refuses unknown, structured, object, string, datetime and void dtypes, for every mode, leaving the file unchanged', function () {
       const file = tmp.file('bad-dtype.bin');

@@ -80,7 +80,7 @@ describe('errors', function () {
       assert.equal(r.status, 0, 'mkfifo (coreutils) failed');
       const cases = MODES.map((mode) => ({ file: fifo, options: { mode, shape: [1] } }));
       cases.push({ file: fifo, options: 'evict' });
-      const { results } = fixtureJSON('open-cases.js', [JSON.stringify(cases)], { timeout: 15000 });
+      const { results } = fixtureJSON('errors-open-cases.js', [JSON.stringify(cases)], { timeout: 15000 });
       for (const res of results) {
         assert.equal(res.memmapError, true, JSON.stringify(res));
         assert.equal(res.code, 'ENODEV', JSON.stringify(res));
@@ -122,7 +122,7 @@ describe('errors', function () {
         ];
         // r and c only read the file: a read-only file is enough (as numpy)
         const allowed = [{ file: readonly, options: { mode: 'r' } }, { file: readonly, options: { mode: 'c' } }];
-        const run = (options) => runFixture('open-cases.js', [JSON.stringify([...cases, ...allowed])], options);
+        const run = (options) => runFixture('errors-open-cases.js', [JSON.stringify([...cases, ...allowed])], options);
         let r = run(asRoot ? { uid: 65534, gid: 65534 } : {});
         if (asRoot && r.status !== 0 && /Cannot find module|EACCES|EPERM/.test(r.stderr + (r.error ? r.error.code : ''))) {
           // nobody cannot reach this checkout (e.g. under /root)

@@ -1,5 +1,5 @@
 'use strict';
-// A short fixed-seed run of the API fuzzer (scripts/fuzz-api.js, issue 9):
+// A short fixed-seed run of the API fuzzer (scripts/fuzz-api.js):
 // every factory, method and getter called with random arguments of every
 // JavaScript type, close() interleaved, rounds with a polluted
 // Object.prototype / Array.prototype and rounds that transfer() mapped buffers

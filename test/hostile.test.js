@@ -186,7 +186,7 @@ describe('hostile callers (each in a child process)', function () {
     });
     it('workers that exit with live views (no transfer) leave no address range behind', function () {
       if (!LINUX) this.skip();
-      const out = cleanJSON(runFixture('worker-exit-leak.js', [path.join(subdir(tmp, 'worker-exit'), 'w.bin')], { execArgv: ['--expose-gc'], timeout: TIMEOUT }));
+      const out = cleanJSON(runFixture('hostile-worker-exit-leak.js', [path.join(subdir(tmp, 'worker-exit'), 'w.bin')], { execArgv: ['--expose-gc'], timeout: TIMEOUT }));
       // 40 leaked 64 MiB ranges would be 2.5 GiB of address space.
       assert.ok(out.growthKiB < 256 * 1024, `address space grew by ${out.growthKiB} KiB over 40 worker exits`);
       assert.equal(out.mapped, false);

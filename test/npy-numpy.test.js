@@ -1,48 +1,27 @@
 'use strict';
-// .npy files against real numpy: a zoo written by numpy reads with the same
-// values, shape and order; files written by openNpy('w+') are byte-identical
-// to numpy's and read back identically in numpy.
+// .npy files against real numpy, for every dtype and byte order
+// (test/helpers/dtypes.js): a zoo numpy writes (values from
+// test/helpers/numpy_gen.py, versions 1.0/2.0/3.0, C and F, 0-d to 3-d and
+// empty) reads with the same header, values, shape and order; files written
+// by openNpy('w+') are byte-identical to numpy's and read back identically in
+// numpy. Raw files (memmap()) against numpy are in numpy-values.test.js.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { openNpy, readNpyHeader, MemmapError } = require('..');
 const { useTmpDir } = require('./helpers/tmp');
-const { pythonJSON } = require('./helpers/python');
 const { throwsCode } = require('./helpers/assert');
+const { numpyJSON, toNumpy, cIndices } = require('./helpers/numpy');
+const { DESCRS } = require('./helpers/dtypes');
 
-const MULTI = ['i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f2', 'f4', 'f8', 'c8', 'c16'];
-const DESCRS = ['|b1', '|i1', '|u1', ...MULTI.flatMap((c) => ['<' + c, '>' + c])];
 const SHAPES = [[], [0], [7], [2, 3, 4]];
 
 // Writes the zoo with numpy and reports, per file, the header numpy reads back
-// and the values in C order (int64 as strings; nan/inf as strings; complex as [re, im]).
+// and the values in C order (numpy_gen's encode()).
 const ZOO_PY = `
-import json, sys, os, numpy as np
 from numpy.lib import format as fmt
 impl = getattr(np.lib, '_format_impl', fmt)  # numpy 2 keeps the private helpers here
-out_dir, descrs, shapes = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+out_dir, descrs, shapes = args()
 rng = np.random.default_rng(1234)
-def enc(x):
-    if isinstance(x, (bool, np.bool_)): return bool(x)
-    if isinstance(x, (complex, np.complexfloating)): return [enc(float(x.real)), enc(float(x.imag))]
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if x != x: return 'nan'
-        if x in (float('inf'), float('-inf')): return 'inf' if x > 0 else '-inf'
-        return x
-    return str(int(x))
-def values(dt, n):
-    k = dt.kind
-    if k == 'b': return rng.integers(0, 2, n).astype(dt)
-    if k in 'iu':
-        info = np.iinfo(dt)
-        v = rng.integers(info.min, info.max, n, dtype=dt.newbyteorder('=') if dt.itemsize > 1 else dt, endpoint=True)
-        v[:2] = [info.min, info.max][:n] if n >= 2 else v[:2]
-        return v.astype(dt)
-    special = [np.nan, np.inf, -np.inf, -0.0, 1.5, np.finfo(dt if k == 'f' else dt.char.lower()).tiny]
-    base = rng.standard_normal(n) * 1000
-    base[:min(n, len(special))] = special[:n]
-    if k == 'c': return (base + 1j * rng.standard_normal(n)).astype(dt)
-    return base.astype(dt)
 files = []
 i = 0
 for version in [(1, 0), (2, 0), (3, 0)]:
@@ -52,7 +31,7 @@ for version in [(1, 0), (2, 0), (3, 0)]:
             shape = tuple(shape)
             for order in 'CF':
                 n = int(np.prod(shape))
-                a = values(dt, n).reshape(shape)
+                a = values(dt, n, rng).reshape(shape)
                 if order == 'F' and a.ndim: a = np.asfortranarray(a)  # asfortranarray makes a 0-d array 1-d
                 name = os.path.join(out_dir, 'z%04d.npy' % i); i += 1
                 with open(name, 'wb') as f: fmt.write_array(f, a, version=version)
@@ -62,31 +41,9 @@ for version in [(1, 0), (2, 0), (3, 0)]:
                     off = f.tell()
                 b = np.load(name, mmap_mode='r')
                 files.append({'name': name, 'version': list(v), 'descr': d.str, 'shape': list(shp),
-                              'fortran': fo, 'offset': off, 'values': [enc(x) for x in b.ravel(order='C').tolist()]})
-print(json.dumps(files))
+                              'fortran': fo, 'offset': off, 'values': encode(b)})
+emit(files)
 `;
-
-function encode(v, kind) {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'bigint' || kind === 'i' || kind === 'u') return String(v);
-  if (typeof v === 'object') return [encode(v.re), encode(v.im)];
-  if (Number.isNaN(v)) return 'nan';
-  if (v === Infinity) return 'inf';
-  if (v === -Infinity) return '-inf';
-  return v;
-}
-
-function* cIndices(shape) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const idx = new Array(shape.length).fill(0);
-  for (let k = 0; k < n; k++) {
-    yield idx.slice();
-    for (let d = shape.length - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
-}
 
 describe('.npy against numpy', function () {
   const tmp = useTmpDir();
@@ -94,7 +51,7 @@ describe('.npy against numpy', function () {
   describe('a zoo written by numpy (every dtype x byte order x C/F x 0-d/empty/1-d/3-d x versions 1.0/2.0/3.0)', function () {
     let zoo;
     before(function () {
-      zoo = pythonJSON(ZOO_PY, [tmp.dir, JSON.stringify(DESCRS), JSON.stringify(SHAPES)]);
+      zoo = numpyJSON(ZOO_PY, [tmp.dir, JSON.stringify(DESCRS), JSON.stringify(SHAPES)]);
     });
 
     it('covers what it claims', function () {
@@ -126,13 +83,13 @@ describe('.npy against numpy', function () {
             assert.equal(a.order, z.fortran ? 'F' : 'C', z.name);
             assert.equal(a.offset, z.offset);
             assert.equal(a.mode, mode);
-            const got = [...cIndices(z.shape)].map((idx) => encode(a.get(...idx), z.descr[1]));
+            const got = [...cIndices(z.shape)].map((idx) => toNumpy(a.get(...idx)));
             assert.deepEqual(got, z.values, z.name);
             if (z.shape.length > 0 && z.values.length > 0) {
               const nd = a.ndarray();
               const complex = z.descr[1] === 'c';
               const got2 = [...cIndices(z.shape)].map((idx) =>
-                complex ? encode({ re: nd.get(...idx, 0), im: nd.get(...idx, 1) }) : encode(z.descr[1] === 'b' ? Boolean(nd.get(...idx)) : nd.get(...idx), z.descr[1]),
+                complex ? toNumpy({ re: nd.get(...idx, 0), im: nd.get(...idx, 1) }) : toNumpy(z.descr[1] === 'b' ? Boolean(nd.get(...idx)) : nd.get(...idx)),
               );
               assert.deepEqual(got2, z.values, z.name + ' ndarray()');
             }
@@ -203,9 +160,8 @@ def value(dt, k):
       });
       const spec = CASES.map((c) => ({ descr: c.descr, shape: c.shape, fortran: c.fortranOrder, version: c.version, ours: c.ours, blank: c.blank }));
       fs.writeFileSync(tmp.file('spec.json'), JSON.stringify(spec));
-      results = pythonJSON(
+      results = numpyJSON(
         `
-import json, sys, numpy as np
 from numpy.lib import format as fmt
 ${VALUE_PY}
 out = []
@@ -225,7 +181,7 @@ for i, c in enumerate(json.load(open(sys.argv[1]))):
     b = np.load(c['ours'], mmap_mode='r')
     out.append({'saved': saved, 'memmap': c['blank'] + '.np.npy', 'equal': bool(np.array_equal(a, b)) and b.shape == shape and b.dtype == dt,
                 'fortran': bool(b.flags.f_contiguous and not b.flags.c_contiguous)})
-print(json.dumps(out))
+emit(out)
 `,
         [tmp.file('spec.json')],
       );
@@ -264,13 +220,13 @@ print(json.dumps(out))
       assert.equal(header.length % 64, 0);
       const file = tmp.file('wide.npy');
       fs.writeFileSync(file, Buffer.concat([header, Buffer.from([0])]));
-      const py = pythonJSON(
+      const py = numpyJSON(
         `
-import io, json, sys, numpy as np
+import io
 from numpy.lib import format as fmt
 b = io.BytesIO()
 getattr(np.lib, '_format_impl', fmt)._write_array_header(b, {'descr': '|u1', 'fortran_order': False, 'shape': (1,) * 22000})
-print(json.dumps(b.getvalue().hex() == open(sys.argv[1], 'rb').read()[:-1].hex()))
+emit(b.getvalue().hex() == open(sys.argv[1], 'rb').read()[:-1].hex())
 `,
         [file],
       );

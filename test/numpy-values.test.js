@@ -1,17 +1,19 @@
 'use strict';
-// Values, shapes and strides cross-checked with real numpy, both ways: raw
-// files numpy writes are read by memmap, and files memmap('w+') writes are
-// read by np.memmap / np.fromfile.
+// memmap() values, shapes and strides cross-checked with real numpy, both
+// ways, for every dtype and byte order (test/helpers/dtypes.js) in C and F
+// order, 0-d to 3-d, empty, at odd offsets: raw files numpy writes (values
+// from test/helpers/numpy_gen.py) are read by memmap through get(),
+// ndarray() and data, and files memmap('w+') writes are read by np.memmap /
+// np.fromfile; inferred shapes; all 65 536 float16 bit patterns and numpy's
+// float16 rounding. .npy files against numpy are in npy-numpy.test.js.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { memmap, parseDType, hasFloat16Array } = require('..');
 const { useTmpDir } = require('./helpers/tmp');
-const { pythonJSON } = require('./helpers/python');
+const { numpyJSON, fromNumpy, sameValue, show, cIndices } = require('./helpers/numpy');
+const { DESCRS } = require('./helpers/dtypes');
 
-const ONE_BYTE = ['|b1', '|i1', '|u1'];
-const WIDE = ['i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f2', 'f4', 'f8', 'c8', 'c16'];
-const DESCRS = [...ONE_BYTE, ...WIDE.map((c) => '<' + c), ...WIDE.map((c) => '>' + c)];
 // [shape, order, offset]: 1-d to 3-d, C and F, aligned and unaligned offsets, 0-d and empty
 const LAYOUTS = [
   [[7], 'C', 0],
@@ -25,64 +27,29 @@ const LAYOUTS = [
   [[2, 0, 3], 'C', 5],
 ];
 
-// Python side. Values are reported in C order: ints of 8 bytes as strings,
-// floats with nan/inf as strings, complex as [re, im], bools as booleans.
-const PY_COMMON = `
-import json, sys, numpy as np
-def num(x):
-    x = float(x)
-    if x != x: return 'nan'
-    if x == float('inf'): return 'inf'
-    if x == float('-inf'): return '-inf'
-    return x
-def encode(a):
-    k, size = a.dtype.kind, a.dtype.itemsize
-    flat = a.ravel(order='C').tolist() if k != 'c' else a.ravel(order='C')
-    if k == 'b': return [bool(x) for x in flat]
-    if k in 'iu': return [str(int(x)) for x in flat] if size == 8 else [int(x) for x in flat]
-    if k == 'f': return [num(x) for x in flat]
-    return [[num(z.real), num(z.imag)] for z in flat]
-`;
-
-const PY_WRITE = `${PY_COMMON}
-cases = json.load(open(sys.argv[1]))
+// numpy writes each case's file (values() of numpy_gen.py over the dtype's
+// whole range, odd bytes before the array) and reports the values in C order
+// (encode()), np.memmap's strides and the shape it infers without one.
+const PY_WRITE = `
 out = []
-for n, c in enumerate(cases):
+for n, c in enumerate(json.load(open(sys.argv[1]))):
     dt = np.dtype(c['descr'])
     shape, order, offset = tuple(c['shape']), c['order'], c['offset']
     size = int(np.prod(shape))
-    rng = np.random.default_rng(n)
-    k = dt.kind
-    if k == 'b':
-        a = rng.integers(0, 2, size).astype(dt)
-    elif k in 'iu':
-        info = np.iinfo(dt)
-        a = rng.integers(info.min, info.max, size, endpoint=True, dtype=np.dtype(dt.char)).astype(dt)
-        a[:2] = [info.min, info.max][:len(a[:2])]
-    else:
-        real = 'f%d' % (dt.itemsize // 2 if k == 'c' else dt.itemsize)
-        special = np.array([np.nan, np.inf, -np.inf, -0.0, np.finfo(real).tiny / 4, np.finfo(real).max], dtype=real)
-        def part():
-            v = (rng.standard_normal(size) * 10.0 ** rng.integers(-8, 8, size)).astype(real)
-            v[:min(size, len(special))] = special[:size]
-            return rng.permutation(v) if k == 'c' else v
-        a = (part() + 1j * part()).astype(dt) if k == 'c' else part().astype(dt)
-    a = a.reshape(shape)
-    with open(c['file'], 'wb') as f:
-        f.write(bytes((i * 13 + 7) % 256 for i in range(offset)))
-        f.write(a.tobytes(order=order))
+    a = values(dt, size, np.random.default_rng(n)).reshape(shape)
+    write_raw(c['file'], a, order, offset, pad=lambda i: (i * 13 + 7) % 256)
     m = np.memmap(c['file'], dtype=dt, mode='r', offset=offset, shape=shape, order=order)
     assert m.tobytes(order='C') == a.tobytes(order='C')
     inferred = np.memmap(c['file'], dtype=dt, mode='r', offset=offset) if size else None
     out.append({'values': encode(a), 'strides': list(m.strides),
                 'inferred': None if inferred is None else [list(inferred.shape), list(inferred.strides)]})
-print(json.dumps(out))
+emit(out)
 `;
 
-const PY_READ = `${PY_COMMON}
-cases = json.load(open(sys.argv[1]))
+// numpy reads each case's file (written by memmap('w+')) with np.memmap and np.fromfile.
+const PY_READ = `
 out = []
-for c in cases:
+for c in json.load(open(sys.argv[1])):
     dt = np.dtype(c['descr'])
     shape, order, offset = tuple(c['shape']), c['order'], c['offset']
     m = np.memmap(c['file'], dtype=dt, mode='r', offset=offset, shape=shape, order=order)
@@ -91,45 +58,8 @@ for c in cases:
     out.append({'values': encode(m), 'strides': list(m.strides), 'fileSize': int(raw.size),
                 'prefixZero': bool((raw[:offset] == 0).all()),
                 'fromfile': encode(flat.reshape(shape, order=order)) if shape else encode(flat.reshape(()))})
-print(json.dumps(out))
+emit(out)
 `;
-
-function decodeNum(x) {
-  if (x === 'nan') return NaN;
-  if (x === 'inf') return Infinity;
-  if (x === '-inf') return -Infinity;
-  return x;
-}
-
-/** Turns python's encoding of one element into what get() returns for `dtype`. */
-function decode(dtype, x) {
-  if (dtype.kind === 'c') return { re: decodeNum(x[0]), im: decodeNum(x[1]) };
-  if (dtype.kind === 'f') return decodeNum(x);
-  if (dtype.kind === 'b') return x;
-  return dtype.itemsize === 8 ? BigInt(x) : x;
-}
-
-function same(a, b) {
-  if (typeof a === 'object' && a !== null) return Object.is(a.re, b.re) && Object.is(a.im, b.im);
-  return Object.is(a, b);
-}
-
-function show(v) {
-  return typeof v === 'object' ? `{re: ${v.re}, im: ${v.im}}` : String(v);
-}
-
-/** Every multi-index of `shape` in C order. */
-function* indices(shape) {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const idx = shape.map(() => 0);
-  for (let n = 0; n < size; n++) {
-    yield idx.slice();
-    for (let d = shape.length - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
-}
 
 function cases(dir, prefix) {
   const list = [];
@@ -145,10 +75,15 @@ function label(c) {
   return `${c.descr} ${JSON.stringify(c.shape)} ${c.order} offset ${c.offset}`;
 }
 
+/** Calls fn(case, n, its dtype, its label) for each case. */
+function eachCase(list, fn) {
+  list.forEach((c, n) => fn(c, n, parseDType(c.descr), label(c)));
+}
+
 function runCases(dir, code, list) {
   const json = path.join(dir, `cases-${Date.now()}.json`);
   fs.writeFileSync(json, JSON.stringify(list));
-  return pythonJSON(code, [json]);
+  return numpyJSON(code, [json]);
 }
 
 describe('numpy cross-checks', function () {
@@ -164,9 +99,7 @@ describe('numpy cross-checks', function () {
 
     it('every element, through get(), ndarray() and data, for every dtype, layout and offset', function () {
       let checked = 0;
-      list.forEach((c, n) => {
-        const dt = parseDType(c.descr);
-        const what = label(c);
+      eachCase(list, (c, n, dt, what) => {
         const a = memmap(c.file, { dtype: c.descr, shape: c.shape, order: c.order, offset: c.offset });
         try {
           assert.equal(a.descr, c.descr, what);
@@ -175,19 +108,19 @@ describe('numpy cross-checks', function () {
           const direct = dt.isNative && !(dt.name === 'float16' && !hasFloat16Array);
           const data = direct ? a.data : null;
           let k = 0;
-          for (const idx of indices(c.shape)) {
-            const want = decode(dt, results[n].values[k++]);
+          for (const idx of cIndices(c.shape)) {
+            const want = fromNumpy(dt, results[n].values[k++]);
             const got = a.get(...idx);
-            assert.ok(same(got, want), `${what} get(${idx}) = ${show(got)}, numpy ${show(want)}`);
+            assert.ok(sameValue(got, want), `${what} get(${idx}) = ${show(got)}, numpy ${show(want)}`);
             const lin = idx.reduce((s, i, d) => s + i * a.strides[d], 0);
             if (dt.kind === 'c') {
-              assert.ok(same({ re: nd.get(...idx, 0), im: nd.get(...idx, 1) }, want), `${what} ndarray(${idx})`);
-              if (data) assert.ok(same({ re: data[2 * lin], im: data[2 * lin + 1] }, want), `${what} data[${lin}]`);
+              assert.ok(sameValue({ re: nd.get(...idx, 0), im: nd.get(...idx, 1) }, want), `${what} ndarray(${idx})`);
+              if (data) assert.ok(sameValue({ re: data[2 * lin], im: data[2 * lin + 1] }, want), `${what} data[${lin}]`);
             } else {
               const ndv = nd.get(...idx);
               // scijs ndarray over a bool array holds the raw bytes
-              assert.ok(same(dt.kind === 'b' ? ndv !== 0 : ndv, want), `${what} ndarray(${idx}) = ${ndv}`);
-              if (data) assert.ok(same(dt.kind === 'b' ? data[lin] !== 0 : data[lin], want), `${what} data[${lin}]`);
+              assert.ok(sameValue(dt.kind === 'b' ? ndv !== 0 : ndv, want), `${what} ndarray(${idx}) = ${ndv}`);
+              if (data) assert.ok(sameValue(dt.kind === 'b' ? data[lin] !== 0 : data[lin], want), `${what} data[${lin}]`);
             }
             checked++;
           }
@@ -258,7 +191,7 @@ describe('numpy cross-checks', function () {
         const a = memmap(c.file, { mode: 'w+', dtype: c.descr, shape: c.shape, order: c.order, offset: c.offset });
         const vals = [];
         let k = 0;
-        for (const idx of indices(c.shape)) {
+        for (const idx of cIndices(c.shape)) {
           const v = valueFor(dt, k++);
           a.set(...idx, v);
           vals.push(v);
@@ -272,18 +205,16 @@ describe('numpy cross-checks', function () {
 
     it('numpy reads back every element, with the same strides', function () {
       let checked = 0;
-      list.forEach((c, n) => {
-        const dt = parseDType(c.descr);
-        const what = label(c);
+      eachCase(list, (c, n, dt, what) => {
         const r = results[n];
         assert.deepEqual(r.strides.map((s) => s / dt.itemsize), memmapStrides(c), `strides of ${what}`);
         written[n].forEach((v, k) => {
           const want = stored(dt, v);
           if (want === null) return;
-          const fromMemmap = decode(dt, r.values[k]);
-          const fromFile = decode(dt, r.fromfile[k]);
-          assert.ok(same(fromMemmap, want), `${what} #${k}: numpy memmap read ${show(fromMemmap)}, wrote ${show(want)}`);
-          assert.ok(same(fromFile, want), `${what} #${k}: numpy fromfile read ${show(fromFile)}, wrote ${show(want)}`);
+          const fromMemmap = fromNumpy(dt, r.values[k]);
+          const fromFile = fromNumpy(dt, r.fromfile[k]);
+          assert.ok(sameValue(fromMemmap, want), `${what} #${k}: numpy memmap read ${show(fromMemmap)}, wrote ${show(want)}`);
+          assert.ok(sameValue(fromFile, want), `${what} #${k}: numpy fromfile read ${show(fromFile)}, wrote ${show(want)}`);
           checked++;
         });
       });
@@ -307,19 +238,20 @@ describe('numpy cross-checks', function () {
   });
 
   describe('float16', function () {
+    const F16 = parseDType('float16');
     it('all 65536 bit patterns read as numpy reads them (both byte orders, get() and ndarray())', function () {
-      const out = pythonJSON(`${PY_COMMON}
+      const out = numpyJSON(`
 bits = np.arange(65536, dtype=np.uint32).astype('<u2')
 bits.tofile(sys.argv[1])
 bits.astype('>u2').tofile(sys.argv[2])
-print(json.dumps(encode(bits.view('<f2'))))
+emit(encode(bits.view('<f2')))
 `, [tmp.file('f16le.bin'), tmp.file('f16be.bin')]);
       assert.equal(out.length, 65536);
       for (const [file, descr] of [[tmp.file('f16le.bin'), '<f2'], [tmp.file('f16be.bin'), '>f2']]) {
         const a = memmap(file, { dtype: descr });
         const nd = a.ndarray();
         for (let b = 0; b < 65536; b++) {
-          const want = decodeNum(out[b]);
+          const want = fromNumpy(F16, out[b]);
           if (!Object.is(a.get(b), want)) assert.fail(`${descr} bits 0x${b.toString(16)}: get() ${a.get(b)}, numpy ${want}`);
           if (!Object.is(nd.get(b), want)) assert.fail(`${descr} bits 0x${b.toString(16)}: ndarray ${nd.get(b)}, numpy ${want}`);
         }
@@ -345,33 +277,16 @@ print(json.dumps(encode(bits.view('<f2'))))
         doubles.forEach((d, k) => (k % 2 ? a.ndarray().set(k, d) : a.set(k, d)));
         a.flush();
         a.close();
-        const r = pythonJSON(`${PY_COMMON}
+        const r = numpyJSON(`
 src = np.fromfile(sys.argv[1], dtype='<f8')
 want = src.astype(np.float16).view(np.uint16)
 got = np.fromfile(sys.argv[2], dtype=sys.argv[3]).astype(np.float16).view(np.uint16)
 bad = [[i, float(src[i]), int(got[i]), int(want[i])] for i in np.nonzero(got != want)[0][:10]]
-print(json.dumps({'n': int(got.size), 'bad': bad}))
+emit({'n': int(got.size), 'bad': bad})
 `, [src, file, descr]);
         assert.equal(r.n, doubles.length);
         assert.deepEqual(r.bad, [], `${descr} [index, value, memmap bits, numpy bits]`);
       }
-    });
-  });
-
-  it('dtype strings mean what they mean in numpy', function () {
-    const strings = ['<f8', 'f4', '|u1', '=i2', '>i4', '<c16', '?', 'b1', '|b1', '<?', 'i1', '>u1', 'u2', '>u2', 'i8', '<u8',
-      'f2', '>f2', 'c8', '>c8', 'e', 'f', 'd', 'F', 'D', 'b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q',
-      '|f4', '|i8', '=c16', 'bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64',
-      'float16', 'float32', 'float64', 'complex64', 'complex128', 'half', 'single', 'double', 'float', 'complex',
-      'byte', 'ubyte', 'short', 'ushort', 'intc', 'uintc', 'int', 'uint', 'long', 'ulong', 'longlong', 'ulonglong',
-      'csingle', 'cdouble', 'bool_'];
-    const np = pythonJSON(`
-import json, sys, numpy as np
-print(json.dumps([[np.dtype(s).str, np.dtype(s).name] for s in json.loads(sys.argv[1])]))
-`, [JSON.stringify(strings)]);
-    strings.forEach((s, k) => {
-      const dt = parseDType(s);
-      assert.deepEqual([dt.descr, dt.name], np[k], `dtype ${JSON.stringify(s)}`);
     });
   });
 });
