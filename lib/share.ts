@@ -3,7 +3,7 @@ import { createArray, type ArraySpec, type MemmapArray } from './array';
 import { native, type NativeMapping } from './binding';
 import { type DTypeName, parseDType } from './dtype';
 import { MemmapError } from './errors';
-import type { Order } from './layout';
+import { MAX_DIMS, type Order } from './layout';
 import type { Mode } from './modes';
 import { MappedStorage } from './storage-mapped';
 
@@ -82,7 +82,8 @@ export function fromShared<N extends DTypeName = DTypeName>(token: SharedMemmap)
 /** The canonical text of a token's fields (the id aside), as share() stores it. */
 export function tokenMeta(t: Omit<SharedMemmap, 'id'>): string {
   const filename = typeof t.filename === 'string' ? t.filename : { bytes: Buffer.from(t.filename).toString('hex') };
-  if (!Array.isArray(t.shape)) throw new TypeError('shape');
+  // At most 64 axes: an edited token's `new Array(2**32 - 1)` must not be walked (V8 aborts out of memory).
+  if (!Array.isArray(t.shape) || t.shape.length > MAX_DIMS) throw new TypeError('shape');
   const shape = Array.from({ length: t.shape.length }, (_, k) => Object.getOwnPropertyDescriptor(t.shape, k)?.value as unknown);
   const plain = (v: unknown): unknown => {
     if (v === undefined || v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;

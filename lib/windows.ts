@@ -7,6 +7,7 @@
 // reads as detached) and every cached view is made again.
 import { maxBufferLength } from './binding';
 import type { Reader, Writer } from './codec';
+import { asMemmapError } from './boundary';
 import { MemmapError } from './errors';
 import type { ByteRange, Storage } from './storage';
 
@@ -137,22 +138,43 @@ export class Windows {
    */
   whole<T extends ArrayLike<unknown>>(make: (win: ByteRange) => T, empty: boolean): T {
     if (this.#typed !== null && this.#typed.length === 0 && !empty) this.drop();
-    if (this.#typed === null) {
-      this.#typed = make(this.segment(0));
-      this.#view0 ??= dataView(this.segment(0));
+    if (this.#typed === null) this.#retry(() => {
+      const win = this.segment(0);
+      this.#typed = make(win);
+      this.#view0 ??= dataView(win);
       this.#small = null;
-    }
+    });
     return this.#typed as T;
   }
 
   /** The whole array's bytes, cached (`bytes`). */
   bytes(): Uint8Array {
     if (this.#bytes !== null && this.#bytes.length === 0 && this.#byteLength > 0) this.drop();
-    if (this.#bytes === null) {
+    if (this.#bytes === null) this.#retry(() => {
       const win = this.segment(0);
       this.#bytes = new Uint8Array(win.buffer, win.byteOffset, this.#byteLength);
+    });
+    return this.#bytes as Uint8Array;
+  }
+
+  /**
+   * Runs `fn`; if it meets a detached window (a transfer() by JavaScript that
+   * ran meanwhile: a patched DataView or iterator), once more over fresh
+   * windows. A second failure is ERR_CALLBACK.
+   */
+  #retry(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof MemmapError) throw err;
+      this.#live();
+      this.drop();
+      try {
+        fn();
+      } catch (again) {
+        throw asMemmapError(again);
+      }
     }
-    return this.#bytes;
   }
 
   /** Forgets every cached window and view (the storage's close() detaches them all the same). */
