@@ -77,7 +77,8 @@ function panel(p, x0, y0, width, height, groups, readers, colors) {
 function renderChart(json) {
   const readers = Object.keys(COLORS);
   const byKey = new Map();
-  for (const c of json.cases) byKey.set(`${c.cache}/${c.layout}/${c.workload}/${c.reader}/${c.hint}`, c);
+  // This checkout's cases only (--against twins are in the tables).
+  for (const c of json.cases) if (!c.impl) byKey.set(`${c.cache}/${c.layout}/${c.workload}/${c.reader}/${c.hint}`, c);
   const workloads = Object.keys(json.config.workloads);
   const groupsFor = (cache) => {
     const gs = [];
