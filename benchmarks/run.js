@@ -18,7 +18,7 @@ const { runChild, runChildRetrying } = require('./kit/child');
 const { residentFraction, makeCold, prepareCache } = require('./kit/cache');
 const { resolvePython, pythonInfo } = require('./kit/python');
 const { checkouts } = require('./kit/checkouts');
-const { analyse, renderMarkdown, renderChart } = require('./render');
+const { analyse, warmSumBars, renderMarkdown, renderChart } = require('./render');
 
 /** The suite's options (run.js, open.js); `--help` prints them. */
 const OPTIONS = {
@@ -121,16 +121,16 @@ function runSuite(opts, { script = 'run.js' } = {}) {
   const python = resolvePython(opts.python);
   const impls = checkouts(opts.against);
   const n = C.sideForBytes(opts.size);
-  const files = {};
-  for (const layout of S.LAYOUTS) files[layout] = C.ensureArrayFile(opts.dataDir, n, layout, (s) => progress(`${s}\n`)).file;
-  // Small files for the workers' warm-up rounds (see worker.js).
+  const cases = S.buildCases(opts, { python, checkouts: impls });
+  // The data files of the layouts the cases use, and small ones for the workers' warm-up rounds (see worker.js).
+  const layouts = S.LAYOUTS.filter((layout) => cases.some((c) => c.layout === layout));
+  const files = Object.fromEntries(layouts.map((layout) => [layout, C.ensureArrayFile(opts.dataDir, n, layout, (s) => progress(`${s}\n`)).file]));
   const warmN = opts.quick ? 256 : 1024;
-  const warmFiles = Object.fromEntries(S.LAYOUTS.map((layout) => [layout, C.ensureArrayFile(opts.dataDir, warmN, layout).file]));
+  const warmFiles = Object.fromEntries(layouts.map((layout) => [layout, C.ensureArrayFile(opts.dataDir, warmN, layout).file]));
   const params = C.workloadParams(n);
   const expected = Object.fromEntries(S.WORKLOADS.map((w) => [w, C.expectedResult(w, n, params)]));
   const workloads = require('./workloads').WORKLOADS;
 
-  const cases = S.buildCases(opts, { python, checkouts: impls });
   const totalRuns = cases.reduce((s, c) => s + (c.skip ? 0 : opts.runs), 0);
   let done = 0;
   const tty = process.stderr.isTTY;
@@ -221,7 +221,7 @@ function runSuite(opts, { script = 'run.js' } = {}) {
 /** Adds bars and findings (comparisons.js) to a run's JSON. */
 function withAnalysis(json) {
   const { bars, findings } = analyse(json);
-  if (json.warmSum) json.warmSum.bars = bars.filter((b) => b.case.startsWith('warm/C/sum') && b.bar !== 'this checkout vs --against');
+  if (json.warmSum) json.warmSum.bars = warmSumBars(bars);
   return Object.assign(json, { bars, findings });
 }
 
