@@ -5,6 +5,7 @@
 // A new reader or layout is an entry here (and its code in the worker that
 // runs it); a new workload is a file in workloads/.
 const { NAMES: WORKLOADS } = require('./workloads');
+const { points } = require('./kit/compare');
 
 /**
  * Readers: `runs` names the process that runs it (LAUNCHERS in run.js);
@@ -75,13 +76,6 @@ function repsFor(c, workload, opts) {
   return opts.quick ? 2 : 5;
 }
 
-/** Every combination of the dimensions' values, first dimension outermost. */
-function grid(dims) {
-  let out = [{}];
-  for (const [k, values] of Object.entries(dims)) out = out.flatMap((g) => values.map((v) => ({ ...g, [k]: v })));
-  return out;
-}
-
 const matches = (c, q) => Object.entries(q).every(([k, v]) => c[k] === v);
 const caseId = (c) => `${c.cache}/${c.layout}/${c.workload}/${c.reader}/${c.hint}`;
 
@@ -94,7 +88,7 @@ function buildCases(opts, { python, checkouts = [{ key: 'this' }] }) {
   const cases = [];
   for (const block of BLOCKS) {
     const dims = opts.quick ? { ...block.dims, ...block.quick } : block.dims;
-    for (const g of grid(dims)) {
+    for (const g of points(dims)) {
       const reader = READERS[g.reader];
       if (reader.workloads && !reader.workloads.includes(g.workload)) continue;
       if (opts.quick && (block.quickExclude ?? []).some((q) => matches(g, q))) continue;
@@ -110,4 +104,4 @@ function buildCases(opts, { python, checkouts = [{ key: 'this' }] }) {
   return cases;
 }
 
-module.exports = { READERS, LAYOUTS, HINTS, BLOCKS, PRESETS, WORKLOADS, repsFor, grid, matches, caseId, buildCases };
+module.exports = { READERS, LAYOUTS, HINTS, BLOCKS, PRESETS, WORKLOADS, repsFor, caseId, buildCases };

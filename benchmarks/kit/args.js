@@ -91,7 +91,6 @@ function parseArgs(argv, spec, info = {}) {
     const d = typeof o.default === 'function' ? o.default(out) : o.default;
     if (d !== undefined) out[key] = o.type === 'path' && typeof d === 'string' ? path.resolve(d) : d;
   }
-  Object.defineProperty(out, 'given', { value: given, enumerable: false });
   return out;
 }
 

@@ -17,6 +17,7 @@
 const { ratio } = require('./stats');
 const { FORMATS } = require('./format');
 
+/** The grid points of `over`: a list as it is, or every combination of {dim: [values]}, first dim outermost. */
 function points(over) {
   if (Array.isArray(over)) return over;
   let out = [{}];
