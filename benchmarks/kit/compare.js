@@ -9,7 +9,8 @@
 //   figures  [{figure, unit, value | valueA + valueB, limit?, faster?}]: value is a
 //            key of the record's medians or a function of them; ratio = a / b
 //            (faster: b / a) must be <= limit (faster: >= limit); a figure without
-//            a limit is context. A bar holds when every limited figure does.
+//            a limit is context (show: false keeps it out of the report's table,
+//            in the JSON only). A bar holds when every limited figure does.
 // Findings: {finding, from?, over, pick: {name: query}, optional?: [names], row(picks, g), title, columns}
 //
 // `from` names the list of records (default 'cases'); a record matches a query
@@ -39,6 +40,7 @@ function figureOf(f, a, b) {
   const vb = valueOf(f.valueB ?? f.value, b);
   const r = f.faster ? ratio(vb, va) : ratio(va, vb);
   const out = { figure: f.figure, unit: f.unit, a: va, b: vb, ratio: r };
+  if (f.show === false) out.show = false;
   if (f.limit !== undefined) {
     out.limit = f.limit;
     out.pass = r !== null && (f.faster ? r >= f.limit : r <= f.limit);
@@ -89,8 +91,9 @@ function evaluate(specs, sources) {
 
 /** The "measured" cell of a bar: each figure's ratio and its two values. */
 function measuredText(b) {
-  const one = b.figures.length === 1;
-  return b.figures
+  const shown = b.figures.filter((f) => f.show !== false);
+  const one = shown.length === 1;
+  return shown
     .map((f) => {
       const fmt = FORMATS[f.unit] ?? FORMATS.text;
       return `${one ? '' : `${f.figure} `}${FORMATS.ratio(f.ratio)} (${fmt(f.a)} vs ${fmt(f.b)})`;
