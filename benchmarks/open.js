@@ -4,7 +4,8 @@
 //  1. open + read one element of the file: memmap vs fs.readFileSync vs np.memmap
 //     (the suite's `open` cases, warm and cold: --preset open of run.js);
 //  2. a warm sequential sum over a.data vs the same loop over heap typed arrays.
-// With --against DIR both parts also run DIR's package, interleaved with this one.
+// With --against DIR both parts also run DIR's package, side by side with this
+// one: its open cases as twins in the same rounds, its warm sum in the same processes.
 // Options: node benchmarks/open.js --help (the suite's, with --preset open).
 const C = require('./common');
 const { OPTIONS, parseSuiteArgs, runSuite, withAnalysis, writeResults } = require('./run');
@@ -14,6 +15,7 @@ const { fmtMs } = require('./kit/format');
 const { runChild, reportFromChild } = require('./kit/child');
 const { makeWarm } = require('./kit/cache');
 const { checkouts, loadPackage } = require('./kit/checkouts');
+const { timeInterleaved } = require('./kit/interleave');
 
 // Two copies of one loop so each stays monomorphic (one element type each).
 function sum32(d) {
@@ -33,73 +35,88 @@ function timed(fn) {
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, v };
 }
 
-/** Child: one process holding the mapping (of the package in pkgDir) and both heap arrays. */
-function childSum(file, n, passes, pkgDir) {
-  const { memmap } = loadPackage(pkgDir || null);
+/**
+ * Child: one process holding a mapping per checkout (impls: [{key, dir}]) and
+ * both heap arrays. First passes and populate passes run checkout by checkout
+ * (the order alternating with `round`); the steady-state passes of all loops
+ * are interleaved, so the checkouts are compared side by side in one process.
+ */
+function childSum(file, n, passes, impls, round) {
   const len = n * n;
-  const out = {};
-  const a = memmap(file, { dtype: 'float32', shape: [len] });
-  const d = a.data;
-  const before = C.snapshot('before');
-  const first = timed(() => sum32(d));
-  out.firstPass = { ms: first.ms, ...C.countersDelta(before, C.snapshot()) };
-  const expected = first.v;
-
+  const order = round % 2 ? [...impls].reverse() : impls;
+  const per = Object.fromEntries(impls.map(({ key }) => [key, {}]));
+  const arrays = {};
+  let expected = null;
+  const check = (name, v) => {
+    expected ??= v;
+    if (v !== expected) throw new Error(`${name} sum ${v} != ${expected}`);
+    return v;
+  };
+  for (const { key, dir } of order) {
+    const a = loadPackage(dir || null).memmap(file, { dtype: 'float32', shape: [len] });
+    const d = a.data;
+    const before = C.snapshot('before');
+    const first = timed(() => sum32(d));
+    per[key].firstPass = { ms: first.ms, ...C.countersDelta(before, C.snapshot()) };
+    check(`${key} first pass`, first.v);
+    arrays[key] = a;
+  }
   const heap32 = new Float32Array(len);
-  heap32.set(d);
+  heap32.set(arrays[impls[0].key].data);
   const heap64 = new Float64Array(len);
   for (let k = 0; k < len; k++) heap64[k] = heap32[k];
-  const times = { memmap: [], heapFloat32: [], heapFloat64: [] };
-  // Interleaved so drift on a shared machine hits all three alike.
-  for (let p = 0; p < passes; p++) {
-    for (const [name, run] of [['memmap', () => sum32(d)], ['heapFloat32', () => sum32(heap32)], ['heapFloat64', () => sum64(heap64)]]) {
-      const t = timed(run);
-      if (t.v !== expected) throw new Error(`${name} sum ${t.v} != ${expected}`);
-      times[name].push(t.ms);
-    }
+  const loops = {};
+  for (const { key } of impls) {
+    const d = arrays[key].data;
+    loops[`memmap:${key}`] = () => check(`memmap ${key}`, sum32(d));
   }
-  a.close();
-  for (const [k, v] of Object.entries(times)) out[k] = { medianMs: median(v), allMs: v };
+  loops.heapFloat32 = () => check('heap Float32Array', sum32(heap32));
+  loops.heapFloat64 = () => check('heap Float64Array', sum64(heap64));
+  // Interleaved (the order rotating pass by pass) so drift on a shared machine hits all loops alike.
+  const times = timeInterleaved(loops, { rounds: passes });
+  for (const a of Object.values(arrays)) a.close();
+  const summary = (v) => ({ medianMs: median(v), allMs: v });
+  for (const { key } of impls) per[key].memmap = summary(times[`memmap:${key}`]);
 
   // First pass over a MAP_POPULATE mapping: the faults were taken at open.
-  const t0 = process.hrtime.bigint();
-  const b = memmap(file, { dtype: 'float32', shape: [len], populate: true });
-  const openMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const s1 = C.snapshot('before');
-  const pop = timed(() => sum32(b.data));
-  out.populatedFirstPass = { openMs, ms: pop.ms, ...C.countersDelta(s1, C.snapshot()) };
-  b.close();
-  out.sum = expected;
-  return out;
+  for (const { key, dir } of order) {
+    const t0 = process.hrtime.bigint();
+    const b = loadPackage(dir || null).memmap(file, { dtype: 'float32', shape: [len], populate: true });
+    const openMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const s1 = C.snapshot('before');
+    const pop = timed(() => sum32(b.data));
+    per[key].populatedFirstPass = { openMs, ms: pop.ms, ...C.countersDelta(s1, C.snapshot()) };
+    check(`${key} populate`, pop.v);
+    b.close();
+  }
+  return { sum: expected, heapFloat32: summary(times.heapFloat32), heapFloat64: summary(times.heapFloat64), ...per.this, impls: per };
 }
 
-/** The warm-sum children, `runs` rounds, each checkout once per round (odd rounds reversed). */
+/** The warm-sum children: `runs` processes, each measuring every checkout side by side. */
 function warmSum(opts, n) {
   const file = C.ensureArrayFile(opts.dataDir, n, 'C').file;
   const passes = opts.quick ? 3 : 7;
-  const impls = checkouts(opts.against);
+  const impls = checkouts(opts.against).map(({ key, dir, label }) => ({ key, dir: key === 'this' ? '' : dir, label }));
   const runs = [];
   for (let r = 0; r < opts.runs; r++) {
-    for (const impl of r % 2 ? [...impls].reverse() : impls) {
-      const resident = makeWarm(file);
-      const out = runChild(process.execPath, ['--expose-gc', __filename, '--child-sum', file, n, passes, impl.key === 'this' ? '' : impl.dir]);
-      if (!out.ok) throw new Error(`warm-sum child (${impl.label}) failed: ${out.error}`);
-      runs.push({ impl: impl.key, residentBefore: resident, ...out });
-      process.stderr.write(`warm sum ${r + 1}/${opts.runs} ${impl.label}: memmap ${fmtMs(out.memmap.medianMs)}, heap Float32Array ${fmtMs(out.heapFloat32.medianMs)}, heap Float64Array ${fmtMs(out.heapFloat64.medianMs)}\n`);
-    }
+    const resident = makeWarm(file);
+    const out = runChild(process.execPath, ['--expose-gc', __filename, '--child-sum', file, n, passes, JSON.stringify(impls), r]);
+    if (!out.ok) throw new Error(`warm-sum child failed: ${out.error}`);
+    runs.push({ residentBefore: resident, ...out });
+    const each = impls.map(({ key, label }) => `memmap${impls.length > 1 ? ` (${label})` : ''} ${fmtMs(out.impls[key].memmap.medianMs)}`).join(', ');
+    process.stderr.write(`warm sum ${r + 1}/${opts.runs}: ${each}, heap Float32Array ${fmtMs(out.heapFloat32.medianMs)}, heap Float64Array ${fmtMs(out.heapFloat64.medianMs)}\n`);
   }
-  // One record per loop and checkout: the median over its processes (as a case of the suite).
+  // One record per loop and checkout: the median over the processes (as a case of the suite).
+  const med = (f) => median(runs.map(f));
   const records = [];
-  const record = (loop, impl, f) => records.push({ loop, impl, status: 'ok', median: { wallMs: median(runs.filter((x) => x.impl === impl).map(f)) } });
+  const record = (loop, impl, f) => records.push({ loop, impl, status: 'ok', median: { wallMs: med(f) } });
   for (const { key } of impls) {
-    record('a.data', key, (x) => x.memmap.medianMs);
-    record('a.data, first pass', key, (x) => x.firstPass.ms);
-    record('a.data, populate: true, first pass', key, (x) => x.populatedFirstPass.ms);
+    record('a.data', key, (x) => x.impls[key].memmap.medianMs);
+    record('a.data, first pass', key, (x) => x.impls[key].firstPass.ms);
+    record('a.data, populate: true, first pass', key, (x) => x.impls[key].populatedFirstPass.ms);
   }
   record('heap Float32Array', 'this', (x) => x.heapFloat32.medianMs);
   record('heap Float64Array', 'this', (x) => x.heapFloat64.medianMs);
-  const mine = runs.filter((x) => x.impl === 'this');
-  const med = (f) => median(mine.map(f));
   return {
     runs,
     records,
@@ -125,8 +142,8 @@ function main() {
 }
 
 if (process.argv[2] === '--child-sum') {
-  const [file, n, passes, pkg] = process.argv.slice(3);
-  reportFromChild(() => childSum(file, Number(n), Number(passes), pkg));
+  const [file, n, passes, impls, round] = process.argv.slice(3);
+  reportFromChild(() => childSum(file, Number(n), Number(passes), JSON.parse(impls), Number(round)));
 } else {
   runMain(main);
 }
