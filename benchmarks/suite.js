@@ -10,16 +10,17 @@ const { points } = require('./kit/compare');
 /**
  * Readers: `runs` names the process that runs it (LAUNCHERS in run.js);
  * `workloads` limits it to some workloads; `checkout: true` means it measures
- * this package, so --against DIR gives it a twin that runs DIR's package.
+ * this package, so --against DIR gives it a twin that runs DIR's package;
+ * `color` is its bars' colour in the chart.
  */
 const READERS = {
-  memmap: { runs: 'node', checkout: true, note: 'memmap() of this package; native a.sum(index) / a.gather(ii, jj) (C++ loops, no ArrayBuffer), as np.memmap + .sum' },
-  'memmap-js': { runs: 'node', checkout: true, note: 'memmap() of this package; JavaScript loop over a.data (zero-copy Float32Array)' },
-  readSync: { runs: 'node', note: 'fs.readSync into one reused Buffer: one pread per contiguous run; scan in 4 MiB chunks' },
+  memmap: { runs: 'node', checkout: true, color: '#d62728', note: 'memmap() of this package; native a.sum(index) / a.gather(ii, jj) (C++ loops, no ArrayBuffer), as np.memmap + .sum' },
+  'memmap-js': { runs: 'node', checkout: true, color: '#e377c2', note: 'memmap() of this package; JavaScript loop over a.data (zero-copy Float32Array)' },
+  readSync: { runs: 'node', color: '#1f77b4', note: 'fs.readSync into one reused Buffer: one pread per contiguous run; scan in 4 MiB chunks' },
   // It reads the whole file whatever the workload: a few workloads show that.
-  readFileSync: { runs: 'node', workloads: ['open', 'scan', 'row', 'col'], note: 'fs.readFileSync of the whole file, then the same loop as memmap-js' },
-  'np.memmap': { runs: 'python', note: 'numpy np.memmap + slicing + .sum(dtype=float64) (C loops)' },
-  'np.fromfile': { runs: 'python', note: 'np.fromfile(f, count) per contiguous run after a seek; scan in 4 MiB chunks' },
+  readFileSync: { runs: 'node', color: '#9467bd', workloads: ['open', 'scan', 'row', 'col'], note: 'fs.readFileSync of the whole file, then the same loop as memmap-js' },
+  'np.memmap': { runs: 'python', color: '#ff7f0e', note: 'numpy np.memmap + slicing + .sum(dtype=float64) (C loops)' },
+  'np.fromfile': { runs: 'python', color: '#2ca02c', note: 'np.fromfile(f, count) per contiguous run after a seek; scan in 4 MiB chunks' },
 };
 
 const LAYOUTS = ['C', 'F'];
