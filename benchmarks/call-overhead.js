@@ -8,65 +8,58 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { median } = require('./run');
+const { parseArgs, runMain } = require('./kit/args');
+const { median } = require('./kit/stats');
+const { mdTable } = require('./kit/format');
+const { checkouts, loadPackage } = require('./kit/checkouts');
+const { timeInterleaved } = require('./kit/interleave');
 
-const args = { against: '', rounds: 15, iters: 20000 };
-for (let k = 2; k < process.argv.length; k += 2) {
-  const key = process.argv[k].replace(/^--/, '');
-  if (!Object.hasOwn(args, key) || k + 1 >= process.argv.length) throw new Error(`usage: call-overhead.js [--against DIR] [--rounds N] [--iters N]`);
-  args[key] = typeof args[key] === 'number' ? Number(process.argv[k + 1]) : process.argv[k + 1];
-}
-const impls = [['this', require('..')]];
-if (args.against) impls.push([path.basename(path.resolve(args.against)), require(path.resolve(args.against))]);
+const OPTIONS = {
+  against: { type: 'path', metavar: 'DIR', help: 'another checkout of this package (with dist/ and build/), measured in the same process, alternating' },
+  rounds: { type: 'int', default: 15, help: 'rounds; each checkout runs once per round, the order alternating' },
+  iters: { type: 'int', default: 20000, help: 'calls per timing' },
+};
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-calls-'));
-const file = path.join(dir, 'a.f32');
 const rows = 1024;
 const cols = 256;
-fs.writeFileSync(file, Buffer.alloc(rows * cols * 4, 1));
 
-const cases = {
-  'open + get(i, j) + close': (m) => {
+const CASES = {
+  'open + get(i, j) + close': (m, file) => {
     const a = m.memmap(file, { dtype: 'float32', shape: [rows, cols] });
     const v = a.get(3, 7);
     a.close();
     return v;
   },
-  'sum(i) of a 1 KiB row': (m, a) => a.sum(5),
-  'read(i) of a 1 KiB row': (m, a) => a.read(5)[0],
-  'gather() of 16 elements': (m, a, ii, jj) => a.gather(ii, jj)[0],
-  'data[k] after open': (m, a) => a.data[12345],
+  'sum(i) of a 1 KiB row': (m, file, a) => a.sum(5),
+  'read(i) of a 1 KiB row': (m, file, a) => a.read(5)[0],
+  'gather() of 16 elements': (m, file, a, ii, jj) => a.gather(ii, jj)[0],
+  'data[k] after open': (m, file, a) => a.data[12345],
 };
 
-const ii = Float64Array.from({ length: 16 }, (_, k) => k * 7);
-const jj = Float64Array.from({ length: 16 }, (_, k) => k * 3);
-const results = {};
-try {
-  for (const [name, fn] of Object.entries(cases)) {
-    const arrays = impls.map(([, m]) => m.memmap(file, { dtype: 'float32', shape: [rows, cols] }));
-    const per = impls.map(() => []);
-    for (let r = 0; r < args.rounds; r++) {
-      // Odd rounds reverse the order, so neither always runs second.
-      const order = r % 2 ? impls.map((_, k) => impls.length - 1 - k) : impls.map((_, k) => k);
-      for (const k of order) {
-        const m = impls[k][1];
-        const a = arrays[k];
-        const t0 = process.hrtime.bigint();
-        for (let i = 0; i < args.iters; i++) fn(m, a, ii, jj);
-        per[k].push(Number(process.hrtime.bigint() - t0) / args.iters);
-      }
+function main() {
+  const args = parseArgs(process.argv.slice(2), OPTIONS, { usage: 'node benchmarks/call-overhead.js [options]' });
+  const impls = checkouts(args.against).map((co) => ({ ...co, m: loadPackage(co.dir) }));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-calls-'));
+  const file = path.join(dir, 'a.f32');
+  fs.writeFileSync(file, Buffer.alloc(rows * cols * 4, 1));
+  const ii = Float64Array.from({ length: 16 }, (_, k) => k * 7);
+  const jj = Float64Array.from({ length: 16 }, (_, k) => k * 3);
+  const results = {};
+  try {
+    for (const [name, fn] of Object.entries(CASES)) {
+      const arrays = impls.map(({ m }) => m.memmap(file, { dtype: 'float32', shape: [rows, cols] }));
+      const fns = Object.fromEntries(impls.map(({ key, m }, k) => [key, () => fn(m, file, arrays[k], ii, jj)]));
+      const times = timeInterleaved(fns, { rounds: args.rounds, iters: args.iters });
+      for (const a of arrays) a.close();
+      results[name] = impls.map(({ key }) => median(times[key]) * 1e6); // ns per call
     }
-    for (const a of arrays) a.close();
-    results[name] = impls.map(([label], k) => ({ label, ns: median(per[k]) }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true });
+  const two = impls.length > 1;
+  const head = ['call', ...impls.map(({ label }) => `${label} (ns)`), ...(two ? ['ratio'] : [])];
+  const body = Object.entries(results).map(([name, ns]) => [name, ...ns.map((x) => x.toFixed(0)), ...(two ? [`${(ns[0] / ns[1]).toFixed(2)}x`] : [])]);
+  console.log(mdTable(head, body, head.map((_, k) => (k === 0 ? '---' : '---:'))));
 }
 
-const labels = impls.map(([l]) => l);
-console.log(`| call | ${labels.map((l) => `${l} (ns)`).join(' | ')}${impls.length > 1 ? ' | ratio' : ''} |`);
-console.log(`|---|${labels.map(() => '---:').join('|')}${impls.length > 1 ? '|---:' : ''}|`);
-for (const [name, r] of Object.entries(results)) {
-  const ratio = r.length > 1 ? ` | ${(r[0].ns / r[1].ns).toFixed(2)}x` : '';
-  console.log(`| ${name} | ${r.map((x) => x.ns.toFixed(0)).join(' | ')}${ratio} |`);
-}
+runMain(main);

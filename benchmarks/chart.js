@@ -2,7 +2,9 @@
 // SVG chart of a benchmark run, no dependencies: grouped bars (one group per
 // workload and layout, one bar per reader) on log scales.
 
-const COLORS = { memmap: '#d62728', 'memmap-js': '#e377c2', readSync: '#1f77b4', readFileSync: '#9467bd', 'np.memmap': '#ff7f0e', 'np.fromfile': '#2ca02c' };
+// Reader colours come with the readers (suite.js); a reader without one takes the next spare colour.
+const { READERS } = require('./suite');
+const SPARE = ['#bcbd22', '#17becf', '#8c564b', '#7f7f7f', '#aec7e8', '#ffbb78'];
 const HINT_COLORS = { none: '#d62728', sequential: '#8c564b', random: '#17becf', willneed: '#bcbd22', populate: '#7f7f7f' };
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -75,13 +77,17 @@ function panel(p, x0, y0, width, height, groups, readers, colors) {
 
 /** SVG (string) for the results JSON written by run.js. */
 function renderChart(json) {
-  const readers = Object.keys(COLORS);
+  // The suite's readers first, then any other reader the run has (in the order of its cases).
+  const readers = [...new Set([...Object.keys(READERS), ...json.cases.map((c) => c.reader)])];
+  const COLORS = Object.fromEntries(readers.map((r, i) => [r, READERS[r]?.color ?? SPARE[i % SPARE.length]]));
+  const layouts = [...new Set(json.cases.map((c) => c.layout))];
   const byKey = new Map();
-  for (const c of json.cases) byKey.set(`${c.cache}/${c.layout}/${c.workload}/${c.reader}/${c.hint}`, c);
+  // This checkout's cases only (--against twins are in the tables).
+  for (const c of json.cases) if (!c.impl) byKey.set(`${c.cache}/${c.layout}/${c.workload}/${c.reader}/${c.hint}`, c);
   const workloads = Object.keys(json.config.workloads);
   const groupsFor = (cache) => {
     const gs = [];
-    for (const layout of ['C', 'F']) {
+    for (const layout of layouts) {
       for (const w of workloads) {
         const cases = {};
         for (const r of readers) cases[r] = byKey.get(`${cache}/${layout}/${w}/${r}/none`);

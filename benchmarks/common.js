@@ -1,11 +1,14 @@
 'use strict';
 // Shared by the benchmark runner, its workers and scripts/demo.js: the sample
-// data (a float32 2-d array whose values are a formula of (i, j)), the
-// workloads, and the per-process counters.
+// data (a float32 2-d array whose values are a formula of (i, j)), what the
+// workloads (benchmarks/workloads/) read of it, and the per-process counters.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const { parseBytes, fmtBytes } = require('./kit/format');
+const W = require('./workloads');
+const { randomIndices } = require('./workloads/random');
 
 /** Value stored at logical (i, j). Multiples of 0.25 below 256: every sum is exact in a double. */
 function valueAt(i, j) {
@@ -14,29 +17,9 @@ function valueAt(i, j) {
 // Bump when valueAt or the file layout changes, so cached data files are rebuilt.
 const FORMULA_VERSION = 1;
 
-/** Parses 1073741824, 1G, 1GiB, 256M, 512k. */
-function parseBytes(text) {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(String(text).trim());
-  if (!m) throw new Error(`cannot parse size ${JSON.stringify(text)} (try 1G, 256M)`);
-  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase()];
-  return Math.round(Number(m[1]) * mult);
-}
-
 /** Side of the square float32 array closest to `bytes`, a multiple of 64 (>= 256). */
 function sideForBytes(bytes) {
   return Math.max(256, Math.round(Math.sqrt(bytes / 4) / 64) * 64);
-}
-
-function fmtBytes(n) {
-  if (n === null || n === undefined || Number.isNaN(n)) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let u = 0;
-  let v = n;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? Math.round(v) : v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
 }
 
 /**
@@ -93,19 +76,12 @@ function ensureArrayFile(dir, n, order, log = () => {}) {
 }
 
 // --- workloads -------------------------------------------------------------
-// Every workload is a set of logical (i, j) elements whose values are summed.
-// Strides turn (i, j) into the element offset in the file for either order.
+// Every workload (benchmarks/workloads/) is a set of logical (i, j) elements
+// whose values are summed. Strides turn (i, j) into the element offset in the
+// file for either order.
 
-const WORKLOADS = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
-const WORKLOAD_TITLES = {
-  open: 'open + read 1 element',
-  scan: 'full sequential scan',
-  row: 'one row',
-  col: 'one column',
-  rows: 'block of rows',
-  strided: 'strided slice',
-  random: 'random elements',
-};
+const WORKLOADS = W.NAMES;
+const WORKLOAD_TITLES = Object.fromEntries(W.NAMES.map((name) => [name, W.WORKLOADS[name].title]));
 
 /** Parameters of the workloads for an n x n array (the python worker mirrors these). */
 function workloadParams(n, overrides = {}) {
@@ -126,77 +102,18 @@ function stridesOf(n, order) {
   return order === 'C' ? { si: n, sj: 1 } : { si: 1, sj: n };
 }
 
-/** xorshift32: the same (i, j) sequence in JS and python. */
-function randomIndices(n, count, seed) {
-  const ii = new Int32Array(count);
-  const jj = new Int32Array(count);
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-  for (let k = 0; k < count; k++) {
-    ii[k] = next() % n;
-    jj[k] = next() % n;
-  }
-  return { ii, jj };
-}
-
 /** Calls visit(i, j) for every logical element of the workload, in access order. */
 function forEachElement(workload, n, p, visit) {
-  switch (workload) {
-    case 'open':
-      visit(p.row, p.col);
-      break;
-    case 'scan':
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) visit(i, j);
-      break;
-    case 'row':
-      for (let j = 0; j < n; j++) visit(p.row, j);
-      break;
-    case 'col':
-      for (let i = 0; i < n; i++) visit(i, p.col);
-      break;
-    case 'rows':
-      for (let i = p.rowsStart; i < p.rowsStart + p.rowsCount; i++) for (let j = 0; j < n; j++) visit(i, j);
-      break;
-    case 'strided':
-      for (let i = 0; i < n; i += p.step) for (let j = 0; j < n; j += p.step) visit(i, j);
-      break;
-    case 'random': {
-      const { ii, jj } = randomIndices(n, p.randomCount, p.seed);
-      for (let k = 0; k < ii.length; k++) visit(ii[k], jj[k]);
-      break;
-    }
-    default:
-      throw new Error(`unknown workload ${workload}`);
-  }
+  W.workload(workload).elements(n, p, visit);
 }
 
 /** Sum and element count the workload must produce, from the formula. */
 function expectedResult(workload, n, p) {
+  const w = W.workload(workload);
+  if (w.expected) return { sum: w.expected(n, p), count: w.count(n, p) };
   let sum = 0;
   let count = 0;
-  if (workload === 'scan') {
-    // Row i holds valueAt(i, 0..n-1); summing (7i + 13j) mod 1021 row by row is
-    // 2^28 iterations for the default size: still under a second, done once.
-    for (let i = 0; i < n; i++) {
-      let r = 0;
-      let v = (i * 7) % 1021;
-      for (let j = 0; j < n; j++) {
-        r += v;
-        v += 13;
-        if (v >= 1021) v -= 1021;
-      }
-      sum += r * 0.25;
-    }
-    return { sum, count: n * n };
-  }
-  forEachElement(workload, n, p, (i, j) => {
+  w.elements(n, p, (i, j) => {
     sum += valueAt(i, j);
     count++;
   });
@@ -212,7 +129,7 @@ function runsFor(workload, n, order, p) {
   const { si, sj } = stridesOf(n, order);
   const offsets = [];
   forEachElement(workload, n, p, (i, j) => offsets.push(i * si + j * sj));
-  const sorted = workload === 'random' ? offsets : Float64Array.from(offsets).sort();
+  const sorted = W.workload(workload).accessOrder ? offsets : Float64Array.from(offsets).sort();
   const runs = [];
   for (let k = 0; k < sorted.length; k++) {
     const off = sorted[k];

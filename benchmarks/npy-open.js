@@ -8,21 +8,23 @@
 // rounds interleave Node and python so drift on a shared machine hits all
 // alike. python times itself with perf_counter (no interpreter start-up).
 //
-//   node benchmarks/npy-open.js [--size 1G] [--reps 300] [--rounds 3]
+//   node benchmarks/npy-open.js [--size 1G] [--reps 300] [--rounds 3] [--python EXE|none]
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { openNpy, readNpyHeader, memmap } = require('..');
-const { parseBytes, fmtBytes } = require('./common');
-const { median, fmtMs } = require('./run');
-const { findPython, runPython } = require('../test/helpers/python');
+const { parseArgs, runMain } = require('./kit/args');
+const { median, mean, quantile } = require('./kit/stats');
+const { fmtBytes, fmtMs, textTable } = require('./kit/format');
+const { resolvePython, runPython } = require('./kit/python');
+const { timeInterleaved } = require('./kit/interleave');
 
-function opt(name, def) {
-  const args = process.argv.slice(2);
-  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return def;
-  return args[i].includes('=') ? args[i].split('=')[1] : args[i + 1];
-}
+const OPTIONS = {
+  size: { type: 'bytes', default: 2 ** 30, defaultText: '1G', help: 'data bytes of the large .npy (a 1 MiB one is measured too)' },
+  reps: { type: 'int', default: 300, help: 'open + read + close repetitions per round and reader' },
+  rounds: { type: 'int', default: 3, help: 'rounds; Node and python alternate between them' },
+  python: { type: 'string', metavar: 'EXE', help: 'python with numpy; "none" skips numpy (default: the first with numpy)' },
+};
 
 const PY = `
 import json, sys, time, numpy as np
@@ -43,22 +45,6 @@ assert load() == raw() == 1.5
 print(json.dumps({'np.load(mmap_mode=r)': bench(load), 'np.memmap(offset)': bench(raw), 'numpy': np.__version__}))
 `;
 
-/** Times each of `fns` `reps` times, interleaved (A B C A B C …) so GC and machine noise hit all alike. */
-function benchAll(fns, reps) {
-  const names = Object.keys(fns);
-  for (let k = 0; k < 20; k++) for (const name of names) fns[name]();
-  const out = Object.fromEntries(names.map((n) => [n, []]));
-  for (let k = 0; k < reps; k++) {
-    for (let j = 0; j < names.length; j++) {
-      const name = names[(j + k) % names.length];
-      const t0 = process.hrtime.bigint();
-      fns[name]();
-      out[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-  }
-  return out;
-}
-
 /** Creates a sparse float32 .npy of `bytes` data bytes with 1.5 in the middle; returns its facts. */
 function makeFile(dir, bytes) {
   const file = path.join(dir, `f32-${bytes}.npy`);
@@ -72,10 +58,8 @@ function makeFile(dir, bytes) {
 }
 
 function main() {
-  const size = parseBytes(opt('size', '1G'));
-  const reps = Number(opt('reps', 300));
-  const rounds = Number(opt('rounds', 3));
-  const python = findPython();
+  const { size, reps, rounds, python: pythonOption } = parseArgs(process.argv.slice(2), OPTIONS, { usage: 'node benchmarks/npy-open.js [options]   (npm run bench:npy -- [options])' });
+  const python = resolvePython(pythonOption);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-npy-bench-'));
   try {
     const files = [makeFile(dir, 1 << 20), makeFile(dir, size)];
@@ -85,7 +69,7 @@ function main() {
     for (let r = 0; r < rounds; r++) {
       for (const f of files) {
         const tag = fmtBytes(f.bytes - f.offset);
-        const js = benchAll(
+        const js = timeInterleaved(
           {
             openNpy: () => {
               const a = openNpy(f.file);
@@ -99,11 +83,11 @@ function main() {
             },
             readNpyHeader: () => readNpyHeader(f.file),
           },
-          reps,
+          { rounds: reps, warmup: 20 },
         );
         for (const [k, xs] of Object.entries(js)) add(`${tag}|${k}`, xs);
         if (python) {
-          const py = JSON.parse(runPython(PY, [f.file, f.mid, f.offset, f.n, reps]));
+          const py = JSON.parse(runPython(PY, [f.file, f.mid, f.offset, f.n, reps], { python }));
           numpyVersion = py.numpy;
           add(`${tag}|np.load(mmap_mode=r)`, py['np.load(mmap_mode=r)']);
           add(`${tag}|np.memmap(offset)`, py['np.memmap(offset)']);
@@ -122,13 +106,11 @@ function main() {
       for (const k of ['openNpy', 'memmap(offset)', 'readNpyHeader', 'np.load(mmap_mode=r)', 'np.memmap(offset)']) {
         const xs = times[`${tag}|${k}`];
         if (!xs) continue;
-        const sorted = xs.slice().sort((a, b) => a - b);
         const m = median(xs);
-        rows.push([tag, k, fmtMs(m), fmtMs(sorted[Math.floor(sorted.length * 0.9)]), fmtMs(xs.reduce((a, b) => a + b, 0) / xs.length), `${(m / base).toFixed(2)}x`, npLoad ? `${(m / npLoad).toFixed(2)}x` : '-']);
+        rows.push([tag, k, fmtMs(m), fmtMs(quantile(xs, 0.9)), fmtMs(mean(xs)), `${(m / base).toFixed(2)}x`, npLoad ? `${(m / npLoad).toFixed(2)}x` : '-']);
       }
     }
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    for (const r of rows) console.log(r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+    console.log(textTable(rows, 2));
     // O(header), not O(file): what openNpy adds over memmap() does not grow with the file.
     console.log('');
     for (const f of files) {
@@ -141,4 +123,4 @@ function main() {
   }
 }
 
-main();
+runMain(main);

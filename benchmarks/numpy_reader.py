@@ -12,6 +12,7 @@ import json
 import os
 import re
 import resource
+import statistics
 import sys
 import time
 
@@ -213,17 +214,16 @@ def main():
         deltas.append(delta(before, after))
         walls.append(t1 - t0)
         opens.append(prep['opened'] - t0)
-    # Median over the repetitions, as worker.js.
+    # Median over the repetitions, as worker.js (statistics.median: the mean of
+    # the middle pair for an even count, as benchmarks/kit/stats.js).
     counters = {}
     for key in deltas[0]:
         v = [d[key] for d in deltas]
-        counters[key] = None if None in v else sorted(v)[len(v) // 2]
+        counters[key] = None if None in v else statistics.median(v)
     first_ns = walls[0]
-    walls.sort()
-    opens.sort()
     p = workload_params(spec['n'], spec.get('params'))
     print(json.dumps(dict(ok=True, loadNs=LOAD_NS, sum=total, count=count_of(spec['workload'], spec['n'], p), reps=reps,
-                          wallNs=walls[len(walls) // 2], firstNs=first_ns, openNs=opens[len(opens) // 2], counters=counters,
+                          wallNs=statistics.median(walls), firstNs=first_ns, openNs=statistics.median(opens), counters=counters,
                           numpy=np.__version__, python=sys.version.split()[0])))
 
 

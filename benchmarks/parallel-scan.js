@@ -8,11 +8,14 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { memmap, fromShared } = require('..');
+const { parseArgs, runMain } = require('./kit/args');
+const { median } = require('./kit/stats');
 
-function arg(name, def) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
+const OPTIONS = {
+  mib: { type: 'int', default: 2048, help: 'size of the array in MiB' },
+  workers: { type: 'int', default: 2, help: 'worker threads that split the scan' },
+  runs: { type: 'int', default: 7, help: 'alternating runs of 1 worker and N workers (median reported)' },
+};
 
 /** Sums elements [from, to) of the shared array, segment by segment. */
 function scanPart(token, from, to) {
@@ -37,14 +40,15 @@ if (!isMainThread) {
     parentPort.postMessage({ sum, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
   });
 } else {
-  const mib = arg('mib', 2048);
-  const nworkers = arg('workers', 2);
-  const runs = arg('runs', 7);
+  runMain(main);
+}
+
+function main() {
+  const { mib, workers: nworkers, runs } = parseArgs(process.argv.slice(2), OPTIONS, { usage: 'node benchmarks/parallel-scan.js [options]   (npm run bench:parallel -- [options])' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-par-'));
   const file = path.join(dir, 'scan.f32');
   const n = (mib * 2 ** 20) / 4;
-  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  (async () => {
+  return (async () => {
     const w = memmap(file, { dtype: 'float32', shape: [n], mode: 'w+' });
     for (const { start, data } of w.segments()) for (let i = 0; i < data.length; i++) data[i] = (start + i) % 7;
     w.flush();

@@ -7,12 +7,14 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { parseArgs, runMain } = require('./kit/args');
+const { median } = require('./kit/stats');
 
-function arg(name, def) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-}
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const OPTIONS = {
+  gib: { type: 'number', default: 8, help: 'size of the file in GiB' },
+  runs: { type: 'int', default: 5, help: 'scans per Node binary (median reported)' },
+  nodes: { type: 'list', metavar: 'EXE,EXE', default: [process.execPath], defaultText: 'this node', help: 'Node binaries to compare, comma-separated' },
+};
 
 function child(file, runs) {
   const { memmap, maxBufferLength } = require('..');
@@ -59,9 +61,7 @@ function child(file, runs) {
 }
 
 function main() {
-  const gib = Number(arg('gib', '8'));
-  const runs = Number(arg('runs', '5'));
-  const nodes = (arg('nodes', process.execPath) || process.execPath).split(',');
+  const { gib, runs, nodes } = parseArgs(process.argv.slice(2), OPTIONS, { usage: 'node benchmarks/segments-scan.js [options]   (npm run bench:segments -- [options])' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-seg-'));
   const file = path.join(dir, 'big.f32');
   try {
@@ -87,4 +87,4 @@ function main() {
 }
 
 if (process.argv[2] === '--child') child(process.argv[3], Number(process.argv[4]));
-else main();
+else runMain(main);

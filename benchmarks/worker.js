@@ -4,75 +4,20 @@
 // different cases never mix. Usage: node worker.js '<spec json>'
 const fs = require('node:fs');
 const v8 = require('node:v8');
+const path = require('node:path');
+// The spec names the checkout under test (--against runs another one's dist/ and build/).
+const SPEC = JSON.parse(process.argv[2]);
 // Loading the library is timed for the first-call case (numpy_reader.py times `import numpy`).
 const loadStart = process.hrtime.bigint();
-const { memmap, evict } = require('..');
+const lib = require(SPEC.pkg ? path.resolve(SPEC.pkg) : '..');
+const { memmap } = lib;
 const loadNs = Number(process.hrtime.bigint() - loadStart);
-const { workloadParams, randomIndices, runsFor, snapshot, countersDelta } = require('./common');
-
-/** Sums d[base + a*so + b*si] for a < no, b < ni: the inner loop of every workload. */
-function sum2d(d, base, no, so, ni, si) {
-  let s = 0;
-  for (let a = 0; a < no; a++) {
-    const row = base + a * so;
-    if (si === 1) {
-      // Contiguous inner run: the loop numpy's contiguous fast path would run.
-      for (let k = row, end = row + ni; k < end; k++) s += d[k];
-    } else {
-      for (let b = 0; b < ni; b++) s += d[row + b * si];
-    }
-  }
-  return s;
-}
-
-/** The workload over a Float32Array holding the whole array, walked in file order (as numpy does). */
-function sumWorkload(d, workload, n, si, sj, p, rnd) {
-  // Put the larger stride outside so each loop walks memory forwards.
-  const grid = (base, ci, cj, ti, tj) => (ti >= tj ? sum2d(d, base, ci, ti, cj, tj) : sum2d(d, base, cj, tj, ci, ti));
-  switch (workload) {
-    case 'open':
-      return d[p.row * si + p.col * sj];
-    case 'scan':
-      return grid(0, n, n, si, sj);
-    case 'row':
-      return sum2d(d, p.row * si, 1, 0, n, sj);
-    case 'col':
-      return sum2d(d, p.col * sj, 1, 0, n, si);
-    case 'rows':
-      return grid(p.rowsStart * si, p.rowsCount, n, si, sj);
-    case 'strided': {
-      const c = Math.ceil(n / p.step);
-      return grid(0, c, c, p.step * si, p.step * sj);
-    }
-    case 'random': {
-      let s = 0;
-      for (let k = 0; k < rnd.ii.length; k++) s += d[rnd.ii[k] * si + rnd.jj[k] * sj];
-      return s;
-    }
-    default:
-      throw new Error(`unknown workload ${workload}`);
-  }
-}
-
-function elementCount(workload, n, p) {
-  switch (workload) {
-    case 'open':
-      return 1;
-    case 'scan':
-      return n * n;
-    case 'row':
-    case 'col':
-      return n;
-    case 'rows':
-      return p.rowsCount * n;
-    case 'strided':
-      return Math.ceil(n / p.step) ** 2;
-    case 'random':
-      return p.randomCount;
-    default:
-      throw new Error(`unknown workload ${workload}`);
-  }
-}
+const { workloadParams, runsFor, snapshot, countersDelta } = require('./common');
+const { workload: workloadOf } = require('./workloads');
+const { sum2d } = require('./workloads/loops');
+const { median, medianOfKeys } = require('./kit/stats');
+const { reportFromChild } = require('./kit/child');
+const { makeCold } = require('./kit/cache');
 
 function readFully(fd, buf, off, len, pos) {
   let done = 0;
@@ -94,41 +39,22 @@ function openMemmap(spec, prep) {
   return a;
 }
 
-// Each reader: (spec, prepared) => sum. Only the call is timed.
+// Each reader: (spec, prepared) => sum. Only the call is timed. What each
+// workload reads is in benchmarks/workloads/<name>.js.
 const READERS = {
   // numpy's way: open, then one native call per workload (a[index].sum(),
   // a[ii, jj]) that makes no ArrayBuffer and runs a C++ loop.
   memmap(spec, prep) {
     const a = openMemmap(spec, prep);
-    const p = prep.p;
-    switch (spec.workload) {
-      case 'open':
-        return a.get(p.row, p.col);
-      case 'scan':
-        return a.sum();
-      case 'row':
-        return a.sum(p.row);
-      case 'col':
-        return a.sum(null, p.col);
-      case 'rows':
-        return a.sum([p.rowsStart, p.rowsStart + p.rowsCount]);
-      case 'strided':
-        return a.sum([0, null, p.step], [0, null, p.step]);
-      case 'random': {
-        const g = a.gather(prep.rnd.ii, prep.rnd.jj);
-        return sum2d(g, 0, 1, 0, g.length, 1);
-      }
-      default:
-        throw new Error(`unknown workload ${spec.workload}`);
-    }
+    return prep.w.native(a, prep.p, prep.extra);
   },
 
   // The JavaScript way: a loop over the zero-copy a.data.
   'memmap-js'(spec, prep) {
     const a = openMemmap(spec, prep);
-    if (spec.workload === 'open') return a.get(prep.p.row, prep.p.col);
+    if (prep.w.memmapJs) return prep.w.memmapJs(a, prep.p);
     const [si, sj] = a.strides;
-    return sumWorkload(a.data, spec.workload, spec.n, si, sj, prep.p, prep.rnd);
+    return prep.w.loop(a.data, spec.n, si, sj, prep.p, prep.extra);
   },
 
   // pread of exactly the bytes needed, one call per contiguous run, into one
@@ -167,20 +93,20 @@ const READERS = {
     const d = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
     const si = spec.order === 'C' ? spec.n : 1;
     const sj = spec.order === 'C' ? 1 : spec.n;
-    return sumWorkload(d, spec.workload, spec.n, si, sj, prep.p, prep.rnd);
+    return prep.w.loop(d, spec.n, si, sj, prep.p, prep.extra);
   },
 };
 
 function prepare(spec) {
   const p = workloadParams(spec.n, spec.params);
-  const prep = { p, rnd: null, runs: null, buf: null, opened: 0n, close: () => {} };
-  if (spec.workload === 'random') prep.rnd = randomIndices(spec.n, p.randomCount, p.seed);
+  const w = workloadOf(spec.workload);
+  const prep = { w, p, extra: w.prepare ? w.prepare(spec.n, p) : null, runs: null, buf: null, opened: 0n, close: () => {} };
   if (spec.reader === 'readSync') {
     if (spec.workload === 'scan') {
       prep.buf = Buffer.alloc(Math.min(p.chunkBytes, spec.n * spec.n * 4));
     } else {
       prep.runs = runsFor(spec.workload, spec.n, spec.order, p);
-      prep.buf = Buffer.alloc(elementCount(spec.workload, spec.n, p) * 4);
+      prep.buf = Buffer.alloc(w.count(spec.n, p) * 4);
     }
   }
   return prep;
@@ -194,15 +120,9 @@ function churnYoungGeneration() {
   return keep;
 }
 
-/** Evicts `file` and checks that it left the page cache (as the runner's makeCold). */
+/** Evicts `file` and checks that it left the page cache (as the runner does before the first repetition). */
 function makeColdAgain(file) {
-  let fraction = 1;
-  for (let attempt = 0; attempt < 5 && fraction > 0.01; attempt++) {
-    evict(file);
-    const a = memmap(file, { dtype: 'uint8' });
-    fraction = a.residency().fraction;
-    a.close();
-  }
+  const fraction = makeCold(file, lib);
   if (fraction > 0.01) throw new Error(`could not make the file cold between repetitions: ${(fraction * 100).toFixed(1)}% resident`);
 }
 
@@ -210,7 +130,7 @@ function makeColdAgain(file) {
 const WARMUP_ROUNDS = 50;
 
 function main() {
-  const spec = JSON.parse(process.argv[2]);
+  const spec = SPEC;
   const read = READERS[spec.reader];
   if (!read) throw new Error(`unknown reader ${spec.reader}`);
   // Run the same reader and workload 50 times on a small separate file
@@ -259,21 +179,8 @@ function main() {
   }
   // Each counter is the median over the repetitions: the steady state, where a
   // first repetition's one-off costs (heap growth, first calls) do not count.
-  const counters = {};
-  for (const key of Object.keys(deltas[0])) {
-    const v = deltas.map((d) => d[key]);
-    counters[key] = v.includes(null) ? null : v.sort((x, y) => x - y)[v.length >> 1];
-  }
-  const firstNs = walls[0];
-  walls.sort((x, y) => x - y);
-  opens.sort((x, y) => x - y);
-  const out = { ok: true, loadNs, sum, count: elementCount(spec.workload, spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: walls[walls.length >> 1], firstNs, openNs: opens[opens.length >> 1], counters };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+  const counters = medianOfKeys(deltas);
+  return { loadNs, sum, count: workloadOf(spec.workload).count(spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: median(walls), firstNs: walls[0], openNs: median(opens), counters };
 }
 
-try {
-  main();
-} catch (err) {
-  process.stdout.write(`${JSON.stringify({ ok: false, error: String(err && err.stack ? err.stack : err) })}\n`);
-  process.exitCode = 1;
-}
+reportFromChild(main);

@@ -208,3 +208,58 @@ describe('benchmark workloads (benchmarks/common.js)', function () {
     assert.deepEqual(JSON.parse(out), [Array.from(ii), Array.from(jj)]);
   });
 });
+
+describe('benchmark kit (benchmarks/kit/, suite.js, comparisons.js)', function () {
+  const { median } = require('../benchmarks/kit/stats');
+  const { parseArgs } = require('../benchmarks/kit/args');
+  const { evaluate } = require('../benchmarks/kit/compare');
+  const suite = require('../benchmarks/suite');
+
+  it('has one median: the middle value, or the mean of the middle pair', function () {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(median([null, 5, undefined, NaN]), 5);
+    assert.equal(median([]), null);
+  });
+
+  it('parses declared options, with defaults that depend on other options', function () {
+    const spec = { quick: { type: 'flag' }, runs: { type: 'int', default: (o) => (o.quick ? 1 : 3) }, size: { type: 'bytes', default: 2 ** 30 }, filter: { type: 'regex', alias: 'cases' } };
+    assert.deepEqual({ ...parseArgs([], spec) }, { quick: false, runs: 3, size: 2 ** 30 });
+    const o = parseArgs(['--quick', '--size=32M', '--cases', '^cold/'], spec);
+    assert.equal(o.runs, 1);
+    assert.equal(o.size, 32 * 2 ** 20);
+    assert.ok(o.filter.test('cold/C/row/memmap/none'));
+    assert.throws(() => parseArgs(['--bogus'], spec), (e) => e.usage && /unknown option/.test(e.message));
+    assert.throws(() => parseArgs(['--runs'], spec), (e) => e.usage && /needs a value/.test(e.message));
+  });
+
+  it('gives the package readers a twin per --against checkout, right after each case', function () {
+    const ids = suite.buildCases({ quick: false, filter: /^cold\/C\/col\/(memmap|readSync)\/none$/ }, { python: null, checkouts: [{ key: 'this' }, { key: 'against', dir: '/elsewhere' }] }).map((c) => c.id);
+    assert.deepEqual(ids, ['cold/C/col/memmap/none', 'cold/C/col/memmap/none@against', 'cold/C/col/readSync/none']);
+  });
+
+  it('evaluates a declared bar: figures, limits, and a twin picked by impl', function () {
+    const rec = (impl, wallMs) => ({ status: 'ok', cache: 'warm', reader: 'memmap', impl, median: { wallMs } });
+    const bar = { bar: 'b', over: [{ cache: 'warm' }], a: { impl: 'this' }, b: { impl: 'against' }, case: '{cache}', figures: [{ figure: 'wall', unit: 'ms', value: 'wallMs', limit: 1.1 }] };
+    const { bars } = evaluate([bar], { cases: [rec(undefined, 10), rec('against', 8)] });
+    assert.equal(bars.length, 1);
+    assert.equal(bars[0].case, 'warm');
+    assert.equal(bars[0].figures[0].ratio, 1.25);
+    assert.equal(bars[0].pass, false);
+  });
+
+  it('re-renders a committed run from its JSON (--render-only)', function () {
+    const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'memmap-render-'));
+    try {
+      fs.copyFileSync(path.join(__dirname, '..', 'benchmarks', 'results', 'default.json'), path.join(tmp, 'default.json'));
+      const r = spawnSync(process.execPath, [RUN, '--render-only', '--out', tmp, '--name', 'default'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const md = fs.readFileSync(path.join(tmp, 'default.md'), 'utf8');
+      assert.match(md, /## Bars/);
+      assert.match(md, /\| memmap vs np\.memmap \| warm\/C\/open \|/);
+      assert.match(md, /## All cases/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,31 @@
+'use strict';
+// The workloads of the suite, one file each, in report order. A workload is a
+// set of logical (i, j) elements of an n x n float32 array whose values are
+// summed; its file declares:
+//
+//   title                  one line for reports
+//   repeatIn: ['C', ...]   layouts where it touches a handful of pages, so a
+//                          run repeats it in one process (median of the repetitions)
+//   elements(n, p, visit)  calls visit(i, j) for every element, in access order
+//   count(n, p)            how many elements
+//   expected(n, p)?        the sum, when elements() would be too slow for it
+//   accessOrder?           read()-based readers keep access order (else file order)
+//   prepare(n, p)?         per-run data (e.g. random indices), passed on as `extra`
+//   native(a, p, extra)    the memmap reader: one native call on the array
+//   memmapJs(a, p)?        the memmap-js reader when it is not `loop` over a.data
+//   loop(d, n, si, sj, p, extra)  a JavaScript loop over a Float32Array of the
+//                          whole array with strides si, sj (memmap-js, readFileSync)
+//
+// numpy_reader.py mirrors each workload for the python readers.
+// Adding a workload: a file here, its name below, its branch in numpy_reader.py.
+const NAMES = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
+
+const WORKLOADS = Object.fromEntries(NAMES.map((name) => [name, { name, ...require(`./${name}`) }]));
+
+function workload(name) {
+  const w = WORKLOADS[name];
+  if (!w) throw new Error(`unknown workload ${name}`);
+  return w;
+}
+
+module.exports = { NAMES, WORKLOADS, workload };
