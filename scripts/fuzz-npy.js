@@ -282,7 +282,7 @@ if (require.main === module) {
   let bad = res.failures.length;
   for (const f of res.failures.slice(0, 10)) console.log('FAILURE', JSON.stringify(f));
   if (sample > 0) {
-    const { runPython, findPython } = require('../test/helpers/python');
+    const { runPython, findPython } = require('../benchmarks/kit/python');
     if (findPython()) {
       const mism = compareWithNumpy(res.kept, runPython);
       console.log(`numpy comparison: ${res.kept.length} cases, ${mism.length} differences`);
