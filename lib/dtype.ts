@@ -195,7 +195,8 @@ function ownDescr(input: object): string | undefined {
 /**
  * Parses a dtype given as a canonical name ('float32'), a numpy type string
  * ('<f8', 'f4', '|u1', '=i2', '>i4', '<c16', '?'), a type character ('d'),
- * or an object with an own string `descr` (a DType, a MemmapArray). Throws MemmapTypeError ERR_INVALID_DTYPE for anything else (structured,
+ * or an object with an own string `descr` (a DType, a MemmapArray).
+ * @throws MemmapTypeError ERR_INVALID_DTYPE for anything else (structured,
  * object, string, datetime and void dtypes included).
  */
 export function parseDType(input: unknown): DType {

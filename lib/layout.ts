@@ -1,7 +1,7 @@
 // Shapes, strides (in elements) and index arithmetic.
 import { types } from 'node:util';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
-import { appendOwn, ownArrayItems } from './options';
+import { appendOwn, ownArrayItems, unBig } from './options';
 
 export type Order = 'C' | 'F';
 
@@ -21,7 +21,7 @@ export function normalizeShape(shape: unknown, what = 'shape'): number[] {
   const out: number[] = [];
   for (let i = 0; i < dims.length; i++) {
     const d = dims[i];
-    const n = typeof d === 'bigint' ? Number(d) : d;
+    const n = unBig(d);
     if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
       throw new MemmapTypeError('ERR_INVALID_SHAPE', `${what}[${i}] must be an integer below 2^53, got ${describe(d)}`);
     }
@@ -101,7 +101,7 @@ export function stridesFor(shape: readonly number[], order: Order): number[] {
 export function axisIndex(item: unknown, dim: number, axis: number): number {
   let n: number;
   if (typeof item === 'number' && Number.isInteger(item)) n = item;
-  else if (typeof item === 'bigint') n = Number(item);
+  else if (typeof item === 'bigint') n = unBig(item) as number;
   else throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${axis} must be an integer, got ${describe(item)}`);
   const k = n < 0 ? n + dim : n;
   if (k < 0 || k >= dim) {
@@ -141,7 +141,7 @@ export interface ViewSpec {
 
 function sliceBound(v: unknown, d: number, what: string): number | null {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v); // beyond 2^1024 it is ±Infinity, which clamps like Python's huge ints
+  if (typeof v === 'bigint') return unBig(v) as number; // beyond 2^1024 ±Infinity, which clamps like Python's huge ints
   const n = v;
   if (typeof n !== 'number' || !Number.isInteger(n)) {
     throw new MemmapTypeError('ERR_INVALID_INDEX', `slice ${what} for axis ${d} must be an integer or null, got ${describe(v)}`);
@@ -292,7 +292,7 @@ export function indexColumns(coords: readonly unknown[], ndim: number, itemsize:
         throw new MemmapTypeError('ERR_INVALID_INDEX', `index array ${d} cannot be read: reading position ${k} threw`, { cause: err });
       }
       if (typeof v === 'number') col[k] = v;
-      else if (typeof v === 'bigint') col[k] = Number(v); // a huge one is ±Infinity, refused natively as out of bounds
+      else if (typeof v === 'bigint') col[k] = unBig(v) as number; // ±Infinity when huge: refused natively as out of bounds
       else throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${describe(v)} (array ${d}, position ${k}) must be an integer`);
     }
     appendOwn(columns, col);

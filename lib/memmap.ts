@@ -68,9 +68,9 @@ export function mapArray<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
  * Drops a file's pages from the page cache (fdatasync + posix_fadvise
  * DONTNEED), without root. Pages that are still mapped stay resident: close
  * arrays over the file first. Used for cold-cache benchmarks.
+ * @throws ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE for a bad path; the errno name (ENOENT, …) when the OS refuses.
  */
 export function evict(file: string | Buffer | URL): void {
-  // @throws the errno name (ENOENT, …) when the file cannot be opened.
   native.evictFile(normalizePath(file));
 }
 

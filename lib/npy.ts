@@ -249,8 +249,8 @@ function readHeaderFd(fd: number, fileSize: number, file: FilePath, maxHeaderSiz
 /**
  * Reads a .npy file's header (and only the header) like numpy's reader:
  * versions 1.0/2.0/3.0, any padding, quote style and key order.
- * Throws MemmapError ERR_NPY_* for malformed files, ERR_NPY_DTYPE for dtypes
- * memmap cannot map, or the errno name (ENOENT, …) when the OS refuses.
+ * @throws ERR_NPY_BAD_MAGIC, ERR_NPY_VERSION, ERR_NPY_HEADER, ERR_NPY_HEADER_TOO_LARGE, ERR_NPY_TRUNCATED for malformed
+ * files; ERR_NPY_DTYPE for dtypes memmap cannot map; ERR_UNKNOWN_OPTION; the errno name (ENOENT, …) when the OS refuses.
  */
 export function readNpyHeader(file: string | Buffer | URL, options: ReadNpyHeaderOptions = {}): NpyHeader {
   const o = readOptions(options, ['maxHeaderSize'], 'readNpyHeader()');
@@ -322,6 +322,8 @@ const OPEN_NPY_OPTIONS = ['mode', 'dtype', 'shape', 'fortranOrder', 'version', '
  * `np.load(file, mmap_mode=mode)` / `np.lib.format.open_memmap`. In mode
  * 'w+' it writes numpy's header for `dtype`, `shape` and `fortranOrder`
  * (byte-identical to np.save), sizes the file and returns an array in mode 'r+'.
+ * @throws as readNpyHeader() for the file; ERR_DTYPE_REQUIRED, ERR_SHAPE_REQUIRED, ERR_INVALID_SHAPE, ERR_INVALID_MODE,
+ * ERR_NPY_VERSION for bad 'w+' options; ERR_FILE_TOO_SHORT; the errno name when the OS refuses.
  */
 export function openNpy<D extends DTypeString>(
   file: string | Buffer | URL,

@@ -133,6 +133,15 @@ function suggest(key: string, allowed: readonly string[]): string | undefined {
   return best;
 }
 
+/**
+ * A bigint as a number (any other value as it is): the one place index-like
+ * bigints are converted. A huge one becomes ±Infinity, which every caller
+ * treats as out of bounds (or clamps, as Python does for slices).
+ */
+export function unBig(v: unknown): unknown {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
 const MODE_ALIASES: ReadonlyMap<string, Mode> = new Map<string, Mode>([
   ['r', 'r'],
   ['readonly', 'r'],
@@ -157,7 +166,7 @@ export function normalizeMode(mode: unknown): Mode {
 /** A byte offset: a non-negative safe integer, as a number or an exactly representable bigint; undefined is 0. */
 export function normalizeOffset(offset: unknown): number {
   if (offset === undefined) return 0;
-  const n = typeof offset === 'bigint' ? Number(offset) : offset;
+  const n = unBig(offset);
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || (typeof offset === 'bigint' && BigInt(n) !== offset)) {
     throw new MemmapTypeError('ERR_INVALID_OFFSET', `offset must be a non-negative integer, got ${describe(offset)}`);
   }

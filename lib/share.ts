@@ -23,7 +23,7 @@ export interface SharedMemmap {
 /**
  * Rebuilds, in this thread, the array another thread share()d. No copy: both
  * see the same memory, and writes in 'r+' are visible to every thread at once.
- * Throws ERR_INVALID_TOKEN for anything but an unedited token of a mapping of
+ * @throws ERR_INVALID_TOKEN for anything but an unedited token of a mapping of
  * this process that some holder still has open.
  */
 export function fromShared<N extends DTypeName = DTypeName>(token: SharedMemmap): MemmapArray<N> {

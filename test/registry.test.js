@@ -105,4 +105,17 @@ describe('registries: documented contracts', function () {
     }
     assert.ok(checked >= 13, `only ${checked} members found`);
   });
+
+  it('every exported function says what it throws (@throws)', function () {
+    const where = { memmap: ['memmap', 'evict'], npy: ['openNpy', 'readNpyHeader'], share: ['fromShared'], dtype: ['parseDType'] };
+    for (const [file, names] of Object.entries(where)) {
+      const dts = read(`dist/${file}.d.ts`);
+      for (const name of names) {
+        const at = dts.indexOf(`export declare function ${name}`);
+        assert.ok(at > 0, `${name} in dist/${file}.d.ts`);
+        const doc = dts.slice(dts.lastIndexOf('/**', at), at);
+        assert.ok(doc.includes('@throws'), `${name} has no @throws`);
+      }
+    }
+  });
 });
