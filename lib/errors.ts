@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   'ERR_SIZE_MISMATCH',
   'ERR_TOO_LARGE',
   'ERR_UNKNOWN_OPTION',
+  'ERR_ZERO_DIM',
 ] as const;
 
 /** memmap's own error codes (see ERROR_CODES). */
