@@ -410,18 +410,25 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * `memmap([[0., 1.], [2., 3.]], dtype=float32)`.
    */
   [inspect.custom](): string {
-    if (this.closed) return this.#closedRepr();
-    return reprOf(this.#printable());
+    return this.#print(reprOf);
   }
 
-  /** numpy's str(): `[[0. 1.]\n [2. 3.]]` (a closed array: its description). */
+  /** numpy's str(): `[[0. 1.]\n [2. 3.]]` (a closed array: its description). Never throws. */
   toString(): string {
-    if (this.closed) return this.#closedRepr();
-    return strOf(this.#printable());
+    return this.#print(strOf);
   }
 
-  #closedRepr(): string {
-    return `memmap(<closed>, shape=${this.shape.length === 1 ? `(${this.shape[0]},)` : `(${this.shape.join(', ')})`}, dtype=${dtypeRepr(this.#dt)})`;
+  /** Printing never throws: a closed array, or one whose pages cannot be read (ERR_SIGBUS), prints its description. */
+  #print(how: (p: Printable) => string): string {
+    let state = 'closed';
+    if (!this.closed) {
+      try {
+        return how(this.#printable());
+      } catch (err) {
+        state = `unreadable: ${err instanceof MemmapError ? err.code : 'error'}`;
+      }
+    }
+    return `memmap(<${state}>, shape=${this.shape.length === 1 ? `(${this.shape[0]},)` : `(${this.shape.join(', ')})`}, dtype=${dtypeRepr(this.#dt)})`;
   }
 
   #printable(): Printable {
@@ -431,7 +438,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   /**
    * What JSON.stringify() writes: a description of the array, not its values
    * (those can be gigabytes): `{ type: 'memmap', filename, descr, dtype,
-   * shape, order, mode, offset, closed }`. Use tolist() for the values.
+   * shape, order, mode, offset, closed }`. Use tolist() for the values. Never throws.
    */
   toJSON(): MemmapJSON {
     return {
