@@ -11,7 +11,7 @@ import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName
 import { halfToNumber } from './float16';
 import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
-import { indexColumns, type IndexItem, linearIndex, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
+import { checkNumpySize, indexColumns, type IndexItem, linearIndex, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
 import { toNdArray } from './ndarray';
 import { ADVICE_CODES, type Advice, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
@@ -43,6 +43,15 @@ export interface ArraySpec {
   /** Byte offset of the array in its file. */
   offset: number;
   order: Order;
+  /** How the array's format maps its file again (refresh(), resize()); fromShared() arrays have none. */
+  remap?: Remapper;
+}
+
+/** Internal: a format's remapping of its file, at the shape of the file now or at a new shape (remapFile()). */
+export interface Remapper {
+  refresh(shape: readonly number[]): { storage: Storage; shape: number[] };
+  /** `keepSize`: refuse (ERR_SHARED) to make the file shorter. */
+  resize(shape: readonly number[], next: number[], keepSize: boolean): { storage: Storage; shape: number[] };
 }
 
 const kInternal = Symbol('memmap.internal');
@@ -70,6 +79,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   readonly byteOrder: '<' | '>' | '|';
   /** Bytes per element. */
   readonly itemsize: number;
+  /** Dimensions (frozen); refresh() and resize() replace it, and strides, ndim, size and byteLength with it. */
   readonly shape: readonly number[];
   /** Element strides (not bytes), for the array's order. */
   readonly strides: readonly number[];
@@ -93,7 +103,9 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   #storage: Storage | null;
   readonly #spec: ArraySpec;
-  readonly #windows: Windows;
+  #windows: Windows;
+  /** share()d, or adopted: other threads may map the file's bytes, so resize() never cuts it. */
+  #shared = false;
   readonly #dt: DType;
   readonly #codec: Codec;
 
@@ -118,7 +130,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.readonly = spec.mode === 'r';
     this.#storage = storage;
     this.#spec = spec;
-    this.#windows = new Windows(() => this.#live(), this.byteLength, dt.itemsize);
+    this.#windows = this.#windowsOver(storage);
     this.#codec = codecOf(dt);
   }
 
@@ -259,7 +271,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_CLOSED after close().
    */
   ndarray(): NdArray {
-    this.#live();
+    const storage = this.#live();
     const windows = this.#windows;
     return toNdArray({
       dtype: this.#dt,
@@ -267,13 +279,13 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       strides: this.strides,
       size: this.size,
       fits: windows.fits,
-      isClosed: () => this.closed,
+      isClosed: () => this.#storage !== storage, // closed, or remapped by refresh()/resize()
       data: () => this.data,
       readElement: (k) => windows.read(k * this.itemsize, this.#codec.read),
       writeElement: (k, v) => this.#writeAt(k, v),
       readByte: (b, read) => windows.read(b, read),
       writeByte: (b, write, v) => windows.write(b, write, v),
-      checkWritable: () => this.#writable(),
+      checkWritable: () => (this.#storage === storage ? this.#writable() : this.#stale()),
     });
   }
 
@@ -410,7 +422,72 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     // The first share() of a region stores what it is; fromShared() checks
     // every field of a token against that, not against the token itself.
     const id = storage.share(tokenMeta(token));
+    this.#shared = true;
     return { ...token, id };
+  }
+
+  /**
+   * Follows a file that grew: maps it again with the growth axis (the first; the last in order 'F', as numpy's .npy
+   * writers grow) set to the whole rows the file now holds past the offset. A partial trailing row (a write half done)
+   * is left out; a file that shrank gives fewer rows. The file is not touched (a .npy header is neither read nor
+   * written). Every view handed out before (`data`, `bytes`, segments(), ndarray()) is detached as by close(); mode
+   * 'c' loses its private changes. Other threads' arrays (fromShared()) keep their own mapping. Returns the array.
+   * @throws ERR_CLOSED; ERR_SHARED for an array from fromShared(); the errno name when the OS refuses (the array is then unchanged).
+   */
+  refresh(): this {
+    this.#live();
+    return this.#swap(this.#remapper().refresh(this.shape));
+  }
+
+  /**
+   * Resizes the file and the mapping to `shape` (any number of axes): the elements keep their place in the file's
+   * order, as numpy's ndarray.resize keeps the flat data; the file is made to end where the array ends (growing adds
+   * zeros, shrinking cuts). A .npy file's header gets the new shape, in place. Views handed out before are detached
+   * as by refresh(). Returns the array.
+   * @throws ERR_READ_ONLY in modes 'r' and 'c'; ERR_INVALID_SHAPE; ERR_SHARED to shorten the file of an array that
+   * was share()d (other threads may still map the bytes) or to resize one from fromShared(); ERR_NPY_HEADER_TOO_LARGE
+   * when the shape does not fit the .npy header; ERR_CLOSED; the errno name when the OS refuses. The file and the
+   * array are unchanged on every error.
+   */
+  resize(shape: number | readonly number[]): this {
+    const next = normalizeShape(shape); // may run a Proxy's traps, which may close the array: checked after
+    checkNumpySize(next, this.itemsize);
+    this.#writable();
+    if (this.mode === 'c') throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} is copy-on-write (mode 'c'): resize() would write the file`);
+    return this.#swap(this.#remapper().resize(this.shape, next, this.#shared));
+  }
+
+  #remapper(): Remapper {
+    const remap = this.#spec.remap;
+    if (remap === undefined) throw new MemmapError('ERR_SHARED', `this array came from fromShared(): refresh() and resize() work in the thread that opened ${this.filename}`);
+    return remap;
+  }
+
+  /** Windows over `storage` only: once the array is closed or remapped they throw ERR_CLOSED. */
+  #windowsOver(storage: Storage): Windows {
+    return new Windows(() => (this.#storage === storage ? storage : this.#stale()), this.byteLength, this.itemsize);
+  }
+
+  #stale(): never {
+    this.#live();
+    throw new MemmapError('ERR_CLOSED', `this view of ${this.filename} was made before refresh() or resize() mapped the file again`, { path: displayPath(this.filename) });
+  }
+
+  /** Takes the new mapping and shape; the old mapping is closed as by close(). */
+  #swap(next: { storage: Storage; shape: number[] }): this {
+    const old = this.#storage as Storage;
+    const shape = next.shape;
+    const self = this as { -readonly [K in 'shape' | 'strides' | 'ndim' | 'size' | 'byteLength']: MemmapArray[K] };
+    self.shape = Object.freeze(shape.slice());
+    self.ndim = shape.length;
+    self.strides = Object.freeze(stridesFor(shape, this.order));
+    self.size = sizeOf(shape);
+    self.byteLength = this.size * this.itemsize;
+    this.#storage = next.storage;
+    this.#windows.drop();
+    this.#windows = this.#windowsOver(next.storage);
+    old.close();
+    return this;
   }
 
   [Symbol.dispose](): void {

@@ -1,4 +1,4 @@
-import { getSystemErrorName } from 'node:util';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 const kBrand = Symbol.for('memmap.error');
 
@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'ERR_READ_ONLY',
   'ERR_SHAPE_REQUIRED',
   'ERR_SHAPE_MISMATCH',
+  'ERR_SHARED',
   'ERR_SIGBUS',
   'ERR_SIZE_MISMATCH',
   'ERR_TOO_LARGE',
@@ -134,6 +135,14 @@ export function systemError(errno: number, message: string, syscall?: string, pa
   }
   const where = syscall ? `, ${syscall}` + (path ? ` '${path}'` : '') : '';
   return osError(code, `${code}: ${message.toLowerCase()}${where}`, { errno, syscall, path });
+}
+
+/** Wraps a Node fs error (it has errno/syscall) as MemmapError, like the native layer does; rethrows anything else. */
+export function fsError(err: unknown, path: string): MemmapError {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.errno !== 'number') throw err;
+  const description = getSystemErrorMap().get(e.errno)?.[1] ?? e.message;
+  return systemError(e.errno, description, e.syscall, path);
 }
 
 /** A MemmapError for an OS failure whose code is the errno name (`ENOENT`, …), like fs: the one way to a code outside ERROR_CODES. */

@@ -1,13 +1,13 @@
 // The memmap() factory (numpy.memmap), evict() and pageSize.
-import { createArray, type MemmapArray } from './array';
+import { createArray, type MemmapArray, type Remapper } from './array';
 import { native } from './binding';
 import { type CanonicalDType, type DTypeName, type DTypeString, parseDType } from './dtype';
 import { describe, MemmapTypeError } from './errors';
 import { checkNumpySize, normalizeOrder, normalizeShape, type Order } from './layout';
 import type { ModeInput } from './modes';
-import { normalizeMode, normalizeOffset, readOptions } from './options';
+import { normalizeMode, normalizeOffset, normalizePartial, readOptions } from './options';
 import { absoluteName, normalizePath } from './paths';
-import { mapFile, type MapSpec } from './storage-mapped';
+import { mapFile, type MapSpec, remapFile } from './storage-mapped';
 
 export interface MemmapOptions<D extends DTypeString = DTypeString> {
   /** Element type. Default 'uint8' (as numpy). */
@@ -28,9 +28,14 @@ export interface MemmapOptions<D extends DTypeString = DTypeString> {
    * is refused with ERR_NPY_FILE (use openNpy()).
    */
   allowNpy?: boolean;
+  /**
+   * With no shape, what a trailing partial element (a write half done) is: 'error' (default, ERR_SIZE_MISMATCH, as
+   * numpy) or 'ignore' (the array ends at the last whole element).
+   */
+  partial?: 'error' | 'ignore';
 }
 
-const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate', 'allowNpy'] as const;
+const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate', 'allowNpy', 'partial'] as const;
 
 /**
  * Maps `file` as a typed n-d array, like numpy.memmap. Options are read as own
@@ -39,7 +44,7 @@ const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate',
  * @throws MemmapError with `code` ERR_… for bad input (ERR_INVALID_DTYPE,
  * ERR_INVALID_MODE, ERR_INVALID_SHAPE, ERR_INVALID_OFFSET, ERR_INVALID_ORDER,
  * ERR_UNKNOWN_OPTION, ERR_SHAPE_REQUIRED, ERR_EMPTY_FILE, ERR_FILE_TOO_SHORT,
- * ERR_SIZE_MISMATCH, ERR_NPY_FILE), or the errno name (ENOENT, EACCES, EISDIR, …) with
+ * ERR_SIZE_MISMATCH, ERR_NPY_FILE, ERR_INVALID_ARG_VALUE for a bad `partial`), or the errno name (ENOENT, EACCES, EISDIR, …) with
  * `syscall` and `path` when the OS refuses.
  */
 export function memmap<D extends DTypeString = 'uint8'>(
@@ -65,14 +70,22 @@ export function memmap<D extends DTypeString = 'uint8'>(
     order: normalizeOrder(o.order),
     populate: Boolean(o.populate),
     refuseNpy: !o.allowNpy,
+    partial: normalizePartial(o.partial),
   };
   return mapArray<CanonicalDType<D>>(spec);
 }
 
-/** Internal: maps a file (mapFile()) and makes the array over it; memmap() and openNpy() end here. */
-export function mapArray<N extends DTypeName>(spec: MapSpec): MemmapArray<N> {
+/**
+ * Internal: maps a file (mapFile()) and makes the array over it; memmap() and openNpy() end here. `header` gives a
+ * format's header bytes for a new shape (resize() writes them at byte 0).
+ */
+export function mapArray<N extends DTypeName>(spec: MapSpec, header?: (shape: readonly number[]) => Buffer): MemmapArray<N> {
   const { storage, shape } = mapFile(spec);
-  return createArray<N>(spec, shape, storage);
+  const remap: Remapper = {
+    refresh: (current) => remapFile(spec, current, { refresh: true }),
+    resize: (current, next, keepSize) => remapFile(spec, current, { shape: next, header: header?.(next), keepSize }),
+  };
+  return createArray<N>({ ...spec, remap }, shape, storage);
 }
 
 /**

@@ -1,10 +1,9 @@
 // numpy .npy files: header parsing and writing byte-compatible with
 // numpy.lib.format, and mapping the data with mapFile().
 import * as fs from 'node:fs';
-import { getSystemErrorMap } from 'node:util';
 import { native } from './binding';
 import { type CanonicalDType, type DType, type DTypeName, type DTypeString, parseDType } from './dtype';
-import { describe, MemmapError, type MemmapErrorCode, MemmapRangeError, MemmapTypeError, systemError } from './errors';
+import { describe, fsError as osFsError, MemmapError, type MemmapErrorCode, MemmapRangeError, MemmapTypeError } from './errors';
 import { checkNumpySize, isTooBigForNumpy, MAX_DIMS, normalizeShape, sizeOf } from './layout';
 import type { MemmapArray } from './array';
 import { mapArray } from './memmap';
@@ -75,12 +74,8 @@ function npyError(code: MemmapErrorCode, message: string, file: FilePath): Memma
   return new MemmapError(code, message, { path: displayPath(file) });
 }
 
-/** Wraps a Node fs error (it has errno/syscall) as MemmapError, like the native layer does. */
 function fsError(err: unknown, file: FilePath): MemmapError {
-  const e = err as NodeJS.ErrnoException;
-  if (typeof e?.errno !== 'number') throw err;
-  const description = getSystemErrorMap().get(e.errno)?.[1] ?? e.message;
-  return systemError(e.errno, description, e.syscall, displayPath(file));
+  return osFsError(err, displayPath(file));
 }
 
 function readAt(fd: number, length: number, position: number, file: FilePath): Buffer {
@@ -271,6 +266,41 @@ export function readNpyHeader(file: string | Buffer | URL, options: ReadNpyHeade
   }
 }
 
+/** The header's dict, as numpy writes it (sorted keys, trailing comma). */
+function headerDict(descr: string, shape: readonly number[], fortranOrder: boolean): string {
+  return `{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${pyRepr(shape)}, }`;
+}
+
+/** Magic, version, length field, `text`, space padding and a newline: `total` bytes after the length field. */
+function frameHeader(text: string, v: VersionKey, total: number): Buffer {
+  const lenBytes = LENGTH_BYTES[v];
+  const out = Buffer.alloc(MAGIC_LEN + lenBytes + total, 0x20);
+  MAGIC.copy(out, 0);
+  out[6] = Number(v[0]);
+  out[7] = 0;
+  if (lenBytes === 2) out.writeUInt16LE(total, MAGIC_LEN);
+  else out.writeUInt32LE(total, MAGIC_LEN);
+  out.write(text, MAGIC_LEN + lenBytes, 'latin1'); // the dict repr is ASCII: latin1 and utf8 agree
+  out[out.length - 1] = 0x0a;
+  return out;
+}
+
+/**
+ * For resize(): the header of a file with `descr` and order, at `shape`, in exactly `length` bytes (the data stays where
+ * it is), in the file's format version.
+ * @throws ERR_NPY_HEADER_TOO_LARGE when the shape's text does not fit the header's padding.
+ */
+function resizedHeader(descr: string, fortranOrder: boolean, v: VersionKey, length: number, file: FilePath): (shape: readonly number[]) => Buffer {
+  return (shape) => {
+    const text = headerDict(descr, shape, fortranOrder);
+    const total = length - MAGIC_LEN - LENGTH_BYTES[v];
+    if (text.length + 1 > total) {
+      throw npyError('ERR_NPY_HEADER_TOO_LARGE', `${file}: the header for shape ${pyRepr(shape)} needs ${text.length + 1} bytes, the file's header has ${total}; resize() does not move the data`, file);
+    }
+    return frameHeader(text, v, total);
+  };
+}
+
 function pyRepr(shape: readonly number[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
@@ -281,7 +311,7 @@ function pyRepr(shape: readonly number[]): string {
  * to a 64-byte boundary and a final newline. Version 1.0 unless it needs 2.0.
  */
 export function formatNpyHeader(descr: string, shape: readonly number[], fortranOrder: boolean, version?: readonly [number, number]): Buffer {
-  let header = `{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${pyRepr(shape)}, }`;
+  let header = headerDict(descr, shape, fortranOrder);
   if (shape.length > 0) {
     const growth = String(shape[fortranOrder ? shape.length - 1 : 0]);
     header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - growth.length));
@@ -291,16 +321,7 @@ export function formatNpyHeader(descr: string, shape: readonly number[], fortran
     const hlen = header.length + 1;
     const padlen = ARRAY_ALIGN - ((MAGIC_LEN + lenBytes + hlen) % ARRAY_ALIGN);
     const total = hlen + padlen;
-    if (total >= 2 ** (8 * lenBytes)) return undefined;
-    const out = Buffer.alloc(MAGIC_LEN + lenBytes + total, 0x20);
-    MAGIC.copy(out, 0);
-    out[6] = Number(v[0]);
-    out[7] = 0;
-    if (lenBytes === 2) out.writeUInt16LE(total, MAGIC_LEN);
-    else out.writeUInt32LE(total, MAGIC_LEN);
-    out.write(header, MAGIC_LEN + lenBytes, 'latin1'); // the dict repr is ASCII: latin1 and utf8 agree
-    out[out.length - 1] = 0x0a;
-    return out;
+    return total >= 2 ** (8 * lenBytes) ? undefined : frameHeader(header, v, total);
   };
   if (version === undefined) return (wrap('1.0') ?? wrap('2.0')) as Buffer;
   const v = ownArrayItems(version, 'version', 2, 'ERR_NPY_VERSION', true);
@@ -369,7 +390,9 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
       native.closeFile(fd);
     }
     // As numpy: the header is written, so the data is mapped read-write ('r+' grows the file).
-    return mapArray({ filename, osPath, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate });
+    const written = versionKey(header[6], 0) as VersionKey;
+    const spec = { filename, osPath, mode: 'r+' as const, dtype, shape, offset: header.length, order: fortranOrder ? ('F' as const) : ('C' as const), populate };
+    return mapArray(spec, resizedHeader(dtype.descr, fortranOrder, written, header.length, filename));
   }
   // What the caller says the file holds, checked before anything is opened.
   const wantDType = o.dtype === undefined ? undefined : parseDType(o.dtype);
@@ -395,14 +418,6 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
   if ((mode === 'r' || mode === 'c') && fileSize < h.dataOffset + h.byteLength) {
     throw npyError('ERR_NPY_TRUNCATED', `${filename} is truncated: the header describes ${h.byteLength} bytes of data at offset ${h.dataOffset}, the file has ${fileSize - h.dataOffset}`, filename);
   }
-  return mapArray({
-    filename,
-    osPath,
-    mode,
-    dtype: parseDType(h.descr),
-    shape: h.shape,
-    offset: h.dataOffset,
-    order: h.fortranOrder ? 'F' : 'C',
-    populate,
-  });
+  const spec = { filename, osPath, mode, dtype: parseDType(h.descr), shape: h.shape, offset: h.dataOffset, order: h.fortranOrder ? ('F' as const) : ('C' as const), populate };
+  return mapArray(spec, resizedHeader(h.descr, h.fortranOrder, versionKey(h.version[0], h.version[1]) as VersionKey, h.dataOffset, filename));
 }

@@ -163,6 +163,13 @@ export function normalizeMode(mode: unknown): Mode {
   return m;
 }
 
+/** memmap()'s `partial`: true for 'ignore' (a trailing partial element is left out), false for 'error' or undefined. */
+export function normalizePartial(partial: unknown): boolean {
+  if (partial === undefined || partial === 'error') return false;
+  if (partial === 'ignore') return true;
+  throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `partial must be 'error' or 'ignore', got ${describe(partial)}`);
+}
+
 /** A byte offset: a non-negative safe integer, as a number or an exactly representable bigint; undefined is 0. */
 export function normalizeOffset(offset: unknown): number {
   if (offset === undefined) return 0;

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { native, type NativeMapping } from './binding';
 import type { DType } from './dtype';
-import { MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { type Order, sizeOf } from './layout';
 import { MAP_FLAGS, type Mode, MODE_CODES } from './modes';
 import { displayPath, type FilePath } from './paths';
@@ -65,6 +65,8 @@ export interface MapSpec {
   offset: number;
   order: Order;
   populate: boolean;
+  /** Inferred shape: ignore a trailing partial element instead of ERR_SIZE_MISMATCH. */
+  partial?: boolean;
   /**
    * Refuse a file named `*.npy` that starts with the .npy magic when the array
    * starts at byte 0 (memmap() without allowNpy). Only such names are read at
@@ -124,10 +126,10 @@ export function mapFile(spec: MapSpec): { storage: MappedStorage; shape: number[
       if (bytes <= 0) {
         throw new MemmapError('ERR_FILE_TOO_SHORT', `offset ${offset} is beyond the end of ${filename} (${fileSize} bytes)`, { path: displayPath(filename) });
       }
-      if (bytes % itemsize !== 0) {
+      if (bytes % itemsize !== 0 && !spec.partial) {
         throw new MemmapError('ERR_SIZE_MISMATCH', `size of available data (${bytes} bytes) is not a multiple of the ${dtype.name} itemsize ${itemsize}`, { path: displayPath(filename) });
       }
-      shape = [bytes / itemsize];
+      shape = [Math.floor(bytes / itemsize)];
     } else {
       shape = spec.shape;
       const needed = offset + sizeOf(shape) * itemsize;
@@ -165,6 +167,100 @@ export function mapFile(spec: MapSpec): { storage: MappedStorage; shape: number[
     native.closeFile(fd);
   }
   return { storage: new MappedStorage(mapping), shape };
+}
+
+/** The axis a file grows along: the slowest-varying one (0 in C order, the last in F order), as numpy's .npy writers grow it. */
+export function growthAxis(ndim: number, order: Order): number {
+  return order === 'F' ? ndim - 1 : 0;
+}
+
+/** What remapFile() does: follow the file as it is now, or resize it to `shape` (writing a format's `header` at byte 0). */
+export type Remap = { refresh: true } | { shape: number[]; header?: Buffer; keepSize?: boolean };
+
+/**
+ * Maps the file of `spec` (an array of shape `shape`) again, by its path. Refresh: the growth axis becomes the whole
+ * rows the file now holds past the offset (a partial trailing row is ignored; fewer rows if it shrank), the file
+ * untouched. Resize (modes 'r+'/'w+'): the file is set to end where the array of `how.shape` ends and `how.header`, if
+ * any, is written at byte 0 (`keepSize`: never make the file shorter, ERR_SHARED). Every error path leaves the file's size, bytes and times as they were.
+ */
+export function remapFile(spec: MapSpec, shape: readonly number[], how: Remap): { storage: MappedStorage; shape: number[] } {
+  const { filename, mode, offset, dtype } = spec;
+  const path = displayPath(filename);
+  const opened = native.openFile(spec.osPath ?? filename, MODE_CODES[mode === 'w+' ? 'r+' : mode]); // never truncate again
+  const fd = opened[0];
+  const fileSize = opened[1];
+  let target: number[];
+  let mapping: NativeMapping | undefined;
+  let grew = false;
+  let oldHeader: Buffer | undefined;
+  try {
+    if ('refresh' in how) {
+      target = shape.slice();
+      const axis = growthAxis(shape.length, spec.order);
+      let rowBytes = dtype.itemsize;
+      for (let d = 0; d < shape.length; d++) if (d !== axis) rowBytes *= shape[d];
+      if (shape.length > 0 && rowBytes > 0) target[axis] = Math.max(0, Math.floor((fileSize - offset) / rowBytes));
+      else if (fileSize < offset + sizeOf(shape) * dtype.itemsize) {
+        throw new MemmapError('ERR_FILE_TOO_SHORT', `${filename} is ${fileSize} bytes; the array needs ${offset + sizeOf(shape) * dtype.itemsize}`, { path });
+      }
+    } else {
+      target = how.shape;
+      const needed = offset + sizeOf(target) * dtype.itemsize;
+      if (!Number.isSafeInteger(needed)) throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many bytes');
+      if (needed < fileSize && how.keepSize) {
+        throw new MemmapError('ERR_SHARED', `${filename} was share()d: other threads may still map the ${fileSize - needed} bytes resize() would cut`, { path });
+      }
+      if (how.header !== undefined) oldHeader = readExactly(fd, how.header.length, path);
+      if (needed > fileSize) {
+        grew = true;
+        native.resizeFile(fd, needed, path);
+      }
+      mapping = new native.Mapping(fd, MODE_CODES[mode], offset, needed - offset, spec.populate ? MAP_FLAGS.populate : 0);
+      if (how.header !== undefined) writeExactly(fd, how.header, path);
+      if (needed < fileSize) native.resizeFile(fd, needed, path); // cut only once all else worked: cut bytes cannot come back
+      return { storage: new MappedStorage(mapping), shape: target };
+    }
+    const length = sizeOf(target) * dtype.itemsize;
+    mapping = new native.Mapping(fd, MODE_CODES[mode], offset, length, spec.populate ? MAP_FLAGS.populate : 0);
+    return { storage: new MappedStorage(mapping), shape: target };
+  } catch (err) {
+    // Best effort, the caller gets the original error either way: the old header, then the old size and times.
+    try {
+      mapping?.close();
+      if (oldHeader !== undefined) writeExactly(fd, oldHeader, path);
+      if (grew || oldHeader !== undefined) native.restoreFile(fd, fileSize, opened[2], opened[3], opened[4], opened[5]);
+    } catch {
+      // the file keeps what the failed step left
+    }
+    if (err instanceof MemmapError && err.path === undefined) err.path = path;
+    throw err;
+  } finally {
+    native.closeFile(fd);
+  }
+}
+
+function readExactly(fd: number, length: number, path: string): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  try {
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, done);
+      if (n === 0) throw new MemmapError('ERR_FILE_TOO_SHORT', `${path} ends inside its header`, { path });
+      done += n;
+    }
+  } catch (err) {
+    throw err instanceof MemmapError ? err : fsError(err, path);
+  }
+  return buf;
+}
+
+function writeExactly(fd: number, bytes: Buffer, path: string): void {
+  let done = 0;
+  try {
+    while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
+  } catch (err) {
+    throw fsError(err, path);
+  }
 }
 
 /** Which pages of an array are in RAM now (mincore). */

@@ -21,6 +21,12 @@ expectType<Equal<ReturnType<typeof memmap<'uint64'>>['data'], BigUint64Array>>(t
 const bytes = memmap(Buffer.from('a.bin'));
 expectType<Equal<typeof bytes.data, Uint8Array>>(true);
 
+// refresh()/resize() return the array, typed as it was; shape stays readonly.
+expectType<Equal<ReturnType<typeof f32.refresh>, MemmapArray<'float32'>>>(true);
+expectType<Equal<ReturnType<typeof i64.resize>, MemmapArray<'int64'>>>(true);
+expectType<Equal<typeof f32.shape, readonly number[]>>(true);
+void memmap('a.bin', { dtype: 'float32', partial: 'ignore' });
+
 const opts: MemmapOptions<'int16'> = { dtype: 'int16', shape: 4, order: 'F', offset: 8n, mode: 'readwrite' };
 expectType<Equal<ReturnType<typeof memmap<'int16'>>['data'], Int16Array>>(true);
 void opts;
@@ -46,6 +52,8 @@ memmap('a.bin', { shape: 'a' });
 memmap('a.bin', { shape: ['2', 3] });
 // @ts-expect-error unknown option
 memmap('a.bin', { dtyp: 'float32' });
+// @ts-expect-error partial is 'error' or 'ignore'
+memmap('a.bin', { partial: 'skip' });
 // @ts-expect-error path must be a string, Buffer or URL
 memmap(42);
 // @ts-expect-error int64 data is a BigInt64Array, not numbers
