@@ -8,8 +8,11 @@ import { normalizeMode, normalizeOffset, readOptions } from './options';
 import { absoluteName, normalizePath } from './paths';
 import { mapFile, type MapSpec } from './storage-mapped';
 
-export interface MemmapOptions<D extends DTypeString = DTypeString> {
-  /** Element type. Default 'uint8' (as numpy). */
+export interface MemmapOptions<D extends DTypeString | null = DTypeString> {
+  /**
+   * Element type. Default 'uint8' (as numpy); `null` is numpy's `dtype=None`,
+   * which np.memmap reads as float64.
+   */
   dtype?: D;
   /** Dimensions. Default: 1-d, inferred from (file size - offset) / itemsize. Required for 'w+'. */
   shape?: number | readonly number[];
@@ -23,6 +26,9 @@ export interface MemmapOptions<D extends DTypeString = DTypeString> {
   populate?: boolean;
 }
 
+/** `dtype: null` is float64, as numpy's dtype=None. */
+type OrFloat64<D extends DTypeString | null> = D extends null ? 'float64' : D;
+
 const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate'] as const;
 
 /**
@@ -35,14 +41,16 @@ const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate']
  * ERR_SIZE_MISMATCH), or the errno name (ENOENT, EACCES, EISDIR, …) with
  * `syscall` and `path` when the OS refuses.
  */
-export function memmap<D extends DTypeString = 'uint8'>(
+export function memmap<D extends DTypeString | null = 'uint8'>(
   file: string | Buffer | URL,
   options: MemmapOptions<D> = {},
-): MemmapArray<CanonicalDType<D>> {
+): MemmapArray<CanonicalDType<OrFloat64<D>>> {
   const o = readOptions(options, MEMMAP_OPTIONS, 'memmap()');
   const osPath = normalizePath(file);
   const mode = normalizeMode(o.mode);
-  const dtype = parseDType(o.dtype ?? 'uint8');
+  // Omitted: numpy.memmap's default, uint8. null: numpy's dtype=None, float64
+  // (np.memmap(f, dtype=None).dtype is float64, as np.dtype(None) is).
+  const dtype = parseDType(o.dtype === undefined ? 'uint8' : o.dtype === null ? 'float64' : o.dtype);
   const shape = o.shape === undefined ? undefined : normalizeShape(o.shape);
   if (shape !== undefined) checkNumpySize(shape, dtype.itemsize);
   const spec: MapSpec = {
@@ -55,7 +63,7 @@ export function memmap<D extends DTypeString = 'uint8'>(
     order: normalizeOrder(o.order),
     populate: Boolean(o.populate),
   };
-  return mapArray<CanonicalDType<D>>(spec);
+  return mapArray<CanonicalDType<OrFloat64<D>>>(spec);
 }
 
 /** Internal: maps a file (mapFile()) and makes the array over it; memmap() and openNpy() end here. */
