@@ -326,3 +326,33 @@ describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', f
     run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, env: userEnv() });
   });
 });
+
+describe('package-lock.json (a fresh clone stays clean after npm install)', function () {
+  this.timeout(120000);
+  const tmp = useTmpDir();
+
+  // `npm install` rewrites the lockfile when it and package.json disagree (a
+  // range, engines, bin or a dependency changed without `npm install`), or when
+  // entries are missing. Resolving the tree from the two files alone, offline
+  // with an empty cache, must succeed and leave the lockfile byte for byte as
+  // committed — with npm recording registry URLs (`resolved`) or not.
+  for (const omitResolved of ['true', 'false']) {
+    it(`npm install --package-lock-only leaves it unchanged (omit-lockfile-registry-resolved=${omitResolved})`, function () {
+      const dir = path.join(tmp.dir, `clone-${omitResolved}`);
+      fs.mkdirSync(dir);
+      for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+      run('npm', ['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+        cwd: dir,
+        env: userEnv({ npm_config_cache: path.join(dir, '.npm-cache'), npm_config_omit_lockfile_registry_resolved: omitResolved }),
+      });
+      const before = fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8');
+      const after = fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8');
+      if (after !== before) {
+        const a = before.split('\n');
+        const b = after.split('\n');
+        const i = a.findIndex((line, k) => line !== b[k]);
+        assert.fail(`npm install rewrites package-lock.json (run \`npm install\` and commit it); first difference at line ${i + 1}:\n- ${a[i]}\n+ ${b[i]}`);
+      }
+    });
+  }
+});
