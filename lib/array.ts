@@ -7,7 +7,9 @@ import type { NdArray } from 'ndarray';
 import { maxBufferLength } from './binding';
 import { asMemmapError, guardPrototype } from './boundary';
 import { type Codec, codecOf, toComplex } from './codec';
-import { type DataTypes, type DType, DTYPES, type DTypeName, ELEM_CODES, type InputTypes, type ValueTypes } from './dtype';
+import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, hasFloat16Array, type InputTypes, parseDType, type ValueTypes } from './dtype';
+import { halfToNumber } from './float16';
+import { dtypeRepr, type Printable, reprOf, strOf } from './format';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { indexColumns, type IndexItem, linearIndex, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
 import { toNdArray } from './ndarray';
@@ -402,9 +404,103 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.close();
   }
 
+  /**
+   * numpy's repr(): the values (summarised past 1000 elements, reading only
+   * the pages of the elements shown) and the dtype in numpy's words, e.g.
+   * `memmap([[0., 1.], [2., 3.]], dtype=float32)`.
+   */
   [inspect.custom](): string {
-    const state = this.closed ? 'closed' : `mode '${this.mode}'`;
-    return `MemmapArray <${this.descr}> shape [${this.shape.join(', ')}] order ${this.order}, ${state}, ${this.filename}`;
+    return this.#print(reprOf);
+  }
+
+  /** numpy's str(): `[[0. 1.]\n [2. 3.]]` (a closed array: its description). Never throws. */
+  toString(): string {
+    return this.#print(strOf);
+  }
+
+  /** Printing never throws: a closed array, or one whose pages cannot be read (ERR_SIGBUS), prints its description. */
+  #print(how: (p: Printable) => string): string {
+    let state = 'closed';
+    if (!this.closed) {
+      try {
+        return how(this.#printable());
+      } catch (err) {
+        state = `unreadable: ${err instanceof MemmapError ? err.code : 'error'}`;
+      }
+    }
+    return `memmap(<${state}>, shape=${this.shape.length === 1 ? `(${this.shape[0]},)` : `(${this.shape.join(', ')})`}, dtype=${dtypeRepr(this.#dt)})`;
+  }
+
+  #printable(): Printable {
+    return { shape: this.shape, dtype: this.#dt, fetch: (coords) => valuesOf(this.#dt, this.gather(...coords)) };
+  }
+
+  /**
+   * What JSON.stringify() writes: a description of the array, not its values
+   * (those can be gigabytes): `{ type: 'memmap', filename, descr, dtype,
+   * shape, order, mode, offset, closed }`. Use tolist() for the values. Never throws.
+   */
+  toJSON(): MemmapJSON {
+    return {
+      type: 'memmap',
+      filename: displayPath(this.filename),
+      descr: this.descr,
+      dtype: this.dtype,
+      shape: this.shape.slice(),
+      order: this.order,
+      mode: this.mode,
+      offset: this.offset,
+      closed: this.closed,
+    };
+  }
+
+  /**
+   * `shape[0]`, as numpy's len().
+   * @throws ERR_ZERO_DIM for a 0-d array, which has no length (numpy: TypeError).
+   */
+  get length(): number {
+    if (this.ndim === 0) throw new MemmapTypeError('ERR_ZERO_DIM', 'a 0-d array has no length (use get())');
+    return this.shape[0];
+  }
+
+  /**
+   * The values as nested plain arrays, like numpy's tolist(): numbers,
+   * bigints (64-bit integers), booleans, {re, im}. A 0-d array gives its value.
+   * @throws ERR_TOO_LARGE past TOLIST_MAX elements (2^24): use read() or segments(); ERR_CLOSED.
+   */
+  tolist(): unknown {
+    this.#live();
+    if (this.size > TOLIST_MAX) {
+      throw new MemmapRangeError('ERR_TOO_LARGE', `tolist() of ${this.size} elements would build ${this.size} JavaScript values (the limit is ${TOLIST_MAX}); use read(), segments() or data`);
+    }
+    const flat = valuesOf(this.#dt, this.read());
+    if (this.ndim === 0) return flat[0];
+    let k = 0;
+    const nest = (axis: number): unknown[] => {
+      const n = this.shape[axis];
+      const out: unknown[] = [];
+      for (let i = 0; i < n; i++) out.push(axis === this.ndim - 1 ? flat[k++] : nest(axis + 1));
+      return out;
+    };
+    return nest(0);
+  }
+
+  /**
+   * A copy of the whole array as a new TypedArray in C order, in this
+   * machine's byte order (`read()` with no index; numpy's `np.array(a)`).
+   * @throws as read().
+   */
+  toArray(): DataTypes[N] {
+    return this.read();
+  }
+
+  /**
+   * Narrows the array's type: `if (a.is('int16')) a.data` is an Int16Array.
+   * Any dtype string works ('<i2', 'short'); byte order is not compared.
+   * @throws ERR_INVALID_DTYPE for a string that is not a dtype.
+   */
+  is<D extends DTypeString>(dtype: D): this is MemmapArray<CanonicalDType<D>> {
+    return parseDType(dtype).name === this.dtype;
   }
 }
 
@@ -413,7 +509,38 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 // meet foreign errors.
 guardPrototype(MemmapArray.prototype, ['get', 'set', 'data', 'bytes', 'closed']);
 
+/** The most elements tolist() converts (2^24). */
+export const TOLIST_MAX = 2 ** 24;
+
+/** What toJSON() gives. */
+export interface MemmapJSON {
+  type: 'memmap';
+  filename: string;
+  descr: string;
+  dtype: DTypeName;
+  shape: number[];
+  order: Order;
+  mode: Mode;
+  offset: number;
+  closed: boolean;
+}
+
 /** The bytes of a TypedArray: Node-API does not know every TypedArray type (Float16Array). */
 function bytesOf(t: AnyTypedArray): Uint8Array {
   return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
+}
+
+/** get()'s values of a TypedArray that read() or gather() returned. */
+function valuesOf(dt: DType, t: ArrayLike<unknown>): unknown[] {
+  const out: unknown[] = [];
+  if (dt.kind === 'c') {
+    for (let i = 0; i < t.length; i += 2) out.push({ re: t[i], im: t[i + 1] });
+  } else if (dt.kind === 'b') {
+    for (let i = 0; i < t.length; i++) out.push(t[i] !== 0);
+  } else if (dt.name === 'float16' && !hasFloat16Array) {
+    for (let i = 0; i < t.length; i++) out.push(halfToNumber(t[i] as number));
+  } else {
+    for (let i = 0; i < t.length; i++) out.push(t[i]);
+  }
+  return out;
 }

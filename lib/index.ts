@@ -15,7 +15,7 @@ export { pageSize } from './memmap';
 export { hasFloat16Array } from './dtype';
 export { MemmapArray } from './array';
 export type { MemmapOptions } from './memmap';
-export type { Segment, SumTypes } from './array';
+export type { MemmapJSON, Segment, SumTypes } from './array';
 export type { SharedMemmap } from './share';
 export type { Mode, ModeInput, Advice } from './modes';
 export type { Residency } from './storage-mapped';

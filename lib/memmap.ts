@@ -2,6 +2,7 @@
 import { createArray, type MemmapArray } from './array';
 import { native } from './binding';
 import { type CanonicalDType, type DTypeName, type DTypeString, parseDType } from './dtype';
+import { describe, MemmapTypeError } from './errors';
 import { checkNumpySize, normalizeOrder, normalizeShape, type Order } from './layout';
 import type { ModeInput } from './modes';
 import { normalizeMode, normalizeOffset, readOptions } from './options';
@@ -24,12 +25,18 @@ export interface MemmapOptions<D extends DTypeString | null = DTypeString> {
   order?: Order | 'c' | 'f';
   /** Pre-fault every page at open (MAP_POPULATE on Linux). Default false. */
   populate?: boolean;
+  /**
+   * Map a .npy file's bytes as they are, header included. Default false: a
+   * file that starts with the .npy magic, mapped from offset 0, is refused
+   * with ERR_NPY_FILE (use openNpy()).
+   */
+  allowNpy?: boolean;
 }
 
 /** `dtype: null` is float64, as numpy's dtype=None. */
 type OrFloat64<D extends DTypeString | null> = D extends null ? 'float64' : D;
 
-const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate'] as const;
+const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate', 'allowNpy'] as const;
 
 /**
  * Maps `file` as a typed n-d array, like numpy.memmap. Options are read as own
@@ -38,7 +45,7 @@ const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate']
  * @throws MemmapError with `code` ERR_… for bad input (ERR_INVALID_DTYPE,
  * ERR_INVALID_MODE, ERR_INVALID_SHAPE, ERR_INVALID_OFFSET, ERR_INVALID_ORDER,
  * ERR_UNKNOWN_OPTION, ERR_SHAPE_REQUIRED, ERR_EMPTY_FILE, ERR_FILE_TOO_SHORT,
- * ERR_SIZE_MISMATCH), or the errno name (ENOENT, EACCES, EISDIR, …) with
+ * ERR_SIZE_MISMATCH, ERR_NPY_FILE), or the errno name (ENOENT, EACCES, EISDIR, …) with
  * `syscall` and `path` when the OS refuses.
  */
 export function memmap<D extends DTypeString | null = 'uint8'>(
@@ -46,6 +53,9 @@ export function memmap<D extends DTypeString | null = 'uint8'>(
   options: MemmapOptions<D> = {},
 ): MemmapArray<CanonicalDType<OrFloat64<D>>> {
   const o = readOptions(options, MEMMAP_OPTIONS, 'memmap()');
+  if (o.allowNpy !== undefined && typeof o.allowNpy !== 'boolean') {
+    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `allowNpy must be a boolean, got ${describe(o.allowNpy)}`);
+  }
   const osPath = normalizePath(file);
   const mode = normalizeMode(o.mode);
   // Omitted: numpy.memmap's default, uint8. null: numpy's dtype=None, float64
@@ -62,6 +72,7 @@ export function memmap<D extends DTypeString | null = 'uint8'>(
     offset: normalizeOffset(o.offset),
     order: normalizeOrder(o.order),
     populate: Boolean(o.populate),
+    refuseNpy: !o.allowNpy,
   };
   return mapArray<CanonicalDType<OrFloat64<D>>>(spec);
 }

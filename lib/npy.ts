@@ -40,9 +40,13 @@ export interface ReadNpyHeaderOptions {
 export interface OpenNpyOptions<D extends DTypeString = DTypeString> extends ReadNpyHeaderOptions {
   /** 'r' (default), 'r+', 'c' open an existing file; 'w+' creates (or truncates) one. */
   mode?: ModeInput;
-  /** Element type for 'w+' (required there; ignored otherwise, as numpy). */
+  /**
+   * Element type: required for 'w+'; in the other modes, the dtype the file
+   * must have (ERR_DTYPE_MISMATCH otherwise; a byte order is compared only
+   * when given, as in '>f4'), which also types the result.
+   */
   dtype?: D;
-  /** Dimensions for 'w+' (required there; ignored otherwise, as numpy). */
+  /** Dimensions: required for 'w+'; in the other modes, the shape the file must have (ERR_SHAPE_MISMATCH otherwise). */
   shape?: number | readonly number[];
   /** Column-major layout for 'w+'. Default false. */
   fortranOrder?: boolean;
@@ -327,7 +331,7 @@ const OPEN_NPY_OPTIONS = ['mode', 'dtype', 'shape', 'fortranOrder', 'version', '
  */
 export function openNpy<D extends DTypeString>(
   file: string | Buffer | URL,
-  options: OpenNpyOptions<D> & { mode: 'w+' | 'write'; dtype: D },
+  options: OpenNpyOptions<D> & { dtype: D },
 ): MemmapArray<CanonicalDType<D>>;
 export function openNpy(file: string | Buffer | URL, options?: OpenNpyOptions): MemmapArray;
 export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {}): MemmapArray {
@@ -367,6 +371,9 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
     // As numpy: the header is written, so the data is mapped read-write ('r+' grows the file).
     return mapArray({ filename, osPath, mode: 'r+', dtype, shape, offset: header.length, order: fortranOrder ? 'F' : 'C', populate });
   }
+  // What the caller says the file holds, checked before anything is opened.
+  const wantDType = o.dtype === undefined ? undefined : parseDType(o.dtype);
+  const wantShape = o.shape === undefined ? undefined : normalizeShape(o.shape);
   const opened = native.openFile(osPath, MODE_CODES.r);
   const fd = opened[0];
   const fileSize = opened[1];
@@ -375,6 +382,15 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
     h = readHeaderFd(fd, fileSize, filename, maxHeaderSize);
   } finally {
     native.closeFile(fd);
+  }
+  if (wantDType !== undefined) {
+    const explicitOrder = typeof o.dtype === 'string' && /^[<>]/.test(o.dtype) && wantDType.itemsize > 1;
+    if (wantDType.name !== h.dtype || (explicitOrder && wantDType.descr !== h.descr)) {
+      throw npyError('ERR_DTYPE_MISMATCH', `${filename} holds ${h.descr} (${h.dtype}), not the ${explicitOrder ? wantDType.descr : wantDType.name} asked for`, filename);
+    }
+  }
+  if (wantShape !== undefined && (wantShape.length !== h.shape.length || wantShape.some((n, i) => n !== h.shape[i]))) {
+    throw npyError('ERR_SHAPE_MISMATCH', `${filename} has shape (${h.shape.join(', ')}), not the (${wantShape.join(', ')}) asked for`, filename);
   }
   if ((mode === 'r' || mode === 'c') && fileSize < h.dataOffset + h.byteLength) {
     throw npyError('ERR_NPY_TRUNCATED', `${filename} is truncated: the header describes ${h.byteLength} bytes of data at offset ${h.dataOffset}, the file has ${fileSize - h.dataOffset}`, filename);

@@ -1,5 +1,6 @@
 // File storage: a file mapped with mmap() by the native Mapping, as a Storage
 // (lib/storage.ts). mapFile() opens, sizes and maps.
+import * as fs from 'node:fs';
 import { native, type NativeMapping } from './binding';
 import type { DType } from './dtype';
 import { MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
@@ -64,6 +65,21 @@ export interface MapSpec {
   offset: number;
   order: Order;
   populate: boolean;
+  /** Refuse a file that starts with the .npy magic when the array starts at byte 0 (memmap() without allowNpy). */
+  refuseNpy?: boolean;
+}
+
+const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+
+/** Whether the open file starts with the .npy magic (one pread of 6 bytes). */
+function startsWithNpyMagic(fd: number, fileSize: number): boolean {
+  if (fileSize < NPY_MAGIC.length) return false;
+  const head = Buffer.alloc(NPY_MAGIC.length);
+  try {
+    return fs.readSync(fd, head, 0, head.length, 0) === head.length && head.equals(NPY_MAGIC);
+  } catch {
+    return false; // unreadable here: mmap will say why
+  }
 }
 
 /**
@@ -91,6 +107,10 @@ export function mapFile(spec: MapSpec): { storage: MappedStorage; shape: number[
   let shape: number[];
   let grew = false; // 'r+' grew the file
   try {
+    // Before anything can change the file ('r+' may grow it below).
+    if (spec.refuseNpy && offset === 0 && mode !== 'w+' && startsWithNpyMagic(fd, fileSize)) {
+      throw new MemmapError('ERR_NPY_FILE', `${displayPath(filename)} is a .npy file: memmap() would read its header as data; use openNpy(), or pass { allowNpy: true } to map the raw bytes`, { path: displayPath(filename) });
+    }
     if (spec.shape === undefined) {
       // As numpy: with no shape there must be data to map, in every mode.
       if (fileSize === 0) {

@@ -101,7 +101,7 @@ describe('registries: documented contracts', function () {
       const name = m[2];
       if (exempt.has(name)) continue;
       checked++;
-      assert.ok(m[1] && m[1].includes('@throws'), `${name} has no @throws`);
+      assert.ok(m[1] && /@throws|Never throws\./.test(m[1]), `${name} has no @throws (nor says it never throws)`);
     }
     assert.ok(checked >= 13, `only ${checked} members found`);
   });

@@ -1,6 +1,6 @@
 // CommonJS consumer (this folder has no "type": "module", so .ts is CJS):
 // `import` compiles to require('memmap') and resolves to dist/index.d.ts.
-import memmapDefault, { memmap, MemmapError, MemmapTypeError, type MemmapArray, type MemmapErrorCode, type MemmapOptions } from 'memmap';
+import memmapDefault, { memmap, openNpy, MemmapError, MemmapTypeError, type MemmapArray, type MemmapErrorCode, type MemmapOptions } from 'memmap';
 import { expectType, type Equal } from './expect';
 
 const f32 = memmap('a.bin', { dtype: 'float32' });
@@ -57,3 +57,22 @@ memmap(42);
 // @ts-expect-error int64 data is a BigInt64Array, not numbers
 const wrong: Float64Array = i64.data;
 void wrong;
+
+// openNpy with the dtype the file must hold: checked at run time, typed here.
+const n16 = openNpy('a.npy', { dtype: 'int16' });
+expectType<Equal<typeof n16.data, Int16Array>>(true);
+const nBe = openNpy('a.npy', { dtype: '>f8', mode: 'r+' });
+expectType<Equal<typeof nBe, MemmapArray<'float64'>>>(true);
+// Without it, every dtype; is() narrows.
+const any = openNpy('a.npy');
+expectType<Equal<typeof any, MemmapArray>>(true);
+if (any.is('uint16')) expectType<Equal<typeof any.data, Uint16Array>>(true);
+if (any.is('<c8')) expectType<Equal<ReturnType<typeof any.get>, { re: number; im: number }>>(true);
+// @ts-expect-error a type argument alone cannot be checked against the file: pass { dtype }
+openNpy<'float32'>('a.npy');
+// The array protocol.
+expectType<Equal<typeof f32.length, number>>(true);
+expectType<Equal<ReturnType<typeof f32.toArray>, Float32Array>>(true);
+expectType<Equal<ReturnType<typeof f32.toJSON>['shape'], number[]>>(true);
+const listed: unknown = f32.tolist();
+void listed;
