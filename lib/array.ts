@@ -9,12 +9,12 @@ import { asMemmapError, guardPrototype } from './boundary';
 import { type Codec, codecOf, toComplex } from './codec';
 import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, hasFloat16Array, type InputTypes, parseDType, type ValueTypes } from './dtype';
 import { halfToNumber } from './float16';
-import { dtypeRepr, type Printable, reprOf, strOf } from './format';
+import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { indexColumns, type IndexItem, linearIndex, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
 import { toNdArray } from './ndarray';
 import { ADVICE_CODES, type Advice, type Mode } from './modes';
-import { readOptions } from './options';
+import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
 import { isShareable, type Storage } from './storage';
 import { type Residency, residencyOf } from './storage-mapped';
@@ -53,6 +53,9 @@ export function createArray<N extends DTypeName>(spec: ArraySpec, shape: number[
 }
 
 type AnyTypedArray = DataTypes[DTypeName];
+
+/** Set in the class's static block: `x`, if it is a MemmapArray, else ERR_INVALID_ARG_TYPE. */
+let checkReceiver: <T>(x: T) => T;
 
 /**
  * A typed n-d array over a memory-mapped file. Create it with `memmap()` or
@@ -121,7 +124,17 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** True after close(). */
   get closed(): boolean {
-    return this.#storage === null;
+    return checkReceiver(this).#storage === null;
+  }
+
+  /** The unguarded hot paths (get, set, data, bytes, closed) on a receiver that is not an array: a coded error. */
+  static {
+    checkReceiver = <T>(x: T): T => {
+      if (typeof x !== 'object' || x === null || !(#storage in x)) {
+        throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'called on an object that is not a MemmapArray');
+      }
+      return x;
+    };
   }
 
   #live(): Storage {
@@ -166,7 +179,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_TOO_LARGE past one ArrayBuffer (use segments()); ERR_CLOSED after close().
    */
   get data(): DataTypes[N] {
-    this.#live();
+    checkReceiver(this).#live();
     this.#checkNativeOrder();
     this.#checkFits();
     return this.#windows.whole((win) => this.#typed(win, this.size), this.size === 0);
@@ -204,7 +217,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_TOO_LARGE past one ArrayBuffer; ERR_CLOSED after close().
    */
   get bytes(): Uint8Array {
-    this.#live();
+    checkReceiver(this).#live();
     this.#checkFits();
     return this.#windows.bytes();
   }
@@ -214,7 +227,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_OUT_OF_RANGE out of bounds; ERR_INVALID_INDEX for the wrong count or a non-integer; ERR_CLOSED.
    */
   get(...index: number[]): ValueTypes[N] {
-    this.#live();
+    checkReceiver(this).#live();
     return this.#windows.read(linearIndex(this.shape, this.strides, index, index.length) * this.itemsize, this.#codec.read) as ValueTypes[N];
   }
 
@@ -223,7 +236,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_READ_ONLY in mode 'r'; ERR_INVALID_VALUE / ERR_OUT_OF_RANGE for a value the dtype cannot hold; index errors as get().
    */
   set(...indexAndValue: [...index: number[], value: InputTypes[N]]): void {
-    this.#writable();
+    checkReceiver(this).#writable();
     const n = indexAndValue.length - 1;
     if (n < 0) throw new MemmapTypeError('ERR_INVALID_INDEX', 'set() needs a value');
     try {
@@ -428,11 +441,12 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
         state = `unreadable: ${err instanceof MemmapError ? err.code : 'error'}`;
       }
     }
-    return `memmap(<${state}>, shape=${this.shape.length === 1 ? `(${this.shape[0]},)` : `(${this.shape.join(', ')})`}, dtype=${dtypeRepr(this.#dt)})`;
+    return `memmap(<${state}>, shape=${tupleRepr(this.shape)}, dtype=${dtypeRepr(this.#dt)})`;
   }
 
   #printable(): Printable {
-    return { shape: this.shape, dtype: this.#dt, fetch: (coords) => valuesOf(this.#dt, this.gather(...coords)) };
+    // Reflect.apply reads the list by index: a spread would run a patched Array iterator.
+    return { shape: this.shape, dtype: this.#dt, fetch: (coords) => valueReader(this.#dt, Reflect.apply(this.gather, this, coords) as ArrayLike<unknown>) };
   }
 
   /**
@@ -473,13 +487,13 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (this.size > TOLIST_MAX) {
       throw new MemmapRangeError('ERR_TOO_LARGE', `tolist() of ${this.size} elements would build ${this.size} JavaScript values (the limit is ${TOLIST_MAX}); use read(), segments() or data`);
     }
-    const flat = valuesOf(this.#dt, this.read());
-    if (this.ndim === 0) return flat[0];
+    const value = valueReader(this.#dt, this.read());
+    if (this.ndim === 0) return value(0);
     let k = 0;
     const nest = (axis: number): unknown[] => {
       const n = this.shape[axis];
       const out: unknown[] = [];
-      for (let i = 0; i < n; i++) out.push(axis === this.ndim - 1 ? flat[k++] : nest(axis + 1));
+      for (let i = 0; i < n; i++) appendOwn(out, axis === this.ndim - 1 ? value(k++) : nest(axis + 1));
       return out;
     };
     return nest(0);
@@ -530,17 +544,10 @@ function bytesOf(t: AnyTypedArray): Uint8Array {
   return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
 }
 
-/** get()'s values of a TypedArray that read() or gather() returned. */
-function valuesOf(dt: DType, t: ArrayLike<unknown>): unknown[] {
-  const out: unknown[] = [];
-  if (dt.kind === 'c') {
-    for (let i = 0; i < t.length; i += 2) out.push({ re: t[i], im: t[i + 1] });
-  } else if (dt.kind === 'b') {
-    for (let i = 0; i < t.length; i++) out.push(t[i] !== 0);
-  } else if (dt.name === 'float16' && !hasFloat16Array) {
-    for (let i = 0; i < t.length; i++) out.push(halfToNumber(t[i] as number));
-  } else {
-    for (let i = 0; i < t.length; i++) out.push(t[i]);
-  }
-  return out;
+/** get()'s value of element k of a TypedArray that read() or gather() returned. */
+function valueReader(dt: DType, t: ArrayLike<unknown>): (k: number) => unknown {
+  if (dt.kind === 'c') return (k) => ({ re: t[2 * k], im: t[2 * k + 1] });
+  if (dt.kind === 'b') return (k) => t[k] !== 0;
+  if (dt.name === 'float16' && !hasFloat16Array) return (k) => halfToNumber(t[k] as number);
+  return (k) => t[k];
 }

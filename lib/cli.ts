@@ -89,7 +89,7 @@ function isNpy(file: string): boolean {
 /** Bytes of the whole file in the page cache (mincore through a read-only mapping). */
 function residentBytes(file: string, size: number): number {
   if (size === 0) return 0;
-  const a = memmap(file, { mode: 'r', dtype: 'uint8' });
+  const a = memmap(file, { mode: 'r', dtype: 'uint8', allowNpy: true }); // the whole file's bytes, a .npy header included
   try {
     return a.residency().residentBytes;
   } finally {

@@ -213,7 +213,8 @@ export function parseDType(input: unknown): DType {
   let name = NAMES.get(input);
   let order = '=';
   if (!name) {
-    const prefixed = input.length > 1 && '<>=|'.includes(input[0]);
+    const c0 = input[0];
+    const prefixed = input.length > 1 && (c0 === '<' || c0 === '>' || c0 === '=' || c0 === '|'); // no String.prototype method: it may be patched
     order = prefixed ? input[0] : '=';
     // numpy reads '|' ("not applicable") on a multi-byte type as native order: '|f4' is '<f4' here
     name = CODES.get(prefixed ? input.slice(1) : input);

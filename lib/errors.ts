@@ -143,9 +143,12 @@ export function osError(code: string, message: string, extra: Omit<MemmapErrorFi
   return err;
 }
 
+/** ERROR_CODES as a frozen null-prototype set, made at load: looking a code up runs no method someone may patch. */
+const CODE_TABLE: Readonly<Record<string, true>> = Object.freeze(Object.assign(Object.create(null) as Record<string, true>, Object.fromEntries(ERROR_CODES.map((c) => [c, true]))));
+
 /** True for a string that is one of memmap's own codes. */
 export function isErrorCode(code: unknown): code is MemmapErrorCode {
-  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+  return typeof code === 'string' && CODE_TABLE[code] === true;
 }
 
 /** Factory the native binding calls for every error it throws. */

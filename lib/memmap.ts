@@ -27,8 +27,8 @@ export interface MemmapOptions<D extends DTypeString | null = DTypeString> {
   populate?: boolean;
   /**
    * Map a .npy file's bytes as they are, header included. Default false: a
-   * file that starts with the .npy magic, mapped from offset 0, is refused
-   * with ERR_NPY_FILE (use openNpy()).
+   * file named *.npy that starts with the .npy magic, mapped from offset 0,
+   * is refused with ERR_NPY_FILE (use openNpy()).
    */
   allowNpy?: boolean;
 }

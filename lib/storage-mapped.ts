@@ -65,7 +65,11 @@ export interface MapSpec {
   offset: number;
   order: Order;
   populate: boolean;
-  /** Refuse a file that starts with the .npy magic when the array starts at byte 0 (memmap() without allowNpy). */
+  /**
+   * Refuse a file named `*.npy` that starts with the .npy magic when the array
+   * starts at byte 0 (memmap() without allowNpy). Only such names are read at
+   * open: memmap() reads nothing of other files until they are touched.
+   */
   refuseNpy?: boolean;
 }
 
@@ -108,7 +112,7 @@ export function mapFile(spec: MapSpec): { storage: MappedStorage; shape: number[
   let grew = false; // 'r+' grew the file
   try {
     // Before anything can change the file ('r+' may grow it below).
-    if (spec.refuseNpy && offset === 0 && mode !== 'w+' && startsWithNpyMagic(fd, fileSize)) {
+    if (spec.refuseNpy && offset === 0 && mode !== 'w+' && /\.npy$/i.test(displayPath(filename)) && startsWithNpyMagic(fd, fileSize)) {
       throw new MemmapError('ERR_NPY_FILE', `${displayPath(filename)} is a .npy file: memmap() would read its header as data; use openNpy(), or pass { allowNpy: true } to map the raw bytes`, { path: displayPath(filename) });
     }
     if (spec.shape === undefined) {

@@ -46,7 +46,10 @@ export interface Storage {
   advise(advice: number): void;
   /** One byte per page of the storage (1 = in RAM). */
   residency(): Uint8Array;
-  /** Detaches every buffer handed out, then releases the bytes. Idempotent. */
+  /**
+   * Releases the bytes. Idempotent. A mapping detaches every buffer it handed
+   * out first; heap storage forgets its bytes (the caller's ArrayBuffer stays).
+   */
   close(): void;
 }
 

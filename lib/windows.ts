@@ -116,7 +116,11 @@ export class Windows {
       if (err instanceof MemmapError) throw err;
       this.#live(); // closed meanwhile: ERR_CLOSED
       this.drop();
-      return read(this.#viewFor(b), this.#at);
+      try {
+        return read(this.#viewFor(b), this.#at);
+      } catch (again) {
+        throw asMemmapError(again); // a patched DataView method, not a moved window
+      }
     }
   }
 
@@ -127,7 +131,11 @@ export class Windows {
       if (err instanceof MemmapError) throw err;
       this.#live();
       this.drop();
-      write(this.#viewFor(b), this.#at, value);
+      try {
+        write(this.#viewFor(b), this.#at, value);
+      } catch (again) {
+        throw asMemmapError(again);
+      }
     }
   }
 
@@ -137,7 +145,7 @@ export class Windows {
    * the whole-array window from then on.
    */
   whole<T extends ArrayLike<unknown>>(make: (win: ByteRange) => T, empty: boolean): T {
-    if (this.#typed !== null && this.#typed.length === 0 && !empty) this.drop();
+    if (this.#typed !== null && !empty && typedArrayLength.call(this.#typed) === 0) this.drop(); // transfer()red away
     if (this.#typed === null) this.#retry(() => {
       const win = this.segment(0);
       this.#typed = make(win);
@@ -149,7 +157,7 @@ export class Windows {
 
   /** The whole array's bytes, cached (`bytes`). */
   bytes(): Uint8Array {
-    if (this.#bytes !== null && this.#bytes.length === 0 && this.#byteLength > 0) this.drop();
+    if (this.#bytes !== null && this.#byteLength > 0 && typedArrayLength.call(this.#bytes) === 0) this.drop();
     if (this.#bytes === null) this.#retry(() => {
       const win = this.segment(0);
       this.#bytes = new Uint8Array(win.buffer, win.byteOffset, this.#byteLength);
@@ -162,15 +170,15 @@ export class Windows {
    * ran meanwhile: a patched DataView or iterator), once more over fresh
    * windows. A second failure is ERR_CALLBACK.
    */
-  #retry(fn: () => void): void {
+  #retry<R>(fn: () => R): R {
     try {
-      fn();
+      return fn();
     } catch (err) {
       if (err instanceof MemmapError) throw err;
       this.#live();
       this.drop();
       try {
-        fn();
+        return fn();
       } catch (again) {
         throw asMemmapError(again);
       }
@@ -187,6 +195,9 @@ export class Windows {
     this.#small = this.#byteLength > SMALL_WINDOW ? new Map() : null;
   }
 }
+
+/** TypedArray.prototype.length, taken at load: a patched getter cannot run here. */
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype), 'length')?.get as (this: unknown) => number;
 
 function dataView(win: ByteRange): DataView {
   return new DataView(win.buffer, win.byteOffset, win.byteLength);

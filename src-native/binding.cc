@@ -215,6 +215,15 @@ uint8_t* ToDestination(const Napi::Value& v, unsigned __int128 bytes) {
   return t.data;
 }
 
+// Whether `size` bytes at dst share memory with the region: the kernels copy
+// element by element (and byte-swap), which an overlap would corrupt.
+bool Overlaps(const Region& region, const uint8_t* dst, unsigned __int128 size) {
+  if (dst == nullptr || size == 0 || region.data == nullptr || region.length == 0) return false;
+  const auto lo = reinterpret_cast<uintptr_t>(region.data);
+  const auto d = reinterpret_cast<uintptr_t>(dst);
+  return d < lo + region.length && lo < d + static_cast<uintptr_t>(size);
+}
+
 void ThrowKernel(Napi::Env env, int rc) {
   if (rc == memmap::kBusError)
     ThrowCode(env, "ERR_SIGBUS",
@@ -270,12 +279,17 @@ Napi::Value RunCopy(const Napi::CallbackInfo& info, size_t first, Acquire&& acqu
   memmap::ElemType type = ToElemType(info[first]);
   bool swap = info[first + 1].ToBoolean();
   memmap::StridedView view = ToView(info[first + 2]);
+  // Each dimension is at most 2^53 (ToView): checked before each multiply, the product cannot wrap.
   unsigned __int128 size = memmap::elem_size(type);
-  for (int k = 0; k < view.ndim; k++) size *= view.shape[k];
+  for (int k = 0; k < view.ndim; k++) {
+    if (size > (static_cast<unsigned __int128>(1) << 64)) ThrowArg(env, "view has too many elements");
+    size *= view.shape[k];
+  }
   uint8_t* dst = ToDestination(info[first + 3], size);
   int rc;
   {
     auto bytes = acquire();
+    if (Overlaps(bytes.region(), dst, size)) ThrowArg(env, "destination overlaps the source");
     rc = memmap::copy_view(bytes.region(), type, swap, view, dst);
   }
   if (rc != 0) ThrowKernel(env, rc);
@@ -323,9 +337,11 @@ Napi::Value RunGather(const Napi::CallbackInfo& info, size_t first, Acquire&& ac
     return bad_at;
   }
   for (uint64_t k = 0; k < count; k++) at[k] += view.offset;
-  uint8_t* dst = ToDestination(info[first + 4], static_cast<unsigned __int128>(count) * memmap::elem_size(type));
+  const unsigned __int128 size = static_cast<unsigned __int128>(count) * memmap::elem_size(type);
+  uint8_t* dst = ToDestination(info[first + 4], size);
   {
     auto bytes = acquire();
+    if (Overlaps(bytes.region(), dst, size)) ThrowArg(env, "destination overlaps the source");
     rc = memmap::gather(bytes.region(), type, swap, at.data(), count, dst);
   }
   if (rc != 0) ThrowKernel(env, rc);

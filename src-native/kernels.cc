@@ -379,7 +379,7 @@ int copy_view(const Region& region, ElemType type, bool swap, const StridedView&
                          for (uint64_t done = 0; done < n * size;) {
                            const uint64_t m = std::min<uint64_t>(n * size - done, kScanSlice);
                            j->pf->ahead(p + done, m);
-                           std::memmove(out + done, p + done, m);  // heap storage: dst may overlap
+                           std::memcpy(out + done, p + done, m);
                            done += m;
                          }
                        } else {

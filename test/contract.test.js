@@ -503,6 +503,22 @@ print(json.dumps(out))
     });
   });
 
+  describe('6b. patched built-ins change no code and let no foreign error out', function () {
+    it('Array/String includes, DataView methods and foreign receivers (child process)', function () {
+      const out = fixtureJSON('contract-patched-builtins.js');
+      const code = (c, name = 'MemmapError') => ({ code: c, name, memmap: true });
+      assert.deepEqual(out['sum-after-truncate, includes() says false'], code('ERR_SIGBUS'));
+      assert.deepEqual(out['sum-after-truncate, includes() throws'], code('ERR_SIGBUS'));
+      assert.deepEqual(out['fromShared unknown id, includes() says false'], code('ERR_INVALID_TOKEN'));
+      assert.deepEqual(out['parseDType <f8, String includes() throws'], { value: '<f8' });
+      assert.deepEqual(out['get() with a throwing DataView getFloat64'], code('ERR_CALLBACK'));
+      assert.deepEqual(out['get() again'], { value: 0 });
+      for (const k of ['get.call({})', 'set.call({})', 'data on a foreign receiver', 'closed on a foreign receiver']) {
+        assert.deepEqual(out[k], code('ERR_INVALID_ARG_TYPE', 'MemmapTypeError'), k);
+      }
+    });
+  });
+
   describe('7. options: own enumerable data properties only; unknown ones refused', function () {
     it('a polluted Object.prototype (mode w+, shape, dtype, offset, …) is never read (child process)', function () {
       const dir = fs.mkdtempSync(path.join(tmp.dir, 'pollution-'));

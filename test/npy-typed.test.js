@@ -76,4 +76,14 @@ describe('memmap() of a .npy file', function () {
     assert.equal(fs.statSync(f).size, 4);
     throwsCode(() => memmap(f, { allowNpy: 'yes' }), 'ERR_INVALID_ARG_TYPE');
   });
+
+  it('reads nothing at open of a file with another name (the magic check is for *.npy names only)', function () {
+    const f = tmp.file('a.NPY');
+    const g = tmp.file('raw.arr');
+    runPython('import numpy as np, sys\nfor p in sys.argv[1:]: np.save(open(p, "wb"), np.arange(8, dtype=np.float32))', [f, g]);
+    throwsCode(() => memmap(f), 'ERR_NPY_FILE'); // any case
+    const raw = memmap(g);
+    assert.equal(raw.get(0), 0x93);
+    raw.close();
+  });
 });

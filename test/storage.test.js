@@ -77,11 +77,14 @@ describe('storage: file mapping and heap bytes behave alike', function () {
     assert.equal(typeof MappedStorage.prototype.share, 'function');
   });
 
-  it('the heap kernels survive hostile arguments (transfer during argument reads, detached, shared, overlapping)', function () {
+  it('the heap kernels survive hostile arguments (transfer during argument reads, detached, shared, overlapping, wrapping counts)', function () {
     const r = JSON.parse(expectCleanExit(runFixture('hostile-heap.js')));
     assert.deepEqual(r.sum, { ok: true, value: 36 });
     assert.deepEqual(r['sum-shared'], { ok: true, value: 36 });
-    assert.deepEqual(r['copy-onto-itself'], { ok: true, value: [1, 2, 3, 4, 5, 6, 7, 8] });
+    for (const k of ['copy-onto-itself', 'copy-reversed-onto-itself', 'gather-onto-itself', 'copy-count-wraps']) {
+      assert.deepEqual(r[k], { ok: false, code: 'ERR_INVALID_ARG_VALUE', name: 'MemmapError' }, k);
+    }
+    assert.deepEqual(r['values-after-overlap'], [1, 2, 3, 4, 5, 6, 7, 8]);
     for (const k of ['gather-transfer-during-args', 'sum-detached', 'copy-detached', 'sum-view-past-end', 'sum-negative-stride-before-start']) {
       assert.deepEqual(r[k], { ok: false, code: 'ERR_OUT_OF_RANGE', name: 'MemmapError' }, k);
     }
