@@ -25,3 +25,6 @@ export type { Order, IndexItem, Slice } from './layout';
 export { MemmapError, MemmapTypeError, MemmapRangeError } from './errors';
 export type { MemmapErrorCode } from './errors';
 export { maxBufferLength } from './binding';
+// `import memmap from 'memmap'` (ESM, and TypeScript's CommonJS interop through
+// exports.default): the default export is the memmap() factory itself.
+export default memmap;

@@ -9,8 +9,11 @@ import { normalizeMode, normalizeOffset, normalizePartial, readOptions } from '.
 import { absoluteName, normalizePath } from './paths';
 import { mapFile, type MapSpec, remapFile } from './storage-mapped';
 
-export interface MemmapOptions<D extends DTypeString = DTypeString> {
-  /** Element type. Default 'uint8' (as numpy). */
+export interface MemmapOptions<D extends DTypeString | null = DTypeString> {
+  /**
+   * Element type. Default 'uint8' (as numpy); `null` is numpy's `dtype=None`,
+   * which np.memmap reads as float64.
+   */
   dtype?: D;
   /** Dimensions. Default: 1-d, inferred from (file size - offset) / itemsize. Required for 'w+'. */
   shape?: number | readonly number[];
@@ -35,6 +38,9 @@ export interface MemmapOptions<D extends DTypeString = DTypeString> {
   partial?: 'error' | 'ignore';
 }
 
+/** `dtype: null` is float64, as numpy's dtype=None. */
+type OrFloat64<D extends DTypeString | null> = D extends null ? 'float64' : D;
+
 const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate', 'allowNpy', 'partial'] as const;
 
 /**
@@ -47,17 +53,19 @@ const MEMMAP_OPTIONS = ['dtype', 'shape', 'mode', 'offset', 'order', 'populate',
  * ERR_SIZE_MISMATCH, ERR_NPY_FILE, ERR_INVALID_ARG_VALUE for a bad `partial`), or the errno name (ENOENT, EACCES, EISDIR, …) with
  * `syscall` and `path` when the OS refuses.
  */
-export function memmap<D extends DTypeString = 'uint8'>(
+export function memmap<D extends DTypeString | null = 'uint8'>(
   file: string | Buffer | URL,
   options: MemmapOptions<D> = {},
-): MemmapArray<CanonicalDType<D>> {
+): MemmapArray<CanonicalDType<OrFloat64<D>>> {
   const o = readOptions(options, MEMMAP_OPTIONS, 'memmap()');
   if (o.allowNpy !== undefined && typeof o.allowNpy !== 'boolean') {
     throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `allowNpy must be a boolean, got ${describe(o.allowNpy)}`);
   }
   const osPath = normalizePath(file);
   const mode = normalizeMode(o.mode);
-  const dtype = parseDType(o.dtype ?? 'uint8');
+  // Omitted: numpy.memmap's default, uint8. null: numpy's dtype=None, float64
+  // (np.memmap(f, dtype=None).dtype is float64, as np.dtype(None) is).
+  const dtype = parseDType(o.dtype === undefined ? 'uint8' : o.dtype === null ? 'float64' : o.dtype);
   const shape = o.shape === undefined ? undefined : normalizeShape(o.shape);
   if (shape !== undefined) checkNumpySize(shape, dtype.itemsize);
   const spec: MapSpec = {
@@ -72,7 +80,7 @@ export function memmap<D extends DTypeString = 'uint8'>(
     refuseNpy: !o.allowNpy,
     partial: normalizePartial(o.partial),
   };
-  return mapArray<CanonicalDType<D>>(spec);
+  return mapArray<CanonicalDType<OrFloat64<D>>>(spec);
 }
 
 /**

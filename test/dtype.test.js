@@ -290,6 +290,31 @@ describe('dtypes', function () {
       });
     });
 
+    it('dtype: null is numpy\'s dtype=None (float64, as np.memmap reads it); omitted is uint8 (asked of numpy)', function () {
+      const file = tmp.file('dtype-none.bin');
+      fs.writeFileSync(file, Buffer.from(new Float64Array([1.5, -2, 1e300]).buffer));
+      const np = numpyJSON(
+        `a = np.memmap(sys.argv[1], dtype=None, mode='r'); b = np.memmap(sys.argv[1], mode='r')
+emit([a.dtype.name, list(a.shape), a.tolist(), b.dtype.name, list(b.shape)])`,
+        [file],
+      );
+      const a = memmap(file, { dtype: null });
+      const b = memmap(file);
+      assert.deepEqual([a.dtype, a.shape, Array.from(a.data), b.dtype, b.shape], np);
+      assert.deepEqual(np, ['float64', [3], [1.5, -2, 1e300], 'uint8', [24]]);
+      assert.ok(a.data instanceof Float64Array);
+      a.close();
+      b.close();
+      // Creating: 'w+' with dtype null sizes the file for float64 elements.
+      const created = tmp.file('dtype-none-w.bin');
+      const w = memmap(created, { dtype: null, mode: 'w+', shape: [2, 2] });
+      assert.equal(w.dtype, 'float64');
+      w.set(1, 1, 0.25);
+      w.close();
+      assert.equal(fs.statSync(created).size, 32);
+      assert.equal(fs.readFileSync(created).readDoubleLE(24), 0.25);
+    });
+
     it('refuses unknown, structured, object, string, datetime and void dtypes, for every mode, leaving the file unchanged', function () {
       const file = tmp.file('bad-dtype.bin');
       fs.writeFileSync(file, Buffer.alloc(64, 9));

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { memmap, MemmapError, MemmapTypeError, MemmapArray, maxBufferLength, parseDType } from 'memmap';
+import memmapDefault, { memmap, openNpy, MemmapError, MemmapTypeError, MemmapArray, maxBufferLength, parseDType } from 'memmap';
 import * as ns from 'memmap';
 
 const require = createRequire(import.meta.url);
@@ -27,6 +27,26 @@ describe('ESM entry', function () {
     assert.equal(MemmapArray, cjs.MemmapArray);
     assert.equal(maxBufferLength, cjs.maxBufferLength);
     for (const name of Object.keys(cjs)) assert.ok(name in ns, `ESM exports ${name}`);
+  });
+
+  it('the namespace is exactly the CommonJS exports: no __esModule marker, nothing missing', async function () {
+    const cjs = require('memmap');
+    const keys = Object.keys(await import('memmap'));
+    assert.ok(!keys.includes('__esModule'), `the ESM namespace lists __esModule: ${keys.join(', ')}`);
+    assert.equal(cjs.__esModule, true, 'the CommonJS build keeps the marker (TypeScript interop reads it)');
+    assert.deepEqual(keys.slice().sort(), Object.keys(cjs).sort());
+  });
+
+  it('import memmap, { openNpy } from "memmap": the default export is memmap(), also as require("memmap").default', function () {
+    const cjs = require('memmap');
+    assert.equal(memmapDefault, memmap);
+    assert.equal(ns.default, memmap);
+    assert.equal(cjs.default, cjs.memmap);
+    const file = path.join(dir, 'default.npy');
+    openNpy(file, { mode: 'w+', dtype: 'int16', shape: [3] }).close();
+    const a = memmapDefault(file, { dtype: 'int16', offset: 128 });
+    assert.deepEqual([a.dtype, a.shape], ['int16', [3]]);
+    a.close();
   });
 
   it('maps, reads, writes and closes', function () {

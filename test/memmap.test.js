@@ -501,5 +501,39 @@ describe('memmap() API', function () {
       assert.equal(d.length, 0);
       b[Symbol.dispose]();
     });
+
+    // The README's note on `using`: Node 24 and later parse it; Node 20 and 22
+    // throw a SyntaxError (the node matrix runs this on each); TypeScript
+    // compiles it to try/finally, which works on every Node the package supports.
+    const USING = '{ using a = memmap(file); kept = a; if (a.closed) throw new Error("closed too early"); } return kept;';
+
+    it(`\`using a = memmap(...)\` closes at the end of the block on Node 24+, is a SyntaxError before (this is Node ${process.versions.node})`, function () {
+      const file = tmp.file('using.bin');
+      patternFile(file, 8);
+      const major = Number(process.versions.node.split('.')[0]);
+      let body;
+      try {
+        body = new Function('memmap', 'file', `let kept; ${USING}`);
+      } catch (err) {
+        assert.ok(err instanceof SyntaxError, String(err));
+        assert.ok(major < 24, `Node ${major} does not parse \`using\`: the README says 24 and later do`);
+        return;
+      }
+      assert.ok(major >= 24, `Node ${major} parses \`using\`: the README says only 24 and later do`);
+      assert.equal(body(memmap, file).closed, true);
+    });
+
+    it('TypeScript compiles `using` (target ES2022) to code that closes the array on every supported Node', function () {
+      const ts = require('typescript');
+      const file = tmp.file('using-ts.bin');
+      patternFile(file, 8);
+      const { outputText } = ts.transpileModule(`export function run(memmap: any, file: string): any { let kept; ${USING} }`, {
+        compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, lib: ['lib.es2022.d.ts', 'lib.esnext.disposable.d.ts'] },
+      });
+      assert.match(outputText, /__addDisposableResource/, 'TypeScript lowered `using`');
+      const mod = { exports: {} };
+      new Function('module', 'exports', 'require', outputText)(mod, mod.exports, require);
+      assert.equal(mod.exports.run(memmap, file).closed, true);
+    });
   });
 });

@@ -1,13 +1,16 @@
 'use strict';
-// The published package: `npm pack` ships exactly the runtime files, and the
-// tarball installs and works (CommonJS, ESM, TypeScript .mts) in a fresh project
-// on a machine without a compiler (CC/CXX=/bin/false), through the prebuild.
+// The published package: `npm pack` ships exactly the runtime files and what
+// the README links to (docs/, the benchmark code and results), and the tarball
+// installs and works (CommonJS, ESM, TypeScript .mts) in a fresh project on a
+// machine without a compiler (CC/CXX=/bin/false), through the prebuild; every
+// relative link and image of its Markdown files resolves inside it.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { useTmpDir } = require('./helpers/tmp');
+const { brokenLinks, markdownLinks } = require('./helpers/markdown');
 
 const ROOT = path.join(__dirname, '..');
 const TUPLE = `${process.platform}-${process.arch}`;
@@ -24,8 +27,12 @@ const ALLOWED = [
   /^dist\/[^/]+\.(js|mjs|d\.ts|d\.mts)$/,
   /^prebuilds\/[^/]+\/[^/]+\.node$/,
   /^bin\/memmap\.js$/, // the `memmap` command (package.json bin)
+  // What the README and docs link to, so the links work in node_modules/memmap:
+  /^docs\/[^/]+\.md$/,
+  /^benchmarks\/(?:(?:kit|workloads)\/)?[^/]+\.(js|py)$/,
+  /^benchmarks\/results\/[^/]+\.(md|svg|json)$/,
 ];
-const REQUIRED = ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts'];
+const REQUIRED = ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts', 'docs/api.md'];
 // Command-line entry points named in package.json "bin" ship too.
 const PKG_BIN = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin || {};
 for (const file of typeof PKG_BIN === 'string' ? [PKG_BIN] : Object.values(PKG_BIN)) {
@@ -125,9 +132,11 @@ console.log(JSON.stringify({
 const ESM_SCRIPT = `
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { memmap, MemmapError } from 'memmap';
+import memmapDefault, { memmap, MemmapError } from 'memmap';
 import * as ns from 'memmap';
-const a = memmap(process.argv[2], { dtype: 'float32' });
+assert.equal(memmapDefault, memmap);
+assert.ok(!Object.keys(ns).includes('__esModule'), Object.keys(ns).join());
+const a = memmapDefault(process.argv[2], { dtype: 'float32' });
 assert.deepEqual(Array.from(a.data), [0, 1.5, 3, 4.5, 6, 7.5]);
 a.close();
 // One instance behind both formats: same functions, same error classes.
@@ -141,7 +150,7 @@ console.log(JSON.stringify({ ok: true, code }));
 `;
 
 const MTS_SOURCE = `
-import { memmap, MemmapError, type MemmapArray } from 'memmap';
+import memmap, { openNpy, MemmapError, type MemmapArray } from 'memmap';
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
 const f = memmap('x.bin', { dtype: 'float32', shape: [2, 3] });
 const isF32: Equal<typeof f.data, Float32Array> = true;
@@ -153,7 +162,8 @@ const e: typeof MemmapError = MemmapError;
 memmap('x.bin', { dtype: 'float33' });
 // @ts-expect-error not a mode
 memmap('x.bin', { mode: 'rw' });
-export { isF32, isI64, arr, e };
+const isNpy: Equal<typeof openNpy, typeof import('memmap').openNpy> = true;
+export { isF32, isI64, arr, e, isNpy };
 `;
 
 describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', function () {
@@ -200,7 +210,8 @@ describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', f
     const dts = files.filter((f) => f.startsWith('dist/') && f.endsWith('.d.ts')).length;
     const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js')).length;
     assert.equal(dts, js, 'every dist/*.js has its .d.ts');
-    for (const bad of ['test/', 'benchmarks/', 'build/', 'node_modules/', 'lib/', 'scripts/']) {
+    // benchmarks/data/ holds the benchmark's GiB-sized input files.
+    for (const bad of ['test/', 'benchmarks/data/', 'build/', 'node_modules/', 'lib/', 'scripts/', 'benchmarks/results/quick.', 'benchmarks/results/sum.']) {
       assert.ok(!files.some((f) => f.startsWith(bad)), `${bad} must not be packed`);
     }
   });
@@ -238,6 +249,60 @@ describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', f
     assert.deepEqual(res, { ok: true, code: 'ERR_INVALID_DTYPE' });
   });
 
+  it('every relative link and image of README.md and the shipped docs resolves inside the installed package', function () {
+    if (!project) this.skip();
+    const installed = path.join(project, 'node_modules', 'memmap');
+    const mdFiles = packed.files.map((f) => f.path).filter((f) => f.endsWith('.md'));
+    for (const f of ['README.md', 'docs/api.md', 'docs/npy.md', 'docs/benchmarks.md', 'docs/development.md']) {
+      assert.ok(mdFiles.includes(f), `${f} missing from the tarball`);
+    }
+    // What the README promises: the API reference, the chart, the example.
+    const readme = markdownLinks(fs.readFileSync(path.join(installed, 'README.md'), 'utf8')).map((l) => `${l.kind} ${l.target}`);
+    for (const want of ['link docs/api.md', 'image benchmarks/results/default.svg', 'link benchmarks/parallel-scan.js']) {
+      assert.ok(readme.includes(want), `README.md has no ${want}`);
+    }
+    const problems = mdFiles.flatMap((f) => brokenLinks(installed, path.join(installed, f)).map((p) => `${p.file}:${p.line} ${p.kind} ${p.target}: ${p.reason}`));
+    assert.deepEqual(problems, [], `broken links in the installed package:\n${problems.join('\n')}`);
+  });
+
+  it('the link checker finds broken links, anchors and images, and ignores code and URLs', function () {
+    const dir = path.join(tmp.dir, 'links');
+    fs.mkdirSync(path.join(dir, 'docs'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'docs', 'a.md'), '# A\n\n## Two words: `code`\n');
+    fs.writeFileSync(
+      path.join(dir, 'README.md'),
+      [
+        '[ok](docs/a.md) [ok](docs/a.md#two-words-code) [ok](#top-heading) [ok](https://example.com/x.md) [ok](docs/)',
+        '# Top heading',
+        '[missing](docs/b.md) ![img](chart.svg) [anchor](docs/a.md#nope) [out](../x.md) [root](/docs/a.md)',
+        '<img src="pic.png"> `[code](nope.md)`',
+        '```',
+        '[fenced](nope.md)',
+        '```',
+        '[ref]: docs/c.md',
+      ].join('\n'),
+    );
+    const found = brokenLinks(dir, path.join(dir, 'README.md')).map((p) => `${p.line} ${p.kind} ${p.target}`);
+    assert.deepEqual(found, [
+      '3 link docs/b.md',
+      '3 image chart.svg',
+      '3 link docs/a.md#nope',
+      '3 link ../x.md',
+      '3 link /docs/a.md',
+      '4 image pic.png',
+      '8 link docs/c.md',
+    ]);
+  });
+
+  it('package.json names the repository, homepage and issue tracker (npm resolves the README\'s relative links and images through it)', function () {
+    const pkg = JSON.parse(fs.readFileSync(path.join(project || ROOT, project ? 'node_modules/memmap/package.json' : 'package.json'), 'utf8'));
+    const repo = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository && pkg.repository.url;
+    assert.match(String(repo), /^(git\+)?https:\/\/github\.com\/[\w.-]+\/[\w.-]+?(\.git)?$/, 'repository: a GitHub URL');
+    const slug = /github\.com\/([\w.-]+\/[\w.-]+?)(?:\.git)?$/.exec(repo)[1];
+    assert.equal(pkg.homepage, `https://github.com/${slug}#readme`);
+    assert.equal(typeof pkg.bugs === 'string' ? pkg.bugs : pkg.bugs.url, `https://github.com/${slug}/issues`);
+  });
+
   it('type-checks a TypeScript .mts consumer against the shipped declarations', function () {
     if (!project) this.skip();
     fs.writeFileSync(path.join(project, 'consumer.mts'), MTS_SOURCE);
@@ -260,4 +325,34 @@ describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', f
     const tsc = require.resolve('typescript/bin/tsc');
     run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, env: userEnv() });
   });
+});
+
+describe('package-lock.json (a fresh clone stays clean after npm install)', function () {
+  this.timeout(120000);
+  const tmp = useTmpDir();
+
+  // `npm install` rewrites the lockfile when it and package.json disagree (a
+  // range, engines, bin or a dependency changed without `npm install`), or when
+  // entries are missing. Resolving the tree from the two files alone, offline
+  // with an empty cache, must succeed and leave the lockfile byte for byte as
+  // committed — with npm recording registry URLs (`resolved`) or not.
+  for (const omitResolved of ['true', 'false']) {
+    it(`npm install --package-lock-only leaves it unchanged (omit-lockfile-registry-resolved=${omitResolved})`, function () {
+      const dir = path.join(tmp.dir, `clone-${omitResolved}`);
+      fs.mkdirSync(dir);
+      for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+      run('npm', ['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+        cwd: dir,
+        env: userEnv({ npm_config_cache: path.join(dir, '.npm-cache'), npm_config_omit_lockfile_registry_resolved: omitResolved }),
+      });
+      const before = fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8');
+      const after = fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8');
+      if (after !== before) {
+        const a = before.split('\n');
+        const b = after.split('\n');
+        const i = a.findIndex((line, k) => line !== b[k]);
+        assert.fail(`npm install rewrites package-lock.json (run \`npm install\` and commit it); first difference at line ${i + 1}:\n- ${a[i]}\n+ ${b[i]}`);
+      }
+    });
+  }
 });

@@ -1,6 +1,6 @@
 // CommonJS consumer (this folder has no "type": "module", so .ts is CJS):
 // `import` compiles to require('memmap') and resolves to dist/index.d.ts.
-import { memmap, openNpy, MemmapError, MemmapTypeError, type MemmapArray, type MemmapErrorCode, type MemmapOptions } from 'memmap';
+import memmapDefault, { memmap, openNpy, MemmapError, MemmapTypeError, type MemmapArray, type MemmapErrorCode, type MemmapOptions } from 'memmap';
 import { expectType, type Equal } from './expect';
 
 const f32 = memmap('a.bin', { dtype: 'float32' });
@@ -17,9 +17,15 @@ expectType<Equal<ReturnType<typeof memmap<'<f8'>>['data'], Float64Array>>(true);
 expectType<Equal<ReturnType<typeof memmap<'u2'>>['data'], Uint16Array>>(true);
 expectType<Equal<ReturnType<typeof memmap<'uint64'>>['data'], BigUint64Array>>(true);
 
-// No dtype: uint8, as numpy.
+// No dtype: uint8, as numpy. dtype: null is numpy's dtype=None: float64.
 const bytes = memmap(Buffer.from('a.bin'));
 expectType<Equal<typeof bytes.data, Uint8Array>>(true);
+const none = memmap('a.bin', { dtype: null });
+expectType<Equal<typeof none.data, Float64Array>>(true);
+expectType<Equal<typeof none, MemmapArray<'float64'>>>(true);
+
+// The default export (exports.default) is memmap() itself.
+expectType<Equal<typeof memmapDefault, typeof memmap>>(true);
 
 // refresh()/resize() return the array, typed as it was; shape stays readonly.
 expectType<Equal<ReturnType<typeof f32.refresh>, MemmapArray<'float32'>>>(true);

@@ -1,6 +1,18 @@
 // ESM consumer: resolves through the "import" condition to dist/index.d.mts.
-import { memmap, MemmapError, MemmapRangeError, maxBufferLength } from 'memmap';
+import memmap, { openNpy, memmap as named, MemmapError, MemmapRangeError, maxBufferLength, type MemmapOptions } from 'memmap';
+import * as ns from 'memmap';
 import { expectType, type Equal } from './expect.js';
+
+// The default export is memmap() itself, typed as the named export.
+expectType<Equal<typeof memmap, typeof named>>(true);
+expectType<Equal<typeof ns.default, typeof named>>(true);
+expectType<Equal<typeof openNpy, typeof ns.openNpy>>(true);
+// Types come through the ESM declarations too (dist/index.d.mts).
+const o: MemmapOptions<'int8'> = { dtype: 'int8', shape: [2] };
+void o;
+// dtype: null is numpy's dtype=None: float64.
+const none = memmap('a.bin', { dtype: null });
+expectType<Equal<typeof none.data, Float64Array>>(true);
 
 const f32 = memmap(new URL('file:///tmp/a.bin'), { dtype: 'float32', shape: [2, 3] });
 expectType<Equal<typeof f32.data, Float32Array>>(true);
