@@ -2017,8 +2017,12 @@ function childMain(argv) {
     return { key, name, getter: typeof d.get === 'function', fn: typeof d.value === 'function' };
   });
   /** What may be called on an array whose file shrank under it: nothing that reads its pages from JavaScript. */
-  const SAFE_WHEN_SHRUNK = new Set(['sum', 'read', 'gather', 'flush', 'advise', 'residency', 'share', 'close', 'Symbol.dispose', 'inspect', 'closed', 'constructor']);
-  const WEIGHTS = { get: 10, set: 8, sum: 12, read: 10, gather: 10, data: 5, bytes: 4, segments: 5, ndarray: 6, flush: 3, advise: 3, residency: 3, share: 3, close: 3, 'Symbol.dispose': 1, inspect: 2, closed: 1, constructor: 1 };
+  const SAFE_WHEN_SHRUNK = new Set(['sum', 'read', 'gather', 'flush', 'advise', 'residency', 'share', 'close', 'Symbol.dispose', 'inspect', 'closed', 'constructor', 'toString', 'toJSON', 'length', 'tolist', 'toArray', 'is', 'refresh']);
+  const WEIGHTS = {
+    __proto__: null, // a name such as toString must not find Object.prototype's
+    get: 10, set: 8, sum: 12, read: 10, gather: 10, data: 5, bytes: 4, segments: 5, ndarray: 6, flush: 3, advise: 3, residency: 3, share: 3, close: 3,
+    'Symbol.dispose': 1, inspect: 2, closed: 1, constructor: 1, refresh: 2, resize: 2, toString: 1, toJSON: 1, length: 1, tolist: 2, toArray: 2, is: 1,
+  };
 
   function callMethod(e, m) {
     const a = e.a;
@@ -2080,6 +2084,15 @@ function childMain(argv) {
         break;
       case 'inspect':
         args = r.chance(0.6) ? null : [gen(g, 0), gen(g, 0), util.inspect];
+        break;
+      case 'resize': {
+        // Mostly a near shape: the first axis one or two larger or smaller (small files stay small).
+        const shape = a.shape.length > 0 ? [Math.max(0, a.shape[0] + r.pick([-2, -1, 1, 2])), ...a.shape.slice(1)] : [r.int(4)];
+        args = r.chance(0.7) ? [shape] : r.chance(0.5) ? [gen(g)] : randomArgs(g);
+        break;
+      }
+      case 'is':
+        args = r.chance(0.7) ? [r.pick(DTYPES)] : [gen(g)];
         break;
       case 'constructor':
         args = randomArgs(g);
@@ -2292,7 +2305,7 @@ function childMain(argv) {
       if (open.length === 0 && r.chance(0.8)) return reopen();
       const e = open.length > 0 && r.chance(0.85) ? r.pick(open) : bagPick(S.pool);
       if (!e) return reopen();
-      const m = r.weighted(METHODS.filter((x) => !e.shrunk || SAFE_WHEN_SHRUNK.has(x.name)).map((x) => [x, WEIGHTS[x.name] ?? 4]));
+      const m = r.weighted(METHODS.filter((x) => !e.shrunk || SAFE_WHEN_SHRUNK.has(x.name)).map((x) => [x, WEIGHTS[x.name] ?? 2]));
       return callMethod(e, m);
     }
     if (what === 'nd') return callNd(bagPick(S.nds));
