@@ -63,6 +63,34 @@ export function createArray<N extends DTypeName>(spec: ArraySpec, shape: number[
 
 type AnyTypedArray = DataTypes[DTypeName];
 
+/** Internal: what makes an array a view (see view()). */
+interface ViewOf<N extends DTypeName> {
+  base: MemmapArray<N>;
+  /** Element offset of element [0, …, 0] in the storage. */
+  off: number;
+  /** Element strides. */
+  strides: number[];
+  windows: Windows;
+}
+
+/**
+ * 'C' or 'F' when elements with these strides fill a contiguous span in that
+ * order (axes of length 1 or less move nowhere); undefined otherwise.
+ */
+function layoutOf(shape: readonly number[], strides: readonly number[]): Order | undefined {
+  let c = true;
+  let f = true;
+  for (let d = shape.length - 1, step = 1; d >= 0; d--) {
+    if (shape[d] > 1 && strides[d] !== step) c = false;
+    step *= shape[d];
+  }
+  for (let d = 0, step = 1; d < shape.length; d++) {
+    if (shape[d] > 1 && strides[d] !== step) f = false;
+    step *= shape[d];
+  }
+  return c ? 'C' : f ? 'F' : undefined;
+}
+
 /** Set in the class's static block: `x`, if it is a MemmapArray, else ERR_INVALID_ARG_TYPE. */
 let checkReceiver: <T>(x: T) => T;
 
@@ -101,7 +129,20 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   /** True for mode 'r': set() throws, and stray writes through `data` stay private to this process. */
   readonly readonly: boolean;
 
+  /**
+   * The array this is a view of (view() and iteration make views), or null:
+   * a view shares its base's memory and lives until it or its base is closed.
+   */
+  readonly base: MemmapArray<N> | null;
+
   #storage: Storage | null;
+  /** A view: its base (checked for close/remap on every call); null for an array that owns its storage. */
+  readonly #base: MemmapArray<N> | null;
+  /** Element offset of element [0, …, 0] in the storage (0 for a base). */
+  readonly #off: number;
+  /** The elements occupy [#off, #off + size) in the storage, in C or F order (`data` works). */
+  readonly #contiguous: boolean;
+  #viewData: AnyTypedArray | null = null;
   readonly #spec: ArraySpec;
   #windows: Windows;
   /** share()d, or adopted: other threads may map the file's bytes, so resize() never cuts it. */
@@ -110,7 +151,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   readonly #codec: Codec;
 
   /** @internal use memmap() or openNpy(). */
-  constructor(token: symbol, spec: ArraySpec, shape: number[], storage: Storage) {
+  constructor(token: symbol, spec: ArraySpec, shape: number[], storage: Storage, view?: ViewOf<N>) {
     if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use memmap() or openNpy() to create a MemmapArray');
     const dt = spec.dtype;
     this.#dt = dt;
@@ -120,23 +161,30 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.itemsize = dt.itemsize;
     this.shape = Object.freeze(shape.slice());
     this.ndim = shape.length;
-    this.order = spec.order;
-    this.strides = Object.freeze(stridesFor(shape, spec.order));
+    const strides = view === undefined ? stridesFor(shape, spec.order) : view.strides;
+    const layout = view === undefined ? spec.order : layoutOf(shape, strides);
+    this.order = layout ?? spec.order;
+    this.strides = Object.freeze(strides.slice());
     this.mode = spec.mode;
-    this.offset = spec.offset;
+    this.#off = view === undefined ? 0 : view.off;
+    this.#contiguous = layout !== undefined;
+    this.#base = view === undefined ? null : view.base;
+    this.base = this.#base;
+    this.offset = spec.offset + this.#off * dt.itemsize;
     this.filename = spec.filename;
     this.size = sizeOf(shape);
     this.byteLength = this.size * dt.itemsize;
     this.readonly = spec.mode === 'r';
     this.#storage = storage;
     this.#spec = spec;
-    this.#windows = this.#windowsOver(storage);
+    this.#windows = view === undefined ? this.#windowsOver(storage) : view.windows;
     this.#codec = codecOf(dt);
   }
 
   /** True after close(). */
   get closed(): boolean {
-    return checkReceiver(this).#storage === null;
+    const self = checkReceiver(this);
+    return self.#storage === null || (self.#base !== null && self.#base.#storage !== self.#storage);
   }
 
   /** The unguarded hot paths (get, set, data, bytes, closed) on a receiver that is not an array: a coded error. */
@@ -150,8 +198,32 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   }
 
   #live(): Storage {
-    if (this.#storage === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: displayPath(this.filename) });
-    return this.#storage;
+    const storage = this.#storage;
+    if (storage === null) throw new MemmapError('ERR_CLOSED', `memmap of ${this.filename} is closed`, { path: displayPath(this.filename) });
+    if (this.#base !== null && this.#base.#storage !== storage) {
+      throw new MemmapError('ERR_CLOSED', `the array this view of ${this.filename} was taken from is closed, or mapped again by refresh()/resize()`, { path: displayPath(this.filename) });
+    }
+    return storage;
+  }
+
+  /** The base array for what only a base does (share(), refresh(), resize()); ERR_VIEW for a view. */
+  #notView(what: string): void {
+    if (this.#base !== null) throw new MemmapError('ERR_VIEW', `${what} of a view: call it on the array the view was taken from (a.base)`);
+  }
+
+  /** `data` of a view: a TypedArray over its span of the storage (ERR_NOT_CONTIGUOUS when it has none). */
+  #viewTyped(): DataTypes[N] {
+    if (!this.#contiguous) {
+      throw new MemmapError('ERR_NOT_CONTIGUOUS', 'this view is not contiguous (a step, a column, a transposed layout): use read() for a copy, get(), or ndarray()');
+    }
+    const t = this.#viewData;
+    if (t !== null && (t.length > 0 || this.size === 0)) return t as DataTypes[N];
+    const start = this.#off * this.itemsize;
+    const fits = this.#windows.fits;
+    const win = fits ? this.#windows.segment(0) : this.#windows.range(start, this.byteLength);
+    const typed = this.#typed({ buffer: win.buffer, byteOffset: win.byteOffset + (fits ? start : 0) }, this.size);
+    this.#viewData = typed;
+    return typed;
   }
 
   #writable(): void {
@@ -169,7 +241,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   }
 
   #checkFits(): void {
-    if (!this.#windows.fits) {
+    if (this.#base === null ? !this.#windows.fits : this.byteLength > maxBufferLength) {
       throw new MemmapError(
         'ERR_TOO_LARGE',
         `array of ${this.byteLength} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes): use segments(), get()/set() or ndarray()`,
@@ -194,6 +266,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     checkReceiver(this).#live();
     this.#checkNativeOrder();
     this.#checkFits();
+    if (this.#base !== null) return this.#viewTyped();
     return this.#windows.whole((win) => this.#typed(win, this.size), this.size === 0);
   }
 
@@ -216,9 +289,12 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const step = Math.floor(Math.min(max, maxBufferLength) / this.itemsize) * this.itemsize;
     if (step === 0) throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `maxBytes must be at least the itemsize (${this.itemsize})`);
     const windows = this.#windows;
+    if (this.#base !== null && !this.#contiguous) this.#viewTyped(); // ERR_NOT_CONTIGUOUS
+    const at = this.#off * this.itemsize;
     for (let start = 0; start < this.byteLength; start += step) {
       const len = Math.min(step, this.byteLength - start);
-      const win = step === windows.window || step >= this.byteLength ? windows.segment(start / windows.window) : windows.range(start, len);
+      const own = this.#base === null && (step === windows.window || step >= this.byteLength);
+      const win = own ? windows.segment(start / windows.window) : windows.range(at + start, len);
       const length = len / this.itemsize;
       yield { start: start / this.itemsize, length, data: this.#typed(win, length) };
     }
@@ -231,6 +307,10 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   get bytes(): Uint8Array {
     checkReceiver(this).#live();
     this.#checkFits();
+    if (this.#base !== null) {
+      const t = this.#viewTyped();
+      return new Uint8Array(t.buffer, t.byteOffset, this.byteLength);
+    }
     return this.#windows.bytes();
   }
 
@@ -240,7 +320,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   get(...index: number[]): ValueTypes[N] {
     checkReceiver(this).#live();
-    return this.#windows.read(linearIndex(this.shape, this.strides, index, index.length) * this.itemsize, this.#codec.read) as ValueTypes[N];
+    return this.#windows.read((this.#off + linearIndex(this.shape, this.strides, index, index.length)) * this.itemsize, this.#codec.read) as ValueTypes[N];
   }
 
   /**
@@ -252,7 +332,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const n = indexAndValue.length - 1;
     if (n < 0) throw new MemmapTypeError('ERR_INVALID_INDEX', 'set() needs a value');
     try {
-      this.#writeAt(linearIndex(this.shape, this.strides, indexAndValue, n), indexAndValue[n]);
+      this.#writeAt(this.#off + linearIndex(this.shape, this.strides, indexAndValue, n), indexAndValue[n]);
     } catch (err) {
       throw asMemmapError(err); // the value's getters may have thrown
     }
@@ -273,14 +353,16 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   ndarray(): NdArray {
     const storage = this.#live();
     const windows = this.#windows;
+    const base = this.#base ?? this;
     return toNdArray({
       dtype: this.#dt,
       shape: this.shape,
       strides: this.strides,
-      size: this.size,
+      offset: this.#off,
+      extent: base.size,
       fits: windows.fits,
-      isClosed: () => this.#storage !== storage, // closed, or remapped by refresh()/resize()
-      data: () => this.data,
+      isClosed: () => this.closed || base.#storage !== storage, // closed, or remapped by refresh()/resize()
+      data: () => base.data,
       readElement: (k) => windows.read(k * this.itemsize, this.#codec.read),
       writeElement: (k, v) => this.#writeAt(k, v),
       readByte: (b, read) => windows.read(b, read),
@@ -291,7 +373,9 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** The native view (bytes) of `a[index]`. */
   #nativeView(index: readonly IndexItem[]): ViewSpec {
-    return viewOf(this.shape, this.strides, index, this.itemsize);
+    const v = viewOf(this.shape, this.strides, index, this.itemsize);
+    if (this.#off !== 0 && sizeOf(v.shape) > 0) v.offset += this.#off * this.itemsize;
+    return v;
   }
 
   /**
@@ -339,7 +423,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     // Checked (count, lengths, item types, size) and converted here; bounds and offsets natively (a JS loop cost more than the reads).
     const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
     const out = this.#allocate(count);
-    const bad = storage.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, viewDescriptor(0, this.shape, this.strides, this.itemsize), bytesOf(out));
+    const bad = storage.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, viewDescriptor(this.#off * this.itemsize, this.shape, this.strides, this.itemsize), bytesOf(out));
     if (bad !== undefined) {
       // [kind (0: not an integer, 1: out of range), axis, position]
       const d = bad[1];
@@ -392,7 +476,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_CLOSED.
    */
   residency(): Residency {
-    return residencyOf(this.#live().residency(), this.offset, this.byteLength);
+    const base = this.#base ?? this;
+    return residencyOf(this.#live().residency(), base.offset, base.byteLength);
   }
 
   /**
@@ -403,6 +488,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
+    this.#viewData = null;
+    if (this.#base !== null) return; // a view ends; its base and the memory stay
     this.#windows.drop();
     storage.close();
   }
@@ -416,6 +503,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   share(): SharedMemmap {
     const storage = this.#live();
+    this.#notView('share()');
     if (!isShareable(storage)) throw new MemmapError('ERR_INVALID_ARG_VALUE', 'this array is not backed by a file mapping: share() has nothing to share');
     const { mode, order, offset, filename, dtype } = this.#spec;
     const token: Omit<SharedMemmap, 'id'> = { type: 'memmap.shared', filename, descr: dtype.descr, shape: this.shape.slice(), order, mode, offset };
@@ -436,6 +524,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   refresh(): this {
     this.#live();
+    this.#notView('refresh()');
     return this.#swap(this.#remapper().refresh(this.shape));
   }
 
@@ -453,6 +542,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const next = normalizeShape(shape); // may run a Proxy's traps, which may close the array: checked after
     checkNumpySize(next, this.itemsize);
     this.#writable();
+    this.#notView('resize()');
     if (this.mode === 'c') throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} is copy-on-write (mode 'c'): resize() would write the file`);
     return this.#swap(this.#remapper().resize(this.shape, next, this.#shared));
   }
@@ -488,6 +578,33 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#windows = this.#windowsOver(next.storage);
     old.close();
     return this;
+  }
+
+  /**
+   * A view of `a[...index]` (numpy basic indexing, as sum() takes it: an
+   * integer picks and drops its axis, null takes a whole axis, [start, stop,
+   * step] slices, negative steps included): an array over the same memory, no
+   * copy. Every method works on it; `data` only when its elements are
+   * contiguous (ERR_NOT_CONTIGUOUS otherwise). It lives until it or `a` is
+   * closed (or `a` is mapped again by refresh()/resize()); closing it leaves `a` open.
+   * @throws ERR_OUT_OF_RANGE / ERR_INVALID_INDEX for a bad index; ERR_CLOSED.
+   */
+  view(...index: IndexItem[]): MemmapArray<N> {
+    const storage = this.#live();
+    const v = viewOf(this.shape, this.strides, index, 1);
+    const off = sizeOf(v.shape) > 0 ? this.#off + v.offset : this.#off;
+    return new MemmapArray<N>(kInternal, this.#spec, v.shape, storage, { base: this.#base ?? this, off, strides: v.strides, windows: this.#windows });
+  }
+
+  /**
+   * Iterates over the first axis, as numpy: the elements of a 1-d array, and
+   * views (a[i], no copy) of an n-d one. `[...a]` and `Array.from(a)` work.
+   * @throws ERR_ZERO_DIM for a 0-d array; ERR_CLOSED.
+   */
+  *[Symbol.iterator](): Generator<MemmapArray<N> | ValueTypes[N], void, undefined> {
+    if (this.ndim === 0) throw new MemmapTypeError('ERR_ZERO_DIM', 'a 0-d array cannot be iterated (use get())');
+    const n = this.shape[0];
+    for (let i = 0; i < n; i++) yield this.ndim === 1 ? this.get(i) : this.view(i);
   }
 
   [Symbol.dispose](): void {

@@ -15,11 +15,14 @@ export interface NdSource {
   readonly shape: readonly number[];
   /** Element strides. */
   readonly strides: readonly number[];
-  readonly size: number;
+  /** Element offset of element [0, …, 0] in the storage (a view's; 0 for an array). */
+  readonly offset: number;
+  /** Elements addressable in the storage (the base array's size). */
+  readonly extent: number;
   /** The whole array fits one ArrayBuffer (`data` works). */
   readonly fits: boolean;
   isClosed(): boolean;
-  /** `data` (only called when fits and native byte order). */
+  /** The whole storage's `data` (the base array's; only called when it fits and in native byte order). */
   data(): ArrayLike<unknown>;
   /** Element `k` (linear, in elements). */
   readElement(k: number): unknown;
@@ -40,11 +43,13 @@ export function toNdArray(src: NdSource): NdArray {
   const complex = dt.kind === 'c';
   const shape = complex ? [...src.shape, 2] : src.shape.slice();
   const strides = complex ? [...src.strides.map((s) => s * 2), 1] : src.strides.slice();
-  const count = src.size * (complex ? 2 : 1);
+  const lanes = complex ? 2 : 1;
+  const count = src.extent * lanes;
+  const offset = src.offset * lanes;
   // scijs ndarray keeps offsets in int32; bigger arrays get an exact-offset twin.
   const wide = count > 0x7fffffff;
   const direct = !wide && src.fits && dt.isNative && (dt.name !== 'float16' || hasFloat16Array);
-  if (direct) return ndarrayFactory(src.data() as never, shape, strides, 0);
+  if (direct) return ndarrayFactory(src.data() as never, shape, strides, offset);
   let read: (i: number) => unknown;
   let write: (i: number, v: unknown) => void;
   if (complex) {
@@ -70,6 +75,6 @@ export function toNdArray(src: NdSource): NdArray {
       if (i >= 0 && i < count && Number.isInteger(i)) write(i, v);
     }),
   };
-  if (wide) return new WideNdArray(generic, shape, strides, 0) as unknown as NdArray;
-  return ndarrayFactory(generic as never, shape, strides, 0);
+  if (wide) return new WideNdArray(generic, shape, strides, offset) as unknown as NdArray;
+  return ndarrayFactory(generic as never, shape, strides, offset);
 }
