@@ -78,6 +78,7 @@ interface ViewOf<N extends DTypeName> {
  * order (axes of length 1 or less move nowhere); undefined otherwise.
  */
 function layoutOf(shape: readonly number[], strides: readonly number[]): Order | undefined {
+  for (let d = 0; d < shape.length; d++) if (shape[d] === 0) return 'C'; // no element: contiguous, as numpy
   let c = true;
   let f = true;
   for (let d = shape.length - 1, step = 1; d >= 0; d--) {
@@ -91,8 +92,23 @@ function layoutOf(shape: readonly number[], strides: readonly number[]): Order |
   return c ? 'C' : f ? 'F' : undefined;
 }
 
+/** What refresh()/resize() need, made before the file changes. */
+interface Prepared {
+  shape: readonly number[];
+  strides: readonly number[];
+  size: number;
+  byteLength: number;
+  holder: { storage: Storage | null };
+  windows: Windows;
+}
+
+/** Taken at load: refresh()/resize() must not meet a patched one after the file changed. */
+const freeze = Object.freeze;
+
 /** Set in the class's static block: `x`, if it is a MemmapArray, else ERR_INVALID_ARG_TYPE. */
 let checkReceiver: <T>(x: T) => T;
+/** Set in the class's static block: whether `x` is a MemmapArray itself (not a Proxy of one). */
+let isArray: (x: unknown) => boolean;
 
 /**
  * A typed n-d array over a memory-mapped file. Create it with `memmap()` or
@@ -159,12 +175,12 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.descr = dt.descr;
     this.byteOrder = dt.byteOrder;
     this.itemsize = dt.itemsize;
-    this.shape = Object.freeze(shape.slice());
+    this.shape = freeze(copyOf(shape));
     this.ndim = shape.length;
     const strides = view === undefined ? stridesFor(shape, spec.order) : view.strides;
     const layout = view === undefined ? spec.order : layoutOf(shape, strides);
     this.order = layout ?? spec.order;
-    this.strides = Object.freeze(strides.slice());
+    this.strides = freeze(copyOf(strides));
     this.mode = spec.mode;
     this.#off = view === undefined ? 0 : view.off;
     this.#contiguous = layout !== undefined;
@@ -189,6 +205,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** The unguarded hot paths (get, set, data, bytes, closed) on a receiver that is not an array: a coded error. */
   static {
+    isArray = (x: unknown): boolean => typeof x === 'object' && x !== null && #storage in x;
     checkReceiver = <T>(x: T): T => {
       if (typeof x !== 'object' || x === null || !(#storage in x)) {
         throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'called on an object that is not a MemmapArray');
@@ -506,7 +523,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#notView('share()');
     if (!isShareable(storage)) throw new MemmapError('ERR_INVALID_ARG_VALUE', 'this array is not backed by a file mapping: share() has nothing to share');
     const { mode, order, offset, filename, dtype } = this.#spec;
-    const token: Omit<SharedMemmap, 'id'> = { type: 'memmap.shared', filename, descr: dtype.descr, shape: this.shape.slice(), order, mode, offset };
+    const token: Omit<SharedMemmap, 'id'> = { type: 'memmap.shared', filename, descr: dtype.descr, shape: copyOf(this.shape), order, mode, offset };
     // The first share() of a region stores what it is; fromShared() checks
     // every field of a token against that, not against the token itself.
     const id = storage.share(tokenMeta(token));
@@ -525,7 +542,15 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   refresh(): this {
     this.#live();
     this.#notView('refresh()');
-    return this.#swap(this.#remapper().refresh(this.shape));
+    const next = this.#remapper().refresh(this.shape); // the file is not touched
+    let prepared: Prepared;
+    try {
+      prepared = this.#prepare(next.shape);
+    } catch (err) {
+      next.storage.close(); // the array keeps its mapping
+      throw err;
+    }
+    return this.#swap(prepared, next.storage);
   }
 
   /**
@@ -544,7 +569,9 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#writable();
     this.#notView('resize()');
     if (this.mode === 'c') throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} is copy-on-write (mode 'c'): resize() would write the file`);
-    return this.#swap(this.#remapper().resize(this.shape, next, this.#shared));
+    // Everything the array needs is made before the file changes: after it, only assignments run.
+    const prepared = this.#prepare(next);
+    return this.#swap(prepared, this.#remapper().resize(this.shape, next, this.#shared).storage);
   }
 
   #remapper(): Remapper {
@@ -563,19 +590,35 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     throw new MemmapError('ERR_CLOSED', `this view of ${this.filename} was made before refresh() or resize() mapped the file again`, { path: displayPath(this.filename) });
   }
 
-  /** Takes the new mapping and shape; the old mapping is closed as by close(). */
-  #swap(next: { storage: Storage; shape: number[] }): this {
+  /** What the array becomes at `shape`, made before anything changes (this may throw: built-ins may be patched). */
+  #prepare(shape: readonly number[]): Prepared {
+    const copy: number[] = [];
+    for (let d = 0; d < shape.length; d++) appendOwn(copy, shape[d]);
+    const size = sizeOf(copy);
+    const holder: { storage: Storage | null } = { storage: null };
+    return {
+      shape: freeze(copy),
+      strides: freeze(stridesFor(copy, this.order)),
+      size,
+      byteLength: size * this.itemsize,
+      holder,
+      windows: new Windows(() => (holder.storage !== null && this.#storage === holder.storage ? holder.storage : this.#stale()), size * this.itemsize, this.itemsize),
+    };
+  }
+
+  /** Takes the new mapping and what #prepare() made: assignments only, so it cannot fail halfway. The old mapping is closed as by close(). */
+  #swap(p: Prepared, storage: Storage): this {
     const old = this.#storage as Storage;
-    const shape = next.shape;
     const self = this as { -readonly [K in 'shape' | 'strides' | 'ndim' | 'size' | 'byteLength']: MemmapArray[K] };
-    self.shape = Object.freeze(shape.slice());
-    self.ndim = shape.length;
-    self.strides = Object.freeze(stridesFor(shape, this.order));
-    self.size = sizeOf(shape);
-    self.byteLength = this.size * this.itemsize;
-    this.#storage = next.storage;
-    this.#windows.drop();
-    this.#windows = this.#windowsOver(next.storage);
+    self.shape = p.shape;
+    self.ndim = p.shape.length;
+    self.strides = p.strides;
+    self.size = p.size;
+    self.byteLength = p.byteLength;
+    this.#storage = storage;
+    p.holder.storage = storage;
+    this.#windows = p.windows; // the old windows now throw ERR_CLOSED (their storage is not the array's)
+    this.#viewData = null;
     old.close();
     return this;
   }
@@ -617,11 +660,13 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * `memmap([[0., 1.], [2., 3.]], dtype=float32)`.
    */
   [inspect.custom](): string {
+    if (!isArray(this)) return 'MemmapArray {}'; // a Proxy of an array, or an object inheriting from one
     return this.#print(reprOf);
   }
 
   /** numpy's str(): `[[0. 1.]\n [2. 3.]]` (a closed array: its description). Never throws. */
   toString(): string {
+    if (!isArray(this)) return '[object MemmapArray]';
     return this.#print(strOf);
   }
 
@@ -654,7 +699,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       filename: displayPath(this.filename),
       descr: this.descr,
       dtype: this.dtype,
-      shape: this.shape.slice(),
+      shape: copyOf(this.shape),
       order: this.order,
       mode: this.mode,
       offset: this.offset,
@@ -731,6 +776,13 @@ export interface MemmapJSON {
   mode: Mode;
   offset: number;
   closed: boolean;
+}
+
+/** A plain copy of a shape or strides (no Array.prototype method: it may be patched). */
+function copyOf(a: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) appendOwn(out, a[i]);
+  return out;
 }
 
 /** The bytes of a TypedArray: Node-API does not know every TypedArray type (Float16Array). */

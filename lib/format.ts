@@ -124,7 +124,9 @@ function floatFormatter(count: number, value: (k: number) => number, bits: Bits,
       if (a < min) min = a;
     }
   }
-  const expFormat = min !== Infinity && (max >= 1e8 || min < 0.0001 || max / min > 1000);
+  // numpy >= 2.2: scientific from 10**min(8, precision of the type) (float16 1e3, float32 1e6, float64 1e8).
+  const cutoff = bits === 16 ? 1e3 : bits === 32 ? 1e6 : 1e8;
+  const expFormat = min !== Infinity && (max >= cutoff || min < 0.0001 || max / min > 1000);
   let padLeft = 0;
   let padRight = 0;
   let precision = 0;

@@ -5,6 +5,9 @@ import { appendOwn, ownArrayItems, unBig } from './options';
 
 export type Order = 'C' | 'F';
 
+// Taken at load: sizeOf()/stridesFor() run in resize()'s no-fail path, where a patched built-in must not run.
+const isSafeInteger = Number.isSafeInteger;
+
 /** numpy's NPY_MAXDIMS: arrays have at most 64 dimensions (numpy >= 2.0). */
 export const MAX_DIMS = 64;
 
@@ -69,7 +72,7 @@ export function normalizeOrder(order: unknown): Order {
 export function sizeOf(shape: readonly number[]): number {
   let size = 1;
   for (let i = 0; i < shape.length; i++) size *= shape[i];
-  if (!Number.isSafeInteger(size)) throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many elements');
+  if (!isSafeInteger(size)) throw new MemmapRangeError('ERR_INVALID_SHAPE', 'shape has too many elements');
   return size;
 }
 
@@ -81,12 +84,12 @@ export function stridesFor(shape: readonly number[], order: Order): number[] {
   if (order === 'C') {
     for (let i = shape.length - 1; i >= 0; i--) {
       strides[i] = step;
-      step *= Math.max(shape[i], 1);
+      step *= shape[i] > 1 ? shape[i] : 1;
     }
   } else {
     for (let i = 0; i < shape.length; i++) {
       strides[i] = step;
-      step *= Math.max(shape[i], 1);
+      step *= shape[i] > 1 ? shape[i] : 1;
     }
   }
   return strides;

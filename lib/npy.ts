@@ -6,6 +6,7 @@ import { type CanonicalDType, type DType, type DTypeName, type DTypeString, pars
 import { describe, fsError as osFsError, MemmapError, type MemmapErrorCode, MemmapRangeError, MemmapTypeError } from './errors';
 import { checkNumpySize, isTooBigForNumpy, MAX_DIMS, normalizeShape, sizeOf } from './layout';
 import type { MemmapArray } from './array';
+import { tupleRepr } from './format';
 import { mapArray } from './memmap';
 import { MODE_CODES, type ModeInput } from './modes';
 import { absoluteName, displayPath, type FilePath, normalizePath } from './paths';
@@ -413,7 +414,7 @@ export function openNpy(file: string | Buffer | URL, options: OpenNpyOptions = {
     }
   }
   if (wantShape !== undefined && (wantShape.length !== h.shape.length || wantShape.some((n, i) => n !== h.shape[i]))) {
-    throw npyError('ERR_SHAPE_MISMATCH', `${filename} has shape (${h.shape.join(', ')}), not the (${wantShape.join(', ')}) asked for`, filename);
+    throw npyError('ERR_SHAPE_MISMATCH', `${filename} has shape ${tupleRepr(h.shape)}, not the ${tupleRepr(wantShape)} asked for`, filename);
   }
   if ((mode === 'r' || mode === 'c') && fileSize < h.dataOffset + h.byteLength) {
     throw npyError('ERR_NPY_TRUNCATED', `${filename} is truncated: the header describes ${h.byteLength} bytes of data at offset ${h.dataOffset}, the file has ${fileSize - h.dataOffset}`, filename);

@@ -45,7 +45,9 @@ export class Windows {
     this.#live = live;
     this.#byteLength = byteLength;
     this.fits = byteLength <= maxBufferLength;
-    this.window = this.fits ? Math.max(byteLength, 1) : Math.floor(Math.min(maxBufferLength, SEGMENT_BYTES) / itemsize) * itemsize;
+    // No Math method: refresh()/resize() make windows where a patched built-in must not run.
+    const cap = maxBufferLength < SEGMENT_BYTES ? maxBufferLength : SEGMENT_BYTES;
+    this.window = this.fits ? (byteLength > 1 ? byteLength : 1) : (cap - (cap % itemsize));
     if (byteLength > SMALL_WINDOW) this.#small = new Map();
   }
 

@@ -504,7 +504,7 @@ print(json.dumps(out))
   });
 
   describe('6b. patched built-ins change no code and let no foreign error out', function () {
-    it('Array/String includes, DataView methods and foreign receivers (child process)', function () {
+    it('Array/String includes, DataView methods, foreign receivers, resize() with patched built-ins (child process)', function () {
       const out = fixtureJSON('contract-patched-builtins.js');
       const code = (c, name = 'MemmapError') => ({ code: c, name, memmap: true });
       assert.deepEqual(out['sum-after-truncate, includes() says false'], code('ERR_SIGBUS'));
@@ -513,6 +513,10 @@ print(json.dumps(out))
       assert.deepEqual(out['parseDType <f8, String includes() throws'], { value: '<f8' });
       assert.deepEqual(out['get() with a throwing DataView getFloat64'], code('ERR_CALLBACK'));
       assert.deepEqual(out['get() again'], { value: 0 });
+      for (const name of ['slice', 'max', 'freeze']) {
+        assert.deepEqual(out[`resize with ${name} patched`], { value: 'ok 2x4 64' }, name);
+        assert.deepEqual(out[`get past the new end after resize with ${name} patched`], code('ERR_OUT_OF_RANGE', 'MemmapRangeError'), name);
+      }
       for (const k of ['get.call({})', 'set.call({})', 'data on a foreign receiver', 'closed on a foreign receiver']) {
         assert.deepEqual(out[k], code('ERR_INVALID_ARG_TYPE', 'MemmapTypeError'), k);
       }

@@ -54,6 +54,8 @@ for descr in descrs:
         add(tag + '-small', (base[:8] * 1e-6).astype(dt))
         add(tag + '-large', (base[:8] * 1e9).astype(dt))
         add(tag + '-ints', np.arange(6).astype(dt))
+        add(tag + '-thousands', (np.array([2.0, 1000.0, 3.5]) * (1 if dt.itemsize > 2 else 1)).astype(dt))
+        add(tag + '-millions', np.array([2e6, 3e6, 1.5]).astype(dt))
         special = base[:6].copy()
         special[1] = np.nan
         special[3] = np.inf
@@ -66,6 +68,8 @@ add('f8-neg-zero', np.array([-0.0, 0.0, 1.0]))
 add('i8-long', np.arange(-40, 40, dtype=np.int64))
 add('f8-1d-big', np.linspace(-1, 1, 3001))
 add('u1-4d', np.arange(2 * 3 * 4 * 5, dtype=np.uint8).reshape(2, 3, 4, 5))
+add('f4-range-1e7', np.array([1e7, 2.5e7], dtype=np.float32))
+add('f8-range-1e7', np.array([1e7, 2.5e7]))
 emit(out)
 `,
       [tmp.dir, JSON.stringify(DESCRS)],
@@ -98,6 +102,9 @@ emit(out)
     assert.ok(r.residentPages >= 6 && r.residentPages <= 12, `${r.residentPages} pages resident after printing`);
     a.close();
     assert.equal(inspect(a), 'memmap(<closed>, shape=(65536, 98304), dtype=float32)');
+    // A Proxy of an array, or an object inheriting from one, prints without throwing.
+    assert.equal(typeof inspect(new Proxy(a, {})), 'string');
+    assert.equal(typeof String(Object.create(a)), 'string');
     assert.equal(String(a), inspect(a));
   });
 });

@@ -102,6 +102,7 @@ emit(out)
     assert.equal(rev.get(0, 0), 11);
     assert.equal(rev.ndarray().get(2, 3), 0);
     assert.deepEqual([...a.view([1, 3]).data], [4, 5, 60, 7, 8, 9, 10, 11], 'rows 1:3 are contiguous');
+    assert.equal(a.view(null, [0, 0]).data.length, 0, 'an empty view is contiguous, as numpy');
     a.close();
   });
 
