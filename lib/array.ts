@@ -16,7 +16,7 @@ import { toNdArray } from './ndarray';
 import { ADVICE_CODES, type Advice, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
-import { isShareable, type Storage } from './storage';
+import { type ByteRange, isShareable, type Storage } from './storage';
 import { type Residency, residencyOf } from './storage-mapped';
 import { type SharedMemmap, tokenMeta } from './share';
 import { SEGMENT_BYTES, Windows } from './windows';
@@ -159,6 +159,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   /** The elements occupy [#off, #off + size) in the storage, in C or F order (`data` works). */
   readonly #contiguous: boolean;
   #viewData: AnyTypedArray | null = null;
+  /** What `data` returned last: valid while #storage is the same (close() and refresh()/resize() clear it). */
+  #data: DataTypes[N] | null = null;
   readonly #spec: ArraySpec;
   #windows: Windows;
   /** share()d, or adopted: other threads may map the file's bytes, so resize() never cuts it. */
@@ -280,12 +282,21 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_TOO_LARGE past one ArrayBuffer (use segments()); ERR_CLOSED after close().
    */
   get data(): DataTypes[N] {
+    // The hot path (a.data[k] in a loop): the cached array while it is ours and not moved away.
+    if (#storage in this) {
+      const cached = this.#data;
+      if (cached !== null && this.#storage !== null && (cached.length > 0 || (this.size === 0 && this.#base === null))) return cached;
+    }
     checkReceiver(this).#live();
     this.#checkNativeOrder();
     this.#checkFits();
-    if (this.#base !== null) return this.#viewTyped();
-    return this.#windows.whole((win) => this.#typed(win, this.size), this.size === 0);
+    const data = this.#base !== null ? this.#viewTyped() : this.#windows.whole(this.#makeWhole, this.size === 0);
+    this.#data = data;
+    return data;
   }
+
+  /** whole()'s maker, made once (a closure per `data` access cost more than the access). */
+  readonly #makeWhole = (win: ByteRange): DataTypes[N] => this.#typed(win, this.size);
 
   /**
    * Zero-copy TypedArrays over consecutive windows of the array, in element
@@ -506,6 +517,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (storage === null) return;
     this.#storage = null;
     this.#viewData = null;
+    this.#data = null;
     if (this.#base !== null) return; // a view ends; its base and the memory stay
     this.#windows.drop();
     storage.close();
@@ -619,6 +631,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     p.holder.storage = storage;
     this.#windows = p.windows; // the old windows now throw ERR_CLOSED (their storage is not the array's)
     this.#viewData = null;
+    this.#data = null;
     old.close();
     return this;
   }
