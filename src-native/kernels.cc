@@ -324,7 +324,10 @@ struct GatherJob {
 
 }  // namespace
 
-int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out) {
+int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out, int threads,
+             const CancelFlag* cancel) {
+  (void)threads;
+  (void)cancel;
   *out = SumResult();
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;
@@ -358,7 +361,9 @@ int sum_view(const Region& region, ElemType type, bool swap, const StridedView& 
   return rc;
 }
 
-int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst) {
+int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst,
+              const CancelFlag* cancel) {
+  (void)cancel;
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;
   int rc = check_view(region, size, view);
@@ -417,7 +422,9 @@ int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* sha
   return 0;
 }
 
-int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst) {
+int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst,
+           const CancelFlag* cancel) {
+  (void)cancel;
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;
   for (uint64_t i = 0; i < count; i++) {

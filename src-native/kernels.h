@@ -10,6 +10,7 @@
 
 #include "dtypes.h"
 #include "mapping.h"
+#include "threads.h"
 
 namespace memmap {
 
@@ -39,11 +40,15 @@ struct SumResult {
 };
 
 // `swap`: the bytes are not in this machine's order.
-int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out);
+// `threads`: 0 = default_threads(), 1 = this thread only; the result does not
+// depend on it. `cancel` (optional) is checked between slices (-ECANCELED).
+int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out, int threads = 0,
+             const CancelFlag* cancel = nullptr);
 
 // Copies the view's elements in C order of the view into `dst` (size × itemsize
 // bytes), converting to this machine's byte order when `swap`.
-int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst);
+int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst,
+              const CancelFlag* cancel = nullptr);
 
 // Byte offsets of the elements at coordinates coords[d][k] (d < ndim, k <
 // count) of an array with `shape` and byte `strides`, numpy style: negative
@@ -54,6 +59,7 @@ int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* sha
                       uint64_t count, uint64_t* offsets, uint64_t* bad, int* bad_axis);
 
 // Copies the elements at byte offsets `offsets[0..count)` into `dst`.
-int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst);
+int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst,
+           const CancelFlag* cancel = nullptr);
 
 }  // namespace memmap

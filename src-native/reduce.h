@@ -17,24 +17,24 @@ namespace memmap {
 
 // X(enumerator, name lib/ uses). Listed once: the enum and the table the addon
 // reports (native.tables.reductions) come from it.
-#define MEMMAP_REDUCTIONS(X)             \
-  X(kSum, "sum")                         \
-  X(kProd, "prod")                       \
-  X(kMean, "mean")                       \
-  X(kVar, "var")                         \
-  X(kMin, "min")                         \
-  X(kMax, "max")                         \
-  X(kArgmin, "argmin")                   \
-  X(kArgmax, "argmax")                   \
-  X(kAny, "any")                         \
-  X(kAll, "all")                         \
-  X(kCountNonzero, "count_nonzero")      \
-  X(kNansum, "nansum")                   \
-  X(kNanmean, "nanmean")                 \
-  X(kNanvar, "nanvar")                   \
-  X(kNanmin, "nanmin")                   \
-  X(kNanmax, "nanmax")                   \
-  X(kNanargmin, "nanargmin")             \
+#define MEMMAP_REDUCTIONS(X)        \
+  X(kSum, "sum")                    \
+  X(kProd, "prod")                  \
+  X(kMean, "mean")                  \
+  X(kVar, "var")                    \
+  X(kMin, "min")                    \
+  X(kMax, "max")                    \
+  X(kArgmin, "argmin")              \
+  X(kArgmax, "argmax")              \
+  X(kAny, "any")                    \
+  X(kAll, "all")                    \
+  X(kCountNonzero, "count_nonzero") \
+  X(kNansum, "nansum")              \
+  X(kNanmean, "nanmean")            \
+  X(kNanvar, "nanvar")              \
+  X(kNanmin, "nanmin")              \
+  X(kNanmax, "nanmax")              \
+  X(kNanargmin, "nanargmin")        \
   X(kNanargmax, "nanargmax")
 
 #define MEMMAP_REDUCTION_ENUMERATOR(e, ...) e,

@@ -28,8 +28,6 @@ void parallel_for(uint64_t count, int threads, Fn& fn) {
 // A cancellation flag an async call shares with its kernel (nullptr: none).
 // Kernels check it between slices and return -ECANCELED.
 using CancelFlag = std::atomic<bool>;
-inline bool cancelled(const CancelFlag* flag) {
-  return flag != nullptr && flag->load(std::memory_order_relaxed);
-}
+inline bool cancelled(const CancelFlag* flag) { return flag != nullptr && flag->load(std::memory_order_relaxed); }
 
 }  // namespace memmap
