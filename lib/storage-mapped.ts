@@ -1,7 +1,7 @@
 // File storage: a file mapped with mmap() by the native Mapping, as a Storage
 // (lib/storage.ts). mapFile() opens, sizes and maps.
 import * as fs from 'node:fs';
-import { native, type NativeMapping } from './binding';
+import { native, type NativeCancel, type NativeMapping } from './binding';
 import type { DType } from './dtype';
 import { fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { type Order, sizeOf } from './layout';
@@ -35,6 +35,22 @@ export class MappedStorage implements ShareableStorage {
   }
   gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array {
     return this.#m.gather(type, swap, coords, view, dst);
+  }
+  // The async twins (see NativeMapping): promises, settled from the libuv thread pool.
+  sumAsync(type: number, swap: boolean, view: Float64Array, threads: number, cancel?: NativeCancel): Promise<number | bigint | Float64Array> {
+    return this.#m.sumAsync(type, swap, view, threads, cancel);
+  }
+  copyAsync(type: number, swap: boolean, view: Float64Array, cancel?: NativeCancel): Promise<ArrayBuffer> {
+    return this.#m.copyAsync(type, swap, view, cancel);
+  }
+  gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel?: NativeCancel): Promise<ArrayBuffer | Float64Array> {
+    return this.#m.gatherAsync(type, swap, coords, view, cancel);
+  }
+  reduceAsync(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, cancel?: NativeCancel): Promise<ArrayBuffer> {
+    return this.#m.reduceAsync(type, swap, view, nkeep, op, outType, ddof, threads, cancel);
+  }
+  prefetch(view: Float64Array, itemsize: number, cancel?: NativeCancel): Promise<undefined> {
+    return this.#m.prefetch(view, itemsize, cancel);
   }
   flush(): void {
     this.#m.flush();

@@ -62,4 +62,9 @@ int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* sha
 int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst,
            const CancelFlag* cancel = nullptr);
 
+// Makes the pages the view's elements (of `itemsize` bytes) occupy resident:
+// asks the kernel to read them ahead (madvise WILLNEED), then reads one byte
+// of each, so it returns once they are in memory.
+int touch_view(const Region& region, const StridedView& view, unsigned itemsize, const CancelFlag* cancel = nullptr);
+
 }  // namespace memmap
