@@ -4,10 +4,10 @@
 // share.ts; this file holds only the methods users call.
 import { inspect } from 'node:util';
 import type { NdArray } from 'ndarray';
-import { maxBufferLength } from './binding';
+import { maxBufferLength, native } from './binding';
 import { asMemmapError, guardPrototype } from './boundary';
 import { type Codec, codecOf, toComplex } from './codec';
-import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, hasFloat16Array, type InputTypes, parseDType, type ValueTypes } from './dtype';
+import { type CanonicalDType, type Complex, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, hasFloat16Array, type InputTypes, MACHINE_LITTLE_ENDIAN, parseDType, type ValueTypes } from './dtype';
 import { halfToNumber } from './float16';
 import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
@@ -16,7 +16,9 @@ import { toNdArray } from './ndarray';
 import { ADVICE_CODES, type Advice, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
-import { type ByteRange, isShareable, type Storage } from './storage';
+import { abortError, type AccumulateOptions, type AsyncOptions, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
+import { type ByteRange, type CancelToken, isAsync, isShareable, type Storage } from './storage';
+import { HeapStorage } from './storage-heap';
 import { type Residency, residencyOf } from './storage-mapped';
 import { type SharedMemmap, tokenMeta } from './share';
 import { SEGMENT_BYTES, Windows } from './windows';
@@ -407,37 +409,29 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   }
 
   /**
-   * Sum of the elements of `a[...index]` (numpy basic indexing: an integer
-   * picks, null takes a whole axis, [start, stop, step] slices; no index sums
-   * everything), computed natively without creating any ArrayBuffer, the way
-   * numpy's `a[index].sum(dtype=float64)` is: floats and float16 accumulate in
-   * float64, pairwise in blocks; integers and bool in 64 bits (wrapping, like
-   * numpy); int64/uint64 return a bigint, complex a {re, im}. Any byte order.
-   * @throws ERR_OUT_OF_RANGE / ERR_INVALID_INDEX for a bad index; ERR_CLOSED.
-   * @throws ERR_SIGBUS instead of crashing if a page cannot be read (the file shrank under the mapping).
-   */
-  sum(...index: IndexItem[]): SumTypes[N] {
-    const storage = this.#live();
-    const v = this.#nativeView(index);
-    const r = storage.sum(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1));
-    if (r instanceof Float64Array) return { re: r[0], im: r[1] } as SumTypes[N];
-    return r as SumTypes[N];
-  }
-
-  /**
    * A copy of `a[...index]` (indexing as in sum()) as a new TypedArray in C
    * order of the selection, in this machine's byte order whatever the file's
    * (the same TypedArray type as `data`; complex interleaved). numpy's
    * `np.array(a[index])`. Reads only the pages the selection touches and makes
-   * no view of the mapping, so it is cheap on arrays of any size.
-   * @throws as sum(), and ERR_TOO_LARGE when the copy would not fit one ArrayBuffer.
+   * no view of the mapping, so it is cheap on arrays of any size. A trailing
+   * `{ out }` (a TypedArray of this dtype's type and exactly the selection's
+   * element count, or a writable C-contiguous array of its shape) is filled
+   * instead, with no allocation, and returned.
+   * @throws as sum(), and ERR_TOO_LARGE when the copy would not fit one ArrayBuffer; ERR_DTYPE_MISMATCH/ERR_SHAPE_MISMATCH for a bad `out`.
    */
-  read(...index: IndexItem[]): DataTypes[N] {
-    const storage = this.#live();
+  read(...args: [...IndexItem[], { out?: DataTypes[N] | MemmapArray<N> }] | IndexItem[]): DataTypes[N] {
+    const { index, options } = splitArgs(args);
+    const o = readOptions(options, ['out'], 'read()');
     const v = this.#nativeView(index);
-    const out = this.#allocate(sizeOf(v.shape));
-    storage.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), bytesOf(out));
-    return out;
+    const storage = this.#live();
+    const count = sizeOf(v.shape);
+    if (o.out === undefined) {
+      const out = this.#allocate(count);
+      storage.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), bytesOf(out));
+      return out;
+    }
+    this.#copyInto(storage, v, outBytes(o.out, nativeOf(this.#dt), v.shape, false));
+    return o.out as DataTypes[N];
   }
 
   /**
@@ -452,20 +446,27 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
     const out = this.#allocate(count);
     const bad = storage.gather(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, viewDescriptor(this.#off * this.itemsize, this.shape, this.strides, this.itemsize), bytesOf(out));
-    if (bad !== undefined) {
-      // [kind (0: not an integer, 1: out of range), axis, position]
-      const d = bad[1];
-      const k = bad[2];
-      const where = `index ${describe(columns[d][k])} (array ${d}, position ${k})`;
-      if (bad[0] === 0) throw new MemmapTypeError('ERR_INVALID_INDEX', `${where} must be an integer`);
-      throw new MemmapRangeError('ERR_OUT_OF_RANGE', `${where} is out of bounds for axis ${d} with size ${this.shape[d]}`);
-    }
+    if (bad !== undefined) throw this.#badCoordinate(bad, columns);
     return out;
+  }
+
+  /** The error for gather()'s first bad coordinate: [kind (0: not an integer, 1: out of range), axis, position]. */
+  #badCoordinate(bad: Float64Array, columns: Float64Array[]): MemmapError {
+    const d = bad[1];
+    const k = bad[2];
+    const where = `index ${describe(columns[d][k])} (array ${d}, position ${k})`;
+    if (bad[0] === 0) return new MemmapTypeError('ERR_INVALID_INDEX', `${where} must be an integer`);
+    return new MemmapRangeError('ERR_OUT_OF_RANGE', `${where} is out of bounds for axis ${d} with size ${this.shape[d]}`);
   }
 
   /** A new heap TypedArray of `count` elements of this dtype. */
   #allocate(count: number): DataTypes[N] {
-    const bytes = count * this.itemsize;
+    return this.#allocateAs(this.#dt, count) as DataTypes[N];
+  }
+
+  /** A new heap TypedArray of `count` elements of `dt`. */
+  #allocateAs(dt: DType, count: number): AnyTypedArray {
+    const bytes = count * dt.itemsize;
     if (bytes > maxBufferLength) {
       throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
     }
@@ -475,8 +476,365 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     } catch (err) {
       throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes cannot be allocated`, { cause: err });
     }
-    return this.#typed({ buffer, byteOffset: 0 }, count);
+    const { array, lanes } = DTYPES[dt.name];
+    return new array(buffer, 0, count * lanes) as AnyTypedArray;
   }
+
+  // ---- reductions (numpy's, planned in reduce.ts, run natively) ----------
+
+  /** The selection `a[...index]` in bytes of the storage. */
+  #selection(index: readonly IndexItem[]): ViewSpec {
+    return this.#nativeView(index);
+  }
+
+  /** Bytes the result of `p` goes into: the caller's `out`, or a new buffer. */
+  #target(p: ReducePlan): Uint8Array {
+    if (p.out !== undefined) return outBytes(p.out, p.dtype, p.shape, false);
+    const bytes = sizeOf(p.shape) * p.dtype.itemsize;
+    return bytesOf(this.#allocateAs(p.dtype, bytes / p.dtype.itemsize));
+  }
+
+  /** The value the call returns, once `bytes` hold the results. */
+  #finish(p: ReducePlan, bytes: Uint8Array): unknown {
+    if (p.sqrt) {
+      const { array } = DTYPES[p.dtype.name];
+      sqrtInPlace(new array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / p.dtype.itemsize) as Float64Array);
+    }
+    if (p.out !== undefined) return p.out;
+    if (p.scalar) return scalarOf(p, bytes);
+    return memoryArray(p.dtype, p.shape, bytes);
+  }
+
+  /** numpy's exact full sum (sum_view) serves sum() and mean() of floats with the default accumulator. */
+  #exactSum(p: ReducePlan): boolean {
+    if (!p.scalar || !p.defaultDType) return false;
+    if (p.op === 'sum') return true;
+    return p.op === 'mean' && (this.#dt.kind === 'f' || this.#dt.kind === 'c');
+  }
+
+  #runReduce(p: ReducePlan, storage: Storage): unknown {
+    const type = ELEM_CODES[this.#dt.name];
+    const swap = !this.#dt.isNative;
+    if (this.#exactSum(p)) return exactValue(p, storage.sum(type, swap, p.view, p.threads), this.#dt);
+    // The result may land in the array's own memory (out: a view of it): the kernel reads and writes element by element, so go through a copy.
+    const direct = !(isArray(p.out) && (p.out as MemmapArray).#storage === storage);
+    const bytes = direct ? this.#target(p) : bytesOf(this.#allocateAs(p.dtype, sizeOf(p.shape)));
+    storage.reduce(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, bytes);
+    if (!direct) outBytes(p.out, p.dtype, p.shape, false).set(bytes);
+    return this.#finish(p, direct ? bytes : outBytes(p.out, p.dtype, p.shape, false));
+  }
+
+  #reduce(op: Reduction, args: readonly unknown[]): unknown {
+    const { index, options } = splitArgs(args);
+    const v = this.#selection(index);
+    const p = plan(op, this.#dt, v, options, false);
+    return this.#runReduce(p, this.#live()); // #live() after the options: a Proxy's traps may have closed the array
+  }
+
+  async #reduceAsync(op: Reduction, args: readonly unknown[]): Promise<unknown> {
+    const { index, options } = splitArgs(args);
+    const v = this.#selection(index);
+    const p = plan(op, this.#dt, v, options, true);
+    const storage = this.#live();
+    if (p.out !== undefined) outBytes(p.out, p.dtype, p.shape, false); // refuse a bad out before any work
+    if (!isAsync(storage)) return this.#runReduce(p, storage);
+    const type = ELEM_CODES[this.#dt.name];
+    const swap = !this.#dt.isNative;
+    if (this.#exactSum(p)) {
+      const r = await cancellable(p.signal, (c) => storage.sumAsync(type, swap, p.view, p.threads, c));
+      return exactValue(p, r, this.#dt);
+    }
+    const buf = await cancellable(p.signal, (c) => storage.reduceAsync(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, c));
+    const got = new Uint8Array(buf);
+    if (p.out === undefined) return this.#finish(p, got);
+    const dst = outBytes(p.out, p.dtype, p.shape, false); // checked again: it may have been detached or closed meanwhile
+    dst.set(got);
+    return this.#finish(p, dst);
+  }
+
+  /**
+   * Sum of `a[...index]` (numpy basic indexing, as view() takes it), along
+   * `axis` or of everything: numpy's `a[index].sum(axis, dtype, out, keepdims)`.
+   * Floats accumulate in float64 (numpy's `dtype=float64`, bit for bit:
+   * pairwise, in numpy's order), integers in 64 bits (wrapping, as numpy),
+   * bool counts; `dtype` picks another accumulator (float32 gives numpy's
+   * default float32 sum). With no axis: a number (bigint for int64/uint64,
+   * {re, im} for complex); along an axis: an in-memory array.
+   * @throws ERR_INVALID_AXIS, ERR_INVALID_DTYPE, ERR_UNKNOWN_OPTION, ERR_DTYPE_MISMATCH/ERR_SHAPE_MISMATCH for `out`; ERR_OUT_OF_RANGE / ERR_INVALID_INDEX for a bad index; ERR_CLOSED; ERR_SIGBUS.
+   */
+  sum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
+    return this.#reduce('sum', args) as Reduced<O, SumTypes[N]>;
+  }
+  /** Product, numpy's `prod()` (accumulators as sum(); sequential, as numpy's). */
+  prod<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
+    return this.#reduce('prod', args) as Reduced<O, SumTypes[N]>;
+  }
+  /** Mean, numpy's `mean(dtype=float64)`: the float64 sum (bit for bit) divided by the count. Empty: NaN. */
+  mean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
+    return this.#reduce('mean', args) as Reduced<O, MeanTypes[N]>;
+  }
+  /** Variance, numpy's `var(ddof)`: mean of |x - mean|² (two passes, float64), divided by n - ddof. Complex gives a real variance. */
+  var<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('var', args) as Reduced<O, number>;
+  }
+  /** Standard deviation: the square root of var(). */
+  std<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('std', args) as Reduced<O, number>;
+  }
+  /** Smallest element; NaN if any is NaN (numpy's `min()`). @throws ERR_EMPTY_REDUCTION for an empty selection or axis. */
+  min<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('min', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** Largest element; NaN if any is NaN (numpy's `max()`). @throws ERR_EMPTY_REDUCTION. */
+  max<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('max', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** Index of the smallest element (flat, C order of the selection, with no axis; int64 along one axis); the first on ties or NaN. @throws ERR_EMPTY_REDUCTION. */
+  argmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('argmin', args) as Reduced<O, number>;
+  }
+  /** Index of the largest element, as argmin(). */
+  argmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('argmax', args) as Reduced<O, number>;
+  }
+  /** Whether any element is nonzero (NaN counts as nonzero). */
+  any<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
+    return this.#reduce('any', args) as Reduced<O, boolean>;
+  }
+  /** Whether every element is nonzero. */
+  all<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
+    return this.#reduce('all', args) as Reduced<O, boolean>;
+  }
+  /** Number of nonzero elements (numpy's `count_nonzero`); int64 along an axis. */
+  countNonzero<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('count_nonzero', args) as Reduced<O, number>;
+  }
+  /** Sum treating NaN as zero (numpy's `nansum`). */
+  nansum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
+    return this.#reduce('nansum', args) as Reduced<O, SumTypes[N]>;
+  }
+  /** Mean of the elements that are not NaN (numpy's `nanmean`); NaN where all are. */
+  nanmean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
+    return this.#reduce('nanmean', args) as Reduced<O, MeanTypes[N]>;
+  }
+  /** Variance of the elements that are not NaN (numpy's `nanvar`). */
+  nanvar<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanvar', args) as Reduced<O, number>;
+  }
+  /** Standard deviation of the elements that are not NaN (numpy's `nanstd`). */
+  nanstd<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanstd', args) as Reduced<O, number>;
+  }
+  /** Smallest element ignoring NaN (NaN where all are NaN, as numpy's `nanmin`). @throws ERR_EMPTY_REDUCTION. */
+  nanmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('nanmin', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** Largest element ignoring NaN. @throws ERR_EMPTY_REDUCTION. */
+  nanmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('nanmax', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** Index of the smallest element ignoring NaN. @throws ERR_ALL_NAN where a slice holds only NaN; ERR_EMPTY_REDUCTION. */
+  nanargmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanargmin', args) as Reduced<O, number>;
+  }
+  /** Index of the largest element ignoring NaN. @throws ERR_ALL_NAN; ERR_EMPTY_REDUCTION. */
+  nanargmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanargmax', args) as Reduced<O, number>;
+  }
+
+  // The async twins: the same result, computed on the libuv thread pool (a
+  // file mapping; page faults never block the event loop), cancellable with
+  // `signal` (rejects ERR_ABORTED, name 'AbortError'). close() meanwhile is
+  // safe: the mapping stays until the call ends.
+  /** sum() off the event loop. */
+  sumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
+    return this.#reduceAsync('sum', args) as Promise<Reduced<O, SumTypes[N]>>;
+  }
+  /** prod() off the event loop. */
+  prodAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
+    return this.#reduceAsync('prod', args) as Promise<Reduced<O, SumTypes[N]>>;
+  }
+  /** mean() off the event loop. */
+  meanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
+    return this.#reduceAsync('mean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+  }
+  /** var() off the event loop. */
+  varAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('var', args) as Promise<Reduced<O, number>>;
+  }
+  /** std() off the event loop. */
+  stdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('std', args) as Promise<Reduced<O, number>>;
+  }
+  /** min() off the event loop. */
+  minAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('min', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** max() off the event loop. */
+  maxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('max', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** argmin() off the event loop. */
+  argminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('argmin', args) as Promise<Reduced<O, number>>;
+  }
+  /** argmax() off the event loop. */
+  argmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('argmax', args) as Promise<Reduced<O, number>>;
+  }
+  /** any() off the event loop. */
+  anyAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
+    return this.#reduceAsync('any', args) as Promise<Reduced<O, boolean>>;
+  }
+  /** all() off the event loop. */
+  allAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
+    return this.#reduceAsync('all', args) as Promise<Reduced<O, boolean>>;
+  }
+  /** countNonzero() off the event loop. */
+  countNonzeroAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('count_nonzero', args) as Promise<Reduced<O, number>>;
+  }
+  /** nansum() off the event loop. */
+  nansumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
+    return this.#reduceAsync('nansum', args) as Promise<Reduced<O, SumTypes[N]>>;
+  }
+  /** nanmean() off the event loop. */
+  nanmeanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
+    return this.#reduceAsync('nanmean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+  }
+  /** nanvar() off the event loop. */
+  nanvarAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanvar', args) as Promise<Reduced<O, number>>;
+  }
+  /** nanstd() off the event loop. */
+  nanstdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanstd', args) as Promise<Reduced<O, number>>;
+  }
+  /** nanmin() off the event loop. */
+  nanminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('nanmin', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** nanmax() off the event loop. */
+  nanmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('nanmax', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** nanargmin() off the event loop. */
+  nanargminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanargmin', args) as Promise<Reduced<O, number>>;
+  }
+  /** nanargmax() off the event loop. */
+  nanargmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanargmax', args) as Promise<Reduced<O, number>>;
+  }
+
+  /**
+   * A copy of `a[...index]` as a new in-memory array (C order, this machine's
+   * byte order) with the same API: numpy's `a[index].copy()`. With `out` (a
+   * writable C-contiguous array of the same shape and dtype), fills it instead.
+   * @throws as read().
+   */
+  copy(...args: [...IndexItem[], { out?: MemmapArray<N> }] | IndexItem[]): MemmapArray<N> {
+    const { index, options } = splitArgs(args);
+    const o = readOptions(options, ['out'], 'copy()');
+    const v = this.#nativeView(index);
+    const storage = this.#live();
+    const dt = nativeOf(this.#dt);
+    const dst = o.out === undefined ? bytesOf(this.#allocateAs(dt, sizeOf(v.shape))) : outBytes(o.out, dt, v.shape, true);
+    this.#copyInto(storage, v, dst);
+    return (o.out ?? memoryArray(dt, v.shape, dst)) as MemmapArray<N>;
+  }
+
+  /** copy() off the event loop (`signal` cancels). */
+  async copyAsync(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<MemmapArray<N>> {
+    const { index, options } = splitArgs(args);
+    const o = readOptions(options, ['signal'], 'copyAsync()');
+    const v = this.#nativeView(index);
+    const got = await this.#copyAsync(v, signalOf(o.signal, 'copyAsync()'));
+    return memoryArray(nativeOf(this.#dt), v.shape, got) as MemmapArray<N>;
+  }
+
+  /** The selection's elements in C order into `dst`, through a copy when `dst` is this array's own memory. */
+  #copyInto(storage: Storage, v: ViewSpec, dst: Uint8Array): void {
+    const view = viewDescriptor(v.offset, v.shape, v.strides, 1);
+    const type = ELEM_CODES[this.#dt.name];
+    try {
+      storage.copy(type, !this.#dt.isNative, view, dst);
+    } catch (err) {
+      if (!(err instanceof MemmapError && err.code === 'ERR_INVALID_ARG_VALUE' && /overlaps/.test(err.message))) throw err;
+      const tmp = new Uint8Array(dst.byteLength);
+      storage.copy(type, !this.#dt.isNative, view, tmp);
+      dst.set(tmp);
+    }
+  }
+
+  async #copyAsync(v: ViewSpec, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const storage = this.#live();
+    if (!isAsync(storage)) {
+      const dst = bytesOf(this.#allocateAs(nativeOf(this.#dt), sizeOf(v.shape)));
+      this.#copyInto(storage, v, dst);
+      return dst;
+    }
+    const buf = await cancellable(signal, (c) => storage.copyAsync(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), c));
+    return new Uint8Array(buf);
+  }
+
+  /**
+   * read() off the event loop: the copy runs on the libuv thread pool, so a
+   * cold read (page faults on disk) never blocks the event loop. `signal`
+   * cancels (ERR_ABORTED); `out` (a TypedArray as read() takes) is filled when
+   * the read ends.
+   */
+  async readAsync(...args: [...IndexItem[], { signal?: AbortSignal; out?: DataTypes[N] }] | IndexItem[]): Promise<DataTypes[N]> {
+    const { index, options } = splitArgs(args);
+    const o = readOptions(options, ['signal', 'out'], 'readAsync()');
+    const v = this.#nativeView(index);
+    const dt = nativeOf(this.#dt);
+    if (o.out !== undefined) outBytes(o.out, dt, v.shape, false);
+    const got = await this.#copyAsync(v, signalOf(o.signal, 'readAsync()'));
+    if (o.out !== undefined) {
+      outBytes(o.out, dt, v.shape, false).set(got);
+      return o.out as DataTypes[N];
+    }
+    return this.#typed({ buffer: got.buffer as ArrayBuffer, byteOffset: got.byteOffset }, sizeOf(v.shape));
+  }
+
+  /**
+   * gather() off the event loop. A trailing options object `{ signal }` (one
+   * that is not an array or array-like) cancels.
+   */
+  async gatherAsync(...args: (ArrayLike<number | bigint> | { signal?: AbortSignal })[]): Promise<DataTypes[N]> {
+    const n = args.length;
+    const last = n > 0 ? args[n - 1] : undefined;
+    const hasOptions = n > this.ndim || (typeof last === 'object' && last !== null && !ArrayBuffer.isView(last) && !Array.isArray(last) && !Object.hasOwn(last, 'length'));
+    const o = readOptions(hasOptions ? last : undefined, ['signal'], 'gatherAsync()');
+    const coords: ArrayLike<number | bigint>[] = [];
+    for (let i = 0; i < (hasOptions ? n - 1 : n); i++) appendOwn(coords, args[i] as ArrayLike<number | bigint>);
+    const signal = signalOf(o.signal, 'gatherAsync()');
+    const storage = this.#live();
+    if (!isAsync(storage)) return Reflect.apply(this.gather, this, coords) as DataTypes[N];
+    const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
+    const view = viewDescriptor(this.#off * this.itemsize, this.shape, this.strides, this.itemsize);
+    const got = await cancellable(signal, (c) => storage.gatherAsync(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, view, c));
+    if (got instanceof Float64Array) throw this.#badCoordinate(got, columns);
+    return this.#typed({ buffer: got, byteOffset: 0 }, count);
+  }
+
+  /**
+   * Reads the pages of `a[...index]` into the page cache off the event loop
+   * (madvise WILLNEED, then a touch of each page) and resolves once they are
+   * resident, so the reads that follow do not fault on disk. A hint for
+   * in-memory arrays (resolves at once).
+   */
+  async prefetch(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<void> {
+    const { index, options } = splitArgs(args);
+    const o = readOptions(options, ['signal'], 'prefetch()');
+    const v = this.#nativeView(index);
+    const signal = signalOf(o.signal, 'prefetch()');
+    const storage = this.#live();
+    if (!isAsync(storage)) return;
+    await cancellable(signal, (c) => storage.prefetch(viewDescriptor(v.offset, v.shape, v.strides, 1), this.itemsize, c));
+  }
+
 
   /**
    * Writes dirty pages to disk (msync). No-op for modes 'r' and 'c'.
@@ -674,7 +1032,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   [inspect.custom](): string {
     if (!isArray(this)) return 'MemmapArray {}'; // a Proxy of an array, or an object inheriting from one
-    return this.#print(reprOf);
+    return this.#print((p) => reprOf(p, this.#spec.filename === '' ? 'array' : 'memmap'));
   }
 
   /** numpy's str(): `[[0. 1.]\n [2. 3.]]` (a closed array: its description). Never throws. */
@@ -693,7 +1051,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
         state = `unreadable: ${err instanceof MemmapError ? err.code : 'error'}`;
       }
     }
-    return `memmap(<${state}>, shape=${tupleRepr(this.shape)}, dtype=${dtypeRepr(this.#dt)})`;
+    return `${this.#spec.filename === '' ? 'array' : 'memmap'}(<${state}>, shape=${tupleRepr(this.shape)}, dtype=${dtypeRepr(this.#dt)})`;
   }
 
   #printable(): Printable {
@@ -809,4 +1167,111 @@ function valueReader(dt: DType, t: ArrayLike<unknown>): (k: number) => unknown {
   if (dt.kind === 'b') return (k) => t[k] !== 0;
   if (dt.name === 'float16' && !hasFloat16Array) return (k) => halfToNumber(t[k] as number);
   return (k) => t[k];
+}
+
+/** What mean() returns for each dtype with no axis: a number, {re, im} for complex. */
+export type MeanTypes = { [K in keyof ValueTypes]: K extends 'complex64' | 'complex128' ? Complex : number };
+
+/** A reduction's arguments: index items (as view() takes them), then an optional options object. */
+export type ReduceArgs<O> = IndexItem[] | [...IndexItem[], O];
+
+/**
+ * What a reduction returns for options `O`: `out` itself when given; an
+ * in-memory array along an axis or with keepdims; else the scalar `S`.
+ */
+export type Reduced<O, S> = O extends { out: infer T } ? T : O extends { keepdims: true } ? MemmapArray : O extends { axis: number | readonly number[] } ? MemmapArray : S;
+
+/** The dtype with this machine's byte order (what copies and results hold). */
+function nativeOf(dt: DType): DType {
+  return dt.isNative ? dt : parseDType((MACHINE_LITTLE_ENDIAN ? '<' : '>') + dt.descr.slice(1));
+}
+
+/** The spec of arrays that live in memory (results, copies): no file. */
+function memorySpec(dtype: DType): ArraySpec {
+  return { filename: '', mode: 'r+', dtype, offset: 0, order: 'C' };
+}
+
+/** Internal: an in-memory C-order array over `bytes` (no copy): results of reductions and copies. */
+export function memoryArray(dtype: DType, shape: readonly number[], bytes: Uint8Array): MemmapArray {
+  return createArray(memorySpec(dtype), copyOf(shape), new HeapStorage(bytes));
+}
+
+/** TypedArray.prototype's getters, taken at load: a subclass or a patch cannot lie about where the bytes are. */
+const typedProto = Object.getPrototypeOf(Int8Array.prototype) as object;
+const typedGetter = (name: string) => Object.getOwnPropertyDescriptor(typedProto, name)?.get as (this: unknown) => unknown;
+const getBuffer = typedGetter('buffer');
+const getByteOffset = typedGetter('byteOffset');
+const getByteLength = typedGetter('byteLength');
+const getLength = typedGetter('length');
+
+/**
+ * The bytes `out` offers for a result of `dt` and `shape`: an array (writable,
+ * same dtype and shape, C contiguous) or, unless `arrayOnly`, a TypedArray of
+ * the dtype's type holding exactly the result's elements (complex: interleaved).
+ */
+function outBytes(out: unknown, dt: DType, shape: readonly number[], arrayOnly: boolean): Uint8Array {
+  if (isArray(out)) {
+    const a = out as MemmapArray;
+    if (a.dtype !== dt.name || a.descr !== dt.descr) throw new MemmapError('ERR_DTYPE_MISMATCH', `out has dtype ${a.descr}; the result is ${dt.descr}`);
+    let same = a.shape.length === shape.length;
+    for (let d = 0; same && d < shape.length; d++) same = a.shape[d] === shape[d];
+    if (!same) throw new MemmapError('ERR_SHAPE_MISMATCH', `out has shape ${tupleRepr(a.shape)}; the result has shape ${tupleRepr(shape)}`);
+    if (a.readonly) throw new MemmapError('ERR_READ_ONLY', 'out is read-only');
+    if (a.order !== 'C' && a.ndim > 1 && a.size > 1) throw new MemmapError('ERR_NOT_CONTIGUOUS', 'out must be C contiguous (an F-order array holds its elements in another order)');
+    return bytesOf(a.data as AnyTypedArray);
+  }
+  const { array, lanes } = DTYPES[dt.name];
+  if (arrayOnly || !ArrayBuffer.isView(out) || !(out instanceof array)) {
+    throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `out must be ${arrayOnly ? 'an array' : `a ${array.name} or an array`} of ${dt.name}, got ${describe(out)}`);
+  }
+  const want = sizeOf(shape) * lanes;
+  const length = Reflect.apply(getLength, out, []) as number;
+  if (length !== want) throw new MemmapError('ERR_SHAPE_MISMATCH', `out holds ${length} values; the result has ${want}`);
+  return new Uint8Array(Reflect.apply(getBuffer, out, []) as ArrayBuffer, Reflect.apply(getByteOffset, out, []) as number, Reflect.apply(getByteLength, out, []) as number);
+}
+
+/** The scalar a full reduction returns, from the result's bytes. */
+function scalarOf(p: ReducePlan, bytes: Uint8Array): unknown {
+  const value = codecOf(p.dtype).read(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
+  if (p.family === 'arg' || p.family === 'count') return Number(value);
+  // sum()/prod() of bool and integers up to 32 bits give a number, as sum() always has (exact below 2^53).
+  if (p.family === 'acc' && p.defaultDType && typeof value === 'bigint' && p.input.itemsize < 8 && p.input.kind !== 'c') return Number(BigInt.asIntN(64, value));
+  return value;
+}
+
+/** sum()/mean() from sum_view's exact value. */
+function exactValue(p: ReducePlan, r: number | bigint | Float64Array, dt: DType): unknown {
+  const n = p.reduced;
+  if (r instanceof Float64Array) return p.op === 'mean' ? { re: r[0] / n, im: r[1] / n } : { re: r[0], im: r[1] };
+  if (p.op === 'mean') return (r as number) / n;
+  if (dt.kind === 'b' || ((dt.kind === 'i' || dt.kind === 'u') && dt.itemsize < 8)) return r;
+  return r;
+}
+
+function signalOf(value: unknown, fn: string): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(typeof AbortSignal === 'function' && value instanceof AbortSignal)) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} signal must be an AbortSignal, got ${describe(value)}`);
+  return value;
+}
+
+/**
+ * Runs a native async call with a cancel token wired to `signal`: an abort
+ * before or during the call rejects with ERR_ABORTED (name AbortError).
+ */
+async function cancellable<T>(signal: AbortSignal | undefined, run: (token: CancelToken | undefined) => Promise<T>): Promise<T> {
+  if (signal === undefined) return run(undefined);
+  if (signal.aborted) throw abortError(signal);
+  const token = new native.Cancel();
+  const onAbort = (): void => token.cancel();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const r = await run(token);
+    if (signal.aborted) throw abortError(signal);
+    return r;
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal);
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }

@@ -4,7 +4,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { nativeError } from './errors';
-import type { ShareableStorage } from './storage';
+import type { CancelToken, ShareableStorage } from './storage';
 
 /** A cancellation flag for the async calls (native.Cancel): cancel() makes a pending call reject with ERR_ABORTED. */
 export interface NativeCancel {
@@ -35,6 +35,7 @@ export interface NativeTables {
   modes: Record<string, number>;
   advice: Record<string, number>;
   mapFlags: Record<string, number>;
+  reductions: Record<string, number>;
 }
 
 export interface NativeBinding {
@@ -51,7 +52,10 @@ export interface NativeBinding {
   /** Marks buffers whose memory was transfer()red away before the env goes (see binding.cc). */
   scanEscapes(): void;
   /** The kernels over the bytes of a TypedArray (heap storage); arguments as Storage's after `bytes`. */
-  sumBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array;
+  sumBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array;
+  reduceBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
+  /** A cancellation flag for the async kernels (shared with the native job). */
+  Cancel: new () => CancelToken;
   copyBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
   gatherBytes(bytes: Uint8Array, type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
   readonly tables: NativeTables;

@@ -29,6 +29,36 @@ export function guarded<F extends (this: never, ...args: never[]) => unknown>(fn
   return wrapped as unknown as F;
 }
 
+const promiseThen = Promise.prototype.then;
+const promiseReject = Promise.reject.bind(Promise);
+
+/**
+ * `fn`, which returns a Promise, with the contract applied: it never throws;
+ * every rejection (a synchronous throw included) is a MemmapError.
+ */
+export function guardedAsync<F extends (this: never, ...args: never[]) => Promise<unknown>>(fn: F): F {
+  const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    let p: Promise<unknown>;
+    try {
+      p = Reflect.apply(fn, this, args) as Promise<unknown>;
+    } catch (err) {
+      return promiseReject(asMemmapError(err));
+    }
+    return Reflect.apply(promiseThen, p, [
+      undefined,
+      (err: unknown) => {
+        throw asMemmapError(err);
+      },
+    ]) as Promise<unknown>;
+  };
+  Object.defineProperty(wrapped, 'name', { value: fn.name });
+  Object.defineProperty(wrapped, 'length', { value: fn.length });
+  return wrapped as unknown as F;
+}
+
+/** Methods that return a Promise: their names end in Async, and prefetch. */
+const isAsyncName = (key: string | symbol): boolean => typeof key === 'string' && (key.endsWith('Async') || key === 'prefetch');
+
 /**
  * Applies the contract to every method and getter of a class prototype, but
  * `skip` (hot paths that carry their own try/catch). Generator methods get
@@ -42,7 +72,7 @@ export function guardPrototype(proto: object, skip: readonly string[]): void {
     if (typeof d.value === 'function') {
       const fn = d.value as (...args: unknown[]) => unknown;
       const isGenerator = Object.prototype.toString.call(fn) === '[object GeneratorFunction]';
-      d.value = isGenerator ? guardGenerator(fn) : guarded(fn);
+      d.value = isGenerator ? guardGenerator(fn) : isAsyncName(key) ? guardedAsync(fn as () => Promise<unknown>) : guarded(fn);
     }
     if (typeof d.get === 'function') d.get = guarded(d.get);
     Object.defineProperty(proto, key, d);

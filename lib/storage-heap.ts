@@ -34,8 +34,8 @@ export class HeapStorage implements Storage {
     return { buffer: this.#buffer, byteOffset: this.#offset + start, byteLength: length };
   }
 
-  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array {
-    return native.sumBytes(this.#live(), type, swap, view);
+  sum(type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array {
+    return native.sumBytes(this.#live(), type, swap, view, threads);
   }
 
   copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void {
@@ -44,6 +44,10 @@ export class HeapStorage implements Storage {
 
   gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array {
     return native.gatherBytes(this.#live(), type, swap, coords, view, dst);
+  }
+
+  reduce(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void {
+    native.reduceBytes(this.#live(), type, swap, view, nkeep, op, outType, ddof, threads, dst);
   }
 
   flush(): void {

@@ -30,8 +30,8 @@ export interface Storage {
    * a mapping is an ArrayBuffer of its own (a transfer() of it moves only it).
    */
   bytes(start: number, length: number): ByteRange;
-  /** Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im]. */
-  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array;
+  /** Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im]; `threads` 0 = default. */
+  sum(type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array;
   /** The view's elements in C order into `dst` (exactly their bytes), in this machine's byte order. */
   copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
   /**
@@ -40,6 +40,12 @@ export interface Storage {
    * range), axis, position] of the first bad coordinate.
    */
   gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
+  /**
+   * A reduction (src-native/reduce.h) of the view: dims [0, nkeep) kept, the
+   * rest reduced; `op` a REDUCTIONS code, `outType` the result's element code;
+   * `dst` gets the results in C order over the kept dims.
+   */
+  reduce(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
   /** Writes changes to where the bytes come from (msync); no-op where there is nothing to write to. */
   flush(): void;
   /** How the bytes will be read (an ADVICE_CODES value); a hint, no-op where it means nothing. */
@@ -63,4 +69,28 @@ export interface ShareableStorage extends Storage {
 
 export function isShareable(storage: Storage): storage is ShareableStorage {
   return typeof (storage as Partial<ShareableStorage>).share === 'function';
+}
+
+/** A native cancellation flag (native.Cancel): cancel() makes a running kernel stop at its next slice. */
+export interface CancelToken {
+  cancel(): void;
+}
+
+/**
+ * Storage whose kernels can run off the JavaScript thread (a file mapping:
+ * page faults block). Each returns a Promise; the storage stays mapped until
+ * the call ends, whatever close() does meanwhile. Results come back in fresh
+ * ArrayBuffers. Heap storage has none: its bytes are in memory already.
+ */
+export interface AsyncStorage extends Storage {
+  sumAsync(type: number, swap: boolean, view: Float64Array, threads: number, cancel: CancelToken | undefined): Promise<number | bigint | Float64Array>;
+  copyAsync(type: number, swap: boolean, view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer>;
+  gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer | Float64Array>;
+  reduceAsync(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, cancel: CancelToken | undefined): Promise<ArrayBuffer>;
+  /** Reads every page the view's elements occupy into the page cache; resolves once they are resident. */
+  prefetch(view: Float64Array, itemsize: number, cancel: CancelToken | undefined): Promise<undefined>;
+}
+
+export function isAsync(storage: Storage): storage is AsyncStorage {
+  return typeof (storage as Partial<AsyncStorage>).reduceAsync === 'function';
 }
