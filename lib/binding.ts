@@ -4,29 +4,16 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { nativeError } from './errors';
-import type { CancelToken, ShareableStorage } from './storage';
+import type { AsyncStorage, CancelToken, ShareableStorage } from './storage';
 
-/** A cancellation flag for the async calls (native.Cancel): cancel() makes a pending call reject with ERR_ABORTED. */
-export interface NativeCancel {
-  cancel(): void;
-}
-
-/** The native Mapping: one file mapping (MappedStorage wraps it as a Storage). */
-export interface NativeMapping extends Omit<ShareableStorage, 'bytes'> {
+/**
+ * The native Mapping: one file mapping (MappedStorage wraps it as a Storage). Its async twins run on the libuv thread
+ * pool with the mapping pinned (a close() meanwhile unmaps once they end); every error, ERR_CLOSED included, is a
+ * rejection, and a cancel() of the token one was given rejects it with ERR_ABORTED.
+ */
+export interface NativeMapping extends Omit<ShareableStorage, 'bytes'>, Omit<AsyncStorage, 'bytes'> {
   /** An external ArrayBuffer over [start, start + length) of the mapping. */
   buffer(start: number, length: number): ArrayBuffer;
-  // The async twins run on the libuv thread pool with the mapping pinned (a close() meanwhile unmaps once they end);
-  // every error, ERR_CLOSED included, is a rejection. `threads`: 0 = default.
-  /** As sum(). */
-  sumAsync(type: number, swap: boolean, view: Float64Array, threads: number, cancel?: NativeCancel): Promise<number | bigint | Float64Array>;
-  /** The view's elements in C order, in this machine's byte order, in a fresh ArrayBuffer. */
-  copyAsync(type: number, swap: boolean, view: Float64Array, cancel?: NativeCancel): Promise<ArrayBuffer>;
-  /** As gather(), the elements in a fresh ArrayBuffer; or the Float64Array [kind, axis, position] of a bad coordinate. */
-  gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel?: NativeCancel): Promise<ArrayBuffer | Float64Array>;
-  /** As reduce(), the results in a fresh ArrayBuffer. */
-  reduceAsync(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, cancel?: NativeCancel): Promise<ArrayBuffer>;
-  /** Resolves once every page the view's elements (of `itemsize` bytes) occupy is resident (read ahead, then touched). */
-  prefetch(view: Float64Array, itemsize: number, cancel?: NativeCancel): Promise<undefined>;
 }
 
 /** The tables the addon is built from (src-native/dtypes.h, mapping.h), reported at load. */
@@ -63,7 +50,6 @@ export interface NativeBinding {
     new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;
     new (adopt: 'shared', id: string): NativeMapping;
   };
-  Cancel: new () => NativeCancel;
   readonly pageSize: number;
 }
 

@@ -1,16 +1,16 @@
 // File storage: a file mapped with mmap() by the native Mapping, as a Storage
 // (lib/storage.ts). mapFile() opens, sizes and maps.
 import * as fs from 'node:fs';
-import { native, type NativeCancel, type NativeMapping } from './binding';
+import { native, type NativeMapping } from './binding';
 import type { DType } from './dtype';
 import { fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { type Order, sizeOf } from './layout';
 import { MAP_FLAGS, type Mode, MODE_CODES } from './modes';
 import { displayPath, type FilePath } from './paths';
-import type { ByteRange, ShareableStorage } from './storage';
+import type { AsyncStorage, ByteRange, CancelToken, ShareableStorage } from './storage';
 
 /** A native Mapping as a Storage: each window is an external ArrayBuffer of its own. */
-export class MappedStorage implements ShareableStorage {
+export class MappedStorage implements ShareableStorage, AsyncStorage {
   readonly #m: NativeMapping;
   constructor(mapping: NativeMapping) {
     this.#m = mapping;
@@ -40,19 +40,19 @@ export class MappedStorage implements ShareableStorage {
     return this.#m.gather(type, swap, coords, view, dst);
   }
   // The async twins (see NativeMapping): promises, settled from the libuv thread pool.
-  sumAsync(type: number, swap: boolean, view: Float64Array, threads: number, cancel?: NativeCancel): Promise<number | bigint | Float64Array> {
+  sumAsync(type: number, swap: boolean, view: Float64Array, threads: number, cancel: CancelToken | undefined): Promise<number | bigint | Float64Array> {
     return this.#m.sumAsync(type, swap, view, threads, cancel);
   }
-  copyAsync(type: number, swap: boolean, view: Float64Array, cancel?: NativeCancel): Promise<ArrayBuffer> {
+  copyAsync(type: number, swap: boolean, view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer> {
     return this.#m.copyAsync(type, swap, view, cancel);
   }
-  gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel?: NativeCancel): Promise<ArrayBuffer | Float64Array> {
+  gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer | Float64Array> {
     return this.#m.gatherAsync(type, swap, coords, view, cancel);
   }
-  reduceAsync(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, cancel?: NativeCancel): Promise<ArrayBuffer> {
+  reduceAsync(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, cancel: CancelToken | undefined): Promise<ArrayBuffer> {
     return this.#m.reduceAsync(type, swap, view, nkeep, op, outType, ddof, threads, cancel);
   }
-  prefetch(view: Float64Array, itemsize: number, cancel?: NativeCancel): Promise<undefined> {
+  prefetch(view: Float64Array, itemsize: number, cancel: CancelToken | undefined): Promise<undefined> {
     return this.#m.prefetch(view, itemsize, cancel);
   }
   flush(): void {
