@@ -505,23 +505,45 @@ class Job : public Napi::AsyncWorker {
   virtual int Run(const Region& region, const memmap::CancelFlag* cancel) = 0;
   // On the JS thread, after Run returned 0.
   virtual Napi::Value Result(Napi::Env env) = 0;
+  // The rejection for Run's negative return.
+  virtual Napi::Error Failure(Napi::Env env, int rc) { return KernelError(env, rc); }
 
  private:
   void Execute() override {
     const memmap::CancelFlag* cancel = cancel_.get();
-    rc_ = memmap::cancelled(cancel) ? -ECANCELED : Run(pin_.region(), cancel);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
     try {
-      if (rc_ != 0) throw KernelError(env, rc_);
-      deferred_.Resolve(Result(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      rc_ = memmap::cancelled(cancel) ? -ECANCELED : Run(pin_.region(), cancel);
+    } catch (...) {
+      rc_ = -ENOMEM;  // a kernel's allocation (threads, buffers) failed
     }
   }
-  // Only if Execute() threw, which Run() does not (it allocates nothing).
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  // Settles the promise, then ends the job (dropping the pin). At a worker's
+  // teardown JavaScript can no longer run and the napi calls fail: the
+  // promise, which nothing can await any more, stays pending, and the job
+  // still ends (an exception escaping here would abort the process).
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      try {
+        Napi::HandleScope scope(env);
+        Settle(env);
+      } catch (const Napi::Error&) {
+      }
+    }
+    Destroy();
+  }
+  void Settle(Napi::Env env) {
+    Napi::Value error;
+    try {
+      if (rc_ == 0) {
+        deferred_.Resolve(Result(env));
+        return;
+      }
+      error = Failure(env, rc_).Value();
+    } catch (const Napi::Error& e) {
+      error = e.Value();
+    }
+    deferred_.Reject(error);
+  }
 
   Napi::Promise::Deferred deferred_;
   Pin pin_;

@@ -313,7 +313,7 @@ describe('async native kernels', function () {
   });
 
   describe('hostile callers (each in a child process)', function () {
-    for (const which of ['getter-closes', 'proxy-cancel-closes', 'detach-coords', 'truncated', 'truncated-while-running', 'gc-while-running']) {
+    for (const which of ['getter-closes', 'proxy-cancel-closes', 'detach-coords', 'truncated', 'truncated-while-running', 'gc-while-running', 'worker-exit-while-running']) {
       it(which, function () {
         const out = fixtureJSON('async-hostile.js', [which, tmp.dir], { execArgv: ['--expose-gc'], timeout: 120000 });
         for (const [name, got] of Object.entries(out.results)) {
