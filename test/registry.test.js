@@ -10,6 +10,7 @@ const { native } = require('../dist/binding');
 const { DTYPES, ELEM_CODES, parseDType } = require('../dist/dtype');
 const { ADVICE_CODES, MAP_FLAGS, MODE_CODES } = require('../dist/modes');
 const { ERROR_CODES } = require('../dist/errors');
+const { REDUCTIONS } = require('../dist/reduce');
 
 const ROOT = path.join(__dirname, '..');
 const read = (rel) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -32,6 +33,10 @@ describe('registries: native and TypeScript tables agree', function () {
     assert.deepEqual({ ...native.tables.modes }, { ...MODE_CODES });
     assert.deepEqual({ ...native.tables.advice }, { ...ADVICE_CODES });
     assert.deepEqual({ ...native.tables.mapFlags }, { ...MAP_FLAGS });
+  });
+
+  it('the addon reports the reductions in lib/reduce.ts\'s order', function () {
+    assert.deepEqual({ ...native.tables.reductions }, Object.fromEntries(REDUCTIONS.map((name, code) => [name, code])));
   });
 
   it('every name and type code of a row parses to that dtype, in every byte order a code takes', function () {

@@ -84,3 +84,37 @@ expectType<Equal<ReturnType<typeof f32.toArray>, Float32Array>>(true);
 expectType<Equal<ReturnType<typeof f32.toJSON>['shape'], number[]>>(true);
 const listed: unknown = f32.tolist();
 void listed;
+
+// Reductions: a scalar with no axis, an in-memory array along one, `out` itself with out.
+expectType<Equal<ReturnType<typeof f32.max<object>>, number>>(true);
+const colMax = f32.max({ axis: 0 });
+expectType<Equal<typeof colMax, MemmapArray>>(true);
+const kept = f32.sum({ keepdims: true });
+expectType<Equal<typeof kept, MemmapArray>>(true);
+const total = f32.sum();
+expectType<Equal<typeof total, number>>(true);
+const crop = f32.mean([0, 10], null);
+expectType<Equal<typeof crop, number>>(true);
+const whole = f32.sum({ axis: null });
+expectType<Equal<typeof whole, number>>(true);
+const i64sum = i64.sum(1);
+expectType<Equal<typeof i64sum, bigint>>(true);
+const into = new Float32Array(3);
+const filled = f32.min({ axis: 1, out: into });
+expectType<Equal<typeof filled, typeof into>>(true);
+const idx = f32.argmax();
+expectType<Equal<typeof idx, number>>(true);
+const flag = f32.any();
+expectType<Equal<typeof flag, boolean>>(true);
+const row = f32.read(0, { out: into });
+expectType<Equal<typeof row, Float32Array>>(true);
+async function twins(): Promise<void> {
+  const m = await f32.meanAsync({ axis: 1, signal: AbortSignal.timeout(1000) });
+  expectType<Equal<typeof m, MemmapArray>>(true);
+  const s = await f32.sumAsync();
+  expectType<Equal<typeof s, number>>(true);
+  const r = await f32.readAsync(null, 3);
+  expectType<Equal<typeof r, Float32Array>>(true);
+  await f32.prefetch(null, 3);
+}
+void twins;
