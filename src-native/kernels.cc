@@ -478,8 +478,8 @@ inline void touch_pages(const uint8_t* lo, const uint8_t* hi, uint64_t page) {
   }
 }
 
-// Elements at most a page apart leave no page between them untouched: such a
-// run is one byte range, read ahead a slice in front of the reads. Sparser
+// Elements with gaps under a page leave no page between them untouched: such
+// a run is one byte range, read ahead a slice in front of the reads. Sparser
 // runs are read ahead and touched element by element, in batches.
 void touch_run(TouchJob* j, const uint8_t* p, uint64_t n, uint64_t stride) {
   if (n == 1 || stride < j->size + j->page) {

@@ -46,7 +46,8 @@ int sum_view(const Region& region, ElemType type, bool swap, const StridedView& 
              const CancelFlag* cancel = nullptr);
 
 // Copies the view's elements in C order of the view into `dst` (size × itemsize
-// bytes), converting to this machine's byte order when `swap`.
+// bytes), converting to this machine's byte order when `swap`. `cancel` as
+// sum_view's.
 int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst,
               const CancelFlag* cancel = nullptr);
 
