@@ -411,8 +411,10 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * picks, null takes a whole axis, [start, stop, step] slices; no index sums
    * everything), computed natively without creating any ArrayBuffer, the way
    * numpy's `a[index].sum(dtype=float64)` is: floats and float16 accumulate in
-   * float64, pairwise in blocks; integers and bool in 64 bits (wrapping, like
-   * numpy); int64/uint64 return a bigint, complex a {re, im}. Any byte order.
+   * float64 in numpy's order (its result to the last bit; complex as
+   * dtype=complex128); integers and bool in 64 bits (wrapping, like numpy);
+   * int64/uint64 return a bigint, complex a {re, im}. Any byte order; large
+   * sums use several native threads without changing the result.
    * @throws ERR_OUT_OF_RANGE / ERR_INVALID_INDEX for a bad index; ERR_CLOSED.
    * @throws ERR_SIGBUS instead of crashing if a page cannot be read (the file shrank under the mapping).
    */

@@ -34,7 +34,7 @@ export interface NativeBinding {
   /** Marks buffers whose memory was transfer()red away before the env goes (see binding.cc). */
   scanEscapes(): void;
   /** The kernels over the bytes of a TypedArray (heap storage); arguments as Storage's after `bytes`. */
-  sumBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array;
+  sumBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array;
   copyBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
   gatherBytes(bytes: Uint8Array, type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
   readonly tables: NativeTables;

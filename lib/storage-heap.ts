@@ -34,8 +34,8 @@ export class HeapStorage implements Storage {
     return { buffer: this.#buffer, byteOffset: this.#offset + start, byteLength: length };
   }
 
-  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array {
-    return native.sumBytes(this.#live(), type, swap, view);
+  sum(type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array {
+    return native.sumBytes(this.#live(), type, swap, view, threads);
   }
 
   copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void {

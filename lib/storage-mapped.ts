@@ -27,8 +27,8 @@ export class MappedStorage implements ShareableStorage {
   bytes(start: number, length: number): ByteRange {
     return { buffer: this.#m.buffer(start, length), byteOffset: 0, byteLength: length };
   }
-  sum(type: number, swap: boolean, view: Float64Array): number | bigint | Float64Array {
-    return this.#m.sum(type, swap, view);
+  sum(type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array {
+    return this.#m.sum(type, swap, view, threads);
   }
   copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void {
     this.#m.copy(type, swap, view, dst);
