@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -17,18 +16,20 @@
 
 namespace memmap {
 
+// Bit assembly, not ldexp(): sums of float16 call it once per element.
 double half_to_double(uint16_t h) {
-  const int exp = (h >> 10) & 0x1f;
-  const int mant = h & 0x3ff;
-  double v;
-  if (exp == 0) {
-    v = std::ldexp(static_cast<double>(mant), -24);
-  } else if (exp == 31) {
-    v = mant != 0 ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  } else {
-    v = std::ldexp(static_cast<double>(mant + 1024), exp - 25);
+  const uint64_t sign = static_cast<uint64_t>(h & 0x8000) << 48;
+  const uint64_t exp = (h >> 10) & 0x1f;
+  const uint64_t mant = h & 0x3ff;
+  if (exp == 0) {  // zero or subnormal: mant x 2^-24, exact
+    const double v = static_cast<double>(mant) * 0x1p-24;
+    return sign != 0 ? -v : v;
   }
-  return (h & 0x8000) != 0 ? -v : v;
+  // Infinity and NaN (payload kept, as numpy) have all exponent bits set.
+  const uint64_t bits = sign | (exp == 31 ? uint64_t{0x7ff} << 52 : (exp + 1008) << 52) | mant << 42;
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
 }
 
 namespace {

@@ -52,6 +52,7 @@ for code in ['f8', 'c16', 'f4']:
 special = np.array([-0.0] * 40 + [np.inf, 1.0, -np.inf, np.nan, 2.0, -0.0, 5e-324, -5e-324])
 put(('f8', '<', 'special'), np.dtype('<f8'), special)
 put(('f4', '>', 'special'), np.dtype('>f4'), special)
+put(('f2', '<', 'special'), np.dtype('<f2'), np.concatenate([special, rng.standard_normal(5000) * 1e-6]))
 with open(path, 'wb') as f:
     for start, b in parts:
         f.seek(start)
@@ -117,6 +118,7 @@ for key in keys[:10]:
     flat = flat_of(key)
     views += [flat, flat[::-1], flat[:1200000].reshape(-1, 5000)[:, 1:], flat[:1200000].reshape(-1, 3)[::-1, :2]]
 views += [flat_of(('f8', '<', 'special'))[:40], flat_of(('f8', '<', 'special')), flat_of(('f4', '>', 'special'))[::-1],
+          flat_of(('f2', '<', 'special'))[:40], flat_of(('f2', '<', 'special'))[48:][::-3], flat_of(('f2', '<', 'special')),
           flat_of(('f8', '<', 0))[5:6].reshape(()), flat_of(('c16', '>', 0))[:0]]
 # complex128 runs whose stride is not a multiple of 16 (numpy adds them one by one)
 for bo in '<>':
