@@ -438,14 +438,6 @@ Napi::Function CancelClass(Napi::Env env) {
   return ctor;
 }
 
-// threads: undefined or 0 (the default count), else at most 1024.
-int ToThreads(const Napi::Value& v) {
-  if (v.IsUndefined()) return 0;
-  uint64_t n = ToU64(v, "threads");
-  if (n > 1024) ThrowArg(v.Env(), "threads out of range");
-  return static_cast<int>(n);
-}
-
 // Native memory a job writes its result into, handed to JavaScript at the
 // end as a fresh ArrayBuffer: the memory itself (an external buffer that
 // frees it) when large, a copy when small or when the runtime refuses

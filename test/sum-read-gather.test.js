@@ -182,7 +182,8 @@ describe('sum(), read() and gather()', function () {
         throwsCode(() => a[fn](null, 5), 'ERR_OUT_OF_RANGE', RangeError);
         throwsCode(() => a[fn](1.5), 'ERR_INVALID_INDEX', TypeError);
         throwsCode(() => a[fn]('1'), 'ERR_INVALID_INDEX', TypeError);
-        throwsCode(() => a[fn]({}), 'ERR_INVALID_INDEX', TypeError);
+        throwsCode(() => a[fn](() => 0), 'ERR_INVALID_INDEX', TypeError);
+        throwsCode(() => a[fn]({ start: 0 }), 'ERR_UNKNOWN_OPTION', TypeError); // a trailing object is the options
         throwsCode(() => a[fn]([0, 1, 2, 3]), 'ERR_INVALID_INDEX', TypeError);
         throwsCode(() => a[fn]([0, 4, 0]), 'ERR_INVALID_INDEX', RangeError);
         throwsCode(() => a[fn]([0.5, 4]), 'ERR_INVALID_INDEX', TypeError);
