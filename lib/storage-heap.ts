@@ -46,6 +46,10 @@ export class HeapStorage implements Storage {
     return native.gatherBytes(this.#live(), type, swap, coords, view, dst);
   }
 
+  reduce(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void {
+    native.reduceBytes(this.#live(), type, swap, view, nkeep, op, outType, ddof, threads, dst);
+  }
+
   flush(): void {
     this.#live();
   }

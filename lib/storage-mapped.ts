@@ -36,6 +36,9 @@ export class MappedStorage implements ShareableStorage {
   gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array {
     return this.#m.gather(type, swap, coords, view, dst);
   }
+  reduce(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void {
+    this.#m.reduce(type, swap, view, nkeep, op, outType, ddof, threads, dst);
+  }
   flush(): void {
     this.#m.flush();
   }

@@ -40,6 +40,13 @@ export interface Storage {
    * range), axis, position] of the first bad coordinate.
    */
   gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
+  /**
+   * The reduction `op` (a native.tables.reductions code) over dims [nkeep, ndim) of the view: one `outType`
+   * element per position of the kept dims [0, nkeep), C order, into `dst` (exactly their bytes, this machine's
+   * byte order). `ddof` is var's; `threads` 0 = default. Throws ERR_EMPTY_REDUCTION (min/max/arg ops over no
+   * elements), ERR_ALL_NAN (nanargmin/nanargmax of a slice of only NaN).
+   */
+  reduce(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
   /** Writes changes to where the bytes come from (msync); no-op where there is nothing to write to. */
   flush(): void;
   /** How the bytes will be read (an ADVICE_CODES value); a hint, no-op where it means nothing. */
