@@ -25,7 +25,7 @@ namespace {
 constexpr uint64_t kChunk = 8192;
 constexpr uint64_t kBlock = 128;
 // Outputs a column task accumulates at once.
-constexpr uint64_t kColumns = 8192;
+constexpr uint64_t kColumns = 16384;
 // Below this many elements a reduction stays on the calling thread.
 constexpr uint64_t kSmallWork = uint64_t{1} << 20;
 // Elements per task (row tasks and slices of a full reduction).
