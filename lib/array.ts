@@ -1236,18 +1236,25 @@ function outBytes(out: unknown, dt: DType, shape: readonly number[], arrayOnly: 
 function scalarOf(p: ReducePlan, bytes: Uint8Array): unknown {
   const value = codecOf(p.dtype).read(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
   if (p.family === 'arg' || p.family === 'count') return Number(value);
-  // sum()/prod() of bool and integers up to 32 bits give a number, as sum() always has (exact below 2^53).
-  if (p.family === 'acc' && p.defaultDType && typeof value === 'bigint' && p.input.itemsize < 8 && p.input.kind !== 'c') return Number(BigInt.asIntN(64, value));
+  // sum() of bool and integers up to 32 bits gives a number, as it always has (exact below 2^53).
+  if ((p.op === 'sum' || p.op === 'nansum') && p.defaultDType && typeof value === 'bigint' && p.input.itemsize < 8) return Number(value);
   return value;
 }
 
 /** sum()/mean() from sum_view's exact value. */
 function exactValue(p: ReducePlan, r: number | bigint | Float64Array, dt: DType): unknown {
   const n = p.reduced;
-  if (r instanceof Float64Array) return p.op === 'mean' ? { re: r[0] / n, im: r[1] / n } : { re: r[0], im: r[1] };
+  if (r instanceof Float64Array) return p.op === 'mean' ? complexOverCount(r[0], r[1], n) : { re: r[0], im: r[1] };
   if (p.op === 'mean') return (r as number) / n;
   if (dt.kind === 'b' || ((dt.kind === 'i' || dt.kind === 'u') && dt.itemsize < 8)) return r;
   return r;
+}
+
+/** numpy's complex true_divide by a real count (Smith's method with a zero imaginary part): (re + im·0)·(1/n). */
+function complexOverCount(re: number, im: number, n: number): Complex {
+  if (n === 0) return { re: re / 0, im: im / 0 };
+  const scale = 1 / n;
+  return { re: (re + im * 0) * scale, im: (im - re * 0) * scale };
 }
 
 function signalOf(value: unknown, fn: string): AbortSignal | undefined {
