@@ -4,7 +4,7 @@
 // share.ts; this file holds only the methods users call.
 import { inspect } from 'node:util';
 import type { NdArray } from 'ndarray';
-import { maxBufferLength, native } from './binding';
+import { maxBufferLength } from './binding';
 import { asMemmapError, guardPrototype } from './boundary';
 import { type Codec, codecOf, toComplex } from './codec';
 import { type CanonicalDType, type Complex, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, hasFloat16Array, type InputTypes, MACHINE_LITTLE_ENDIAN, parseDType, type ValueTypes } from './dtype';
@@ -17,7 +17,7 @@ import { ADVICE_CODES, type Advice, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
 import { abortError, type AccumulateOptions, type AsyncOptions, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
-import { type ByteRange, type CancelToken, isAsync, isShareable, type Storage } from './storage';
+import { type AsyncStorage, type ByteRange, type CancelToken, isAsync, isShareable, type Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type Residency, residencyOf } from './storage-mapped';
 import { type SharedMemmap, tokenMeta } from './share';
@@ -541,10 +541,10 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const type = ELEM_CODES[this.#dt.name];
     const swap = !this.#dt.isNative;
     if (this.#exactSum(p)) {
-      const r = await cancellable(p.signal, (c) => storage.sumAsync(type, swap, p.view, p.threads, c));
+      const r = await cancellable(storage, p.signal, (c) => storage.sumAsync(type, swap, p.view, p.threads, c));
       return exactValue(p, r, this.#dt);
     }
-    const buf = await cancellable(p.signal, (c) => storage.reduceAsync(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, c));
+    const buf = await cancellable(storage, p.signal, (c) => storage.reduceAsync(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, c));
     const got = new Uint8Array(buf);
     if (p.out === undefined) return this.#finish(p, got);
     const dst = outBytes(p.out, p.dtype, p.shape, false); // checked again: it may have been detached or closed meanwhile
@@ -774,7 +774,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       this.#copyInto(storage, v, dst);
       return dst;
     }
-    const buf = await cancellable(signal, (c) => storage.copyAsync(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), c));
+    const buf = await cancellable(storage, signal, (c) => storage.copyAsync(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), c));
     return new Uint8Array(buf);
   }
 
@@ -815,7 +815,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (!isAsync(storage)) return Reflect.apply(this.gather, this, coords) as DataTypes[N];
     const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
     const view = viewDescriptor(this.#off * this.itemsize, this.shape, this.strides, this.itemsize);
-    const got = await cancellable(signal, (c) => storage.gatherAsync(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, view, c));
+    const got = await cancellable(storage, signal, (c) => storage.gatherAsync(ELEM_CODES[this.#dt.name], !this.#dt.isNative, columns, view, c));
     if (got instanceof Float64Array) throw this.#badCoordinate(got, columns);
     return this.#typed({ buffer: got, byteOffset: 0 }, count);
   }
@@ -834,7 +834,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const signal = signalOf(o.signal, 'prefetch()');
     const storage = this.#live();
     if (!isAsync(storage)) return;
-    await cancellable(signal, (c) => storage.prefetch(viewDescriptor(v.offset, v.shape, v.strides, 1), this.itemsize, c));
+    await cancellable(storage, signal, (c) => storage.prefetch(viewDescriptor(v.offset, v.shape, v.strides, 1), this.itemsize, c));
   }
 
 
@@ -1267,10 +1267,10 @@ function signalOf(value: unknown, fn: string): AbortSignal | undefined {
  * Runs a native async call with a cancel token wired to `signal`: an abort
  * before or during the call rejects with ERR_ABORTED (name AbortError).
  */
-async function cancellable<T>(signal: AbortSignal | undefined, run: (token: CancelToken | undefined) => Promise<T>): Promise<T> {
+async function cancellable<T>(storage: AsyncStorage, signal: AbortSignal | undefined, run: (token: CancelToken | undefined) => Promise<T>): Promise<T> {
   if (signal === undefined) return run(undefined);
   if (signal.aborted) throw abortError(signal);
-  const token = new native.Cancel();
+  const token = storage.newCancel();
   const onAbort = (): void => token.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
   try {

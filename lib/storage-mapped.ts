@@ -49,6 +49,9 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
   gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer | Float64Array> {
     return this.#m.gatherAsync(type, swap, coords, view, cancel);
   }
+  newCancel(): CancelToken {
+    return new native.Cancel();
+  }
   reduceAsync(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, cancel: CancelToken | undefined): Promise<ArrayBuffer> {
     return this.#m.reduceAsync(type, swap, view, nkeep, op, outType, ddof, threads, cancel);
   }

@@ -87,6 +87,8 @@ export interface CancelToken {
  * ArrayBuffers. Heap storage has none: its bytes are in memory already.
  */
 export interface AsyncStorage extends Storage {
+  /** A fresh cancellation flag to pass to one call. */
+  newCancel(): CancelToken;
   sumAsync(type: number, swap: boolean, view: Float64Array, threads: number, cancel: CancelToken | undefined): Promise<number | bigint | Float64Array>;
   copyAsync(type: number, swap: boolean, view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer>;
   gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer | Float64Array>;
