@@ -131,11 +131,20 @@ const ACC_ASYNC = [...ACC, 'signal'] as const;
 const VAR_ASYNC = [...VAR, 'signal'] as const;
 const PLAIN_ASYNC = [...PLAIN, 'signal'] as const;
 
+/** Array.isArray, with a revoked Proxy (which makes it throw) counted as a list: an index item, refused as such later. */
+function isList(x: object): boolean {
+  try {
+    return Array.isArray(x);
+  } catch {
+    return true;
+  }
+}
+
 /** A trailing options argument: a non-null object that is not a slice (an array). */
 export function splitArgs(args: readonly unknown[]): { index: IndexItem[]; options: unknown } {
   const n = args.length;
   const last = n > 0 ? args[n - 1] : undefined;
-  const hasOptions = typeof last === 'object' && last !== null && !Array.isArray(last);
+  const hasOptions = typeof last === 'object' && last !== null && !isList(last);
   const index: IndexItem[] = [];
   for (let i = 0; i < (hasOptions ? n - 1 : n); i++) appendOwn(index, args[i] as IndexItem);
   return { index, options: hasOptions ? last : undefined };

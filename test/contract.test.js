@@ -178,8 +178,18 @@ describe('API contract: MemmapError codes for hostile input, own-property option
         // a bigint index is an integer: too large, so out of bounds (as numpy's IndexError)
         throwsCode(() => a.get(value, 0), bigint ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_INDEX', bigint ? MemmapRangeError : MemmapTypeError);
         if (!bigint) {
-          throwsCode(() => a.sum(value), 'ERR_INVALID_INDEX', MemmapTypeError);
-          throwsCode(() => a.read(null, value), 'ERR_INVALID_INDEX', MemmapTypeError);
+          // Not last: a trailing object is the call's options (reductions, read({ out }))
+          throwsCode(() => a.sum(value, null), 'ERR_INVALID_INDEX', MemmapTypeError);
+          throwsCode(() => a.read(value, null), 'ERR_INVALID_INDEX', MemmapTypeError);
+          let list = true;
+          try {
+            list = Array.isArray(value);
+          } catch {
+            // a revoked Proxy: an index item
+          }
+          if (typeof value === 'object' && value !== null && !list) {
+            assert.throws(() => a.sum(value), (err) => err instanceof MemmapError && typeof err.code === 'string');
+          } else throwsCode(() => a.sum(value), 'ERR_INVALID_INDEX', MemmapTypeError);
           throwsCode(() => a.sum([value, 5]), 'ERR_INVALID_INDEX', MemmapTypeError);
           throwsCode(() => a.read([0, 5, value]), 'ERR_INVALID_INDEX', MemmapTypeError);
         }
