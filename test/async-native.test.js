@@ -229,7 +229,7 @@ describe('async native kernels', function () {
         await rejectsCode(m.gatherAsync(CODE.uint8, false, [new Float64Array([1])], whole, before), 'ERR_ABORTED');
         await rejectsCode(m.prefetch(whole, 1, before), 'ERR_ABORTED');
         // Cold, so each takes far longer than the cancel() right after it.
-        for (const start of [(c) => m.copyAsync(CODE.uint8, false, whole, c), (c) => m.copyAsync(CODE.uint8, true, viewDescriptor(0, [BIG / 2], [2], 1), c), (c) => m.prefetch(whole, 1, c), (c) => m.gatherAsync(CODE.uint8, false, [Float64Array.from({ length: 1 << 20 }, (_, k) => (k * 4099) % BIG)], whole, c)]) {
+        for (const start of [(c) => m.sumAsync(CODE.uint8, false, whole, 1, c), (c) => m.sumAsync(CODE.float32, false, viewDescriptor(0, [BIG / 4], [4], 1), 0, c), (c) => m.copyAsync(CODE.uint8, false, whole, c), (c) => m.copyAsync(CODE.uint8, true, viewDescriptor(0, [BIG / 2], [2], 1), c), (c) => m.prefetch(whole, 1, c), (c) => m.gatherAsync(CODE.uint8, false, [Float64Array.from({ length: 1 << 20 }, (_, k) => (k * 4099) % BIG)], whole, c)]) {
           native.evictFile(big);
           const c = new native.Cancel();
           const p = start(c);
