@@ -387,6 +387,68 @@ Napi::Value RunGather(const Napi::CallbackInfo& info, size_t first, Acquire&& ac
   return env.Undefined();
 }
 
+// reduce's arguments from info[first] on: type, swap, view, nkeep, op,
+// outType, ddof, threads (undefined: 0). Runs no user code.
+memmap::ReduceArgs ToReduceArgs(const Napi::CallbackInfo& info, size_t first) {
+  Napi::Env env = info.Env();
+  memmap::ReduceArgs args;
+  args.type = ToElemType(info[first]);
+  args.swap = info[first + 1].ToBoolean();
+  args.view = ToView(info[first + 2]);
+  const uint64_t nkeep = ToU64(info[first + 3], "nkeep");
+  if (nkeep > static_cast<uint64_t>(args.view.ndim)) ThrowArg(env, "nkeep out of range");
+  args.nkeep = static_cast<int>(nkeep);
+  const uint64_t op = ToU64(info[first + 4], "op");
+  if (op >= static_cast<uint64_t>(memmap::kReduceOpCount)) ThrowArg(env, "op out of range");
+  args.op = static_cast<memmap::ReduceOp>(op);
+  args.out_type = ToElemType(info[first + 5]);
+  if (!info[first + 6].IsNumber() || std::isnan(info[first + 6].As<Napi::Number>().DoubleValue()))
+    ThrowArg(env, "ddof must be a number");
+  args.ddof = info[first + 6].As<Napi::Number>().DoubleValue();
+  args.threads = ToThreads(info[first + 7]);
+  return args;
+}
+
+// Bytes of a reduction's results: one out_type element per kept position.
+unsigned __int128 ReducedBytes(Napi::Env env, const memmap::ReduceArgs& args) {
+  memmap::StridedView kept = args.view;
+  kept.ndim = args.nkeep;
+  return ViewBytes(env, args.out_type, kept);
+}
+
+// The error for reduce_view's negative return.
+Napi::Error ReduceError(Napi::Env env, int rc, const memmap::ReduceArgs& args) {
+  bool empty = false;
+  for (int k = args.nkeep; k < args.view.ndim; k++) empty = empty || args.view.shape[k] == 0;
+  if (rc == -EDOM)
+    return MakeError(env, Napi::String::New(env, "ERR_ALL_NAN"), "All-NaN slice encountered", nullptr, std::string());
+  if (rc == -EINVAL && empty)
+    return MakeError(env, Napi::String::New(env, "ERR_EMPTY_REDUCTION"),
+                     std::string("zero-size array to reduction operation ") +
+                         memmap::kReduceOpNames[static_cast<int>(args.op)] + " which has no identity",
+                     nullptr, std::string());
+  return KernelError(env, rc);
+}
+
+// reduce(type, swap, view, nkeep, op, outType, ddof, threads, dst): the
+// reduction `op` over dims [nkeep, ndim) of the view into `dst`, one
+// outType element per kept position (C order).
+template <typename Acquire>
+Napi::Value RunReduce(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
+  Napi::Env env = info.Env();
+  memmap::ReduceArgs args = ToReduceArgs(info, first);
+  const unsigned __int128 size = ReducedBytes(env, args);
+  uint8_t* dst = ToDestination(info[first + 8], size);
+  int rc;
+  {
+    auto bytes = acquire();
+    if (Overlaps(bytes.region(), dst, size)) ThrowArg(env, "destination overlaps the source");
+    rc = memmap::reduce_view(bytes.region(), args, dst);
+  }
+  if (rc != 0) throw ReduceError(env, rc, args);
+  return env.Undefined();
+}
+
 // Async twins: the kernels on the libuv thread pool, returning a Promise.
 // Every value is taken from JavaScript and copied into native memory first,
 // then the region is pinned until the job has ended; the result is written
@@ -669,6 +731,22 @@ class PrefetchJob : public Job {
   unsigned itemsize_;
 };
 
+class ReduceJob : public Job {
+ public:
+  ReduceJob(Napi::Env env, SharedRegion* shared, CancelPtr cancel, const memmap::ReduceArgs& args)
+      : Job(env, shared, std::move(cancel)), args_(args), dst_(env, ReducedBytes(env, args)) {}
+
+ private:
+  int Run(const Region& region, const memmap::CancelFlag* cancel) override {
+    args_.cancel = cancel;
+    return memmap::reduce_view(region, args_, dst_.data());
+  }
+  Napi::Value Result(Napi::Env env) override { return dst_.Take(env); }
+  Napi::Error Failure(Napi::Env env, int rc) override { return ReduceError(env, rc, args_); }
+  memmap::ReduceArgs args_;
+  ResultBytes dst_;
+};
+
 // Gather's coordinates copied into native memory: column d at [d * count, (d + 1) * count).
 std::vector<double> ToCoords(const Napi::Value& v, int ndim, uint64_t* count_out) {
   const double* columns[memmap::kMaxDims];
@@ -679,56 +757,6 @@ std::vector<double> ToCoords(const Napi::Value& v, int ndim, uint64_t* count_out
   }
   *count_out = count;
   return out;
-}
-
-// reduce(type, swap, view, nkeep, op, outType, ddof, threads, dst): the
-// reduction `op` over dims [nkeep, ndim) of the view into `dst`, one
-// outType element per kept position (C order).
-template <typename Acquire>
-Napi::Value RunReduce(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
-  Napi::Env env = info.Env();
-  memmap::ReduceArgs args;
-  args.type = ToElemType(info[first]);
-  args.swap = info[first + 1].ToBoolean();
-  args.view = ToView(info[first + 2]);
-  const uint64_t nkeep = ToU64(info[first + 3], "nkeep");
-  if (nkeep > static_cast<uint64_t>(args.view.ndim)) ThrowArg(env, "nkeep out of range");
-  args.nkeep = static_cast<int>(nkeep);
-  const uint64_t op = ToU64(info[first + 4], "op");
-  if (op >= static_cast<uint64_t>(memmap::kReduceOpCount)) ThrowArg(env, "op out of range");
-  args.op = static_cast<memmap::ReduceOp>(op);
-  args.out_type = ToElemType(info[first + 5]);
-  if (!info[first + 6].IsNumber()) ThrowArg(env, "ddof must be a number");
-  args.ddof = info[first + 6].As<Napi::Number>().DoubleValue();
-  if (!(args.ddof == args.ddof)) ThrowArg(env, "ddof must be a number");
-  const uint64_t threads = info[first + 7].IsUndefined() ? 0 : ToU64(info[first + 7], "threads");
-  args.threads = static_cast<int>(std::min<uint64_t>(threads, 1024));
-  unsigned __int128 size = memmap::elem_size(args.out_type);
-  uint64_t reduced = 1;
-  for (int k = 0; k < args.view.ndim; k++) {
-    if (k < args.nkeep) {
-      if (size > (static_cast<unsigned __int128>(1) << 64)) ThrowArg(env, "view has too many elements");
-      size *= args.view.shape[k];
-    } else {
-      reduced = args.view.shape[k] == 0 ? 0 : reduced;
-    }
-  }
-  uint8_t* dst = ToDestination(info[first + 8], size);
-  int rc;
-  {
-    auto bytes = acquire();
-    if (Overlaps(bytes.region(), dst, size)) ThrowArg(env, "destination overlaps the source");
-    rc = memmap::reduce_view(bytes.region(), args, dst);
-  }
-  if (rc == 0) return env.Undefined();
-  if (rc == -EDOM) ThrowCode(env, "ERR_ALL_NAN", "All-NaN slice encountered");
-  if (rc == -ECANCELED) ThrowCode(env, "ERR_ABORTED", "the operation was aborted");
-  if (rc == -EINVAL && reduced == 0)
-    ThrowCode(
-        env, "ERR_EMPTY_REDUCTION",
-        std::string("zero-size array to reduction operation ") + memmap::kReduceOpNames[op] + " which has no identity");
-  ThrowKernel(env, rc);
-  return env.Undefined();
 }
 
 // Every entry point below follows one rule: first take every value it needs
@@ -749,6 +777,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                            InstanceMethod<&Mapping::SumAsync>("sumAsync"),
                            InstanceMethod<&Mapping::CopyAsync>("copyAsync"),
                            InstanceMethod<&Mapping::GatherAsync>("gatherAsync"),
+                           InstanceMethod<&Mapping::ReduceAsync>("reduceAsync"),
                            InstanceMethod<&Mapping::Prefetch>("prefetch"),
                            InstanceMethod<&Mapping::Sum>("sum"),
                            InstanceMethod<&Mapping::Copy>("copy"),
@@ -974,6 +1003,16 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       CancelPtr cancel = ToCancel(info[4]);
       return Job::Start(
           std::make_unique<GatherJob>(env, Live(env), std::move(cancel), type, swap, view, std::move(coords), count));
+    });
+  }
+  // reduceAsync(type, swap, view, nkeep, op, outType, ddof, threads, cancel):
+  // the results (C order over the kept dims) in a fresh ArrayBuffer.
+  Napi::Value ReduceAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return AsyncCall(env, [&] {
+      memmap::ReduceArgs args = ToReduceArgs(info, 0);
+      CancelPtr cancel = ToCancel(info[8]);
+      return Job::Start(std::make_unique<ReduceJob>(env, Live(env), std::move(cancel), args));
     });
   }
   Napi::Value Prefetch(const Napi::CallbackInfo& info) {

@@ -157,6 +157,55 @@ describe('async native kernels', function () {
     });
   });
 
+  describe('reduceAsync', function () {
+    it('gives what reduce() gives, for each op, over kept and reduced dims', async function () {
+      const file = tmp.file('reduce.bin');
+      const f = Float64Array.from({ length: 6 * 7 * 5 }, (_, k) => ((k * 37) % 101) - 50 + (k % 3) / 4);
+      fs.writeFileSync(file, Buffer.from(f.buffer));
+      const m = mapNative(file);
+      try {
+        const { reductions } = native.tables;
+        const outType = { argmin: 'int64', argmax: 'int64', nanargmin: 'int64', nanargmax: 'int64', any: 'bool', all: 'bool', count_nonzero: 'int64', min: 'float64', max: 'float64', nanmin: 'float64', nanmax: 'float64' };
+        // [shape, element strides, offset, nkeep]: C order keeping axis 0; axis 0 reduced (moved last); everything reduced.
+        const views = [
+          [[6, 7, 5], [35, 5, 1], 0, 1],
+          [[7, 5, 6], [5, 1, 35], 0, 2],
+          [[6, 7, 5], [-35, 5, -1], 179, 0],
+        ];
+        for (const [name, op] of Object.entries(reductions)) {
+          const out = outType[name] ?? 'float64';
+          for (const [shape, strides, offset, nkeep] of views) {
+            const view = viewDescriptor(offset * 8, shape, strides, 8);
+            const kept = shape.slice(0, nkeep).reduce((a, b) => a * b, 1);
+            const dst = new Uint8Array(kept * ITEMSIZE[out]);
+            m.reduce(CODE.float64, false, view, nkeep, op, CODE[out], 1, 0, dst);
+            const got = await m.reduceAsync(CODE.float64, false, view, nkeep, op, CODE[out], 1, 2);
+            assert.ok(got instanceof ArrayBuffer);
+            assert.deepEqual(Buffer.from(got), Buffer.from(dst), `${name} ${JSON.stringify(shape)} nkeep ${nkeep}`);
+          }
+        }
+      } finally {
+        m.close();
+      }
+    });
+
+    it('rejects with ERR_ALL_NAN, ERR_EMPTY_REDUCTION, ERR_ABORTED and ERR_CLOSED', async function () {
+      const file = tmp.file('reduce-nan.bin');
+      fs.writeFileSync(file, Buffer.from(new Float64Array(64).fill(NaN).buffer));
+      const m = mapNative(file);
+      const { reductions } = native.tables;
+      const view = viewDescriptor(0, [8, 8], [64, 8], 1);
+      await rejectsCode(m.reduceAsync(CODE.float64, false, view, 1, reductions.nanargmax, CODE.int64, 0, 0), 'ERR_ALL_NAN');
+      await rejectsCode(m.reduceAsync(CODE.float64, false, viewDescriptor(0, [8, 0], [64, 8], 1), 1, reductions.max, CODE.float64, 0, 0), 'ERR_EMPTY_REDUCTION');
+      const c = new native.Cancel();
+      c.cancel();
+      await rejectsCode(m.reduceAsync(CODE.float64, false, view, 1, reductions.sum, CODE.float64, 0, 0, c), 'ERR_ABORTED');
+      await rejectsCode(m.reduceAsync(CODE.float64, false, view, 3, reductions.sum, CODE.float64, 0, 0), 'ERR_INVALID_ARG_VALUE');
+      m.close();
+      await rejectsCode(m.reduceAsync(CODE.float64, false, view, 1, reductions.sum, CODE.float64, 0, 0), 'ERR_CLOSED');
+    });
+  });
+
   describe('arguments and errors', function () {
     it('every error is a rejection with a code (closed, bad arguments, not a Cancel)', async function () {
       const file = tmp.file('errors.bin');
@@ -206,11 +255,13 @@ describe('async native kernels', function () {
       native.evictFile(big);
       const m = mapNative(big);
       const whole = viewDescriptor(0, [BIG], [1], 1);
-      const jobs = [m.sumAsync(CODE.uint8, false, whole, 0), m.copyAsync(CODE.uint8, false, viewDescriptor(0, [BIG / 4096], [4096], 1)), m.prefetch(whole, 1), m.gatherAsync(CODE.uint8, false, [new Float64Array([BIG - 1, 5])], whole)];
+      const rows = viewDescriptor(0, [BIG / 256, 256], [256, 1], 1);
+      const jobs = [m.sumAsync(CODE.uint8, false, whole, 0), m.copyAsync(CODE.uint8, false, viewDescriptor(0, [BIG / 4096], [4096], 1)), m.prefetch(whole, 1), m.gatherAsync(CODE.uint8, false, [new Float64Array([BIG - 1, 5])], whole), m.reduceAsync(CODE.uint8, false, rows, 1, native.tables.reductions.max, CODE.uint8, 0, 0)];
       m.close();
       assert.ok(m.closed);
       assert.ok(mappedLines(big) > 0, 'the pins keep the file mapped');
-      const [sum, column, prefetched, gathered] = await Promise.all(jobs.map(settled));
+      const [sum, column, prefetched, gathered, maxima] = await Promise.all(jobs.map(settled));
+      assert.ok(Buffer.from(maxima.value).equals(Buffer.alloc(BIG / 256, 255)));
       assert.equal(sum.value, rampSum(BIG));
       assert.deepEqual(Buffer.from(column.value), Buffer.alloc(BIG / 4096));
       assert.deepEqual(prefetched, { value: undefined });
@@ -229,7 +280,7 @@ describe('async native kernels', function () {
         await rejectsCode(m.gatherAsync(CODE.uint8, false, [new Float64Array([1])], whole, before), 'ERR_ABORTED');
         await rejectsCode(m.prefetch(whole, 1, before), 'ERR_ABORTED');
         // Cold, so each takes far longer than the cancel() right after it.
-        for (const start of [(c) => m.copyAsync(CODE.uint8, false, whole, c), (c) => m.copyAsync(CODE.uint8, true, viewDescriptor(0, [BIG / 2], [2], 1), c), (c) => m.prefetch(whole, 1, c), (c) => m.gatherAsync(CODE.uint8, false, [Float64Array.from({ length: 1 << 20 }, (_, k) => (k * 4099) % BIG)], whole, c)]) {
+        for (const start of [(c) => m.sumAsync(CODE.uint8, false, whole, 1, c), (c) => m.sumAsync(CODE.float32, false, viewDescriptor(0, [BIG / 4], [4], 1), 0, c), (c) => m.copyAsync(CODE.uint8, false, whole, c), (c) => m.copyAsync(CODE.uint8, true, viewDescriptor(0, [BIG / 2], [2], 1), c), (c) => m.prefetch(whole, 1, c), (c) => m.gatherAsync(CODE.uint8, false, [Float64Array.from({ length: 1 << 20 }, (_, k) => (k * 4099) % BIG)], whole, c)]) {
           native.evictFile(big);
           const c = new native.Cancel();
           const p = start(c);
