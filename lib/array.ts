@@ -16,7 +16,7 @@ import { toNdArray } from './ndarray';
 import { ADVICE_CODES, type Advice, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
-import { abortError, type AccumulateOptions, type AsyncOptions, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
+import { abortError, type AccumulateOptions, type AsyncOptions, isAbortSignal, isAborted, onAbort, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
 import { type ByteRange, type CancelToken, isAsync, isShareable, type Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type Residency, residencyOf } from './storage-mapped';
@@ -519,7 +519,16 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     // The result may land in the array's own memory (out: a view of it): the kernel reads and writes element by element, so go through a copy.
     const direct = !(isArray(p.out) && (p.out as MemmapArray).#storage === storage);
     const bytes = direct ? this.#target(p) : bytesOf(this.#allocateAs(p.dtype, sizeOf(p.shape)));
-    storage.reduce(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, bytes);
+    const run = (dst: Uint8Array): void => storage.reduce(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, dst);
+    try {
+      run(bytes);
+    } catch (err) {
+      // out a TypedArray over the source's memory (its data, a subarray of it): through a copy as well.
+      if (!isOverlap(err)) throw err;
+      const tmp = new Uint8Array(bytes.byteLength);
+      run(tmp);
+      bytes.set(tmp);
+    }
     if (!direct) outBytes(p.out, p.dtype, p.shape, false).set(bytes);
     return this.#finish(p, direct ? bytes : outBytes(p.out, p.dtype, p.shape, false));
   }
@@ -760,7 +769,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     try {
       storage.copy(type, !this.#dt.isNative, view, dst);
     } catch (err) {
-      if (!(err instanceof MemmapError && err.code === 'ERR_INVALID_ARG_VALUE' && /overlaps/.test(err.message))) throw err;
+      if (!isOverlap(err)) throw err;
       const tmp = new Uint8Array(dst.byteLength);
       storage.copy(type, !this.#dt.isNative, view, tmp);
       dst.set(tmp);
@@ -1157,6 +1166,11 @@ function copyOf(a: readonly number[]): number[] {
 }
 
 /** The bytes of a TypedArray: Node-API does not know every TypedArray type (Float16Array). */
+/** The native error for a destination over the source's own memory (the kernels copy element by element). */
+function isOverlap(err: unknown): boolean {
+  return err instanceof MemmapError && err.code === 'ERR_INVALID_ARG_VALUE' && /overlaps/.test(err.message);
+}
+
 function bytesOf(t: AnyTypedArray): Uint8Array {
   return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
 }
@@ -1218,7 +1232,10 @@ function outBytes(out: unknown, dt: DType, shape: readonly number[], arrayOnly: 
     if (!same) throw new MemmapError('ERR_SHAPE_MISMATCH', `out has shape ${tupleRepr(a.shape)}; the result has shape ${tupleRepr(shape)}`);
     if (a.readonly) throw new MemmapError('ERR_READ_ONLY', 'out is read-only');
     if (a.order !== 'C' && a.ndim > 1 && a.size > 1) throw new MemmapError('ERR_NOT_CONTIGUOUS', 'out must be C contiguous (an F-order array holds its elements in another order)');
-    return bytesOf(a.data as AnyTypedArray);
+    const bytes = bytesOf(a.data as AnyTypedArray);
+    // Own properties can lie (shape, data): the bytes must hold exactly the result.
+    if (bytes.byteLength !== sizeOf(shape) * dt.itemsize) throw new MemmapError('ERR_SHAPE_MISMATCH', `out holds ${bytes.byteLength} bytes; the result has ${sizeOf(shape) * dt.itemsize}`);
+    return bytes;
   }
   const { array, lanes } = DTYPES[dt.name];
   if (arrayOnly || !ArrayBuffer.isView(out) || !(out instanceof array)) {
@@ -1250,7 +1267,7 @@ function exactValue(p: ReducePlan, r: number | bigint | Float64Array, dt: DType)
 
 function signalOf(value: unknown, fn: string): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(typeof AbortSignal === 'function' && value instanceof AbortSignal)) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} signal must be an AbortSignal, got ${describe(value)}`);
+  if (!isAbortSignal(value)) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} signal must be an AbortSignal, got ${describe(value)}`);
   return value;
 }
 
@@ -1260,18 +1277,18 @@ function signalOf(value: unknown, fn: string): AbortSignal | undefined {
  */
 async function cancellable<T>(signal: AbortSignal | undefined, run: (token: CancelToken | undefined) => Promise<T>): Promise<T> {
   if (signal === undefined) return run(undefined);
-  if (signal.aborted) throw abortError(signal);
+  if (isAborted(signal)) throw abortError(signal);
   const token = new native.Cancel();
-  const onAbort = (): void => token.cancel();
-  signal.addEventListener('abort', onAbort, { once: true });
+  const cancel = (): void => token.cancel();
+  onAbort(signal, cancel, true);
   try {
     const r = await run(token);
-    if (signal.aborted) throw abortError(signal);
+    if (isAborted(signal)) throw abortError(signal);
     return r;
   } catch (err) {
-    if (signal.aborted) throw abortError(signal);
+    if (isAborted(signal)) throw abortError(signal);
     throw err;
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    onAbort(signal, cancel, false);
   }
 }
