@@ -290,6 +290,7 @@ export function plan(op: Reduction, dt: DType, v: ViewSpec, options: unknown, is
 // closes the array) and objects that only inherit from AbortSignal.prototype
 // (its getters throw on them) cannot lie or throw mid-call.
 const abortedGetter = typeof AbortSignal === 'function' ? (Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get as (this: unknown) => boolean) : undefined;
+const reasonGetter = typeof AbortSignal === 'function' ? (Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'reason')?.get as (this: unknown) => unknown) : undefined;
 const addListener = typeof EventTarget === 'function' ? EventTarget.prototype.addEventListener : undefined;
 const removeListener = typeof EventTarget === 'function' ? EventTarget.prototype.removeEventListener : undefined;
 
@@ -322,7 +323,8 @@ export function sqrtInPlace(values: Float64Array | Float32Array): void {
 
 /** The error a cancelled async call rejects with: a MemmapError named AbortError, as Node's own. */
 export function abortError(signal: AbortSignal): MemmapError {
-  const err = new MemmapError('ERR_ABORTED', 'the operation was aborted', { cause: signal.reason });
+  const reason = reasonGetter === undefined ? undefined : Reflect.apply(reasonGetter, signal, []);
+  const err = new MemmapError('ERR_ABORTED', 'the operation was aborted', { cause: reason });
   Object.defineProperty(err, 'name', { __proto__: null, value: 'AbortError', configurable: true, writable: true, enumerable: false } as PropertyDescriptor);
   return err;
 }
