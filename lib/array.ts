@@ -420,6 +420,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws as sum(), and ERR_TOO_LARGE when the copy would not fit one ArrayBuffer; ERR_DTYPE_MISMATCH/ERR_SHAPE_MISMATCH for a bad `out`.
    */
   read(...args: [...IndexItem[], { out?: DataTypes[N] | MemmapArray<N> }] | IndexItem[]): DataTypes[N] {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['out'], 'read()');
     const v = this.#nativeView(index);
@@ -441,6 +442,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_OUT_OF_RANGE for an index out of bounds; ERR_INVALID_INDEX for bad index arrays; ERR_TOO_LARGE; ERR_CLOSED; ERR_SIGBUS.
    */
   gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
+    checkReceiver(this);
     const storage = this.#live();
     // Checked (count, lengths, item types, size) and converted here; bounds and offsets natively (a JS loop cost more than the reads).
     const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
@@ -572,83 +574,83 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_INVALID_AXIS, ERR_INVALID_DTYPE, ERR_UNKNOWN_OPTION, ERR_DTYPE_MISMATCH/ERR_SHAPE_MISMATCH for `out`; ERR_OUT_OF_RANGE / ERR_INVALID_INDEX for a bad index; ERR_CLOSED; ERR_SIGBUS.
    */
   sum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
-    return this.#reduce('sum', args) as Reduced<O, SumTypes[N]>;
+    return checkReceiver(this).#reduce('sum', args) as Reduced<O, SumTypes[N]>;
   }
   /** Product, numpy's `prod()` (accumulators as sum(); sequential, as numpy's). */
   prod<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
-    return this.#reduce('prod', args) as Reduced<O, SumTypes[N]>;
+    return checkReceiver(this).#reduce('prod', args) as Reduced<O, SumTypes[N]>;
   }
   /** Mean, numpy's `mean(dtype=float64)`: the float64 sum (bit for bit) divided by the count. Empty: NaN. */
   mean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
-    return this.#reduce('mean', args) as Reduced<O, MeanTypes[N]>;
+    return checkReceiver(this).#reduce('mean', args) as Reduced<O, MeanTypes[N]>;
   }
   /** Variance, numpy's `var(ddof)`: mean of |x - mean|² (two passes, float64), divided by n - ddof. Complex gives a real variance. */
   var<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('var', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('var', args) as Reduced<O, number>;
   }
   /** Standard deviation: the square root of var(). */
   std<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('std', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('std', args) as Reduced<O, number>;
   }
   /** Smallest element; NaN if any is NaN (numpy's `min()`). @throws ERR_EMPTY_REDUCTION for an empty selection or axis. */
   min<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('min', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('min', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Largest element; NaN if any is NaN (numpy's `max()`). @throws ERR_EMPTY_REDUCTION. */
   max<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('max', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('max', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Index of the smallest element (flat, C order of the selection, with no axis; int64 along one axis); the first on ties or NaN. @throws ERR_EMPTY_REDUCTION. */
   argmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('argmin', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('argmin', args) as Reduced<O, number>;
   }
   /** Index of the largest element, as argmin(). */
   argmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('argmax', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('argmax', args) as Reduced<O, number>;
   }
   /** Whether any element is nonzero (NaN counts as nonzero). */
   any<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
-    return this.#reduce('any', args) as Reduced<O, boolean>;
+    return checkReceiver(this).#reduce('any', args) as Reduced<O, boolean>;
   }
   /** Whether every element is nonzero. */
   all<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
-    return this.#reduce('all', args) as Reduced<O, boolean>;
+    return checkReceiver(this).#reduce('all', args) as Reduced<O, boolean>;
   }
   /** Number of nonzero elements (numpy's `count_nonzero`); int64 along an axis. */
   countNonzero<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('count_nonzero', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('count_nonzero', args) as Reduced<O, number>;
   }
   /** Sum treating NaN as zero (numpy's `nansum`). */
   nansum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
-    return this.#reduce('nansum', args) as Reduced<O, SumTypes[N]>;
+    return checkReceiver(this).#reduce('nansum', args) as Reduced<O, SumTypes[N]>;
   }
   /** Mean of the elements that are not NaN (numpy's `nanmean`); NaN where all are. */
   nanmean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
-    return this.#reduce('nanmean', args) as Reduced<O, MeanTypes[N]>;
+    return checkReceiver(this).#reduce('nanmean', args) as Reduced<O, MeanTypes[N]>;
   }
   /** Variance of the elements that are not NaN (numpy's `nanvar`). */
   nanvar<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanvar', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanvar', args) as Reduced<O, number>;
   }
   /** Standard deviation of the elements that are not NaN (numpy's `nanstd`). */
   nanstd<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanstd', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanstd', args) as Reduced<O, number>;
   }
   /** Smallest element ignoring NaN (NaN where all are NaN, as numpy's `nanmin`). @throws ERR_EMPTY_REDUCTION. */
   nanmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('nanmin', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('nanmin', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Largest element ignoring NaN. @throws ERR_EMPTY_REDUCTION. */
   nanmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('nanmax', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('nanmax', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Index of the smallest element ignoring NaN. @throws ERR_ALL_NAN where a slice holds only NaN; ERR_EMPTY_REDUCTION. */
   nanargmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanargmin', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanargmin', args) as Reduced<O, number>;
   }
   /** Index of the largest element ignoring NaN. @throws ERR_ALL_NAN; ERR_EMPTY_REDUCTION. */
   nanargmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanargmax', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanargmax', args) as Reduced<O, number>;
   }
 
   // The async twins: the same result, computed on the libuv thread pool (a
@@ -657,83 +659,83 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   // safe: the mapping stays until the call ends.
   /** sum() off the event loop. */
   sumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
-    return this.#reduceAsync('sum', args) as Promise<Reduced<O, SumTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('sum', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
   /** prod() off the event loop. */
   prodAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
-    return this.#reduceAsync('prod', args) as Promise<Reduced<O, SumTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('prod', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
   /** mean() off the event loop. */
   meanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
-    return this.#reduceAsync('mean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('mean', args) as Promise<Reduced<O, MeanTypes[N]>>;
   }
   /** var() off the event loop. */
   varAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('var', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('var', args) as Promise<Reduced<O, number>>;
   }
   /** std() off the event loop. */
   stdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('std', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('std', args) as Promise<Reduced<O, number>>;
   }
   /** min() off the event loop. */
   minAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('min', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('min', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** max() off the event loop. */
   maxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('max', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('max', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** argmin() off the event loop. */
   argminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('argmin', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('argmin', args) as Promise<Reduced<O, number>>;
   }
   /** argmax() off the event loop. */
   argmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('argmax', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('argmax', args) as Promise<Reduced<O, number>>;
   }
   /** any() off the event loop. */
   anyAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
-    return this.#reduceAsync('any', args) as Promise<Reduced<O, boolean>>;
+    return checkReceiver(this).#reduceAsync('any', args) as Promise<Reduced<O, boolean>>;
   }
   /** all() off the event loop. */
   allAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
-    return this.#reduceAsync('all', args) as Promise<Reduced<O, boolean>>;
+    return checkReceiver(this).#reduceAsync('all', args) as Promise<Reduced<O, boolean>>;
   }
   /** countNonzero() off the event loop. */
   countNonzeroAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('count_nonzero', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('count_nonzero', args) as Promise<Reduced<O, number>>;
   }
   /** nansum() off the event loop. */
   nansumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
-    return this.#reduceAsync('nansum', args) as Promise<Reduced<O, SumTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nansum', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
   /** nanmean() off the event loop. */
   nanmeanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
-    return this.#reduceAsync('nanmean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nanmean', args) as Promise<Reduced<O, MeanTypes[N]>>;
   }
   /** nanvar() off the event loop. */
   nanvarAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanvar', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanvar', args) as Promise<Reduced<O, number>>;
   }
   /** nanstd() off the event loop. */
   nanstdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanstd', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanstd', args) as Promise<Reduced<O, number>>;
   }
   /** nanmin() off the event loop. */
   nanminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('nanmin', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nanmin', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** nanmax() off the event loop. */
   nanmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('nanmax', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nanmax', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** nanargmin() off the event loop. */
   nanargminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanargmin', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanargmin', args) as Promise<Reduced<O, number>>;
   }
   /** nanargmax() off the event loop. */
   nanargmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanargmax', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanargmax', args) as Promise<Reduced<O, number>>;
   }
 
   /**
@@ -743,6 +745,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws as read().
    */
   copy(...args: [...IndexItem[], { out?: MemmapArray<N> }] | IndexItem[]): MemmapArray<N> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['out'], 'copy()');
     const v = this.#nativeView(index);
@@ -755,6 +758,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** copy() off the event loop (`signal` cancels). */
   async copyAsync(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<MemmapArray<N>> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal'], 'copyAsync()');
     const v = this.#nativeView(index);
@@ -794,6 +798,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * the read ends.
    */
   async readAsync(...args: [...IndexItem[], { signal?: AbortSignal; out?: DataTypes[N] }] | IndexItem[]): Promise<DataTypes[N]> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal', 'out'], 'readAsync()');
     const v = this.#nativeView(index);
@@ -812,6 +817,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * that is not an array or array-like) cancels.
    */
   async gatherAsync(...args: (ArrayLike<number | bigint> | { signal?: AbortSignal })[]): Promise<DataTypes[N]> {
+    checkReceiver(this);
     const n = args.length;
     const last = n > 0 ? args[n - 1] : undefined;
     const hasOptions = n > this.ndim || (typeof last === 'object' && last !== null && !ArrayBuffer.isView(last) && !Array.isArray(last) && !Object.hasOwn(last, 'length'));
@@ -835,6 +841,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * in-memory arrays (resolves at once).
    */
   async prefetch(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<void> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal'], 'prefetch()');
     const v = this.#nativeView(index);
@@ -1140,7 +1147,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 // Every method and getter keeps the error contract (see boundary.ts); get(),
 // set() and data/bytes, the hot ones, carry their own try/catch or cannot
 // meet foreign errors.
-guardPrototype(MemmapArray.prototype, ['get', 'set', 'data', 'bytes', 'closed']);
+guardPrototype(MemmapArray.prototype, ['get', 'set', 'data', 'bytes', 'closed'], (x) => isArray(x));
 
 /** The most elements tolist() converts (2^24). */
 export const TOLIST_MAX = 2 ** 24;
