@@ -8,6 +8,7 @@
 // count_nonzero, integer sums) compare exactly; full float sums and means
 // bit for bit; the other float results to 1e-12 relative.
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const { memmap, parseDType, MemmapArray, MemmapError } = require('..');
 const { useTmpDir } = require('./helpers/tmp');
@@ -43,9 +44,7 @@ for n, c in enumerate(cases):
     res = []
     for op, axis, keepdims in c['calls']:
         ax = tuple(axis) if isinstance(axis, list) else axis
-        kw = {'axis': ax}
-        if op != 'count_nonzero':
-            kw['keepdims'] = keepdims
+        kw = {'axis': ax, 'keepdims': keepdims}
         if op in ACC:
             if dt.kind == 'c':
                 kw['dtype'] = np.complex128
@@ -58,6 +57,9 @@ for n, c in enumerate(cases):
                     warnings.simplefilter('ignore')
                     r = getattr(np, op)(v, **kw)
             r = np.asarray(r)
+            if op in ('var', 'std', 'nanvar', 'nanstd'):
+                r = r.real  # numpy keeps the complex accumulator's dtype; the variance is real
+
             res.append({'descr': r.dtype.str, 'shape': list(r.shape), 'values': encode(r)})
         except Exception as e:
             res.append({'error': type(e).__name__})
@@ -108,7 +110,9 @@ describe('reductions cross-checked with numpy', function () {
         }
       }
     }
-    expected = numpyJSON(PY, [JSON.stringify(cases.map(({ index: _index, ...c }) => c))]);
+    const spec = path.join(tmp.dir, 'cases.json');
+    fs.writeFileSync(spec, JSON.stringify(cases.map(({ index: _index, ...c }) => c)));
+    expected = numpyJSON(PY, [spec]);
   });
 
   it('every reduction, dtype, byte order, layout, view and axis agrees with numpy', () => {
@@ -137,7 +141,9 @@ describe('reductions cross-checked with numpy', function () {
           }
           const dt = parseDType(want.descr);
           const exactFloat = !c.full && (op === 'sum' || op === 'mean') && axis === null;
-          const rtol = EXACT_OPS.has(op) || exactFloat || dt.kind === 'i' || dt.kind === 'u' || dt.kind === 'b' ? 0 : 1e-12;
+          // nanvar of complex64: numpy subtracts and squares in place in complex64 (float32 roundings we need not copy bit for bit).
+          const single = (op === 'nanvar' || op === 'nanstd') && c.descr.endsWith('c8');
+          const rtol = EXACT_OPS.has(op) || exactFloat || dt.kind === 'i' || dt.kind === 'u' || dt.kind === 'b' ? 0 : single ? 1e-6 : 1e-12;
           const wantValues = want.values.map((x) => fromNumpy(dt, x));
           if (got instanceof MemmapArray) {
             if (JSON.stringify(got.shape) !== JSON.stringify(want.shape)) failures.push(`${where}: shape ${got.shape} != ${want.shape}`);
@@ -162,6 +168,7 @@ describe('reductions cross-checked with numpy', function () {
       }
     });
     assert.ok(checked > 4000, `only ${checked} calls checked`);
+    if (process.env.SHOW_ALL) console.log(failures.join("\n"));
     assert.deepEqual(failures.slice(0, 30), [], `${failures.length} of ${checked} disagree`);
   });
 });
