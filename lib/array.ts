@@ -16,7 +16,7 @@ import { toNdArray } from './ndarray';
 import { ADVICE_CODES, type Advice, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
-import { abortError, type AccumulateOptions, type AsyncOptions, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
+import { abortError, type AccumulateOptions, type AsyncOptions, isAbortSignal, isAborted, onAbort, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
 import { type AsyncStorage, type ByteRange, type CancelToken, isAsync, isShareable, type Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type Residency, residencyOf } from './storage-mapped';
@@ -420,6 +420,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws as sum(), and ERR_TOO_LARGE when the copy would not fit one ArrayBuffer; ERR_DTYPE_MISMATCH/ERR_SHAPE_MISMATCH for a bad `out`.
    */
   read(...args: [...IndexItem[], { out?: DataTypes[N] | MemmapArray<N> }] | IndexItem[]): DataTypes[N] {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['out'], 'read()');
     const v = this.#nativeView(index);
@@ -441,6 +442,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_OUT_OF_RANGE for an index out of bounds; ERR_INVALID_INDEX for bad index arrays; ERR_TOO_LARGE; ERR_CLOSED; ERR_SIGBUS.
    */
   gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
+    checkReceiver(this);
     const storage = this.#live();
     // Checked (count, lengths, item types, size) and converted here; bounds and offsets natively (a JS loop cost more than the reads).
     const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
@@ -519,7 +521,16 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     // The result may land in the array's own memory (out: a view of it): the kernel reads and writes element by element, so go through a copy.
     const direct = !(isArray(p.out) && (p.out as MemmapArray).#storage === storage);
     const bytes = direct ? this.#target(p) : bytesOf(this.#allocateAs(p.dtype, sizeOf(p.shape)));
-    storage.reduce(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, bytes);
+    const run = (dst: Uint8Array): void => storage.reduce(type, swap, p.view, p.nkeep, p.code, ELEM_CODES[p.dtype.name], p.ddof, p.threads, dst);
+    try {
+      run(bytes);
+    } catch (err) {
+      // out a TypedArray over the source's memory (its data, a subarray of it): through a copy as well.
+      if (!isOverlap(err)) throw err;
+      const tmp = new Uint8Array(bytes.byteLength);
+      run(tmp);
+      bytes.set(tmp);
+    }
     if (!direct) outBytes(p.out, p.dtype, p.shape, false).set(bytes);
     return this.#finish(p, direct ? bytes : outBytes(p.out, p.dtype, p.shape, false));
   }
@@ -563,83 +574,83 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws ERR_INVALID_AXIS, ERR_INVALID_DTYPE, ERR_UNKNOWN_OPTION, ERR_DTYPE_MISMATCH/ERR_SHAPE_MISMATCH for `out`; ERR_OUT_OF_RANGE / ERR_INVALID_INDEX for a bad index; ERR_CLOSED; ERR_SIGBUS.
    */
   sum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
-    return this.#reduce('sum', args) as Reduced<O, SumTypes[N]>;
+    return checkReceiver(this).#reduce('sum', args) as Reduced<O, SumTypes[N]>;
   }
   /** Product, numpy's `prod()` (accumulators as sum(); sequential, as numpy's). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   prod<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
-    return this.#reduce('prod', args) as Reduced<O, SumTypes[N]>;
+    return checkReceiver(this).#reduce('prod', args) as Reduced<O, SumTypes[N]>;
   }
   /** Mean, numpy's `mean(dtype=float64)`: the float64 sum (bit for bit) divided by the count. Empty: NaN. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   mean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
-    return this.#reduce('mean', args) as Reduced<O, MeanTypes[N]>;
+    return checkReceiver(this).#reduce('mean', args) as Reduced<O, MeanTypes[N]>;
   }
   /** Variance, numpy's `var(ddof)`: mean of |x - mean|² (two passes, float64), divided by n - ddof. Complex gives a real variance. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   var<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('var', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('var', args) as Reduced<O, number>;
   }
   /** Standard deviation: the square root of var(). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   std<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('std', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('std', args) as Reduced<O, number>;
   }
   /** Smallest element; NaN if any is NaN (numpy's `min()`). @throws ERR_EMPTY_REDUCTION for an empty selection or axis. */
   min<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('min', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('min', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Largest element; NaN if any is NaN (numpy's `max()`). @throws ERR_EMPTY_REDUCTION. */
   max<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('max', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('max', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Index of the smallest element (flat, C order of the selection, with no axis; int64 along one axis); the first on ties or NaN. @throws ERR_EMPTY_REDUCTION. */
   argmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('argmin', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('argmin', args) as Reduced<O, number>;
   }
   /** Index of the largest element, as argmin(). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   argmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('argmax', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('argmax', args) as Reduced<O, number>;
   }
   /** Whether any element is nonzero (NaN counts as nonzero). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   any<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
-    return this.#reduce('any', args) as Reduced<O, boolean>;
+    return checkReceiver(this).#reduce('any', args) as Reduced<O, boolean>;
   }
   /** Whether every element is nonzero. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   all<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
-    return this.#reduce('all', args) as Reduced<O, boolean>;
+    return checkReceiver(this).#reduce('all', args) as Reduced<O, boolean>;
   }
   /** Number of nonzero elements (numpy's `count_nonzero`); int64 along an axis. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   countNonzero<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('count_nonzero', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('count_nonzero', args) as Reduced<O, number>;
   }
   /** Sum treating NaN as zero (numpy's `nansum`). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nansum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
-    return this.#reduce('nansum', args) as Reduced<O, SumTypes[N]>;
+    return checkReceiver(this).#reduce('nansum', args) as Reduced<O, SumTypes[N]>;
   }
   /** Mean of the elements that are not NaN (numpy's `nanmean`); NaN where all are. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nanmean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
-    return this.#reduce('nanmean', args) as Reduced<O, MeanTypes[N]>;
+    return checkReceiver(this).#reduce('nanmean', args) as Reduced<O, MeanTypes[N]>;
   }
   /** Variance of the elements that are not NaN (numpy's `nanvar`). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nanvar<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanvar', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanvar', args) as Reduced<O, number>;
   }
   /** Standard deviation of the elements that are not NaN (numpy's `nanstd`). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nanstd<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanstd', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanstd', args) as Reduced<O, number>;
   }
   /** Smallest element ignoring NaN (NaN where all are NaN, as numpy's `nanmin`). @throws ERR_EMPTY_REDUCTION. */
   nanmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('nanmin', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('nanmin', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Largest element ignoring NaN. @throws ERR_EMPTY_REDUCTION. */
   nanmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
-    return this.#reduce('nanmax', args) as Reduced<O, ValueTypes[N]>;
+    return checkReceiver(this).#reduce('nanmax', args) as Reduced<O, ValueTypes[N]>;
   }
   /** Index of the smallest element ignoring NaN. @throws ERR_ALL_NAN where a slice holds only NaN; ERR_EMPTY_REDUCTION. */
   nanargmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanargmin', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanargmin', args) as Reduced<O, number>;
   }
   /** Index of the largest element ignoring NaN. @throws ERR_ALL_NAN; ERR_EMPTY_REDUCTION. */
   nanargmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('nanargmax', args) as Reduced<O, number>;
+    return checkReceiver(this).#reduce('nanargmax', args) as Reduced<O, number>;
   }
 
   // The async twins: the same result, computed on the libuv thread pool (a
@@ -648,83 +659,83 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   // safe: the mapping stays until the call ends.
   /** sum() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   sumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
-    return this.#reduceAsync('sum', args) as Promise<Reduced<O, SumTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('sum', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
   /** prod() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   prodAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
-    return this.#reduceAsync('prod', args) as Promise<Reduced<O, SumTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('prod', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
   /** mean() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   meanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
-    return this.#reduceAsync('mean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('mean', args) as Promise<Reduced<O, MeanTypes[N]>>;
   }
   /** var() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   varAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('var', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('var', args) as Promise<Reduced<O, number>>;
   }
   /** std() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   stdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('std', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('std', args) as Promise<Reduced<O, number>>;
   }
   /** min() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   minAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('min', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('min', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** max() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   maxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('max', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('max', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** argmin() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   argminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('argmin', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('argmin', args) as Promise<Reduced<O, number>>;
   }
   /** argmax() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   argmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('argmax', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('argmax', args) as Promise<Reduced<O, number>>;
   }
   /** any() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   anyAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
-    return this.#reduceAsync('any', args) as Promise<Reduced<O, boolean>>;
+    return checkReceiver(this).#reduceAsync('any', args) as Promise<Reduced<O, boolean>>;
   }
   /** all() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   allAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
-    return this.#reduceAsync('all', args) as Promise<Reduced<O, boolean>>;
+    return checkReceiver(this).#reduceAsync('all', args) as Promise<Reduced<O, boolean>>;
   }
   /** countNonzero() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   countNonzeroAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('count_nonzero', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('count_nonzero', args) as Promise<Reduced<O, number>>;
   }
   /** nansum() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nansumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
-    return this.#reduceAsync('nansum', args) as Promise<Reduced<O, SumTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nansum', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
   /** nanmean() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanmeanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
-    return this.#reduceAsync('nanmean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nanmean', args) as Promise<Reduced<O, MeanTypes[N]>>;
   }
   /** nanvar() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanvarAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanvar', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanvar', args) as Promise<Reduced<O, number>>;
   }
   /** nanstd() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanstdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanstd', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanstd', args) as Promise<Reduced<O, number>>;
   }
   /** nanmin() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('nanmin', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nanmin', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** nanmax() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
-    return this.#reduceAsync('nanmax', args) as Promise<Reduced<O, ValueTypes[N]>>;
+    return checkReceiver(this).#reduceAsync('nanmax', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
   /** nanargmin() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanargminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanargmin', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanargmin', args) as Promise<Reduced<O, number>>;
   }
   /** nanargmax() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanargmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
-    return this.#reduceAsync('nanargmax', args) as Promise<Reduced<O, number>>;
+    return checkReceiver(this).#reduceAsync('nanargmax', args) as Promise<Reduced<O, number>>;
   }
 
   /**
@@ -734,6 +745,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * @throws as read().
    */
   copy(...args: [...IndexItem[], { out?: MemmapArray<N> }] | IndexItem[]): MemmapArray<N> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['out'], 'copy()');
     const v = this.#nativeView(index);
@@ -746,6 +758,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** copy() off the event loop (`signal` cancels). Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   async copyAsync(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<MemmapArray<N>> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal'], 'copyAsync()');
     const v = this.#nativeView(index);
@@ -760,7 +773,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     try {
       storage.copy(type, !this.#dt.isNative, view, dst);
     } catch (err) {
-      if (!(err instanceof MemmapError && err.code === 'ERR_INVALID_ARG_VALUE' && /overlaps/.test(err.message))) throw err;
+      if (!isOverlap(err)) throw err;
       const tmp = new Uint8Array(dst.byteLength);
       storage.copy(type, !this.#dt.isNative, view, tmp);
       dst.set(tmp);
@@ -785,6 +798,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * the read ends. Never throws. It rejects as read() throws, and with ERR_ABORTED.
    */
   async readAsync(...args: [...IndexItem[], { signal?: AbortSignal; out?: DataTypes[N] }] | IndexItem[]): Promise<DataTypes[N]> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal', 'out'], 'readAsync()');
     const v = this.#nativeView(index);
@@ -804,6 +818,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * gather() throws, and with ERR_ABORTED.
    */
   async gatherAsync(...args: (ArrayLike<number | bigint> | { signal?: AbortSignal })[]): Promise<DataTypes[N]> {
+    checkReceiver(this);
     const n = args.length;
     const last = n > 0 ? args[n - 1] : undefined;
     const hasOptions = n > this.ndim || (typeof last === 'object' && last !== null && !ArrayBuffer.isView(last) && !Array.isArray(last) && !Object.hasOwn(last, 'length'));
@@ -828,6 +843,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * ERR_OUT_OF_RANGE/ERR_INVALID_INDEX, ERR_CLOSED, ERR_SIGBUS, ERR_ABORTED.
    */
   async prefetch(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<void> {
+    checkReceiver(this);
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal'], 'prefetch()');
     const v = this.#nativeView(index);
@@ -1133,7 +1149,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 // Every method and getter keeps the error contract (see boundary.ts); get(),
 // set() and data/bytes, the hot ones, carry their own try/catch or cannot
 // meet foreign errors.
-guardPrototype(MemmapArray.prototype, ['get', 'set', 'data', 'bytes', 'closed']);
+guardPrototype(MemmapArray.prototype, ['get', 'set', 'data', 'bytes', 'closed'], (x) => isArray(x));
 
 /** The most elements tolist() converts (2^24). */
 export const TOLIST_MAX = 2 ** 24;
@@ -1159,6 +1175,11 @@ function copyOf(a: readonly number[]): number[] {
 }
 
 /** The bytes of a TypedArray: Node-API does not know every TypedArray type (Float16Array). */
+/** The native error for a destination over the source's own memory (the kernels copy element by element). */
+function isOverlap(err: unknown): boolean {
+  return err instanceof MemmapError && err.code === 'ERR_INVALID_ARG_VALUE' && /overlaps/.test(err.message);
+}
+
 function bytesOf(t: AnyTypedArray): Uint8Array {
   return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
 }
@@ -1220,7 +1241,10 @@ function outBytes(out: unknown, dt: DType, shape: readonly number[], arrayOnly: 
     if (!same) throw new MemmapError('ERR_SHAPE_MISMATCH', `out has shape ${tupleRepr(a.shape)}; the result has shape ${tupleRepr(shape)}`);
     if (a.readonly) throw new MemmapError('ERR_READ_ONLY', 'out is read-only');
     if (a.order !== 'C' && a.ndim > 1 && a.size > 1) throw new MemmapError('ERR_NOT_CONTIGUOUS', 'out must be C contiguous (an F-order array holds its elements in another order)');
-    return bytesOf(a.data as AnyTypedArray);
+    const bytes = bytesOf(a.data as AnyTypedArray);
+    // Own properties can lie (shape, data): the bytes must hold exactly the result.
+    if (bytes.byteLength !== sizeOf(shape) * dt.itemsize) throw new MemmapError('ERR_SHAPE_MISMATCH', `out holds ${bytes.byteLength} bytes; the result has ${sizeOf(shape) * dt.itemsize}`);
+    return bytes;
   }
   const { array, lanes } = DTYPES[dt.name];
   if (arrayOnly || !ArrayBuffer.isView(out) || !(out instanceof array)) {
@@ -1259,7 +1283,7 @@ function complexOverCount(re: number, im: number, n: number): Complex {
 
 function signalOf(value: unknown, fn: string): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(typeof AbortSignal === 'function' && value instanceof AbortSignal)) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} signal must be an AbortSignal, got ${describe(value)}`);
+  if (!isAbortSignal(value)) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} signal must be an AbortSignal, got ${describe(value)}`);
   return value;
 }
 
@@ -1269,18 +1293,18 @@ function signalOf(value: unknown, fn: string): AbortSignal | undefined {
  */
 async function cancellable<T>(storage: AsyncStorage, signal: AbortSignal | undefined, run: (token: CancelToken | undefined) => Promise<T>): Promise<T> {
   if (signal === undefined) return run(undefined);
-  if (signal.aborted) throw abortError(signal);
+  if (isAborted(signal)) throw abortError(signal);
   const token = storage.newCancel();
-  const onAbort = (): void => token.cancel();
-  signal.addEventListener('abort', onAbort, { once: true });
+  const cancel = (): void => token.cancel();
+  onAbort(signal, cancel, true);
   try {
     const r = await run(token);
-    if (signal.aborted) throw abortError(signal);
+    if (isAborted(signal)) throw abortError(signal);
     return r;
   } catch (err) {
-    if (signal.aborted) throw abortError(signal);
+    if (isAborted(signal)) throw abortError(signal);
     throw err;
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    onAbort(signal, cancel, false);
   }
 }

@@ -294,9 +294,35 @@ export function plan(op: Reduction, dt: DType, v: ViewSpec, options: unknown, is
   };
 }
 
-const abortSignalProto = typeof AbortSignal === 'function' ? AbortSignal.prototype : undefined;
-function isAbortSignal(x: unknown): x is AbortSignal {
-  return typeof x === 'object' && x !== null && abortSignalProto !== undefined && Object.prototype.isPrototypeOf.call(abortSignalProto, x);
+// AbortSignal's own accessors and EventTarget's methods, taken at load: a
+// signal's own properties (a getter on `aborted`, an addEventListener that
+// closes the array) and objects that only inherit from AbortSignal.prototype
+// (its getters throw on them) cannot lie or throw mid-call.
+const abortedGetter = typeof AbortSignal === 'function' ? (Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get as (this: unknown) => boolean) : undefined;
+const reasonGetter = typeof AbortSignal === 'function' ? (Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'reason')?.get as (this: unknown) => unknown) : undefined;
+const addListener = typeof EventTarget === 'function' ? EventTarget.prototype.addEventListener : undefined;
+const removeListener = typeof EventTarget === 'function' ? EventTarget.prototype.removeEventListener : undefined;
+
+/** Whether `x` is a real AbortSignal (its brand, not its prototype chain). */
+export function isAbortSignal(x: unknown): x is AbortSignal {
+  if (typeof x !== 'object' || x === null || abortedGetter === undefined) return false;
+  try {
+    Reflect.apply(abortedGetter, x, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** signal.aborted, through AbortSignal.prototype's getter. */
+export function isAborted(signal: AbortSignal): boolean {
+  return Reflect.apply(abortedGetter as (this: unknown) => boolean, signal, []);
+}
+
+/** signal.addEventListener / removeEventListener('abort', fn), through EventTarget.prototype's. */
+export function onAbort(signal: AbortSignal, fn: () => void, add: boolean): void {
+  if (add) Reflect.apply(addListener as EventTarget['addEventListener'], signal, ['abort', fn, { once: true }]);
+  else Reflect.apply(removeListener as EventTarget['removeEventListener'], signal, ['abort', fn]);
 }
 
 /** Square roots in place (std from var), rounded to the result's precision. */
@@ -306,7 +332,8 @@ export function sqrtInPlace(values: Float64Array | Float32Array): void {
 
 /** The error a cancelled async call rejects with: a MemmapError named AbortError, as Node's own. */
 export function abortError(signal: AbortSignal): MemmapError {
-  const err = new MemmapError('ERR_ABORTED', 'the operation was aborted', { cause: signal.reason });
+  const reason = reasonGetter === undefined ? undefined : Reflect.apply(reasonGetter, signal, []);
+  const err = new MemmapError('ERR_ABORTED', 'the operation was aborted', { cause: reason });
   Object.defineProperty(err, 'name', { __proto__: null, value: 'AbortError', configurable: true, writable: true, enumerable: false } as PropertyDescriptor);
   return err;
 }

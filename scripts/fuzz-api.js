@@ -388,7 +388,11 @@ const STRINGS = [
 const TYPED = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
 if (typeof globalThis.Float16Array === 'function') TYPED.push(globalThis.Float16Array);
 /** Methods the docs say throw ERR_CLOSED after close(). */
-const CLOSED_THROWS = new Set(['get', 'set', 'sum', 'read', 'gather', 'flush', 'advise', 'residency', 'share', 'ndarray', 'data', 'bytes', 'segments']);
+const CLOSED_THROWS = new Set([
+  ...['get', 'set', 'sum', 'read', 'gather', 'flush', 'advise', 'residency', 'share', 'ndarray', 'data', 'bytes', 'segments', 'copy'],
+  ...['prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax', 'any', 'all', 'countNonzero'],
+  ...['nansum', 'nanmean', 'nanvar', 'nanstd', 'nanmin', 'nanmax', 'nanargmin', 'nanargmax'],
+]);
 /** Known exports that are not functions to fuzz with random arguments. */
 const SKIP_EXPORTS = new Set(['MemmapError', 'MemmapTypeError', 'MemmapRangeError']);
 
@@ -473,6 +477,9 @@ function childMain(argv) {
     suspended: false, // taken down while the fuzzer's own code runs inside a polluted call
     transfer: false,
     captured: new Map(), // internal DataView buffers seen by a patched DataView (transfer rounds)
+    outs: new Map(), // n -> results of reductions/copies/reads: candidates for a later call's `out`
+    controllers: new Map(), // n -> AbortController of an async call, aborted by a later step
+    pending: new Set(), // the async calls' promises (their checks attached), until they settle
   };
   const bagAdd = (bag, item, cap) => {
     bag.set(S.nextN++, item);
@@ -2023,8 +2030,117 @@ function childMain(argv) {
     __proto__: null, // a name such as toString must not find Object.prototype's
     get: 10, set: 8, sum: 12, read: 10, gather: 10, data: 5, bytes: 4, segments: 5, ndarray: 6, flush: 3, advise: 3, residency: 3, share: 3, close: 3,
     'Symbol.dispose': 1, inspect: 2, closed: 1, constructor: 1, refresh: 2, resize: 2, toString: 1, toJSON: 1, length: 1, tolist: 2, toArray: 2, is: 1,
-    view: 5, '[Symbol(Symbol.iterator)]': 2, base: 1,
+    view: 5, '[Symbol(Symbol.iterator)]': 2, base: 1, copy: 4, copyAsync: 3, readAsync: 4, gatherAsync: 3, prefetch: 2,
   };
+  // The reductions (and their Async twins): each as likely as sum was before them, together.
+  const REDUCTIONS = new Set(['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax', 'any', 'all', 'countNonzero', 'nansum', 'nanmean', 'nanvar', 'nanstd', 'nanmin', 'nanmax', 'nanargmin', 'nanargmax']);
+  for (const name of REDUCTIONS) {
+    if (!(name in WEIGHTS)) WEIGHTS[name] = 2;
+    WEIGHTS[`${name}Async`] = 1.5;
+  }
+  const ACCUMULATE = new Set(['sum', 'prod', 'mean', 'var', 'std', 'nansum', 'nanmean', 'nanvar', 'nanstd']);
+  const VARIANCE = new Set(['var', 'std', 'nanvar', 'nanstd']);
+  const isAsyncName = (name) => name.endsWith('Async') || name === 'prefetch';
+
+  /** A value for a reduction's axis: in range, out of range, lists (repeated, empty), null. */
+  function axisValue(g, nd) {
+    const one = () => r.int(2 * nd + 3) - nd - 1;
+    return r.weighted([
+      [one(), 5],
+      [Array.from({ length: r.int(nd + 1) }, one), 3],
+      [null, 1],
+      [[0, 0], 0.5],
+      [BigInt(nd > 0 ? r.int(nd) : 0), 0.5],
+      [gen(g, 0), 1],
+    ]);
+  }
+  /** A candidate for `out`: an earlier result (often the right shape and type), its data, the source's own memory, another array, junk. */
+  function outCandidate(g, e) {
+    const k = r.weighted([['earlier', 5], ['typed', 2], ['self', 1], ['other', 1], ['mapped', 1], ['gen', 1]]);
+    if (k === 'earlier' && S.outs.size > 0) {
+      const o = bagPick(S.outs);
+      if (o instanceof lib.MemmapArray && r.chance(0.4)) {
+        try {
+          return named(o.data, `(an earlier result).data`);
+        } catch {
+          return o;
+        }
+      }
+      return o;
+    }
+    if (k === 'typed') return typedOf(Array.from({ length: r.int(12) }, () => r.int(5)));
+    if (k === 'self' || k === 'other') {
+      const src = k === 'self' ? e : bagPick(S.pool);
+      if (src) {
+        try {
+          return r.chance(0.5) ? named(src.a.data, `${src.label}.data`) : src.a;
+        } catch {
+          return src.a;
+        }
+      }
+    }
+    if (k === 'mapped') return mappedTyped(g) ?? gen(g);
+    return gen(g);
+  }
+  /** Arguments of the reductions, copy/read(+Async), gatherAsync and prefetch: index items (coords) and an options object. */
+  function newApiArgs(g, e, a, name) {
+    const base = name.endsWith('Async') ? name.slice(0, -5) : name;
+    let shape = [];
+    try {
+      shape = Array.from(a.shape);
+    } catch {}
+    const args = r.chance(0.08) ? randomArgs(g) : base === 'gather' ? coords(g, shape) : indexItems(g, shape);
+    const entries = [];
+    if (REDUCTIONS.has(base)) {
+      entries.push(['axis', () => axisValue(g, shape.length), 0.6], ['keepdims', () => r.chance(0.6), 0.25], ['out', () => outCandidate(g, e), 0.25]);
+      entries.push(['threads', () => r.pick([0, 1, 2, 3, 8, 256, 257, -1, 1.5, 2 ** 31]), 0.2]);
+      if (ACCUMULATE.has(base)) entries.push(['dtype', () => r.pick(['float64', 'float32', 'float16', 'int64', 'uint64', 'int8', 'complex128', 'complex64', 'bool', '>f8', null]), 0.2]);
+      if (VARIANCE.has(base)) entries.push(['ddof', () => r.pick([0, 1, 2, -1, 0.5, 1e308, NaN]), 0.3]);
+    } else if (base === 'read' || base === 'copy') entries.push(['out', () => outCandidate(g, e), 0.35]);
+    let ctl = null;
+    if (isAsyncName(name)) {
+      ctl = new AbortController();
+      entries.push(['signal', () => ctl.signal, 0.6]);
+    }
+    if (entries.length > 0 && (r.chance(0.7) || (base === 'gather' && ctl !== null && r.chance(0.5)))) args.push(options(g, entries).value);
+    // Abort right after the call (the job is queued or running), later (a step), or never.
+    const abort = ctl === null ? 'never' : r.weighted([['now', 2], ['later', 3], ['never', 5]]);
+    if (abort === 'later') bagAdd(S.controllers, ctl, 32);
+    return { args, abortNow: abort === 'now' ? ctl : null };
+  }
+  /** Keeps what a reduction/copy/read returned for later `out`s, and reads it (its memory must be there). */
+  function keepResult(v) {
+    if (v instanceof lib.MemmapArray) {
+      bagAdd(S.outs, v, 32);
+      try {
+        touch(v.data);
+      } catch {}
+    } else if (ArrayBuffer.isView(v)) {
+      bagAdd(S.outs, v, 32);
+      touch(v);
+    }
+  }
+  /** Checks an async call's promise when it settles: a rejection must be a coded MemmapError. */
+  function trackAsync(p, method, label, polluted) {
+    if (!(p instanceof Promise)) {
+      fault('async-not-promise', method, label, undefined, `returned ${lab(p)}, not a Promise`, 'not a Promise');
+      return;
+    }
+    const settled = p.then(
+      (v) => {
+        S.snapValid = false; // an out over a mapped file was written when it settled
+        keepResult(v);
+      },
+      (err) => {
+        const k = classify(err, method, polluted);
+        if (k.ok && k.code) S.outcomes.codes[k.code] = (S.outcomes.codes[k.code] || 0) + 1;
+        countOutcome(k);
+        if (!k.ok) faultFor(k, `${method} (rejection)`, label, err);
+      },
+    );
+    S.pending.add(settled);
+    settled.finally(() => S.pending.delete(settled));
+  }
 
   function callMethod(e, m) {
     const a = e.a;
@@ -2058,6 +2174,7 @@ function childMain(argv) {
     const f = Proto[m.key];
     let args;
     let after;
+    let abortNow = null;
     switch (m.name) {
       case 'get':
         args = r.chance(0.6) ? validIndex(a.shape) : r.chance(0.5) ? validIndex(a.shape).map((v) => (r.chance(0.3) ? gen(g) : v)) : randomArgs(g);
@@ -2069,8 +2186,12 @@ function childMain(argv) {
         if (r.chance(0.05)) args = [];
         break;
       }
-      case 'sum':
       case 'read':
+        if (r.chance(0.3)) {
+          ({ args } = newApiArgs(g, e, a, m.name));
+          after = keepResult;
+          break;
+        }
         args = r.chance(0.1) ? randomArgs(g) : indexItems(g, a.shape);
         after = touch;
         break;
@@ -2116,7 +2237,10 @@ function childMain(argv) {
         args = extraArgs(g);
         break;
       default:
-        args = randomArgs(g);
+        if (REDUCTIONS.has(m.name.replace(/Async$/, '')) || isAsyncName(m.name) || m.name === 'copy') {
+          ({ args, abortNow } = newApiArgs(g, e, a, m.name));
+          after = keepResult;
+        } else args = randomArgs(g);
     }
     const shown = args === null ? `util.inspect(${who})` : `${who}.${m.name}(${args.map(lab).join(', ')})`;
     let fnc;
@@ -2170,6 +2294,22 @@ function childMain(argv) {
       };
     } else if (m.name === 'residency') {
       after = (res) => res && touch(res.pages);
+    }
+    if (isAsyncName(m.name)) {
+      // Never a synchronous throw: every failure is a rejection. The promise is checked when it settles.
+      const polluted = Boolean(S.pollution);
+      const inner = fnc;
+      fnc = () => {
+        try {
+          return inner();
+        } catch (err) {
+          fault('async-threw', method, shown, err, 'an async method threw instead of returning a rejected Promise', 'sync throw');
+          throw err;
+        } finally {
+          if (abortNow !== null) abortNow.abort(new Error('fuzz abort'));
+        }
+      };
+      after = (p) => trackAsync(p, method, shown, polluted);
     }
     call({ method, label: shown, target, write: g.write, fn: fnc, after });
   }
@@ -2321,7 +2461,16 @@ function childMain(argv) {
       ['write', 2],
       ['transfer', S.transfer ? 3 : 0],
       ['gc', 1],
+      ['abort', S.controllers.size > 0 ? 2 : 0],
     ]);
+    if (what === 'abort') {
+      const k = [...S.controllers.keys()][r.int(S.controllers.size)];
+      const ctl = S.controllers.get(k);
+      S.controllers.delete(k);
+      trace(`CALL ${S.calls} (action) abort\tabort an earlier async call's signal`);
+      ctl.abort(new Error('fuzz abort'));
+      return undefined;
+    }
     if (what === 'method') {
       const open = openEntries();
       if (open.length === 0 && r.chance(0.8)) return reopen();
@@ -2392,19 +2541,29 @@ function childMain(argv) {
 
   let steps = 0;
   for (let i = 0; i < 4; i++) reopen();
-  while (S.calls < callsWanted && steps < callsWanted * 4) {
-    steps++;
-    try {
-      step();
-      checkViews(`after call #${S.calls}`);
-    } catch (e) {
-      // A bug of the fuzzer itself (not of a call it checked): reported, and the round goes on.
-      fault('fuzzer-error', '(fuzzer)', `step after call #${S.calls}`, e);
+  loop();
+  async function loop() {
+    while (S.calls < callsWanted && steps < callsWanted * 4) {
+      steps++;
+      try {
+        step();
+        checkViews(`after call #${S.calls}`);
+      } catch (e) {
+        // A bug of the fuzzer itself (not of a call it checked): reported, and the round goes on.
+        fault('fuzzer-error', '(fuzzer)', `step after call #${S.calls}`, e);
+      }
+      // Now and then let async calls settle (the event loop turns) between steps; else they run while later calls close and remap.
+      if (S.pending.size > 0 && r.chance(0.06)) {
+        trace(`CALL ${S.calls} (action) await\t${S.pending.size} async call(s) pending`);
+        await (r.chance(0.5) ? new Promise((resolve) => setImmediate(resolve)) : Promise.race(S.pending));
+      }
     }
+    // Close everything, collect, and check that nothing over the mappings is readable.
+    for (const e of [...S.pool.values()]) call({ method: 'a.close', label: `${e.label}.close() (end of round)`, target: e, fn: () => e.a.close() });
+    // Jobs still running hold their regions: they settle (checked) before the end-of-round checks.
+    while (S.pending.size > 0) await Promise.allSettled([...S.pending]);
+    await finish();
   }
-  // Close everything, collect, and check that nothing over the mappings is readable.
-  for (const e of [...S.pool.values()]) call({ method: 'a.close', label: `${e.label}.close() (end of round)`, target: e, fn: () => e.a.close() });
-  finish();
   async function finish() {
     // gc() with turns of the event loop between, so finalizers run.
     for (let i = 0; i < 4; i++) {

@@ -244,6 +244,8 @@ Napi::Error KernelError(Napi::Env env, int rc) {
                  "a page of the mapping could not be read (SIGBUS): the file shrank while mapped, or an I/O error");
   if (rc == -ERANGE) return coded("ERR_OUT_OF_RANGE", "view outside the mapping");
   if (rc == -ECANCELED) return coded("ERR_ABORTED", "the operation was cancelled");
+  // nanargmin/nanargmax of a slice of only NaN (reduce_view), also as an async job's rejection.
+  if (rc == -EDOM) return coded("ERR_ALL_NAN", "All-NaN slice encountered");
   return MakeError(env, Napi::Number::New(env, rc), std::strerror(-rc), memmap::failed_syscall(), std::string());
 }
 

@@ -68,7 +68,7 @@ P.read = function read() { throw new lib.MemmapError('ERR_INVALID_ARG_VALUE', 'b
 module.exports = lib;
 `,
       );
-      const r = runRound({ seed: SEED, round: 0, calls: 80, pkg: dir });
+      const r = runRound({ seed: SEED, round: 0, calls: 200, pkg: dir }); // the reductions and async twins share the calls: 200 reach read()
       const kinds = r.faults.map((f) => `${f.kind} ${f.method}`);
       assert.ok(kinds.includes('callback-without-callback a.sum'), `ERR_CALLBACK over a TypeError not reported: ${kinds.join('; ') || 'no faults'}`);
       assert.ok(kinds.includes('binding-internal-arg a.read'), `binding argument error not reported: ${kinds.join('; ') || 'no faults'}`);

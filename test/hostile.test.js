@@ -86,11 +86,12 @@ function subdir(tmp, name) {
 describe('hostile callers (each in a child process)', function () {
   const tmp = useTmpDir();
 
-  describe('1. re-entrancy: user code run while sum()/read()/gather() read their arguments', function () {
+  describe('1. re-entrancy: user code run while sum()/read()/gather() and the reductions read their arguments', function () {
     // Each child attacks every point where the call runs user code (1st, 2nd, … hook hit) with:
     // close(); close() + open another file of the same size (a use-after-free would read it);
     // close() while a share()d copy stays open (which must keep reading the file); and, for
-    // gather(), detaching the caller's Float64Array coordinates. sum/read/gather × float64/int16 × 1-d/2-d.
+    // gather(), detaching the caller's Float64Array coordinates. sum/read/gather × float64/int16 × 1-d/2-d;
+    // reductions with hostile axis lists and options (and out TypedArrays, moved away by 'detach-out').
     const triggers = {
       holes: 'sparse slices and coordinate arrays whose holes fall through to index accessors on Array.prototype',
       push: 'Array.prototype.push patched to leave holes, so arrays the library builds and passes to native code have them',
@@ -99,6 +100,7 @@ describe('hostile callers (each in a child process)', function () {
       from: 'Float64Array.from patched (and its map function)',
       proxy: 'Proxies as slices and coordinate arrays (Arrays and Float64Arrays)',
       getter: 'own index getters on slices, array-likes with getters as coordinates, valueOf() objects',
+      instance: "Symbol.hasInstance on the TypedArray constructors (run by the reductions' and read()'s out checks)",
     };
     for (const [trigger, what] of Object.entries(triggers)) {
       it(`${trigger}: ${what} → a MemmapError or the original file's values, never a crash or the other file`, function () {
@@ -109,7 +111,7 @@ describe('hostile callers (each in a child process)', function () {
           out.badCount === 0,
           `${out.badCount} of ${out.runs} attacked calls (${out.badKinds} calls × actions) neither threw a MemmapError nor returned the original values; the first of each:\n  ${out.bad.join('\n  ')}`,
         );
-        if (['holes', 'proxy', 'getter'].includes(trigger)) {
+        if (['holes', 'proxy', 'getter', 'instance'].includes(trigger)) {
           assert.ok(out.fired > 0, 'the library must read the hostile arguments at least once: the attack never fired');
         }
       });
@@ -448,6 +450,15 @@ describe('hostile callers (each in a child process)', function () {
       if (!out.reachable) return assert.deepEqual(out, { reachable: false });
       assert.equal(out.otherFileData, 0, 'a call whose handle was closed mid-call returned data of a file mapped afterwards (use after free)');
       assert.ok(typeof out.sumAfter === 'number' || /^ERR_/.test(out.sumAfter), `a.sum() afterwards: ${out.sumAfter}`);
+    });
+  });
+
+  describe('7. async twins: the ground pulled away while the job runs on the thread pool', function () {
+    it('close/refresh/resize/abort/GC after the call, 300 jobs at once, dropped jobs, out moved or closed, options whose traps close: a Promise of the right values or a coded rejection; files unchanged', function () {
+      const r = runFixture('hostile-async.js', [subdir(tmp, 'async')], { execArgv: ['--expose-gc'], timeout: TIMEOUT });
+      const out = cleanJSON(r);
+      assert.ok(out.runs > 500, `the fixture ran only ${out.runs} calls`);
+      assert.ok(out.badCount === 0, `${out.badCount} of ${out.runs} async calls misbehaved; the first:\n  ${out.bad.join('\n  ')}`);
     });
   });
 });
