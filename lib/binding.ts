@@ -4,10 +4,14 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { nativeError } from './errors';
-import type { CancelToken, ShareableStorage } from './storage';
+import type { AsyncStorage, CancelToken, ShareableStorage } from './storage';
 
-/** The native Mapping: one file mapping (MappedStorage wraps it as a Storage). */
-export interface NativeMapping extends Omit<ShareableStorage, 'bytes'> {
+/**
+ * The native Mapping: one file mapping (MappedStorage wraps it as a Storage). Its async twins run on the libuv thread
+ * pool with the mapping pinned (a close() meanwhile unmaps once they end); every error, ERR_CLOSED included, is a
+ * rejection, and a cancel() of the token one was given rejects it with ERR_ABORTED.
+ */
+export interface NativeMapping extends Omit<ShareableStorage, 'bytes'>, Omit<AsyncStorage, 'bytes'> {
   /** An external ArrayBuffer over [start, start + length) of the mapping. */
   buffer(start: number, length: number): ArrayBuffer;
 }

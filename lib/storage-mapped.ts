@@ -7,10 +7,10 @@ import { fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './error
 import { type Order, sizeOf } from './layout';
 import { MAP_FLAGS, type Mode, MODE_CODES } from './modes';
 import { displayPath, type FilePath } from './paths';
-import type { ByteRange, ShareableStorage } from './storage';
+import type { AsyncStorage, ByteRange, CancelToken, ShareableStorage } from './storage';
 
 /** A native Mapping as a Storage: each window is an external ArrayBuffer of its own. */
-export class MappedStorage implements ShareableStorage {
+export class MappedStorage implements ShareableStorage, AsyncStorage {
   readonly #m: NativeMapping;
   constructor(mapping: NativeMapping) {
     this.#m = mapping;
@@ -38,6 +38,22 @@ export class MappedStorage implements ShareableStorage {
   }
   gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array {
     return this.#m.gather(type, swap, coords, view, dst);
+  }
+  // The async twins (see NativeMapping): promises, settled from the libuv thread pool.
+  sumAsync(type: number, swap: boolean, view: Float64Array, threads: number, cancel: CancelToken | undefined): Promise<number | bigint | Float64Array> {
+    return this.#m.sumAsync(type, swap, view, threads, cancel);
+  }
+  copyAsync(type: number, swap: boolean, view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer> {
+    return this.#m.copyAsync(type, swap, view, cancel);
+  }
+  gatherAsync(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, cancel: CancelToken | undefined): Promise<ArrayBuffer | Float64Array> {
+    return this.#m.gatherAsync(type, swap, coords, view, cancel);
+  }
+  reduceAsync(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, cancel: CancelToken | undefined): Promise<ArrayBuffer> {
+    return this.#m.reduceAsync(type, swap, view, nkeep, op, outType, ddof, threads, cancel);
+  }
+  prefetch(view: Float64Array, itemsize: number, cancel: CancelToken | undefined): Promise<undefined> {
+    return this.#m.prefetch(view, itemsize, cancel);
   }
   flush(): void {
     this.#m.flush();

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -224,19 +226,28 @@ bool Overlaps(const Region& region, const uint8_t* dst, unsigned __int128 size) 
   return d < lo + region.length && lo < d + static_cast<uintptr_t>(size);
 }
 
-void ThrowKernel(Napi::Env env, int rc) {
+// The error for a kernel's negative return (thrown, or an async call's rejection).
+Napi::Error KernelError(Napi::Env env, int rc) {
+  auto coded = [&](const char* code, const char* message) {
+    return MakeError(env, Napi::String::New(env, code), message, nullptr, std::string());
+  };
   if (rc == memmap::kBusError)
-    ThrowCode(env, "ERR_SIGBUS",
-              "a page of the mapping could not be read (SIGBUS): the file shrank while mapped, or an I/O error");
-  if (rc == -ERANGE) ThrowCode(env, "ERR_OUT_OF_RANGE", "view outside the mapping");
-  ThrowErrno(env, rc);
+    return coded("ERR_SIGBUS",
+                 "a page of the mapping could not be read (SIGBUS): the file shrank while mapped, or an I/O error");
+  if (rc == -ERANGE) return coded("ERR_OUT_OF_RANGE", "view outside the mapping");
+  if (rc == -ECANCELED) return coded("ERR_ABORTED", "the operation was cancelled");
+  return MakeError(env, Napi::Number::New(env, rc), std::strerror(-rc), memmap::failed_syscall(), std::string());
 }
+
+[[noreturn]] void ThrowKernel(Napi::Env env, int rc) { throw KernelError(env, rc); }
 
 // The kernels' entry points, shared by every storage: a Mapping's methods
 // and the heap functions (sumBytes, ...). Arguments start at info[first];
 // `acquire()` is called once every value has been taken from JavaScript and
 // returns what keeps the bytes alive for the kernel (a Pin, or a heap span):
 // no JavaScript runs between it and the kernel's end.
+
+Napi::Value SumValue(Napi::Env env, const memmap::SumResult& r);
 
 // sum(type, swap, view): number, bigint (64-bit ints) or Float64Array [re, im].
 template <typename Acquire>
@@ -252,6 +263,11 @@ Napi::Value RunSum(const Napi::CallbackInfo& info, size_t first, Acquire&& acqui
     rc = memmap::sum_view(bytes.region(), type, swap, view, &r);
   }
   if (rc != 0) ThrowKernel(env, rc);
+  return SumValue(env, r);
+}
+
+// A sum as JavaScript gets it: number, bigint (64-bit ints) or Float64Array [re, im].
+Napi::Value SumValue(Napi::Env env, const memmap::SumResult& r) {
   switch (r.kind) {
     case memmap::SumResult::Kind::kFloat:
       return Napi::Number::New(env, r.re);
@@ -271,6 +287,17 @@ Napi::Value RunSum(const Napi::CallbackInfo& info, size_t first, Acquire&& acqui
   return Napi::Number::New(env, static_cast<double>(r.i));
 }
 
+// Bytes of the view's elements.
+unsigned __int128 ViewBytes(Napi::Env env, memmap::ElemType type, const memmap::StridedView& view) {
+  // Each dimension is at most 2^53 (ToView): checked before each multiply, the product cannot wrap.
+  unsigned __int128 size = memmap::elem_size(type);
+  for (int k = 0; k < view.ndim; k++) {
+    if (size > (static_cast<unsigned __int128>(1) << 64)) ThrowArg(env, "view has too many elements");
+    size *= view.shape[k];
+  }
+  return size;
+}
+
 // copy(type, swap, view, dst): the view's elements in C order into the
 // TypedArray `dst`, which must hold exactly them.
 template <typename Acquire>
@@ -279,12 +306,7 @@ Napi::Value RunCopy(const Napi::CallbackInfo& info, size_t first, Acquire&& acqu
   memmap::ElemType type = ToElemType(info[first]);
   bool swap = info[first + 1].ToBoolean();
   memmap::StridedView view = ToView(info[first + 2]);
-  // Each dimension is at most 2^53 (ToView): checked before each multiply, the product cannot wrap.
-  unsigned __int128 size = memmap::elem_size(type);
-  for (int k = 0; k < view.ndim; k++) {
-    if (size > (static_cast<unsigned __int128>(1) << 64)) ThrowArg(env, "view has too many elements");
-    size *= view.shape[k];
-  }
+  const unsigned __int128 size = ViewBytes(env, type, view);
   uint8_t* dst = ToDestination(info[first + 3], size);
   int rc;
   {
@@ -296,25 +318,19 @@ Napi::Value RunCopy(const Napi::CallbackInfo& info, size_t first, Acquire&& acqu
   return env.Undefined();
 }
 
-// gather(type, swap, coords: Float64Array[], view, dst): element k of dst is
-// the element at (coords[0][k], coords[1][k], ...) of the view.
-// Coordinates are checked here; a bad one returns Float64Array [kind, axis, position].
-template <typename Acquire>
-Napi::Value RunGather(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
-  Napi::Env env = info.Env();
-  memmap::ElemType type = ToElemType(info[first]);
-  bool swap = info[first + 1].ToBoolean();
-  if (!info[first + 2].IsArray()) ThrowArg(env, "coords must be an array");
-  memmap::StridedView view = ToView(info[first + 3]);
-  Napi::Array list = info[first + 2].As<Napi::Array>();
+// Gather's coordinates, one Float64Array per axis of the view, as data
+// pointers (valid until JavaScript runs again); returns their common length.
+size_t ToColumns(const Napi::Value& v, int ndim, const double** columns) {
+  Napi::Env env = v.Env();
+  if (!v.IsArray()) ThrowArg(env, "coords must be an array");
+  Napi::Array list = v.As<Napi::Array>();
   // Element reads may run user code: take them all as values first, and
   // only then their data pointers, so nothing can detach one in between.
-  if (list.Length() != static_cast<uint32_t>(view.ndim)) ThrowArg(env, "bad coords");
+  if (list.Length() != static_cast<uint32_t>(ndim)) ThrowArg(env, "bad coords");
   Napi::Value coords[memmap::kMaxDims];
-  for (int d = 0; d < view.ndim; d++) coords[d] = list.Get(static_cast<uint32_t>(d));
-  const double* columns[memmap::kMaxDims];
+  for (int d = 0; d < ndim; d++) coords[d] = list.Get(static_cast<uint32_t>(d));
   size_t count = 1;
-  for (int d = 0; d < view.ndim; d++) {
+  for (int d = 0; d < ndim; d++) {
     const Napi::Value& c = coords[d];
     if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
       ThrowArg(env, "coords must be Float64Arrays");
@@ -323,6 +339,20 @@ Napi::Value RunGather(const Napi::CallbackInfo& info, size_t first, Acquire&& ac
     if (f.ElementLength() != count) ThrowArg(env, "coords differ in length");
     columns[d] = f.Data();
   }
+  return count;
+}
+
+// gather(type, swap, coords: Float64Array[], view, dst): element k of dst is
+// the element at (coords[0][k], coords[1][k], ...) of the view.
+// Coordinates are checked here; a bad one returns Float64Array [kind, axis, position].
+template <typename Acquire>
+Napi::Value RunGather(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
+  Napi::Env env = info.Env();
+  memmap::ElemType type = ToElemType(info[first]);
+  bool swap = info[first + 1].ToBoolean();
+  memmap::StridedView view = ToView(info[first + 3]);
+  const double* columns[memmap::kMaxDims];
+  const size_t count = ToColumns(info[first + 2], view.ndim, columns);
   std::vector<uint64_t> at(count);
   uint64_t bad = 0;
   int bad_axis = 0;
@@ -348,6 +378,308 @@ Napi::Value RunGather(const Napi::CallbackInfo& info, size_t first, Acquire&& ac
   return env.Undefined();
 }
 
+// Async twins: the kernels on the libuv thread pool, returning a Promise.
+// Every value is taken from JavaScript and copied into native memory first,
+// then the region is pinned until the job has ended; the result is written
+// into native memory and becomes a fresh ArrayBuffer on the JS thread, so
+// nothing JavaScript does meanwhile (close(), transfer()) reaches the job.
+
+// new Cancel(): a flag an async call shares with its kernel; cancel() sets
+// it. A shared_ptr, so a job outliving the JS object is safe. It lives in a
+// type-tagged External under kCancelKey rather than napi_wrap: the flag is
+// read from an argument, where napi_unwrap could not tell a Cancel from a
+// Mapping (instanceof can be faked with a prototype).
+constexpr char kCancelKey[] = "memmap.cancel";
+constexpr napi_type_tag kCancelTag = {0x6d656d6d61702e63, 0x616e63656c666c67};
+using CancelPtr = std::shared_ptr<memmap::CancelFlag>;
+
+// The flag of a Cancel; undefined gives none. May run user code (a getter, a Proxy).
+CancelPtr ToCancel(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  if (v.IsUndefined()) return nullptr;
+  Napi::Value ext = v.IsObject() ? v.As<Napi::Object>().Get(kCancelKey) : env.Undefined();
+  bool tagged = false;
+  if (ext.IsExternal() && napi_check_object_type_tag(env, ext, &kCancelTag, &tagged) != napi_ok) tagged = false;
+  if (!tagged) ThrowArg(env, "cancel must be a Cancel");
+  return *ext.As<Napi::External<CancelPtr>>().Data();
+}
+
+Napi::Value NewCancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info.IsConstructCall() || !info.This().IsObject()) ThrowArg(env, "Cancel is a constructor: new Cancel()");
+  auto ext = Napi::External<CancelPtr>::New(env, new CancelPtr(std::make_shared<memmap::CancelFlag>(false)),
+                                            [](Napi::Env, CancelPtr* p) { delete p; });
+  if (napi_type_tag_object(env, ext, &kCancelTag) != napi_ok) ThrowArg(env, "cannot make a Cancel");
+  info.This().As<Napi::Object>().DefineProperty(Napi::PropertyDescriptor::Value(kCancelKey, ext, napi_default));
+  return env.Undefined();
+}
+
+// cancel(): idempotent; a job that already ended is not affected.
+Napi::Value SetCancel(const Napi::CallbackInfo& info) {
+  if (info.This().IsUndefined()) ThrowArg(info.Env(), "cancel() needs a Cancel");
+  ToCancel(info.This())->store(true, std::memory_order_relaxed);
+  return info.Env().Undefined();
+}
+
+Napi::Function CancelClass(Napi::Env env) {
+  Napi::Function ctor = Napi::Function::New<NewCancel>(env, "Cancel");
+  Napi::Object proto = ctor.Get("prototype").As<Napi::Object>();
+  proto.DefineProperty(
+      Napi::PropertyDescriptor::Value("cancel", Napi::Function::New<SetCancel>(env, "cancel"),
+                                      static_cast<napi_property_attributes>(napi_writable | napi_configurable)));
+  return ctor;
+}
+
+// threads: undefined or 0 (the default count), else at most 1024.
+int ToThreads(const Napi::Value& v) {
+  if (v.IsUndefined()) return 0;
+  uint64_t n = ToU64(v, "threads");
+  if (n > 1024) ThrowArg(v.Env(), "threads out of range");
+  return static_cast<int>(n);
+}
+
+// Native memory a job writes its result into, handed to JavaScript at the
+// end as a fresh ArrayBuffer: the memory itself (an external buffer that
+// frees it) when large, a copy when small or when the runtime refuses
+// external buffers (V8 sandbox builds, e.g. Electron).
+class ResultBytes {
+ public:
+  ResultBytes(Napi::Env env, unsigned __int128 size) {
+    if (static_cast<double>(size) > GetEnvData(env)->max_buffer)
+      ThrowCode(env, "ERR_TOO_LARGE", "the result exceeds the largest ArrayBuffer this runtime supports");
+    size_ = static_cast<size_t>(size);
+    if (size_ > 0 && (data_ = static_cast<uint8_t*>(std::malloc(size_))) == nullptr) ThrowErrno(env, -ENOMEM);
+  }
+  ~ResultBytes() { std::free(data_); }
+  ResultBytes(const ResultBytes&) = delete;
+  ResultBytes& operator=(const ResultBytes&) = delete;
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+  Napi::ArrayBuffer Take(Napi::Env env) {
+    constexpr size_t kCopyBelow = 64 * 1024;
+    if (size_ >= kCopyBelow) {
+      napi_value value = nullptr;
+      napi_status status = napi_create_external_arraybuffer(
+          env, data_, size_, [](napi_env, void* data, void*) { std::free(data); }, nullptr, &value);
+      if (status == napi_ok) {
+        data_ = nullptr;
+        return Napi::ArrayBuffer(env, value);
+      }
+      bool pending = false;
+      napi_value ignored;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+        napi_get_and_clear_last_exception(env, &ignored);
+    }
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, size_);
+    if (size_ > 0) std::memcpy(ab.Data(), data_, size_);
+    return ab;
+  }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// One async kernel call. Made on the JS thread once every input is in native
+// memory, with the region pinned (Pin) until the job object is destroyed, on
+// the JS thread after its promise settled: a close() meanwhile unmaps then.
+class Job : public Napi::AsyncWorker {
+ public:
+  Job(Napi::Env env, SharedRegion* shared, CancelPtr cancel)
+      : Napi::AsyncWorker(env, "memmap"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        pin_(shared),
+        cancel_(std::move(cancel)) {}
+
+  // Queues the job and gives its promise; the queue owns it from then on.
+  static Napi::Value Start(std::unique_ptr<Job> job) {
+    job->Queue();
+    Napi::Value promise = job->deferred_.Promise();
+    job.release();
+    return promise;
+  }
+
+ protected:
+  // On a pool thread: only native memory, no JavaScript. 0 or a negative errno.
+  virtual int Run(const Region& region, const memmap::CancelFlag* cancel) = 0;
+  // On the JS thread, after Run returned 0.
+  virtual Napi::Value Result(Napi::Env env) = 0;
+  // The rejection for Run's negative return.
+  virtual Napi::Error Failure(Napi::Env env, int rc) { return KernelError(env, rc); }
+
+ private:
+  void Execute() override {
+    const memmap::CancelFlag* cancel = cancel_.get();
+    try {
+      rc_ = memmap::cancelled(cancel) ? -ECANCELED : Run(pin_.region(), cancel);
+    } catch (...) {
+      rc_ = -ENOMEM;  // a kernel's allocation (threads, buffers) failed
+    }
+  }
+  // Settles the promise, then ends the job (dropping the pin). At a worker's
+  // teardown JavaScript can no longer run and the napi calls fail: the
+  // promise, which nothing can await any more, stays pending, and the job
+  // still ends (an exception escaping here would abort the process).
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      try {
+        Napi::HandleScope scope(env);
+        Settle(env);
+      } catch (const Napi::Error&) {
+      }
+    }
+    Destroy();
+  }
+  void Settle(Napi::Env env) {
+    Napi::Value error;
+    try {
+      if (rc_ == 0) {
+        deferred_.Resolve(Result(env));
+        return;
+      }
+      error = Failure(env, rc_).Value();
+    } catch (const Napi::Error& e) {
+      error = e.Value();
+    }
+    deferred_.Reject(error);
+  }
+
+  Napi::Promise::Deferred deferred_;
+  Pin pin_;
+  CancelPtr cancel_;
+  int rc_ = 0;
+};
+
+// Runs `start` (takes the arguments, pins the region, queues a job) and
+// returns its promise; any error on the way is a rejected promise instead.
+template <typename Start>
+Napi::Value AsyncCall(Napi::Env env, Start&& start) {
+  Napi::Value error;
+  try {
+    return start();
+  } catch (const Napi::Error& e) {
+    error = e.Value();
+  } catch (const std::bad_alloc&) {
+    error = MakeError(env, Napi::Number::New(env, -ENOMEM), std::strerror(ENOMEM), nullptr, std::string()).Value();
+  }
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(error);
+  return deferred.Promise();
+}
+
+class SumJob : public Job {
+ public:
+  SumJob(Napi::Env env, SharedRegion* shared, CancelPtr cancel, memmap::ElemType type, bool swap,
+         const memmap::StridedView& view, int threads)
+      : Job(env, shared, std::move(cancel)), type_(type), swap_(swap), view_(view), threads_(threads) {}
+
+ private:
+  int Run(const Region& region, const memmap::CancelFlag* cancel) override {
+    return memmap::sum_view(region, type_, swap_, view_, &sum_, threads_, cancel);
+  }
+  Napi::Value Result(Napi::Env env) override { return SumValue(env, sum_); }
+  memmap::ElemType type_;
+  bool swap_;
+  memmap::StridedView view_;
+  int threads_;
+  memmap::SumResult sum_;
+};
+
+class CopyJob : public Job {
+ public:
+  CopyJob(Napi::Env env, SharedRegion* shared, CancelPtr cancel, memmap::ElemType type, bool swap,
+          const memmap::StridedView& view)
+      : Job(env, shared, std::move(cancel)),
+        type_(type),
+        swap_(swap),
+        view_(view),
+        dst_(env, ViewBytes(env, type, view)) {}
+
+ private:
+  int Run(const Region& region, const memmap::CancelFlag* cancel) override {
+    return memmap::copy_view(region, type_, swap_, view_, dst_.data(), cancel);
+  }
+  Napi::Value Result(Napi::Env env) override { return dst_.Take(env); }
+  memmap::ElemType type_;
+  bool swap_;
+  memmap::StridedView view_;
+  ResultBytes dst_;
+};
+
+// The coordinates are copied (column d at coords[d * count]) and turned into
+// offsets on the pool thread; a bad one resolves to [kind, axis, position] as gather().
+class GatherJob : public Job {
+ public:
+  GatherJob(Napi::Env env, SharedRegion* shared, CancelPtr cancel, memmap::ElemType type, bool swap,
+            const memmap::StridedView& view, std::vector<double> coords, uint64_t count)
+      : Job(env, shared, std::move(cancel)),
+        type_(type),
+        swap_(swap),
+        view_(view),
+        coords_(std::move(coords)),
+        offsets_(count),
+        dst_(env, static_cast<unsigned __int128>(count) * memmap::elem_size(type)) {}
+
+ private:
+  int Run(const Region& region, const memmap::CancelFlag* cancel) override {
+    const uint64_t count = offsets_.size();
+    const double* columns[memmap::kMaxDims];
+    for (int d = 0; d < view_.ndim; d++) columns[d] = coords_.data() + d * count;
+    int rc = memmap::coords_to_offsets(columns, view_.ndim, view_.shape, view_.strides, count, offsets_.data(), &bad_,
+                                       &bad_axis_);
+    if (rc != 0) {
+      bad_kind_ = rc == -EINVAL ? 0 : 1;
+      return 0;
+    }
+    for (uint64_t k = 0; k < count; k++) offsets_[k] += view_.offset;
+    return memmap::gather(region, type_, swap_, offsets_.data(), count, dst_.data(), cancel);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (bad_kind_ < 0) return dst_.Take(env);
+    Napi::Float64Array bad_at = Napi::Float64Array::New(env, 3);
+    bad_at[0] = bad_kind_;
+    bad_at[1] = bad_axis_;
+    bad_at[2] = static_cast<double>(bad_);
+    return bad_at;
+  }
+  memmap::ElemType type_;
+  bool swap_;
+  memmap::StridedView view_;
+  std::vector<double> coords_;
+  std::vector<uint64_t> offsets_;
+  ResultBytes dst_;
+  int bad_kind_ = -1;
+  uint64_t bad_ = 0;
+  int bad_axis_ = 0;
+};
+
+class PrefetchJob : public Job {
+ public:
+  PrefetchJob(Napi::Env env, SharedRegion* shared, CancelPtr cancel, const memmap::StridedView& view, unsigned itemsize)
+      : Job(env, shared, std::move(cancel)), view_(view), itemsize_(itemsize) {}
+
+ private:
+  int Run(const Region& region, const memmap::CancelFlag* cancel) override {
+    return memmap::touch_view(region, view_, itemsize_, cancel);
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+  memmap::StridedView view_;
+  unsigned itemsize_;
+};
+
+// Gather's coordinates copied into native memory: column d at [d * count, (d + 1) * count).
+std::vector<double> ToCoords(const Napi::Value& v, int ndim, uint64_t* count_out) {
+  const double* columns[memmap::kMaxDims];
+  const size_t count = ToColumns(v, ndim, columns);
+  std::vector<double> out(count * static_cast<size_t>(ndim));
+  for (int d = 0; d < ndim; d++) {
+    if (count > 0) std::memcpy(out.data() + d * count, columns[d], count * sizeof(double));
+  }
+  *count_out = count;
+  return out;
+}
+
 // Every entry point below follows one rule: first take every value it needs
 // from JavaScript (which may run user code: getters, Proxies), then look up
 // the region (ERR_CLOSED if that code closed it) and pin it for the whole
@@ -363,6 +695,10 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                            InstanceMethod<&Mapping::Residency>("residency"),
                            InstanceMethod<&Mapping::Close>("close"),
                            InstanceMethod<&Mapping::Share>("share"),
+                           InstanceMethod<&Mapping::SumAsync>("sumAsync"),
+                           InstanceMethod<&Mapping::CopyAsync>("copyAsync"),
+                           InstanceMethod<&Mapping::GatherAsync>("gatherAsync"),
+                           InstanceMethod<&Mapping::Prefetch>("prefetch"),
                            InstanceMethod<&Mapping::Sum>("sum"),
                            InstanceMethod<&Mapping::Copy>("copy"),
                            InstanceMethod<&Mapping::Gather>("gather"),
@@ -545,6 +881,56 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   }
   Napi::Value Gather(const Napi::CallbackInfo& info) {
     return RunGather(info, 0, [&] { return Pin(Live(info.Env())); });
+  }
+
+  // sumAsync(type, swap, view, threads, cancel), copyAsync(type, swap, view,
+  // cancel), gatherAsync(type, swap, coords, view, cancel), prefetch(view,
+  // itemsize, cancel): Promises of what the sync calls give (copy and gather
+  // a fresh ArrayBuffer of the elements). `cancel`: a Cancel or undefined.
+  Napi::Value SumAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return AsyncCall(env, [&] {
+      memmap::ElemType type = ToElemType(info[0]);
+      bool swap = info[1].ToBoolean();
+      memmap::StridedView view = ToView(info[2]);
+      int threads = ToThreads(info[3]);
+      CancelPtr cancel = ToCancel(info[4]);
+      return Job::Start(std::make_unique<SumJob>(env, Live(env), std::move(cancel), type, swap, view, threads));
+    });
+  }
+  Napi::Value CopyAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return AsyncCall(env, [&] {
+      memmap::ElemType type = ToElemType(info[0]);
+      bool swap = info[1].ToBoolean();
+      memmap::StridedView view = ToView(info[2]);
+      CancelPtr cancel = ToCancel(info[3]);
+      return Job::Start(std::make_unique<CopyJob>(env, Live(env), std::move(cancel), type, swap, view));
+    });
+  }
+  Napi::Value GatherAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return AsyncCall(env, [&] {
+      memmap::ElemType type = ToElemType(info[0]);
+      bool swap = info[1].ToBoolean();
+      memmap::StridedView view = ToView(info[3]);
+      uint64_t count = 0;
+      std::vector<double> coords = ToCoords(info[2], view.ndim, &count);
+      CancelPtr cancel = ToCancel(info[4]);
+      return Job::Start(
+          std::make_unique<GatherJob>(env, Live(env), std::move(cancel), type, swap, view, std::move(coords), count));
+    });
+  }
+  Napi::Value Prefetch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return AsyncCall(env, [&] {
+      memmap::StridedView view = ToView(info[0]);
+      uint64_t itemsize = ToU64(info[1], "itemsize");
+      if (itemsize == 0 || itemsize > 65536) ThrowArg(env, "itemsize out of range");
+      CancelPtr cancel = ToCancel(info[2]);
+      return Job::Start(
+          std::make_unique<PrefetchJob>(env, Live(env), std::move(cancel), view, static_cast<unsigned>(itemsize)));
+    });
   }
 
   Napi::Value GetClosed(const Napi::CallbackInfo& info) {
@@ -765,6 +1151,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("copyBytes", Napi::Function::New<CopyBytes>(env, "copyBytes"));
   exports.Set("gatherBytes", Napi::Function::New<GatherBytes>(env, "gatherBytes"));
   exports.Set("Mapping", Mapping::Init(env));
+  exports.Set("Cancel", CancelClass(env));
   exports.Set("tables", Tables(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(memmap::page_size())));
   return exports;

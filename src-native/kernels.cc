@@ -311,6 +311,8 @@ struct CopyJob {
   unsigned unit;
   uint8_t* dst;
   Prefetcher* pf;
+  const CancelFlag* cancel;
+  bool stop;  // cancelled: the remaining runs are skipped
 };
 
 struct GatherJob {
@@ -320,7 +322,12 @@ struct GatherJob {
   unsigned size;
   unsigned unit;
   uint8_t* dst;
+  const CancelFlag* cancel;
+  bool stop;
 };
+
+// Element-wise loops check the cancel flag once per this many elements.
+constexpr uint64_t kElemSlice = 65536;
 
 }  // namespace
 
@@ -363,7 +370,6 @@ int sum_view(const Region& region, ElemType type, bool swap, const StridedView& 
 
 int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst,
               const CancelFlag* cancel) {
-  (void)cancel;
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;
   int rc = check_view(region, size, view);
@@ -371,8 +377,8 @@ int copy_view(const Region& region, ElemType type, bool swap, const StridedView&
   Simple s = simplify(region, view, false);
   if (s.empty) return 0;
   Prefetcher pf = prefetcher_for(region);
-  CopyJob job{&s, size, swap_unit(type, swap), dst, &pf};
-  return guarded(
+  CopyJob job{&s, size, swap_unit(type, swap), dst, &pf, cancel, false};
+  rc = guarded(
       [](void* ctx) {
         auto* j = static_cast<CopyJob*>(ctx);
         uint8_t* out = j->dst;
@@ -380,21 +386,28 @@ int copy_view(const Region& region, ElemType type, bool swap, const StridedView&
         const unsigned unit = j->unit;
         for_each_run(j->s->base, j->s->ndim, j->s->shape, j->s->strides,
                      [&](const uint8_t* p, uint64_t n, int64_t stride) {
+                       if (j->stop || (j->stop = cancelled(j->cancel))) return;
                        if (unit <= 1 && stride == static_cast<int64_t>(size)) {
                          for (uint64_t done = 0; done < n * size;) {
+                           if (done > 0 && (j->stop = cancelled(j->cancel))) return;
                            const uint64_t m = std::min<uint64_t>(n * size - done, kScanSlice);
                            j->pf->ahead(p + done, m);
                            std::memcpy(out + done, p + done, m);
                            done += m;
                          }
                        } else {
-                         for (uint64_t i = 0; i < n; i++)
-                           copy_elem(out + i * size, p + static_cast<int64_t>(i) * stride, size, unit);
+                         for (uint64_t i0 = 0; i0 < n; i0 += kElemSlice) {
+                           if (i0 > 0 && (j->stop = cancelled(j->cancel))) return;
+                           const uint64_t end = std::min(n, i0 + kElemSlice);
+                           for (uint64_t i = i0; i < end; i++)
+                             copy_elem(out + i * size, p + static_cast<int64_t>(i) * stride, size, unit);
+                         }
                        }
                        out += n * size;
                      });
       },
       &job);
+  return rc == 0 && job.stop ? -ECANCELED : rc;
 }
 
 int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* shape, const int64_t* strides,
@@ -424,21 +437,95 @@ int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* sha
 
 int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst,
            const CancelFlag* cancel) {
-  (void)cancel;
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;
   for (uint64_t i = 0; i < count; i++) {
     if (offsets[i] > region.length || region.length - offsets[i] < size) return -ERANGE;
   }
   if (count == 0) return 0;
-  GatherJob job{region.data, offsets, count, size, swap_unit(type, swap), dst};
-  return guarded(
+  GatherJob job{region.data, offsets, count, size, swap_unit(type, swap), dst, cancel, false};
+  int rc = guarded(
       [](void* ctx) {
         auto* j = static_cast<GatherJob*>(ctx);
-        for (uint64_t i = 0; i < j->count; i++)
-          copy_elem(j->dst + i * j->size, j->data + j->offsets[i], j->size, j->unit);
+        for (uint64_t i0 = 0; i0 < j->count; i0 += kElemSlice) {
+          if ((j->stop = cancelled(j->cancel))) return;
+          const uint64_t end = std::min(j->count, i0 + kElemSlice);
+          for (uint64_t i = i0; i < end; i++)
+            copy_elem(j->dst + i * j->size, j->data + j->offsets[i], j->size, j->unit);
+        }
       },
       &job);
+  return rc == 0 && job.stop ? -ECANCELED : rc;
+}
+
+namespace {
+
+struct TouchJob {
+  const Simple* s;
+  const Region* region;
+  uint64_t size;
+  uint64_t page;
+  const CancelFlag* cancel;
+  bool stop;
+};
+
+// Reads one byte of every page [lo, hi) overlaps.
+inline void touch_pages(const uint8_t* lo, const uint8_t* hi, uint64_t page) {
+  while (lo < hi) {
+    (void)*static_cast<const volatile uint8_t*>(lo);
+    const uintptr_t next = (reinterpret_cast<uintptr_t>(lo) & ~static_cast<uintptr_t>(page - 1)) + page;
+    lo = reinterpret_cast<const uint8_t*>(next);
+  }
+}
+
+// Elements with gaps under a page leave no page between them untouched: such
+// a run is one byte range, read ahead a slice in front of the reads. Sparser
+// runs are read ahead and touched element by element, in batches.
+void touch_run(TouchJob* j, const uint8_t* p, uint64_t n, uint64_t stride) {
+  if (n == 1 || stride < j->size + j->page) {
+    const uint8_t* end = p + (n - 1) * stride + j->size;
+    const uint8_t* advised = p;
+    for (const uint8_t* q = p; q < end;) {
+      if ((j->stop = cancelled(j->cancel))) return;
+      const uint64_t m = std::min<uint64_t>(static_cast<uint64_t>(end - q), kScanSlice);
+      const uint8_t* want = q + std::min<uint64_t>(static_cast<uint64_t>(end - q), 2 * kScanSlice);
+      if (want > advised) {
+        prefetch(*j->region, advised, static_cast<uint64_t>(want - advised));
+        advised = want;
+      }
+      touch_pages(q, q + m, j->page);
+      q += m;
+    }
+    return;
+  }
+  constexpr uint64_t kBatch = 256;
+  for (uint64_t i0 = 0; i0 < n; i0 += kBatch) {
+    if ((j->stop = cancelled(j->cancel))) return;
+    const uint64_t end = std::min(n, i0 + kBatch);
+    for (uint64_t i = i0; i < end; i++) prefetch(*j->region, p + i * stride, j->size);
+    for (uint64_t i = i0; i < end; i++) touch_pages(p + i * stride, p + i * stride + j->size, j->page);
+  }
+}
+
+}  // namespace
+
+int touch_view(const Region& region, const StridedView& view, unsigned itemsize, const CancelFlag* cancel) {
+  if (itemsize == 0) return -EINVAL;
+  int rc = check_view(region, itemsize, view);
+  if (rc != 0) return rc;
+  Simple s = simplify(region, view, true);  // any order: strides positive, the smallest innermost
+  if (s.empty) return 0;
+  TouchJob job{&s, &region, itemsize, page_size(), cancel, false};
+  rc = guarded(
+      [](void* ctx) {
+        auto* j = static_cast<TouchJob*>(ctx);
+        for_each_run(j->s->base, j->s->ndim, j->s->shape, j->s->strides,
+                     [&](const uint8_t* p, uint64_t n, int64_t stride) {
+                       if (!j->stop) touch_run(j, p, n, static_cast<uint64_t>(stride));
+                     });
+      },
+      &job);
+  return rc == 0 && job.stop ? -ECANCELED : rc;
 }
 
 }  // namespace memmap

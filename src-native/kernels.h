@@ -46,7 +46,8 @@ int sum_view(const Region& region, ElemType type, bool swap, const StridedView& 
              const CancelFlag* cancel = nullptr);
 
 // Copies the view's elements in C order of the view into `dst` (size × itemsize
-// bytes), converting to this machine's byte order when `swap`.
+// bytes), converting to this machine's byte order when `swap`. `cancel` as
+// sum_view's.
 int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst,
               const CancelFlag* cancel = nullptr);
 
@@ -61,5 +62,10 @@ int coords_to_offsets(const double* const* coords, int ndim, const uint64_t* sha
 // Copies the elements at byte offsets `offsets[0..count)` into `dst`.
 int gather(const Region& region, ElemType type, bool swap, const uint64_t* offsets, uint64_t count, uint8_t* dst,
            const CancelFlag* cancel = nullptr);
+
+// Makes the pages the view's elements (of `itemsize` bytes) occupy resident:
+// asks the kernel to read them ahead (madvise WILLNEED), then reads one byte
+// of each, so it returns once they are in memory.
+int touch_view(const Region& region, const StridedView& view, unsigned itemsize, const CancelFlag* cancel = nullptr);
 
 }  // namespace memmap
