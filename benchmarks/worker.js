@@ -135,6 +135,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A compute workload's result (number, bigint, TypedArray or in-memory array) as float64 values. */
 function valuesOf(r) {
+  if (r === undefined) return new Float64Array(0);
   if (typeof r === 'number' || typeof r === 'bigint') return Float64Array.of(Number(r));
   if (ArrayBuffer.isView(r)) return Float64Array.from(r);
   if (r && r.shape && r.data) return Float64Array.from(r.data);

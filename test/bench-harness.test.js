@@ -14,7 +14,7 @@ const RUN = path.join(__dirname, '..', 'benchmarks', 'run.js');
 const WORKLOADS = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
 const READERS = ['memmap', 'memmap-js', 'readSync', 'readFileSync', 'np.memmap', 'np.fromfile'];
 // Issue 11's compute workloads: [name, cache, has a numpy case of its own].
-const COLD = ['col-async', 'col-sync'];
+const COLD = ['col-async', 'col-sync', 'idle-loop'];
 const NO_NUMPY = ['read1', ...COLD];
 const COMPUTE = ['sum', 'max-axis0', 'min-axis1', 'mean-axis0', 'mean-axis1', 'argmax', 'std', 'row-out', 'get1', 'read1', 'open-close', ...COLD].map((w) => [w, COLD.includes(w) ? 'cold' : 'warm', !NO_NUMPY.includes(w)]);
 const computeIds = () => COMPUTE.flatMap(([w, cache, np]) => [`${cache}/C/${w}/memmap/none`, ...(np ? [`${cache}/C/${w}/np.memmap/none`] : [])]);
@@ -114,21 +114,21 @@ describe('benchmark harness (run.js --quick)', function () {
     for (const b of json.bars) assert.equal(typeof b.pass, 'boolean', b.bar);
     assert.ok(json.findings.rowVsColumn.length > 0);
     assert.ok(json.findings.scanThroughput.length > 0);
-    assert.equal(json.findings.eventLoop.length, 2);
-    if (python) assert.equal(json.findings.compute.length, COMPUTE.filter(([w]) => !w.startsWith('col-')).length);
+    assert.equal(json.findings.eventLoop.length, 3);
+    if (python) assert.equal(json.findings.compute.length, COMPUTE.filter(([w]) => !COLD.includes(w)).length);
   });
 
   it('checks every compute result against numpy (same bits, equal, or close) and reports per-call times and the event loop', function () {
     const byId = new Map(json.cases.map((c) => [c.id, c]));
     for (const [w, cache] of COMPUTE) {
       const c = byId.get(`${cache}/C/${w}/memmap/none`);
-      if (python && !w.startsWith('col-')) {
+      if (python && !COLD.includes(w)) {
         assert.ok(c.check, `${c.id} checked against numpy`);
         assert.equal(c.check.pass, true, c.id);
         assert.equal(c.check.against, `${cache}/C/${w === 'read1' ? 'get1' : w}/np.memmap/none`);
       }
       if (['row-out', 'get1', 'read1'].includes(w)) assert.ok(c.median.perCallMs > 0 && c.median.calls > 1, c.id);
-      if (w.startsWith('col-')) for (const k of ['eventLoopP99Ms', 'eventLoopMaxMs', 'eventLoopSamples']) assert.equal(typeof c.median[k], 'number', `${c.id} ${k}`);
+      if (COLD.includes(w)) for (const k of ['eventLoopP99Ms', 'eventLoopMaxMs', 'eventLoopSamples']) assert.equal(typeof c.median[k], 'number', `${c.id} ${k}`);
     }
     if (python) {
       assert.equal(byId.get('warm/C/sum/memmap/none').check.match, 'bits');

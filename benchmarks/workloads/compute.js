@@ -75,6 +75,8 @@ const COMPUTE = {
   },
   'col-async': coldColumn('readAsync(null, j)', 'await a.readAsync(null, j)', (a, p) => a.readAsync(null, p.col)),
   'col-sync': coldColumn('read(null, j)', 'a.read(null, j)', (a, p) => a.read(null, p.col)),
+  // The floor: the same monitor while the loop only waits, as long as a cold column read takes.
+  'idle-loop': { title: 'the event loop idle (a timer), for the floor', call: 'await setTimeout(400 ms)', cache: 'cold', reps: [5, 2], readers: ['memmap'], eventLoop: true, native: () => new Promise((resolve) => setTimeout(resolve, 400)) },
 };
 
 /** A cold column of the C-order file (one element per page), the event loop watched: memmap only. */
