@@ -30,7 +30,10 @@ export interface Storage {
    * a mapping is an ArrayBuffer of its own (a transfer() of it moves only it).
    */
   bytes(start: number, length: number): ByteRange;
-  /** Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im]; `threads` 0 = default. */
+  /**
+   * Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im].
+   * `threads`: native threads to use (undefined or 0: the default); the result does not depend on it.
+   */
   sum(type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array;
   /** The view's elements in C order into `dst` (exactly their bytes), in this machine's byte order. */
   copy(type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;

@@ -89,6 +89,13 @@ uint64_t ToU64(const Napi::Value& v, const char* what) {
   return static_cast<uint64_t>(d);
 }
 
+// An optional thread count: undefined = 0 (the default count); at most 256.
+int ToThreads(const Napi::Value& v) {
+  if (v.IsUndefined()) return 0;
+  uint64_t n = ToU64(v, "threads");
+  return n > 256 ? 256 : static_cast<int>(n);
+}
+
 memmap::Mode ToMode(const Napi::Value& v) {
   uint64_t m = ToU64(v, "mode");
   if (m >= static_cast<uint64_t>(memmap::kModeCount)) ThrowArg(v.Env(), "mode out of range");
@@ -249,18 +256,19 @@ Napi::Error KernelError(Napi::Env env, int rc) {
 
 Napi::Value SumValue(Napi::Env env, const memmap::SumResult& r);
 
-// sum(type, swap, view): number, bigint (64-bit ints) or Float64Array [re, im].
+// sum(type, swap, view, threads?): number, bigint (64-bit ints) or Float64Array [re, im].
 template <typename Acquire>
 Napi::Value RunSum(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
   Napi::Env env = info.Env();
   memmap::ElemType type = ToElemType(info[first]);
   bool swap = info[first + 1].ToBoolean();
   memmap::StridedView view = ToView(info[first + 2]);
+  int threads = ToThreads(info[first + 3]);
   memmap::SumResult r;
   int rc;
   {
     auto bytes = acquire();
-    rc = memmap::sum_view(bytes.region(), type, swap, view, &r);
+    rc = memmap::sum_view(bytes.region(), type, swap, view, &r, threads);
   }
   if (rc != 0) ThrowKernel(env, rc);
   return SumValue(env, r);
@@ -428,14 +436,6 @@ Napi::Function CancelClass(Napi::Env env) {
       Napi::PropertyDescriptor::Value("cancel", Napi::Function::New<SetCancel>(env, "cancel"),
                                       static_cast<napi_property_attributes>(napi_writable | napi_configurable)));
   return ctor;
-}
-
-// threads: undefined or 0 (the default count), else at most 1024.
-int ToThreads(const Napi::Value& v) {
-  if (v.IsUndefined()) return 0;
-  uint64_t n = ToU64(v, "threads");
-  if (n > 1024) ThrowArg(v.Env(), "threads out of range");
-  return static_cast<int>(n);
 }
 
 // Native memory a job writes its result into, handed to JavaScript at the
@@ -871,7 +871,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     return Napi::String::New(env, memmap::share_id(Live(env), meta));
   }
 
-  // sum(type, swap, view), copy(type, swap, view, dst),
+  // sum(type, swap, view, threads?), copy(type, swap, view, dst),
   // gather(type, swap, coords, view, dst): the kernels over this mapping (see RunSum).
   Napi::Value Sum(const Napi::CallbackInfo& info) {
     return RunSum(info, 0, [&] { return Pin(Live(info.Env())); });
@@ -975,7 +975,7 @@ HeapBytes ToHeapBytes(const Napi::Value& v) {
   return h;
 }
 
-// sumBytes(bytes, type, swap, view), copyBytes(bytes, type, swap, view, dst),
+// sumBytes(bytes, type, swap, view, threads?), copyBytes(bytes, type, swap, view, dst),
 // gatherBytes(bytes, type, swap, coords, view, dst).
 Napi::Value SumBytes(const Napi::CallbackInfo& info) {
   return RunSum(info, 1, [&] { return ToHeapBytes(info[0]); });

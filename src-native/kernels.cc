@@ -2,45 +2,61 @@
 #include "kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <memory>
+#include <mutex>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace memmap {
 
+// Bit assembly, not ldexp(): sums of float16 call it once per element.
 double half_to_double(uint16_t h) {
-  const int exp = (h >> 10) & 0x1f;
-  const int mant = h & 0x3ff;
-  double v;
-  if (exp == 0) {
-    v = std::ldexp(static_cast<double>(mant), -24);
-  } else if (exp == 31) {
-    v = mant != 0 ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  } else {
-    v = std::ldexp(static_cast<double>(mant + 1024), exp - 25);
+  const uint64_t sign = static_cast<uint64_t>(h & 0x8000) << 48;
+  const uint64_t exp = (h >> 10) & 0x1f;
+  const uint64_t mant = h & 0x3ff;
+  if (exp == 0) {  // zero or subnormal: mant x 2^-24, exact
+    const double v = static_cast<double>(mant) * 0x1p-24;
+    return sign != 0 ? -v : v;
   }
-  return (h & 0x8000) != 0 ? -v : v;
+  // Infinity and NaN (payload kept, as numpy) have all exponent bits set.
+  const uint64_t bits = sign | (exp == 31 ? uint64_t{0x7ff} << 52 : (exp + 1008) << 52) | mant << 42;
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
 }
 
 namespace {
 
-// numpy sums floats through a cast buffer of this many elements and adds
-// each buffer pairwise in blocks of 128 (PW_BLOCKSIZE); we do the same so
-// results agree with numpy's sum(dtype=float64) to the last bit in the common cases.
-constexpr uint64_t kChunk = 8192;
-constexpr uint64_t kBlock = 128;
 // Contiguous runs are scanned and copied in slices of this many bytes, so the
 // read-ahead (kReadAhead below) stays in front of the loop.
 constexpr uint64_t kScanSlice = uint64_t{8} << 20;
 
 template <typename T>
 inline T byteswapped(T v) {
-  uint8_t b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));
-  std::reverse(b, b + sizeof(T));
-  std::memcpy(&v, b, sizeof(T));
+  if constexpr (sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
+    using U = std::conditional_t<sizeof(T) == 2, uint16_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
+    U u;
+    std::memcpy(&u, &v, sizeof(T));
+    if constexpr (sizeof(T) == 2)
+      u = __builtin_bswap16(u);
+    else if constexpr (sizeof(T) == 4)
+      u = __builtin_bswap32(u);
+    else
+      u = __builtin_bswap64(u);
+    std::memcpy(&v, &u, sizeof(T));
+  } else {
+    uint8_t b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    std::reverse(b, b + sizeof(T));
+    std::memcpy(&v, b, sizeof(T));
+  }
   return v;
 }
 
@@ -50,29 +66,6 @@ inline T load(const uint8_t* p) {
   std::memcpy(&v, p, sizeof(T));
   if (Swap) v = byteswapped(v);
   return v;
-}
-
-// numpy's pairwise_sum over contiguous doubles.
-double pairwise(const double* a, uint64_t n) {
-  if (n < 8) {
-    double res = 0.;
-    for (uint64_t i = 0; i < n; i++) res += a[i];
-    return res;
-  }
-  if (n <= kBlock) {
-    double r[8];
-    for (int j = 0; j < 8; j++) r[j] = a[j];
-    uint64_t i;
-    for (i = 8; i < n - (n % 8); i += 8) {
-      for (int j = 0; j < 8; j++) r[j] += a[i + j];
-    }
-    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) res += a[i];
-    return res;
-  }
-  uint64_t n2 = n / 2;
-  n2 -= n2 % 8;
-  return pairwise(a, n2) + pairwise(a + n2, n - n2);
 }
 
 // Calls run(ptr, n, stride) for each innermost run of the view, in C order of
@@ -192,64 +185,6 @@ Prefetcher prefetcher_for(const Region& region) {
   return pf;
 }
 
-// Float sums: elements converted to double into a chunk buffer, each chunk
-// added pairwise.
-struct FloatSum {
-  double buf[2][kChunk];
-  uint64_t fill = 0;
-  double re = 0;
-  double im = 0;
-  void drain(bool complex) {
-    re += pairwise(buf[0], fill);
-    if (complex) im += pairwise(buf[1], fill);
-    fill = 0;
-  }
-};
-
-template <typename Conv>
-void sum_floats(const Simple& s, unsigned size, bool complex, FloatSum* acc, Prefetcher* pf, Conv conv) {
-  for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
-    while (n > 0) {
-      uint64_t take = std::min<uint64_t>(n, kChunk - acc->fill);
-      double* re = acc->buf[0] + acc->fill;
-      double* im = acc->buf[1] + acc->fill;
-      if (stride == static_cast<int64_t>(size)) {
-        pf->ahead(p, take * size);
-        for (uint64_t i = 0; i < take; i++) conv(p + i * size, re + i, im + i);
-      } else {
-        for (uint64_t i = 0; i < take; i++) conv(p + static_cast<int64_t>(i) * stride, re + i, im + i);
-      }
-      acc->fill += take;
-      if (acc->fill == kChunk) acc->drain(complex);
-      p += static_cast<int64_t>(take) * stride;
-      n -= take;
-    }
-  });
-  acc->drain(complex);
-}
-
-template <typename T, bool Swap>
-void sum_ints(const Simple& s, uint64_t* acc, Prefetcher* pf) {
-  uint64_t total = *acc;
-  for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
-    uint64_t t = 0;
-    if (stride == static_cast<int64_t>(sizeof(T))) {
-      for (uint64_t done = 0; done < n;) {
-        const uint64_t m = std::min<uint64_t>(n - done, kScanSlice / sizeof(T));
-        pf->ahead(p + done * sizeof(T), m * sizeof(T));
-        const uint8_t* q = p + done * sizeof(T);
-        for (uint64_t i = 0; i < m; i++) t += static_cast<uint64_t>(load<T, Swap>(q + i * sizeof(T)));
-        done += m;
-      }
-      total += t;
-      return;
-    }
-    for (uint64_t i = 0; i < n; i++) t += static_cast<uint64_t>(load<T, Swap>(p + static_cast<int64_t>(i) * stride));
-    total += t;
-  });
-  *acc = total;
-}
-
 // What a sum of this type holds (set before the kernel: an empty view sums to 0 of its kind).
 template <typename Traits>
 constexpr SumResult::Kind sum_kind() {
@@ -260,29 +195,586 @@ constexpr SumResult::Kind sum_kind() {
   return Traits::kKind == 'i' ? Kind::kInt64 : Kind::kUint64;
 }
 
-template <bool Swap, typename Traits>
-void sum_typed(const Simple& s, SumResult* out, FloatSum* fs, Prefetcher* pf) {
-  using Scalar = typename Traits::Scalar;
-  if constexpr (Traits::kKind == 'b') {
-    uint64_t u = 0;
-    for_each_run(s.base, s.ndim, s.shape, s.strides, [&](const uint8_t* p, uint64_t n, int64_t stride) {
-      for (uint64_t i = 0; i < n; i++) u += p[static_cast<int64_t>(i) * stride] != 0 ? 1 : 0;
-    });
-    out->i = static_cast<int64_t>(u);
-  } else if constexpr (Traits::kKind == 'i' || Traits::kKind == 'u') {
-    uint64_t u = 0;
-    sum_ints<Scalar, Swap>(s, &u, pf);
-    out->i = static_cast<int64_t>(u);  // wraps like numpy's int64 sum
-    out->u = u;
-  } else {
-    constexpr bool complex = Traits::kLanes == 2;
-    sum_floats(s, Traits::kSize, complex, fs, pf, [](const uint8_t* p, double* re, double* im) {
-      *re = Traits::decode(load<Scalar, Swap>(p));
-      if constexpr (complex) *im = Traits::decode(load<Scalar, Swap>(p + sizeof(Scalar)));
-    });
-    out->re = fs->re;
-    out->im = complex ? fs->im : 0;
+// Float sums reproduce numpy 2.4's a.sum(dtype=float64) (complex: complex128)
+// bit for bit. numpy reduces through a buffered nditer (NPY_BUFSIZE elements,
+// GROWINNER, DONT_NEGATE_STRIDES): it orders the axes by |stride| without
+// flipping any, coalesces them, and then either hands each whole inner run to
+// the add loop (float64/complex128, native order, aligned, inner run > 4096)
+// or copies (casting) chunks of up to NPY_BUFSIZE elements into a buffer. The
+// add loop does acc += pairwise_sum(run or chunk) with acc starting at 0.0.
+// plan_float() ports nditer_constr.c (npyiter_find_best_axis_ordering,
+// npyiter_coalesce_axes, npyiter_find_buffering_setup) for this one case;
+// pairwise() is loops_utils.h.src's. Threads never change the bits: they sum
+// whole chunks, or subtrees of numpy's own pairwise tree of a long run, and
+// the pieces are combined in numpy's order.
+constexpr uint64_t kBufSize = 8192;  // NPY_BUFSIZE
+constexpr uint64_t kBlock = 128;     // PW_BLOCKSIZE
+// Elements per thread task, and the size below which a sum stays on one thread.
+constexpr uint64_t kTaskElems = uint64_t{1} << 20;
+constexpr uint64_t kParallelMin = uint64_t{1} << 20;
+// Longest pairwise subtree (in scalars) one task sums; longer runs are split
+// where numpy's recursion splits them.
+constexpr uint64_t kLeaf = uint64_t{1} << 20;
+// (Runs that long are never buffered: kLeaf is above any chunk's size.)
+static_assert(kLeaf >= 2 * kBufSize, "a buffered chunk is one task");
+// Most elements a sum counts (zero strides can repeat elements past any count).
+constexpr uint64_t kMaxElements = uint64_t{1} << 62;
+// Tasks per parallel round: partial sums are folded between rounds, so their
+// memory stays bounded.
+constexpr uint64_t kRoundTasks = 256;
+
+// Dims in iteration order, innermost first: element e (dim 0 fastest) is at
+// base + offset_of(e).
+struct IterDims {
+  const uint8_t* base = nullptr;
+  int ndim = 0;
+  uint64_t shape[kMaxDims] = {};
+  int64_t strides[kMaxDims] = {};
+  uint64_t size = 1;
+  int64_t offset_of(uint64_t e) const {
+    int64_t off = 0;
+    for (int k = 0; k < ndim && e != 0; k++) {
+      off += static_cast<int64_t>(e % shape[k]) * strides[k];
+      e /= shape[k];
+    }
+    return off;
   }
+};
+
+// Calls run(p, n, stride) for the runs along dim 0 that hold elements
+// [start, start + count) in iteration order.
+template <typename Run>
+void for_each_run_in(const IterDims& d, uint64_t start, uint64_t count, Run&& run) {
+  uint64_t idx[kMaxDims];
+  int64_t off = 0;
+  uint64_t e = start;
+  for (int k = 0; k < d.ndim; k++) {
+    idx[k] = e % d.shape[k];
+    e /= d.shape[k];
+    off += static_cast<int64_t>(idx[k]) * d.strides[k];
+  }
+  while (count > 0) {
+    const uint64_t n = std::min<uint64_t>(count, d.shape[0] - idx[0]);
+    run(d.base + off, n, d.strides[0]);
+    count -= n;
+    if (count == 0) return;
+    off -= static_cast<int64_t>(idx[0]) * d.strides[0];
+    idx[0] = 0;
+    for (int k = 1; k < d.ndim; k++) {
+      if (++idx[k] < d.shape[k]) {
+        off += d.strides[k];
+        break;
+      }
+      off -= static_cast<int64_t>(idx[k] - 1) * d.strides[k];
+      idx[k] = 0;
+    }
+  }
+}
+
+// numpy's iteration of a full float reduction: chunk c holds elements
+// [chunk_start(c), + chunk_len(c)) in iteration order and is summed pairwise.
+// Chunks tile `slab`-element slabs (the dims up to the buffer's outer dim).
+struct FloatPlan {
+  IterDims d;
+  bool cast = false;        // numpy copies through a buffer
+  bool sequential = false;  // complex run with a stride the pairwise loop refuses: plain a + b
+  uint64_t slab = 1;
+  uint64_t chunk = 1;
+  uint64_t per_slab = 1;
+  uint64_t nchunks = 1;
+  uint64_t chunk_start(uint64_t c) const { return (c / per_slab) * slab + (c % per_slab) * chunk; }
+  uint64_t chunk_len(uint64_t c) const { return std::min(chunk, slab - (c % per_slab) * chunk); }
+};
+
+// `native_type`: float64 or complex128 (no cast when in this machine's order
+// and aligned to `align`, the scalar size). The view is not empty and has at
+// most kMaxElements elements.
+void plan_float(const uint8_t* data, const StridedView& v, bool native_type, bool complex, unsigned align, bool swap,
+                FloatPlan* out) {
+  FloatPlan& p = *out;
+  uintptr_t check = reinterpret_cast<uintptr_t>(data);  // numpy's raw_array_is_aligned
+  for (int k = 0; k < v.ndim; k++) {
+    if (v.shape[k] > 1) check |= static_cast<uintptr_t>(v.strides[k]);
+  }
+  p.cast = !native_type || swap || check % align != 0;
+  // The axes in reversed C order; numpy zeroes the stride of a length-1 axis.
+  const int nd = v.ndim;
+  uint64_t sh[kMaxDims] = {1};
+  int64_t st[kMaxDims] = {0};
+  int perm[kMaxDims] = {0};
+  for (int i = 0; i < nd; i++) {
+    sh[i] = v.shape[nd - 1 - i];
+    st[i] = sh[i] == 1 ? 0 : v.strides[nd - 1 - i];
+    perm[i] = i;
+  }
+  // Stable insertion sort by |stride|; a zero stride is ambiguous and skipped.
+  for (int i0 = 1; i0 < nd; i0++) {
+    const int j0 = perm[i0];
+    const int64_t s0 = st[j0];
+    int ipos = i0;
+    for (int i1 = i0 - 1; i1 >= 0; i1--) {
+      const int64_t s1 = st[perm[i1]];
+      if (s0 == 0 || s1 == 0) continue;
+      if (std::llabs(s1) <= std::llabs(s0)) break;
+      ipos = i1;
+    }
+    for (int i1 = i0; i1 > ipos; i1--) perm[i1] = perm[i1 - 1];
+    perm[ipos] = j0;
+  }
+  // Coalesce.
+  IterDims& d = p.d;
+  d.base = data;
+  d.ndim = 1;
+  d.shape[0] = sh[perm[0]];  // a 0-d view: one element
+  d.strides[0] = st[perm[0]];
+  for (int i = 1; i < nd; i++) {
+    const uint64_t sh0 = d.shape[d.ndim - 1];
+    const int64_t st0 = d.strides[d.ndim - 1];
+    const uint64_t sh1 = sh[perm[i]];
+    const int64_t st1 = st[perm[i]];
+    if ((sh0 == 1 && st0 == 0) || (sh1 == 1 && st1 == 0) ||
+        static_cast<__int128>(st0) * static_cast<__int128>(sh0) == st1) {
+      d.shape[d.ndim - 1] = sh0 * sh1;
+      if (st0 == 0) d.strides[d.ndim - 1] = st1;
+    } else {
+      d.shape[d.ndim] = sh1;
+      d.strides[d.ndim] = st1;
+      d.ndim++;
+    }
+  }
+  d.size = 1;
+  for (int k = 0; k < d.ndim; k++) d.size *= d.shape[k];
+  // npyiter_find_buffering_setup with GROWINNER, the input and a 0-d output
+  // (zero strides everywhere: it never needs a buffer and always coalesces).
+  int cost = p.cast ? 2 : 1;
+  int single = 1;  // leading dims the input walks with one stride
+  uint64_t size = d.shape[0];
+  int best_dim = 0;
+  int best_cost = cost;
+  uint64_t best_size = size;
+  uint64_t best_core = 1;
+  for (int idim = 1; idim < d.ndim; idim++) {
+    if (size >= kBufSize && cost > 1) break;
+    if (single == idim) {
+      if (static_cast<__int128>(d.strides[idim - 1]) * d.shape[idim - 1] == d.strides[idim])
+        single++;
+      else if (!p.cast)
+        cost++;
+    }
+    const uint64_t core = size;
+    size *= d.shape[idim];
+    double bufsize = static_cast<double>(size);
+    if (size > kBufSize && cost > 1) bufsize = static_cast<double>(kBufSize);
+    if (cost * static_cast<double>(best_size) <= best_cost * bufsize) {
+      best_cost = cost;
+      best_core = core;
+      best_size = size;
+      best_dim = idim;
+    }
+  }
+  const bool buffered = p.cast || single <= best_dim;
+  p.slab = best_size;
+  if (buffered && kBufSize < best_size) best_size = best_core * (kBufSize / best_core);
+  p.chunk = best_size;
+  p.per_slab = (p.slab + p.chunk - 1) / p.chunk;
+  p.nchunks = d.size / p.slab * p.per_slab;
+  // CDOUBLE_add's reduce takes the pairwise path only for strides that are a
+  // multiple of the complex size (always true of a buffer).
+  p.sequential = complex && !buffered && d.strides[0] % static_cast<int64_t>(2 * align) != 0;
+}
+
+// The 8 running sums of pairwise_sum's block loop over m scalars (m a
+// multiple of 8): r[j] = a[j] + a[8 + j] + ... in that order. Vectorizing
+// across j keeps every addition; the float -> double convert is fused in.
+template <typename T>
+inline __attribute__((always_inline)) void block8_body(const T* a, uint64_t m, double* out) {
+  double r[8];
+  for (int j = 0; j < 8; j++) r[j] = static_cast<double>(a[j]);
+  for (uint64_t i = 8; i < m; i += 8) {
+    for (int j = 0; j < 8; j++) r[j] += static_cast<double>(a[i + j]);
+  }
+  for (int j = 0; j < 8; j++) out[j] = r[j];
+}
+
+void block8_f32(const float* a, uint64_t m, double* out) { block8_body(a, m, out); }
+void block8_f64(const double* a, uint64_t m, double* out) { block8_body(a, m, out); }
+#if defined(__x86_64__)
+// Prebuilt binaries target baseline x86-64; AVX2 is chosen at run time.
+__attribute__((target("avx2"))) void block8_f32_avx2(const float* a, uint64_t m, double* out) {
+  block8_body(a, m, out);
+}
+__attribute__((target("avx2"))) void block8_f64_avx2(const double* a, uint64_t m, double* out) {
+  block8_body(a, m, out);
+}
+#endif
+
+struct BlockLoops {
+  void (*f32)(const float*, uint64_t, double*);
+  void (*f64)(const double*, uint64_t, double*);
+};
+
+const BlockLoops& block_loops() {
+  static const BlockLoops loops = [] {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return BlockLoops{block8_f32_avx2, block8_f64_avx2};
+#endif
+    return BlockLoops{block8_f32, block8_f64};
+  }();
+  return loops;
+}
+
+// Where pairwise() reads scalar i of a run (complex: re, im interleaved).
+template <typename T>
+struct Packed {  // T = float or double, this machine's order, aligned
+  const T* a;
+  void (*loop)(const T*, uint64_t, double*);
+  double at(uint64_t i) const { return static_cast<double>(a[i]); }
+  void block(uint64_t i, uint64_t m, double* r) const { loop(a + i, m, r); }
+};
+
+template <typename Traits, bool Swap>
+struct Strided {
+  using Scalar = typename Traits::Scalar;
+  const uint8_t* p;
+  int64_t stride;
+  double at(uint64_t i) const {
+    const uint8_t* q = p + static_cast<int64_t>(i / Traits::kLanes) * stride + (i % Traits::kLanes) * sizeof(Scalar);
+    return Traits::decode(load<Scalar, Swap>(q));
+  }
+  void block(uint64_t i, uint64_t m, double* out) const {
+    double r[8];
+    for (int j = 0; j < 8; j++) r[j] = at(i + j);
+    for (uint64_t k = 8; k < m; k += 8) {
+      for (int j = 0; j < 8; j++) r[j] += at(i + k + j);
+    }
+    for (int j = 0; j < 8; j++) out[j] = r[j];
+  }
+};
+
+struct Pair {
+  double re = 0;
+  double im = 0;
+};
+
+// numpy's pairwise_sum over n scalars from scalar i: DOUBLE_pairwise_sum, or
+// CDOUBLE_pairwise_sum (n = 2 × elements) when Complex.
+template <bool Complex, typename Src>
+Pair pairwise(const Src& s, uint64_t i, uint64_t n) {
+  Pair res;
+  if (n < 8) {
+    res.re = -0.0;  // a sum of -0.0 stays -0.0
+    res.im = -0.0;
+    for (uint64_t k = 0; k < n; k += Complex ? 2 : 1) {
+      res.re += s.at(i + k);
+      if (Complex) res.im += s.at(i + k + 1);
+    }
+    return res;
+  }
+  if (n <= kBlock) {
+    double r[8];
+    const uint64_t m = n - n % 8;
+    s.block(i, m, r);
+    if (Complex) {
+      res.re = (r[0] + r[2]) + (r[4] + r[6]);
+      res.im = (r[1] + r[3]) + (r[5] + r[7]);
+    } else {
+      res.re = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    }
+    for (uint64_t k = m; k < n; k += Complex ? 2 : 1) {
+      res.re += s.at(i + k);
+      if (Complex) res.im += s.at(i + k + 1);
+    }
+    return res;
+  }
+  uint64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  const Pair a = pairwise<Complex>(s, i, n2);
+  const Pair b = pairwise<Complex>(s, i + n2, n - n2);
+  res.re = a.re + b.re;
+  res.im = a.im + b.im;
+  return res;
+}
+
+// numpy's split of a run of n scalars longer than kLeaf into subtrees of at most kLeaf.
+void split_leaves(uint64_t off, uint64_t n, std::vector<std::pair<uint64_t, uint64_t>>* out) {
+  if (n <= kLeaf) {
+    out->emplace_back(off, n);
+    return;
+  }
+  uint64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  split_leaves(off, n2, out);
+  split_leaves(off + n2, n - n2, out);
+}
+
+// Adds the leaf sums of a run of n scalars back up the same tree.
+Pair combine_leaves(uint64_t n, const Pair* leaves, uint64_t* next) {
+  if (n <= kLeaf) return leaves[(*next)++];
+  uint64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  const Pair a = combine_leaves(n2, leaves, next);
+  const Pair b = combine_leaves(n - n2, leaves, next);
+  return Pair{a.re + b.re, a.im + b.im};
+}
+
+// A chunk's cast buffer, one per thread (made outside guarded(): a fault
+// must not abandon an allocation). nullptr when out of memory.
+thread_local std::unique_ptr<double[]> t_chunk_buf;
+double* chunk_buffer() {
+  if (!t_chunk_buf) t_chunk_buf.reset(new (std::nothrow) double[2 * kBufSize]);
+  return t_chunk_buf.get();
+}
+
+// Runs fn(t) for t in [0, count) on up to `threads` threads, each call inside
+// guarded() on its thread after pre(t) (0 or an error) outside it. Stops early
+// on an error, a fault or `cancel`; returns the first error.
+template <typename Pre, typename Fn>
+int run_guarded(uint64_t count, int threads, const CancelFlag* cancel, Pre& pre, Fn& fn) {
+  struct Call {
+    Fn* fn;
+    uint64_t t;
+  };
+  std::atomic<int> err{0};
+  auto task = [&](uint64_t t) {
+    if (err.load(std::memory_order_relaxed) != 0) return;
+    int rc = 0;
+    if (cancelled(cancel)) rc = -ECANCELED;
+    if (rc == 0) rc = pre(t);
+    if (rc == 0) {
+      Call call{&fn, t};
+      rc = guarded(
+          [](void* ctx) {
+            auto* c = static_cast<Call*>(ctx);
+            (*c->fn)(c->t);
+          },
+          &call);
+    }
+    int none = 0;
+    if (rc != 0) err.compare_exchange_strong(none, rc);
+  };
+  parallel_for(count, threads, task);
+  return err.load();
+}
+
+// advise('sequential') read-ahead shared by a call's threads (tasks start in
+// order, so the frontier moves forward).
+struct SharedPrefetcher {
+  Prefetcher pf;
+  std::mutex mu;
+  void ahead(const uint8_t* p, uint64_t n) {
+    if (!pf.on) return;
+    std::lock_guard<std::mutex> lock(mu);
+    pf.ahead(p, n);
+  }
+};
+
+template <typename Traits, bool Swap>
+struct FloatSummer {
+  using Scalar = typename Traits::Scalar;
+  static constexpr bool kComplex = Traits::kLanes == 2;
+  static constexpr uint64_t kLanes = Traits::kLanes;
+  const FloatPlan* p;
+  BlockLoops loops;
+
+  // The pairwise subtree over scalars [first, first + n) of the chunk of
+  // elements [start, start + len).
+  Pair part(uint64_t start, uint64_t len, uint64_t first, uint64_t n, double* buf) const {
+    const IterDims& d = p->d;
+    if (start % d.shape[0] + len <= d.shape[0]) {  // one run: read in place
+      const uint8_t* q = d.base + d.offset_of(start);
+      const int64_t st = d.strides[0];
+      if constexpr (!Swap && (std::is_same<Scalar, float>::value || std::is_same<Scalar, double>::value)) {
+        if (st == static_cast<int64_t>(Traits::kSize) && reinterpret_cast<uintptr_t>(q) % sizeof(Scalar) == 0) {
+          void (*loop)(const Scalar*, uint64_t, double*);
+          if constexpr (std::is_same<Scalar, float>::value)
+            loop = loops.f32;
+          else
+            loop = loops.f64;
+          return pairwise<kComplex>(Packed<Scalar>{reinterpret_cast<const Scalar*>(q), loop}, first, n);
+        }
+      }
+      return pairwise<kComplex>(Strided<Traits, Swap>{q, st}, first, n);
+    }
+    // A buffered chunk over several runs (at most kBufSize elements).
+    double* w = buf;
+    for_each_run_in(d, start, len, [&](const uint8_t* q, uint64_t m, int64_t st) {
+      if (st == static_cast<int64_t>(Traits::kSize)) {
+        for (uint64_t i = 0; i < m * kLanes; i++) w[i] = Traits::decode(load<Scalar, Swap>(q + i * sizeof(Scalar)));
+      } else {
+        for (uint64_t i = 0; i < m; i++) {
+          const uint8_t* e = q + static_cast<int64_t>(i) * st;
+          for (uint64_t l = 0; l < kLanes; l++)
+            w[i * kLanes + l] = Traits::decode(load<Scalar, Swap>(e + l * sizeof(Scalar)));
+        }
+      }
+      w += m * kLanes;
+    });
+    return pairwise<kComplex>(Packed<double>{buf, loops.f64}, first, n);
+  }
+};
+
+template <typename Traits, bool Swap>
+int sum_float(const FloatPlan& p, int threads, const CancelFlag* cancel, SharedPrefetcher* spf, SumResult* out) {
+  constexpr uint64_t kLanes = Traits::kLanes;
+  const FloatSummer<Traits, Swap> summer{&p, block_loops()};
+  const IterDims& d = p.d;
+  Pair acc;  // numpy's add identity, 0.0
+  if (p.sequential) {
+    // CDOUBLE_add's plain loop: acc += element, one at a time.
+    auto pre = [](uint64_t) { return 0; };
+    auto fn = [&](uint64_t) {
+      using Scalar = typename Traits::Scalar;
+      for_each_run_in(d, 0, d.size, [&](const uint8_t* q, uint64_t m, int64_t st) {
+        for (uint64_t i = 0; i < m; i++) {
+          const uint8_t* e = q + static_cast<int64_t>(i) * st;
+          acc.re += Traits::decode(load<Scalar, Swap>(e));
+          acc.im += Traits::decode(load<Scalar, Swap>(e + sizeof(Scalar)));
+        }
+      });
+    };
+    int rc = run_guarded(1, 1, cancel, pre, fn);
+    out->re = acc.re;
+    out->im = acc.im;
+    return rc;
+  }
+  // Units: whole chunks, or (for runs longer than kLeaf scalars, which are
+  // never buffered: every chunk is one whole run) numpy's subtrees of each run.
+  const bool split = p.chunk * kLanes > kLeaf;
+  // Rounds hold whole chunks.
+  const uint64_t per_task = split ? 1 : std::max<uint64_t>(1, kTaskElems / p.chunk);
+  std::vector<std::pair<uint64_t, uint64_t>> leaves;
+  std::vector<Pair> partial;
+  try {
+    if (split) split_leaves(0, p.chunk * kLanes, &leaves);
+    const uint64_t per_chunk = split ? leaves.size() : 1;
+    partial.resize(
+        std::min(std::max<uint64_t>(per_chunk, kRoundTasks * per_task / per_chunk * per_chunk), p.nchunks * per_chunk));
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  const uint64_t per_chunk = split ? leaves.size() : 1;
+  const uint64_t nunits = p.nchunks * per_chunk;
+  const uint64_t round_units = partial.size();
+  const bool needs_buffer = p.chunk > d.shape[0];  // chunks span runs
+  const bool forward = spf->pf.on && d.strides[0] == static_cast<int64_t>(Traits::kSize) &&
+                       std::all_of(d.strides, d.strides + d.ndim, [](int64_t s) { return s >= 0; });
+  for (uint64_t u0 = 0; u0 < nunits; u0 += round_units) {
+    const uint64_t u1 = std::min(nunits, u0 + round_units);
+    const uint64_t tasks = (u1 - u0 + per_task - 1) / per_task;
+    auto unit_range = [&](uint64_t u, uint64_t* e0, uint64_t* e1) {
+      const uint64_t c = u / per_chunk;
+      *e0 = p.chunk_start(c);
+      *e1 = *e0 + p.chunk_len(c);
+      if (split) {
+        const auto& leaf = leaves[u % per_chunk];
+        *e1 = *e0 + (leaf.first + leaf.second) / kLanes;
+        *e0 += leaf.first / kLanes;
+      }
+    };
+    auto pre = [&](uint64_t t) {
+      if (needs_buffer && chunk_buffer() == nullptr) return -ENOMEM;
+      if (!forward) return 0;
+      uint64_t a, b, x, y;
+      unit_range(u0 + t * per_task, &a, &x);
+      unit_range(std::min(u1, u0 + (t + 1) * per_task) - 1, &y, &b);
+      const uint8_t* lo = d.base + d.offset_of(a);
+      const uint8_t* hi = d.base + d.offset_of(b - 1) + Traits::kSize;
+      spf->ahead(lo, static_cast<uint64_t>(hi - lo));
+      return 0;
+    };
+    auto fn = [&](uint64_t t) {
+      double* buf = needs_buffer ? t_chunk_buf.get() : nullptr;
+      const uint64_t end = std::min(u1, u0 + (t + 1) * per_task);
+      for (uint64_t u = u0 + t * per_task; u < end; u++) {
+        const uint64_t c = u / per_chunk;
+        const uint64_t start = p.chunk_start(c);
+        const uint64_t len = p.chunk_len(c);
+        if (split) {
+          const auto& leaf = leaves[u % per_chunk];
+          partial[u - u0] = summer.part(start, len, leaf.first, leaf.second, buf);
+        } else {
+          partial[u - u0] = summer.part(start, len, 0, len * kLanes, buf);
+        }
+      }
+    };
+    int rc = run_guarded(tasks, threads, cancel, pre, fn);
+    if (rc != 0) return rc;
+    if (split) {
+      for (uint64_t u = u0; u < u1; u += per_chunk) {
+        uint64_t next = 0;
+        const Pair s = combine_leaves(p.chunk * kLanes, partial.data() + (u - u0), &next);
+        acc.re += s.re;
+        acc.im += s.im;
+      }
+    } else {
+      for (uint64_t u = u0; u < u1; u++) {
+        acc.re += partial[u - u0].re;
+        acc.im += partial[u - u0].im;
+      }
+    }
+  }
+  out->re = acc.re;
+  out->im = Traits::kLanes == 2 ? acc.im : 0;
+  return 0;
+}
+
+// Integer and bool sums wrap (associative): tasks of kTaskElems elements in
+// any order, added up.
+template <typename Traits, bool Swap>
+int sum_int(const Simple& s, int threads, const CancelFlag* cancel, SharedPrefetcher* spf, SumResult* out) {
+  using Scalar = typename Traits::Scalar;
+  IterDims d;
+  d.base = s.base;
+  d.ndim = std::max(s.ndim, 1);
+  if (s.ndim == 0) {
+    d.shape[0] = 1;
+    d.strides[0] = 0;
+  }
+  for (int k = 0; k < s.ndim; k++) {
+    d.shape[k] = s.shape[s.ndim - 1 - k];
+    d.strides[k] = s.strides[s.ndim - 1 - k];
+    d.size *= d.shape[k];
+  }
+  const uint64_t ntasks = (d.size + kTaskElems - 1) / kTaskElems;
+  std::vector<uint64_t> partial;
+  try {
+    partial.resize(ntasks);
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  const bool forward = spf->pf.on && d.strides[0] == static_cast<int64_t>(sizeof(Scalar));
+  auto pre = [&](uint64_t t) {
+    if (!forward) return 0;
+    const uint64_t a = t * kTaskElems;
+    const uint64_t b = std::min(d.size, a + kTaskElems);
+    const uint8_t* lo = d.base + d.offset_of(a);
+    const uint8_t* hi = d.base + d.offset_of(b - 1) + sizeof(Scalar);
+    if (hi > lo) spf->ahead(lo, static_cast<uint64_t>(hi - lo));
+    return 0;
+  };
+  auto fn = [&](uint64_t t) {
+    const uint64_t a = t * kTaskElems;
+    uint64_t sum = 0;
+    for_each_run_in(d, a, std::min(d.size - a, kTaskElems), [&](const uint8_t* q, uint64_t m, int64_t st) {
+      if constexpr (Traits::kKind == 'b') {
+        for (uint64_t i = 0; i < m; i++) sum += q[static_cast<int64_t>(i) * st] != 0 ? 1 : 0;
+      } else if (st == static_cast<int64_t>(sizeof(Scalar))) {
+        for (uint64_t i = 0; i < m; i++) sum += static_cast<uint64_t>(load<Scalar, Swap>(q + i * sizeof(Scalar)));
+      } else {
+        for (uint64_t i = 0; i < m; i++)
+          sum += static_cast<uint64_t>(load<Scalar, Swap>(q + static_cast<int64_t>(i) * st));
+      }
+    });
+    partial[t] = sum;
+  };
+  int rc = run_guarded(ntasks, threads, cancel, pre, fn);
+  if (rc != 0) return rc;
+  uint64_t u = 0;
+  for (uint64_t x : partial) u += x;
+  out->i = static_cast<int64_t>(u);  // wraps like numpy's int64 sum
+  out->u = u;
+  return 0;
 }
 
 // Copies one element, reversing each `unit`-byte part when swapping.
@@ -295,15 +787,6 @@ inline void copy_elem(uint8_t* dst, const uint8_t* src, unsigned size, unsigned 
     for (unsigned b = 0; b < unit; b++) dst[part + b] = src[part + unit - 1 - b];
   }
 }
-
-struct SumJob {
-  const Simple* s;
-  ElemType type;
-  bool swap;
-  SumResult* out;
-  FloatSum* fs;
-  Prefetcher* pf;
-};
 
 struct CopyJob {
   const Simple* s;
@@ -333,39 +816,39 @@ constexpr uint64_t kElemSlice = 65536;
 
 int sum_view(const Region& region, ElemType type, bool swap, const StridedView& view, SumResult* out, int threads,
              const CancelFlag* cancel) {
-  (void)threads;
-  (void)cancel;
   *out = SumResult();
   const unsigned size = elem_size(type);
   if (size == 0) return -EINVAL;
   out->kind = dispatch(type, [](auto traits) { return sum_kind<decltype(traits)>(); });
   int rc = check_view(region, size, view);
   if (rc != 0) return rc;
-  Simple s = simplify(region, view, true);
-  if (s.empty) return 0;
-  // 128 KiB of chunk buffers, made once per thread: a fresh allocation each
-  // call would cost page faults, and it is too big for a worker's stack.
-  thread_local std::unique_ptr<FloatSum> t_float_sum;
-  if (!t_float_sum) t_float_sum.reset(new FloatSum());
-  FloatSum* fs = t_float_sum.get();
-  fs->fill = 0;
-  fs->re = 0;
-  fs->im = 0;
-  Prefetcher pf = prefetcher_for(region);
-  SumJob job{&s, type, swap, out, fs, &pf};
-  rc = guarded(
-      [](void* ctx) {
-        auto* j = static_cast<SumJob*>(ctx);
-        dispatch(j->type, [j](auto traits) {
-          using Traits = decltype(traits);
-          if (j->swap)
-            sum_typed<true, Traits>(*j->s, j->out, j->fs, j->pf);
-          else
-            sum_typed<false, Traits>(*j->s, j->out, j->fs, j->pf);
-        });
-      },
-      &job);
-  return rc;
+  for (int k = 0; k < view.ndim; k++) {
+    if (view.shape[k] == 0) return 0;
+  }
+  unsigned __int128 count = 1;
+  for (int k = 0; k < view.ndim; k++) {
+    count *= view.shape[k];
+    if (count > kMaxElements) return -EINVAL;
+  }
+  if (threads <= 0) threads = default_threads();
+  if (count < kParallelMin) threads = 1;
+  SharedPrefetcher spf;
+  spf.pf = prefetcher_for(region);
+  return dispatch(type, [&](auto traits) -> int {
+    using Traits = decltype(traits);
+    if constexpr (Traits::kKind == 'f' || Traits::kKind == 'c') {
+      using Scalar = typename Traits::Scalar;
+      FloatPlan plan;
+      plan_float(region.data + view.offset, view, std::is_same<Scalar, double>::value, Traits::kLanes == 2,
+                 sizeof(Scalar), swap, &plan);
+      return swap ? sum_float<Traits, true>(plan, threads, cancel, &spf, out)
+                  : sum_float<Traits, false>(plan, threads, cancel, &spf, out);
+    } else {
+      Simple s = simplify(region, view, true);
+      return swap ? sum_int<Traits, true>(s, threads, cancel, &spf, out)
+                  : sum_int<Traits, false>(s, threads, cancel, &spf, out);
+    }
+  });
 }
 
 int copy_view(const Region& region, ElemType type, bool swap, const StridedView& view, uint8_t* dst,

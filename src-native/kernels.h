@@ -26,10 +26,11 @@ struct StridedView {
 };
 
 // Sum of every element, tagged with what it holds. Floats and float16
-// accumulate in double (pairwise in blocks, as numpy): kFloat in `re`, kComplex
-// in `re`/`im`. Integers and bool accumulate in 64 bits, wrapping like numpy's
-// int64/uint64 sum: kSmallInt in `i` (bool and types of at most 32 bits, whose
-// sums lib/ returns as a number), kInt64 in `i`, kUint64 in `u`.
+// accumulate in double in numpy's order (bit for bit its sum(dtype=float64);
+// complex: complex128): kFloat in `re`, kComplex in `re`/`im`. Integers and
+// bool accumulate in 64 bits, wrapping like numpy's int64/uint64 sum:
+// kSmallInt in `i` (bool and types of at most 32 bits, whose sums lib/
+// returns as a number), kInt64 in `i`, kUint64 in `u`.
 struct SumResult {
   enum class Kind { kFloat, kComplex, kSmallInt, kInt64, kUint64 };
   Kind kind = Kind::kFloat;

@@ -22,6 +22,16 @@ function throwsCode(fn, code, cls) {
   return caught;
 }
 
+/** The code of the error fn() throws, or 'no error' (for results a child process reports). */
+function errorCode(fn) {
+  try {
+    fn();
+    return 'no error';
+  } catch (e) {
+    return e.code;
+  }
+}
+
 /** Writes a file of `n` bytes where byte k is (k * 7 + 3) & 0xff; returns the bytes. */
 function patternFile(file, n) {
   const buf = Buffer.alloc(n);
@@ -30,4 +40,4 @@ function patternFile(file, n) {
   return buf;
 }
 
-module.exports = { isMemmapError, throwsCode, patternFile };
+module.exports = { isMemmapError, throwsCode, patternFile, errorCode };
