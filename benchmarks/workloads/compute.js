@@ -23,6 +23,8 @@
 //
 // A result is a number, a TypedArray or an in-memory array; the worker turns
 // it into float64 values after the timed region.
+const path = require('node:path');
+const { spawn } = require('node:child_process');
 const scan = require('./scan');
 const row = require('./row');
 const col = require('./col');
@@ -75,6 +77,11 @@ const COMPUTE = {
   },
   'col-async': coldColumn('readAsync(null, j)', 'await a.readAsync(null, j)', (a, p) => a.readAsync(null, p.col)),
   'col-sync': coldColumn('read(null, j)', 'a.read(null, j)', (a, p) => a.read(null, p.col)),
+  // The same cold read in another process (sync there): what the read's disk and kernel work alone cost this loop.
+  'col-elsewhere': {
+    ...coldColumn('read(null, j) in another process', 'another process: a.read(null, j)', (a, p, child) => child.read(a.filename, a.shape[0], p.col)),
+    prepare: () => readerProcess(),
+  },
   // The floor: the same monitor while the loop only waits, as long as a cold column read takes.
   'idle-loop': { title: 'the event loop idle (a timer), for the floor', call: 'await setTimeout(400 ms)', cache: 'cold', reps: [5, 2], readers: ['memmap'], eventLoop: true, native: () => new Promise((resolve) => setTimeout(resolve, 400)) },
 };
@@ -103,6 +110,53 @@ function oneElement(call, fields, read) {
       return s;
     },
   });
+}
+
+let reader = null;
+
+/**
+ * One child process per worker, started before the timed region: on each
+ * request it opens the file, reads a column with this checkout's memmap, closes
+ * it (so the next eviction can drop the pages) and answers with the column's sum.
+ */
+function readerProcess() {
+  if (reader) return reader;
+  const code = `const { memmap } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const [file, n, col] = JSON.parse(line);
+  const a = memmap(file, { dtype: 'float32', shape: [n, n] });
+  let s = 0;
+  for (const v of a.read(null, col)) s += v;
+  a.close();
+  process.stdout.write(s + '\\n');
+});`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.unref();
+  child.stdin.unref();
+  child.stdout.unref();
+  let pending = null;
+  let text = '';
+  child.stdout.on('data', (chunk) => {
+    text += chunk;
+    const end = text.indexOf('\n');
+    if (end >= 0 && pending) {
+      const resolve = pending;
+      pending = null;
+      child.stdout.unref(); // idle: the worker may exit
+      resolve(Number(text.slice(0, end)));
+      text = text.slice(end + 1);
+    }
+  });
+  reader = {
+    read(file, n, col) {
+      return new Promise((resolve) => {
+        pending = resolve;
+        child.stdout.ref(); // a request is out: the worker waits for the answer
+        child.stdin.write(`${JSON.stringify([file, n, col])}\n`);
+      });
+    },
+  };
+  return reader;
 }
 
 /** get1/read1's elements: the formula's sum of them checks the calls' sum. */
