@@ -52,7 +52,7 @@ export interface ArraySpec {
 /** Internal: a format's remapping of its file, at the shape of the file now or at a new shape (remapFile()). */
 export interface Remapper {
   refresh(shape: readonly number[]): { storage: Storage; shape: number[] };
-  /** `keepSize`: refuse (ERR_SHARED) to make the file shorter. */
+  /** `keepSize`: refuse (ERR_SHARED) to make the file shorter. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   resize(shape: readonly number[], next: number[], keepSize: boolean): { storage: Storage; shape: number[] };
 }
 
@@ -172,7 +172,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   /** get()'s value is the element as its TypedArray holds it (not complex, nor float16 as raw bits): read() of one element can go through get()'s path. */
   readonly #valueIsElement: boolean;
 
-  /** @internal use memmap() or openNpy(). */
+  /** @internal use memmap() or openNpy(). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   constructor(token: symbol, spec: ArraySpec, shape: number[], storage: Storage, view?: ViewOf<N>) {
     if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use memmap() or openNpy() to create a MemmapArray');
     const dt = spec.dtype;
@@ -631,19 +631,19 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   sum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
     return this.#reduce('sum', args) as Reduced<O, SumTypes[N]>;
   }
-  /** Product, numpy's `prod()` (accumulators as sum(); sequential, as numpy's). */
+  /** Product, numpy's `prod()` (accumulators as sum(); sequential, as numpy's). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   prod<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
     return this.#reduce('prod', args) as Reduced<O, SumTypes[N]>;
   }
-  /** Mean, numpy's `mean(dtype=float64)`: the float64 sum (bit for bit) divided by the count. Empty: NaN. */
+  /** Mean, numpy's `mean(dtype=float64)`: the float64 sum (bit for bit) divided by the count. Empty: NaN. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   mean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
     return this.#reduce('mean', args) as Reduced<O, MeanTypes[N]>;
   }
-  /** Variance, numpy's `var(ddof)`: mean of |x - mean|² (two passes, float64), divided by n - ddof. Complex gives a real variance. */
+  /** Variance, numpy's `var(ddof)`: mean of |x - mean|² (two passes, float64), divided by n - ddof. Complex gives a real variance. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   var<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('var', args) as Reduced<O, number>;
   }
-  /** Standard deviation: the square root of var(). */
+  /** Standard deviation: the square root of var(). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   std<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('std', args) as Reduced<O, number>;
   }
@@ -659,35 +659,35 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   argmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('argmin', args) as Reduced<O, number>;
   }
-  /** Index of the largest element, as argmin(). */
+  /** Index of the largest element, as argmin(). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   argmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('argmax', args) as Reduced<O, number>;
   }
-  /** Whether any element is nonzero (NaN counts as nonzero). */
+  /** Whether any element is nonzero (NaN counts as nonzero). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   any<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
     return this.#reduce('any', args) as Reduced<O, boolean>;
   }
-  /** Whether every element is nonzero. */
+  /** Whether every element is nonzero. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   all<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
     return this.#reduce('all', args) as Reduced<O, boolean>;
   }
-  /** Number of nonzero elements (numpy's `count_nonzero`); int64 along an axis. */
+  /** Number of nonzero elements (numpy's `count_nonzero`); int64 along an axis. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   countNonzero<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('count_nonzero', args) as Reduced<O, number>;
   }
-  /** Sum treating NaN as zero (numpy's `nansum`). */
+  /** Sum treating NaN as zero (numpy's `nansum`). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nansum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
     return this.#reduce('nansum', args) as Reduced<O, SumTypes[N]>;
   }
-  /** Mean of the elements that are not NaN (numpy's `nanmean`); NaN where all are. */
+  /** Mean of the elements that are not NaN (numpy's `nanmean`); NaN where all are. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nanmean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
     return this.#reduce('nanmean', args) as Reduced<O, MeanTypes[N]>;
   }
-  /** Variance of the elements that are not NaN (numpy's `nanvar`). */
+  /** Variance of the elements that are not NaN (numpy's `nanvar`). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nanvar<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('nanvar', args) as Reduced<O, number>;
   }
-  /** Standard deviation of the elements that are not NaN (numpy's `nanstd`). */
+  /** Standard deviation of the elements that are not NaN (numpy's `nanstd`). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   nanstd<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('nanstd', args) as Reduced<O, number>;
   }
@@ -712,83 +712,83 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   // file mapping; page faults never block the event loop), cancellable with
   // `signal` (rejects ERR_ABORTED, name 'AbortError'). close() meanwhile is
   // safe: the mapping stays until the call ends.
-  /** sum() off the event loop. */
+  /** sum() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   sumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
     return this.#reduceAsync('sum', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
-  /** prod() off the event loop. */
+  /** prod() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   prodAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
     return this.#reduceAsync('prod', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
-  /** mean() off the event loop. */
+  /** mean() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   meanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
     return this.#reduceAsync('mean', args) as Promise<Reduced<O, MeanTypes[N]>>;
   }
-  /** var() off the event loop. */
+  /** var() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   varAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('var', args) as Promise<Reduced<O, number>>;
   }
-  /** std() off the event loop. */
+  /** std() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   stdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('std', args) as Promise<Reduced<O, number>>;
   }
-  /** min() off the event loop. */
+  /** min() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   minAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
     return this.#reduceAsync('min', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
-  /** max() off the event loop. */
+  /** max() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   maxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
     return this.#reduceAsync('max', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
-  /** argmin() off the event loop. */
+  /** argmin() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   argminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('argmin', args) as Promise<Reduced<O, number>>;
   }
-  /** argmax() off the event loop. */
+  /** argmax() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   argmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('argmax', args) as Promise<Reduced<O, number>>;
   }
-  /** any() off the event loop. */
+  /** any() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   anyAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
     return this.#reduceAsync('any', args) as Promise<Reduced<O, boolean>>;
   }
-  /** all() off the event loop. */
+  /** all() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   allAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
     return this.#reduceAsync('all', args) as Promise<Reduced<O, boolean>>;
   }
-  /** countNonzero() off the event loop. */
+  /** countNonzero() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   countNonzeroAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('count_nonzero', args) as Promise<Reduced<O, number>>;
   }
-  /** nansum() off the event loop. */
+  /** nansum() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nansumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
     return this.#reduceAsync('nansum', args) as Promise<Reduced<O, SumTypes[N]>>;
   }
-  /** nanmean() off the event loop. */
+  /** nanmean() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanmeanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
     return this.#reduceAsync('nanmean', args) as Promise<Reduced<O, MeanTypes[N]>>;
   }
-  /** nanvar() off the event loop. */
+  /** nanvar() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanvarAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('nanvar', args) as Promise<Reduced<O, number>>;
   }
-  /** nanstd() off the event loop. */
+  /** nanstd() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanstdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('nanstd', args) as Promise<Reduced<O, number>>;
   }
-  /** nanmin() off the event loop. */
+  /** nanmin() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
     return this.#reduceAsync('nanmin', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
-  /** nanmax() off the event loop. */
+  /** nanmax() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
     return this.#reduceAsync('nanmax', args) as Promise<Reduced<O, ValueTypes[N]>>;
   }
-  /** nanargmin() off the event loop. */
+  /** nanargmin() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanargminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('nanargmin', args) as Promise<Reduced<O, number>>;
   }
-  /** nanargmax() off the event loop. */
+  /** nanargmax() off the event loop. Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   nanargmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
     return this.#reduceAsync('nanargmax', args) as Promise<Reduced<O, number>>;
   }
@@ -810,7 +810,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     return (o.out ?? memoryArray(dt, v.shape, dst)) as MemmapArray<N>;
   }
 
-  /** copy() off the event loop (`signal` cancels). */
+  /** copy() off the event loop (`signal` cancels). Never throws. Rejects as the sync call throws, and with ERR_ABORTED when `signal` aborts. */
   async copyAsync(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<MemmapArray<N>> {
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal'], 'copyAsync()');
@@ -852,7 +852,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * read() off the event loop: the copy runs on the libuv thread pool, so a
    * cold read (page faults on disk) never blocks the event loop. `signal`
    * cancels (ERR_ABORTED); `out` (a TypedArray as read() takes) is filled when
-   * the read ends.
+   * the read ends. Never throws. It rejects as read() throws, and with ERR_ABORTED.
    */
   async readAsync(...args: [...IndexItem[], { signal?: AbortSignal; out?: DataTypes[N] }] | IndexItem[]): Promise<DataTypes[N]> {
     const { index, options } = splitArgs(args);
@@ -870,7 +870,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /**
    * gather() off the event loop. A trailing options object `{ signal }` (one
-   * that is not an array or array-like) cancels.
+   * that is not an array or array-like) cancels. Never throws. It rejects as
+   * gather() throws, and with ERR_ABORTED.
    */
   async gatherAsync(...args: (ArrayLike<number | bigint> | { signal?: AbortSignal })[]): Promise<DataTypes[N]> {
     const n = args.length;
@@ -893,7 +894,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * Reads the pages of `a[...index]` into the page cache off the event loop
    * (madvise WILLNEED, then a touch of each page) and resolves once they are
    * resident, so the reads that follow do not fault on disk. A hint for
-   * in-memory arrays (resolves at once).
+   * in-memory arrays (resolves at once). Never throws. It rejects with
+   * ERR_OUT_OF_RANGE/ERR_INVALID_INDEX, ERR_CLOSED, ERR_SIGBUS, ERR_ABORTED.
    */
   async prefetch(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<void> {
     const { index, options } = splitArgs(args);

@@ -22,6 +22,7 @@ export interface NativeTables {
   modes: Record<string, number>;
   advice: Record<string, number>;
   mapFlags: Record<string, number>;
+  /** Reduction op codes (src-native/reduce.h MEMMAP_REDUCTIONS). */
   reductions: Record<string, number>;
 }
 
@@ -45,6 +46,7 @@ export interface NativeBinding {
   Cancel: new () => CancelToken;
   copyBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;
   gatherBytes(bytes: Uint8Array, type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
+  reduceBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
   readonly tables: NativeTables;
   Mapping: {
     new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;

@@ -44,9 +44,10 @@ export interface Storage {
    */
   gather(type: number, swap: boolean, coords: Float64Array[], view: Float64Array, dst: Uint8Array): undefined | Float64Array;
   /**
-   * A reduction (src-native/reduce.h) of the view: dims [0, nkeep) kept, the
-   * rest reduced; `op` a REDUCTIONS code, `outType` the result's element code;
-   * `dst` gets the results in C order over the kept dims.
+   * The reduction `op` (a native.tables.reductions code) over dims [nkeep, ndim) of the view: one `outType`
+   * element per position of the kept dims [0, nkeep), C order, into `dst` (exactly their bytes, this machine's
+   * byte order). `ddof` is var's; `threads` 0 = default. Throws ERR_EMPTY_REDUCTION (min/max/arg ops over no
+   * elements), ERR_ALL_NAN (nanargmin/nanargmax of a slice of only NaN).
    */
   reduce(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
   /** Writes changes to where the bytes come from (msync); no-op where there is nothing to write to. */

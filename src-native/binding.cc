@@ -17,6 +17,7 @@
 
 #include "kernels.h"
 #include "mapping.h"
+#include "reduce.h"
 #include "regions.h"
 
 namespace {
@@ -680,6 +681,56 @@ std::vector<double> ToCoords(const Napi::Value& v, int ndim, uint64_t* count_out
   return out;
 }
 
+// reduce(type, swap, view, nkeep, op, outType, ddof, threads, dst): the
+// reduction `op` over dims [nkeep, ndim) of the view into `dst`, one
+// outType element per kept position (C order).
+template <typename Acquire>
+Napi::Value RunReduce(const Napi::CallbackInfo& info, size_t first, Acquire&& acquire) {
+  Napi::Env env = info.Env();
+  memmap::ReduceArgs args;
+  args.type = ToElemType(info[first]);
+  args.swap = info[first + 1].ToBoolean();
+  args.view = ToView(info[first + 2]);
+  const uint64_t nkeep = ToU64(info[first + 3], "nkeep");
+  if (nkeep > static_cast<uint64_t>(args.view.ndim)) ThrowArg(env, "nkeep out of range");
+  args.nkeep = static_cast<int>(nkeep);
+  const uint64_t op = ToU64(info[first + 4], "op");
+  if (op >= static_cast<uint64_t>(memmap::kReduceOpCount)) ThrowArg(env, "op out of range");
+  args.op = static_cast<memmap::ReduceOp>(op);
+  args.out_type = ToElemType(info[first + 5]);
+  if (!info[first + 6].IsNumber()) ThrowArg(env, "ddof must be a number");
+  args.ddof = info[first + 6].As<Napi::Number>().DoubleValue();
+  if (!(args.ddof == args.ddof)) ThrowArg(env, "ddof must be a number");
+  const uint64_t threads = info[first + 7].IsUndefined() ? 0 : ToU64(info[first + 7], "threads");
+  args.threads = static_cast<int>(std::min<uint64_t>(threads, 1024));
+  unsigned __int128 size = memmap::elem_size(args.out_type);
+  uint64_t reduced = 1;
+  for (int k = 0; k < args.view.ndim; k++) {
+    if (k < args.nkeep) {
+      if (size > (static_cast<unsigned __int128>(1) << 64)) ThrowArg(env, "view has too many elements");
+      size *= args.view.shape[k];
+    } else {
+      reduced = args.view.shape[k] == 0 ? 0 : reduced;
+    }
+  }
+  uint8_t* dst = ToDestination(info[first + 8], size);
+  int rc;
+  {
+    auto bytes = acquire();
+    if (Overlaps(bytes.region(), dst, size)) ThrowArg(env, "destination overlaps the source");
+    rc = memmap::reduce_view(bytes.region(), args, dst);
+  }
+  if (rc == 0) return env.Undefined();
+  if (rc == -EDOM) ThrowCode(env, "ERR_ALL_NAN", "All-NaN slice encountered");
+  if (rc == -ECANCELED) ThrowCode(env, "ERR_ABORTED", "the operation was aborted");
+  if (rc == -EINVAL && reduced == 0)
+    ThrowCode(
+        env, "ERR_EMPTY_REDUCTION",
+        std::string("zero-size array to reduction operation ") + memmap::kReduceOpNames[op] + " which has no identity");
+  ThrowKernel(env, rc);
+  return env.Undefined();
+}
+
 // Every entry point below follows one rule: first take every value it needs
 // from JavaScript (which may run user code: getters, Proxies), then look up
 // the region (ERR_CLOSED if that code closed it) and pin it for the whole
@@ -702,6 +753,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                            InstanceMethod<&Mapping::Sum>("sum"),
                            InstanceMethod<&Mapping::Copy>("copy"),
                            InstanceMethod<&Mapping::Gather>("gather"),
+                           InstanceMethod<&Mapping::Reduce>("reduce"),
                            InstanceAccessor<&Mapping::GetClosed>("closed"),
                            InstanceAccessor<&Mapping::GetLength>("length"),
                            InstanceAccessor<&Mapping::GetMeta>("meta"),
@@ -882,6 +934,9 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value Gather(const Napi::CallbackInfo& info) {
     return RunGather(info, 0, [&] { return Pin(Live(info.Env())); });
   }
+  Napi::Value Reduce(const Napi::CallbackInfo& info) {
+    return RunReduce(info, 0, [&] { return Pin(Live(info.Env())); });
+  }
 
   // sumAsync(type, swap, view, threads, cancel), copyAsync(type, swap, view,
   // cancel), gatherAsync(type, swap, coords, view, cancel), prefetch(view,
@@ -986,10 +1041,13 @@ Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
 Napi::Value GatherBytes(const Napi::CallbackInfo& info) {
   return RunGather(info, 1, [&] { return ToHeapBytes(info[0]); });
 }
+Napi::Value ReduceBytes(const Napi::CallbackInfo& info) {
+  return RunReduce(info, 1, [&] { return ToHeapBytes(info[0]); });
+}
 
 // The tables the native code is built from, for lib/ to check against its own
 // (test/registry.test.js): dtypes [{name, kind, itemsize, code}], modes and
-// advice {name: code}, mapFlags {populate}.
+// advice and reductions {name: code}, mapFlags {populate}.
 Napi::Object Tables(Napi::Env env) {
   Napi::Object tables = Napi::Object::New(env);
   Napi::Array dtypes = Napi::Array::New(env, memmap::kElemTypeCount);
@@ -1008,6 +1066,9 @@ Napi::Object Tables(Napi::Env env) {
   Napi::Object advice = Napi::Object::New(env);
   for (int a = 0; a < memmap::kAdviceCount; a++) advice.Set(memmap::kAdviceNames[a], a);
   tables.Set("advice", advice);
+  Napi::Object reductions = Napi::Object::New(env);
+  for (int r = 0; r < memmap::kReduceOpCount; r++) reductions.Set(memmap::kReduceOpNames[r], r);
+  tables.Set("reductions", reductions);
   Napi::Object flags = Napi::Object::New(env);
   flags.Set("populate", static_cast<double>(memmap::kMapPopulate));
   tables.Set("mapFlags", flags);
@@ -1150,6 +1211,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("sumBytes", Napi::Function::New<SumBytes>(env, "sumBytes"));
   exports.Set("copyBytes", Napi::Function::New<CopyBytes>(env, "copyBytes"));
   exports.Set("gatherBytes", Napi::Function::New<GatherBytes>(env, "gatherBytes"));
+  exports.Set("reduceBytes", Napi::Function::New<ReduceBytes>(env, "reduceBytes"));
   exports.Set("Mapping", Mapping::Init(env));
   exports.Set("Cancel", CancelClass(env));
   exports.Set("tables", Tables(env));

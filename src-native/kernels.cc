@@ -195,13 +195,14 @@ constexpr SumResult::Kind sum_kind() {
   return Traits::kKind == 'i' ? Kind::kInt64 : Kind::kUint64;
 }
 
-// Float sums reproduce numpy 2.4's a.sum(dtype=float64) (complex: complex128)
-// bit for bit. numpy reduces through a buffered nditer (NPY_BUFSIZE elements,
-// GROWINNER, DONT_NEGATE_STRIDES): it orders the axes by |stride| without
-// flipping any, coalesces them, and then either hands each whole inner run to
-// the add loop (float64/complex128, native order, aligned, inner run > 4096)
-// or copies (casting) chunks of up to NPY_BUFSIZE elements into a buffer. The
-// add loop does acc += pairwise_sum(run or chunk) with acc starting at 0.0.
+// Float sums reproduce numpy's a.sum(dtype=float64) (complex: complex128)
+// bit for bit (numpy 2.3 and later; checked against 2.4). numpy reduces
+// through a buffered nditer (NPY_BUFSIZE elements, GROWINNER,
+// DONT_NEGATE_STRIDES): it orders the axes by |stride| without flipping any,
+// coalesces them, and then either hands each whole inner run to the add loop
+// (float64/complex128, native order, aligned, inner run > 4096) or copies
+// (casting) chunks of up to NPY_BUFSIZE elements into a buffer. The add loop
+// does acc += pairwise_sum(run or chunk) with acc starting at 0.0.
 // plan_float() ports nditer_constr.c (npyiter_find_best_axis_ordering,
 // npyiter_coalesce_axes, npyiter_find_buffering_setup) for this one case;
 // pairwise() is loops_utils.h.src's. Threads never change the bits: they sum

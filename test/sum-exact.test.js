@@ -6,8 +6,9 @@
 // unaligned data), with 1, 2, 3 and the default number of threads, over a
 // mapping and over heap bytes. The large views (over 1M elements) make the
 // threads split the work. Where exactness is out of reach: a NaN result's
-// payload (JavaScript numbers do not keep it), and numpy's buffer size when a
-// program changes it with np.setbufsize() (8192, the default, is assumed).
+// payload (JavaScript numbers do not keep it), numpy's buffer size when a
+// program changes it with np.setbufsize() (8192, the default, is assumed),
+// and numpy before 2.3 (whose iterator chunked buffers differently).
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { native } = require('../dist/binding');
