@@ -299,8 +299,9 @@ function matchText(r) {
   if (r.maxRelDiff === null) return '-';
   if (r.match === 'bits') return r.maxRelDiff === 0 ? 'same float64 bits' : `differs (${r.maxRelDiff.toExponential(1)})`;
   if (r.match === 'exact') return r.maxRelDiff === 0 ? 'equal' : `differs (${r.maxRelDiff.toExponential(1)})`;
-  const ref = r.refMaxRelDiff === null ? '' : `; vs numpy dtype=float64: ${r.refMaxRelDiff === 0 ? 'equal' : r.refMaxRelDiff.toExponential(1)}`;
-  return `rel. diff ${r.maxRelDiff.toExponential(1)} (ours accumulates in float64, numpy's default in float32)${ref}`;
+  const rel = (x) => (x === 0 ? 'equal' : `rel. diff ${x.toExponential(1)}`);
+  const ref = r.refMaxRelDiff === null ? '' : `; vs numpy's dtype=float64: ${rel(r.refMaxRelDiff)}`;
+  return `${rel(r.maxRelDiff)} (ours accumulates in float64, numpy's default in float32)${ref}`;
 }
 
 module.exports = { BARS, FINDINGS, COMPARISONS: [...BARS, ...FINDINGS] };

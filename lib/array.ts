@@ -468,7 +468,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const storage = this.#live();
     const dt = this.#dt;
     if (out === undefined && count === 1 && this.#valueIsElement) {
-      const one = this.#allocate(1);
+      // A TypedArray of one element lives on V8's heap: no ArrayBuffer to allocate (that cost more than the read).
+      const one = new (DTYPES[dt.name].array as unknown as new (length: number) => DataTypes[N])(1);
       one[0] = this.#windows.read(at * this.itemsize, this.#codec.read) as never;
       return one;
     }
