@@ -94,6 +94,8 @@ function workloadParams(n, overrides = {}) {
     randomCount: 4096,
     seed: 12345,
     chunkBytes: 4 << 20,
+    elementCalls: 20000, // get1/read1: calls per repetition
+    rowCalls: 200, // row-out: calls per repetition
     ...overrides,
   };
 }
@@ -107,10 +109,11 @@ function forEachElement(workload, n, p, visit) {
   W.workload(workload).elements(n, p, visit);
 }
 
-/** Sum and element count the workload must produce, from the formula. */
+/** Sum and element count the workload must produce, from the formula (null for a compute workload without one). */
 function expectedResult(workload, n, p) {
   const w = W.workload(workload);
   if (w.expected) return { sum: w.expected(n, p), count: w.count(n, p) };
+  if (!w.elements) return null;
   let sum = 0;
   let count = 0;
   w.elements(n, p, (i, j) => {

@@ -4,6 +4,8 @@
 // one loop over a run's records; render.js prints them. A new comparison is a
 // new entry here. The fields are described in kit/compare.js.
 const { LAYOUTS, HINTS, WORKLOADS } = require('./suite');
+const { COMPUTE_NAMES } = require('./workloads');
+const { COMPUTE } = require('./workloads/compute');
 const { ratio } = require('./kit/stats');
 const { fmtMs, fmtN, fmtPct, fmtX, fmtBytes } = require('./kit/format');
 
@@ -14,6 +16,44 @@ const speedup = (extra = {}) => ({ figure: 'speedup', unit: 'ms', value: 'wallMs
 const NO_SLOWER = 'no slower (<= 1.0x)';
 const openC = (cache, hint = 'none') => ({ cache, layout: 'C', workload: 'open', hint });
 const loadPlusFirst = (m) => (m.loadMs === null || m.loadMs === undefined ? null : m.loadMs + m.wallMs);
+
+// Issue 11's compute bars: memmap against numpy on the C-order file (warm unless the workload says).
+const computeCase = (workload) => ({ cache: COMPUTE[workload].cache, layout: 'C', workload, hint: 'none' });
+const computeBar = (workload, limit, extra = {}) => ({
+  bar: 'compute: memmap vs numpy',
+  over: [computeCase(workload)],
+  a: { reader: 'memmap' },
+  b: { reader: 'np.memmap' },
+  case: `${COMPUTE[workload].call} vs ${COMPUTE[workload].numpy}`,
+  figures: [wall(limit)],
+  ...extra,
+});
+/** A one-element read: <= 2 µs per call, numpy's a[i, j] beside it. */
+const oneElement = (workload) => ({
+  bar: 'compute: one element, per call',
+  over: [computeCase(workload)],
+  a: { reader: 'memmap' },
+  b: { reader: 'np.memmap', workload: 'get1' },
+  case: `${COMPUTE[workload].call} (numpy: ${COMPUTE.get1.numpy})`,
+  figures: [{ figure: 'per call', unit: 'ms', value: 'perCallMs', absolute: 0.002 }],
+});
+const COMPUTE_BARS = [
+  computeBar('sum', 0.5),
+  ...['max-axis0', 'min-axis1', 'mean-axis0', 'mean-axis1', 'argmax', 'std'].map((w) => computeBar(w, 0.8)),
+  computeBar('row-out', 1.5, { figures: [wall(1.5, { figure: 'per call', value: 'perCallMs' })] }),
+  oneElement('get1'),
+  oneElement('read1'),
+  computeBar('open-close', 1, { limits: NO_SLOWER }),
+  // Beside it (b): the same monitor over an idle loop in the same run, the machine's floor.
+  {
+    bar: 'compute: event loop during a cold read',
+    over: [computeCase('col-async')],
+    a: { reader: 'memmap' },
+    b: { reader: 'memmap', workload: 'idle-loop' },
+    case: `${COMPUTE['col-async'].call} (beside it: an idle loop)`,
+    figures: [{ figure: 'event-loop delay p99', unit: 'ms', value: 'eventLoopP99Ms', absolute: 10 }],
+  },
+];
 
 const BARS = [
   // 1. memmap vs np.memmap, same file and pattern (hint none).
@@ -93,7 +133,7 @@ const BARS = [
   // 5. --against DIR: this checkout against another one, same case, side by side.
   {
     bar: 'this checkout vs --against',
-    over: { cache: CACHES, layout: LAYOUTS, workload: WORKLOADS, reader: ['memmap', 'memmap-js'], hint: ['none', ...HINTS, 'first-call'] },
+    over: { cache: CACHES, layout: LAYOUTS, workload: [...WORKLOADS, ...COMPUTE_NAMES], reader: ['memmap', 'memmap-js'], hint: ['none', ...HINTS, 'first-call'] },
     a: { impl: 'this' },
     b: { impl: 'against' },
     case: '{cache}/{layout}/{workload}/{reader}/{hint}',
@@ -108,6 +148,8 @@ const BARS = [
     case: 'warm/C/sum, {loop}',
     figures: [wall(1.1)],
   },
+  // 6. Issue 11: reductions, small reads, open + close, the event loop.
+  ...COMPUTE_BARS,
 ];
 
 const cell = (m) => `${fmtBytes(m.ioReadBytes)}, ${fmtN(m.faults)}, ${fmtMs(m.wallMs)}`;
@@ -215,6 +257,51 @@ const FINDINGS = [
       ['disk read memmap / readSync', (r) => `${fmtBytes(r.memmapBytes)} / ${fmtBytes(r.readSyncBytes)}`],
     ],
   },
+  {
+    finding: 'compute',
+    title: 'Compute (issue 11), memmap against numpy on the C-order file; per call where a repetition makes many calls; results checked against numpy\'s:',
+    over: COMPUTE_NAMES.filter((w) => COMPUTE[w].numpy).map((w) => computeCase(w)),
+    pick: (g) => ({ mm: { reader: 'memmap' }, np: { reader: 'np.memmap', workload: COMPUTE[g.workload].twin ?? g.workload } }),
+    optional: ['np'],
+    row: (m, g) => {
+      const w = COMPUTE[g.workload];
+      const value = (x) => (x ? (x.perCallMs ?? x.wallMs) : null);
+      return { workload: g.workload, call: w.call, numpyCall: w.numpy, memmapMs: value(m.mm), numpyMs: value(m.np), perCall: m.mm.calls > 1, ratio: ratio(value(m.mm), value(m.np)), match: w.match, maxRelDiff: m.mm.maxRelDiff ?? null, refMaxRelDiff: m.mm.refMaxRelDiff ?? null };
+    },
+    columns: [
+      ['memmap', (r) => `\`${r.call}\``],
+      ['numpy', (r) => `\`${r.numpyCall}\``],
+      ['memmap time', (r) => `${fmtMs(r.memmapMs)}${r.perCall ? ' per call' : ''}`],
+      ['numpy time', (r) => fmtMs(r.numpyMs)],
+      ['memmap/numpy', (r) => fmtX(r.ratio)],
+      ['result vs numpy', (r) => matchText(r)],
+    ],
+  },
+  {
+    finding: 'eventLoop',
+    title: 'Event-loop delay (perf_hooks.monitorEventLoopDelay, 1 ms resolution) while a cold column of the C-order file is read (here, or in another process: what the read itself costs the machine), and while the loop only waits (the floor):',
+    over: ['col-async', 'col-sync', 'col-elsewhere', 'idle-loop'].map((w) => computeCase(w)),
+    pick: { mm: { reader: 'memmap' } },
+    row: ({ mm }, g) => ({ call: COMPUTE[g.workload].call, wallMs: mm.wallMs, p99: mm.eventLoopP99Ms, max: mm.eventLoopMaxMs, samples: mm.eventLoopSamples, ioReadBytes: mm.ioReadBytes }),
+    columns: [
+      ['call', (r) => `\`${r.call}\``],
+      ['call time', (r) => fmtMs(r.wallMs)],
+      ['disk read', (r) => fmtBytes(r.ioReadBytes)],
+      ['event-loop delay p99', (r) => fmtMs(r.p99)],
+      ['max', (r) => fmtMs(r.max)],
+      ['samples', (r) => fmtN(r.samples)],
+    ],
+  },
 ];
+
+/** The result check's cell: 'same bits' / 'equal' / the relative differences ('close'). */
+function matchText(r) {
+  if (r.maxRelDiff === null) return '-';
+  if (r.match === 'bits') return r.maxRelDiff === 0 ? 'same float64 bits' : `differs (${r.maxRelDiff.toExponential(1)})`;
+  if (r.match === 'exact') return r.maxRelDiff === 0 ? 'equal' : `differs (${r.maxRelDiff.toExponential(1)})`;
+  const rel = (x) => (x === 0 ? 'equal' : `rel. diff ${x.toExponential(1)}`);
+  const ref = r.refMaxRelDiff === null ? '' : `; vs numpy's dtype=float64: ${rel(r.refMaxRelDiff)}`;
+  return `${rel(r.maxRelDiff)} (ours accumulates in float64, numpy's default in float32)${ref}`;
+}
 
 module.exports = { BARS, FINDINGS, COMPARISONS: [...BARS, ...FINDINGS] };

@@ -6,6 +6,7 @@ Readers:
   np.fromfile np.fromfile(f, count=...) of exactly the bytes needed, one call
               per contiguous run (the scan streams chunk-sized calls)
 """
+import base64
 import functools
 import gc
 import json
@@ -24,7 +25,7 @@ LOAD_NS = time.perf_counter_ns() - _load_start
 def workload_params(n, overrides):
     # Mirrors workloadParams() in common.js.
     p = dict(row=n // 2, col=n // 2 + 1, rowsStart=n // 4, rowsCount=64, step=64,
-             randomCount=4096, seed=12345, chunkBytes=4 << 20)
+             randomCount=4096, seed=12345, chunkBytes=4 << 20, elementCalls=20000, rowCalls=200)
     p.update(overrides or {})
     return p
 
@@ -79,12 +80,54 @@ def count_of(workload, n, p):
             'strided': (-(-n // p['step'])) ** 2, 'random': p['randomCount']}[workload]
 
 
+def element_col(n, k):
+    return (k * 61) % n  # elementCol() in workloads/compute.js
+
+
+def row_copies(a, p):
+    r = None
+    for _ in range(p['rowCalls']):
+        r = a[p['row']].copy()
+    return r
+
+
+def one_elements(a, p):
+    i, n = p['row'], a.shape[1]
+    s = 0.0
+    for k in range(p['elementCalls']):
+        s += a[i, element_col(n, k)]
+    return s
+
+
+# The compute workloads (workloads/compute.js): name -> (the timed call on the
+# array, the float64-accumulated reference for a 'close' match or None).
+# 'open-close' is in read_np_memmap: it times the open and drops the mapping.
+F64 = np.float64
+COMPUTE = {
+    'sum': (lambda a, p: a.sum(dtype=F64), None),
+    'max-axis0': (lambda a, p: a.max(axis=0), None),
+    'min-axis1': (lambda a, p: a.min(axis=1), None),
+    'mean-axis0': (lambda a, p: a.mean(axis=0), lambda a: a.mean(axis=0, dtype=F64)),
+    'mean-axis1': (lambda a, p: a.mean(axis=1), lambda a: a.mean(axis=1, dtype=F64)),
+    'argmax': (lambda a, p: a.argmax(), None),
+    'std': (lambda a, p: a.std(), lambda a: a.std(dtype=F64)),
+    'row-out': (row_copies, None),
+    'get1': (one_elements, None),
+}
+
+
 def read_np_memmap(spec, prep):
     n, p = spec['n'], prep['p']
     a = np.memmap(spec['file'], dtype='<f4', mode='r', shape=(n, n), order=spec['order'])
     prep['keep'] = a
     prep['opened'] = time.perf_counter_ns()
     w = spec['workload']
+    if w == 'open-close':
+        v = a[0, 1]
+        del a, prep['keep']  # the last references: the mapping goes (numpy's close)
+        return v
+    if w in COMPUTE:
+        return COMPUTE[w][0](a, p)
     f64 = np.float64
     if w == 'open':
         return float(a[p['row'], p['col']])
@@ -186,6 +229,16 @@ def delta(a, b):
                 rssGrowth=d('rss'), rssFileGrowth=d('rssFile'), rssAnonGrowth=d('rssAnon'))
 
 
+def f64_base64(x):
+    return base64.b64encode(np.ascontiguousarray(x, dtype='<f8').tobytes()).decode('ascii')
+
+
+def p_calls(w, spec):
+    """Calls per repetition (calls() in workloads/compute.js)."""
+    p = workload_params(spec['n'], spec.get('params'))
+    return {'row-out': p['rowCalls'], 'get1': p['elementCalls']}.get(w, 1)
+
+
 def main():
     spec = json.loads(sys.argv[1])
     read = READERS[spec['reader']]
@@ -198,10 +251,15 @@ def main():
     preps = [prepare(spec) for _ in range(reps)]
     if spec.get('hint') != 'first-call':
         gc.collect()  # as worker.js does
+    w = spec['workload']
+    compute = w in COMPUTE or w == 'open-close'
+    from_open = compute and w != 'open-close'  # compute workloads time the call, not the open (as worker.js)
+    ref = COMPUTE[w][1] if w in COMPUTE else None
     walls = []
     opens = []
     deltas = []
     total = 0.0
+    ref_values = None
     for k, prep in enumerate(preps):
         if k > 0 and spec.get('cache') == 'cold':
             evict(spec['file'])  # the runner made it cold for the first repetition
@@ -210,10 +268,20 @@ def main():
         total = read(spec, prep)
         t1 = time.perf_counter_ns()
         after = snapshot('after')  # still mapped, as in worker.js
+        if ref is not None and k == reps - 1:
+            ref_values = f64_base64(ref(prep['keep']))
         prep.pop('keep', None)
         deltas.append(delta(before, after))
-        walls.append(t1 - t0)
+        walls.append(t1 - (prep['opened'] if from_open else t0))
         opens.append(prep['opened'] - t0)
+    extra = {}
+    if compute:
+        # The result as float64 values, which the runner compares with memmap's (worker.js: valuesOf).
+        values = np.asarray(total, dtype=F64).ravel()
+        extra = dict(values=f64_base64(values), calls=p_calls(w, spec))
+        if ref_values is not None:
+            extra['ref'] = ref_values
+        total = float(values.sum())
     # Median over the repetitions, as worker.js (statistics.median: the mean of
     # the middle pair for an even count, as benchmarks/kit/stats.js).
     counters = {}
@@ -222,9 +290,9 @@ def main():
         counters[key] = None if None in v else statistics.median(v)
     first_ns = walls[0]
     p = workload_params(spec['n'], spec.get('params'))
-    print(json.dumps(dict(ok=True, loadNs=LOAD_NS, sum=total, count=count_of(spec['workload'], spec['n'], p), reps=reps,
+    print(json.dumps(dict(ok=True, loadNs=LOAD_NS, sum=total, count=None if compute else count_of(w, spec['n'], p), reps=reps,
                           wallNs=statistics.median(walls), firstNs=first_ns, openNs=statistics.median(opens), counters=counters,
-                          numpy=np.__version__, python=sys.version.split()[0])))
+                          numpy=np.__version__, python=sys.version.split()[0], **extra)))
 
 
 if __name__ == '__main__':

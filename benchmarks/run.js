@@ -19,6 +19,8 @@ const { residentFraction, makeCold, prepareCache } = require('./kit/cache');
 const { resolvePython, pythonInfo } = require('./kit/python');
 const { checkouts } = require('./kit/checkouts');
 const { analyse, warmSumBars, renderMarkdown, renderChart } = require('./render');
+const { crossCheck } = require('./kit/agree');
+const W = require('./workloads');
 
 /** The suite's options (run.js, open.js); `--help` prints them. */
 const OPTIONS = {
@@ -82,8 +84,10 @@ function summarize(runs) {
   const counters = {};
   for (const k of Object.keys(ok[0].counters)) counters[k] = pick((r) => r.counters[k]);
   const walls = ok.map((r) => r.wallNs / 1e6);
+  const calls = ok[0].calls ?? 1;
   return {
     wallMs: median(walls),
+    ...(calls > 1 ? { calls, perCallMs: median(walls) / calls } : {}),
     wallMsMin: Math.min(...walls),
     wallMsMax: Math.max(...walls),
     openMs: pick((r) => r.openNs / 1e6),
@@ -96,9 +100,9 @@ function summarize(runs) {
   };
 }
 
-/** Checks one run's result: the sum the formula gives, and a cold start that was cold. */
+/** Checks one run's result: the sum the formula gives (when it gives one), and a cold start that was cold. */
 function validate(out, c, expected, residentBefore) {
-  if (out.ok && (out.sum !== expected.sum || out.count !== expected.count)) {
+  if (out.ok && expected && (out.sum !== expected.sum || (out.count !== null && out.count !== expected.count))) {
     return { ok: false, error: `wrong result: sum ${out.sum} count ${out.count}, expected ${expected.sum} / ${expected.count}` };
   }
   if (out.ok && c.cache === 'cold' && residentBefore > 0.01) return { ok: false, error: `could not make the file cold: ${fmtPct(residentBefore)} still resident` };
@@ -128,8 +132,11 @@ function runSuite(opts, { script = 'run.js' } = {}) {
   const warmN = opts.quick ? 256 : 1024;
   const warmFiles = Object.fromEntries(layouts.map((layout) => [layout, C.ensureArrayFile(opts.dataDir, warmN, layout).file]));
   const params = C.workloadParams(n);
-  const expected = Object.fromEntries(S.WORKLOADS.map((w) => [w, C.expectedResult(w, n, params)]));
-  const workloads = require('./workloads').WORKLOADS;
+  const workloads = W.WORKLOADS;
+  const used = [...new Set(cases.map((c) => c.workload))];
+  const expected = Object.fromEntries(used.map((w) => [w, C.expectedResult(w, n, params)]));
+  // Compute workloads' results (float64 values, base64), per case: compared with numpy's after the rounds.
+  const valuesOf = new Map(cases.map((c) => [c, []]));
 
   const totalRuns = cases.reduce((s, c) => s + (c.skip ? 0 : opts.runs), 0);
   let done = 0;
@@ -171,8 +178,9 @@ function runSuite(opts, { script = 'run.js' } = {}) {
       const residentAfter = residentFraction(file);
       const { ok, error } = validate(out, c, expected[c.workload], residentBefore);
       // Per-run record: what the medians come from (constants like count stay out).
-      const { sum, wallNs, firstNs, openNs, loadNs, counters, retriedAfter } = out;
-      runsOf.get(c).push({ ok, error, sum, wallNs, firstNs, openNs, loadNs, counters, residentBefore, residentAfter, retriedAfter });
+      const { sum, wallNs, firstNs, openNs, loadNs, counters, retriedAfter, calls } = out;
+      if (ok && out.values) valuesOf.get(c).push({ values: out.values, ref: out.ref });
+      runsOf.get(c).push({ ok, error, sum, wallNs, firstNs, openNs, loadNs, counters, residentBefore, residentAfter, retriedAfter, calls });
       done++;
       const eta = ((Date.now() - started) / done) * (totalRuns - done);
       const line = `[${String(done).padStart(String(totalRuns).length)}/${totalRuns}] round ${round + 1}/${opts.runs} ${c.id.padEnd(40)} ${ok ? fmtMs(out.wallNs / 1e6).padStart(10) : 'ERROR'.padStart(10)}  eta ${Math.round(eta / 1000)}s`;
@@ -180,13 +188,18 @@ function runSuite(opts, { script = 'run.js' } = {}) {
     }
   }
   if (tty) progress('\n');
+  const checks = crossCheck(cases, valuesOf, workloads);
   const results = cases.map((c) => {
     const res = { id: c.id, workload: c.workload, layout: c.layout, cache: c.cache, hint: c.hint, reader: c.reader, ...(c.impl ? { impl: c.impl } : {}), file: path.basename(files[c.layout]) };
     const runs = runsOf.get(c);
     const bad = runs.find((x) => !x.ok);
     if (c.skip) return { ...res, status: 'skipped', reason: c.skip };
     if (bad) return { ...res, status: 'error', reason: bad.error, runs };
-    return { ...res, status: 'ok', expectedSum: expected[c.workload].sum, runs, median: summarize(runs) };
+    const check = checks.get(c);
+    if (check && !check.pass) return { ...res, status: 'error', reason: check.error, check, runs };
+    // The check's differences go with the medians, where comparisons.js reads a case's figures.
+    const agreement = check ? { maxRelDiff: check.maxRelDiff, ...(check.refMaxRelDiff !== undefined ? { refMaxRelDiff: check.refMaxRelDiff } : {}) } : {};
+    return { ...res, status: 'ok', expectedSum: expected[c.workload]?.sum ?? null, ...(check ? { check } : {}), runs, median: { ...summarize(runs), ...agreement } };
   });
   const against = impls.find((i) => i.key === 'against');
   const json = {
@@ -210,6 +223,7 @@ function runSuite(opts, { script = 'run.js' } = {}) {
       readers: Object.fromEntries(Object.entries(S.READERS).map(([k, r]) => [k, r.note])),
       hints: S.HINTS,
       workloads: C.WORKLOAD_TITLES,
+      compute: Object.fromEntries(W.COMPUTE_NAMES.filter((w) => used.includes(w)).map((w) => [w, { title: workloads[w].title, call: workloads[w].call, numpy: workloads[w].numpy ?? null, match: workloads[w].match ?? null }])),
       against: against ? { dir: against.dir, label: against.label, commit: gitCommit(against.dir) } : null,
       command: `node benchmarks/${script} ${process.argv.slice(2).join(' ')}`.trim(),
     },
@@ -250,7 +264,8 @@ function main() {
   const opts = parseSuiteArgs(process.argv.slice(2));
   if (opts.renderOnly) return renderOnly(opts);
   const { json, ok } = runSuite(opts);
-  writeResults(opts, withAnalysis(json));
+  // The chart draws the page-fault workloads: a run of compute cases only has none.
+  writeResults(opts, withAnalysis(json), { chart: json.cases.some((c) => W.NAMES.includes(c.workload)) });
   return ok;
 }
 

@@ -4,7 +4,7 @@
 // whatever this file lists; comparisons.js says what is compared with what.
 // A new reader or layout is an entry here (and its code in the worker that
 // runs it); a new workload is a file in workloads/.
-const { NAMES: WORKLOADS } = require('./workloads');
+const { NAMES: WORKLOADS, COMPUTE_NAMES, WORKLOADS: ALL_WORKLOADS } = require('./workloads');
 const { points } = require('./kit/compare');
 
 /**
@@ -53,6 +53,11 @@ const BLOCKS = [
     about: 'JavaScript loop, sequential hint',
     dims: { layout: ['C'], cache: ['cold'], workload: ['scan'], reader: ['memmap-js'], hint: ['sequential'] },
   },
+  {
+    // Issue 11: reductions, small reads, open + close, the event loop; each workload names its cache state (and its readers when numpy has no twin).
+    about: 'compute: memmap against numpy on the C-order file',
+    dims: { cache: ['warm', 'cold'], layout: ['C'], workload: COMPUTE_NAMES, reader: ['memmap', 'np.memmap'], hint: ['none'] },
+  },
 ];
 
 /** Named selections of the suite (--preset), each a --filter on case ids. */
@@ -61,6 +66,8 @@ const PRESETS = {
   open: { name: 'open', filter: /^(warm|cold)\/C\/open\/(memmap|readFileSync|np\.memmap)\/none$/ },
   // bench:sum: memmap's native a.sum() over the whole file, warm and cold (with --against: before/after).
   sum: { name: 'sum', filter: /^(warm|cold)\/C\/scan\/memmap\/none$/ },
+  // bench:compute: issue 11's bars (reductions, a row into out, one element, open + close, the event loop).
+  compute: { name: 'compute', filter: new RegExp(`^(warm|cold)/C/(${COMPUTE_NAMES.join('|')})/`) },
 };
 
 /**
@@ -70,6 +77,9 @@ const PRESETS = {
  * each repetition. Workloads that read much of the file run once.
  */
 function repsFor(c, workload, opts) {
+  // A compute workload says how often it repeats: [full, quick], or 'open' (--open-reps).
+  if (workload.reps === 'open') return opts.openReps;
+  if (workload.reps) return workload.reps[opts.quick ? 1 : 0];
   if (c.reader === 'readFileSync' || c.hint === 'populate' || c.hint === 'first-call') return 1;
   if (c.workload === 'open' && c.cache === 'warm') return opts.openReps;
   if (!workload.repeatIn.includes(c.layout)) return 1;
@@ -92,6 +102,8 @@ function buildCases(opts, { python, checkouts = [{ key: 'this' }] }) {
     for (const g of points(dims)) {
       const reader = READERS[g.reader];
       if (reader.workloads && !reader.workloads.includes(g.workload)) continue;
+      const w = ALL_WORKLOADS[g.workload];
+      if ((w.cache && w.cache !== g.cache) || (w.readers && !w.readers.includes(g.reader))) continue;
       if (opts.quick && (block.quickExclude ?? []).some((q) => matches(g, q))) continue;
       const base = { layout: g.layout, cache: g.cache, workload: g.workload, reader: g.reader, hint: g.hint };
       const id = caseId(base);
@@ -105,4 +117,4 @@ function buildCases(opts, { python, checkouts = [{ key: 'this' }] }) {
   return cases;
 }
 
-module.exports = { READERS, LAYOUTS, HINTS, BLOCKS, PRESETS, WORKLOADS, repsFor, caseId, buildCases };
+module.exports = { READERS, LAYOUTS, HINTS, BLOCKS, PRESETS, WORKLOADS, COMPUTE_NAMES, repsFor, caseId, buildCases };

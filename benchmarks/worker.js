@@ -5,6 +5,7 @@
 const fs = require('node:fs');
 const v8 = require('node:v8');
 const path = require('node:path');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
 // The spec names the checkout under test (--against runs another one's dist/ and build/).
 const SPEC = JSON.parse(process.argv[2]);
 // Loading the library is timed for the first-call case (numpy_reader.py times `import numpy`).
@@ -129,7 +130,27 @@ function makeColdAgain(file) {
 /** Warm-up rounds, the same in numpy_reader.py: enough for V8 to optimise the call path. */
 const WARMUP_ROUNDS = 50;
 
-function main() {
+const isPromise = (x) => x !== null && typeof x === 'object' && typeof x.then === 'function';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A compute workload's result (number, bigint, TypedArray or in-memory array) as float64 values. */
+function valuesOf(r) {
+  if (r === undefined) return new Float64Array(0);
+  if (typeof r === 'number' || typeof r === 'bigint') return Float64Array.of(Number(r));
+  if (ArrayBuffer.isView(r)) return Float64Array.from(r);
+  if (r && r.shape && r.data) return Float64Array.from(r.data);
+  throw new Error(`unexpected result ${typeof r}`);
+}
+
+/**
+ * The event loop's delay while a call runs: timer resolution 1 ms, enabled
+ * SETTLE_MS before the call (the histogram drops its first interval, which
+ * would hide a call that blocks at once) and kept SETTLE_MS after it (so a
+ * blocked timer fires and reports).
+ */
+const SETTLE_MS = 20;
+
+async function main() {
   const spec = SPEC;
   const read = READERS[spec.reader];
   if (!read) throw new Error(`unknown reader ${spec.reader}`);
@@ -140,11 +161,17 @@ function main() {
     const w = { ...spec, file: spec.warmupFile, n: spec.warmupN, hint: 'none', params: null };
     for (let k = 0; k < WARMUP_ROUNDS; k++) {
       const prep = prepare(w);
-      read(w, prep);
+      const r = read(w, prep);
+      if (isPromise(r)) await r;
       prep.close();
     }
   }
+  const workload = workloadOf(spec.workload);
+  // Compute workloads time the calls, not the open (unless the open is the point).
+  const compute = workload.family === 'compute';
+  const fromOpen = compute && !workload.timesOpen;
   const reps = Math.max(1, spec.reps | 0);
+  let result = null;
   const walls = [];
   const opens = [];
   const deltas = [];
@@ -166,21 +193,53 @@ function main() {
       // Eviction and its residency check allocate; give the workload a warm nursery again.
       churnYoungGeneration();
     }
+    const histogram = workload.eventLoop ? monitorEventLoopDelay({ resolution: 1 }) : null;
+    if (histogram) {
+      histogram.enable();
+      await sleep(SETTLE_MS);
+    }
     const before = snapshot('before');
     const t0 = process.hrtime.bigint();
-    sum = read(spec, prep);
+    result = read(spec, prep);
+    if (isPromise(result)) result = await result;
     const t1 = process.hrtime.bigint();
     // Still mapped here: RSS growth counts the pages the workload brought in.
     const after = snapshot('after');
+    const delta = countersDelta(before, after);
+    if (histogram) {
+      await sleep(SETTLE_MS);
+      histogram.disable();
+      Object.assign(delta, { eventLoopP99Ms: histogram.percentile(99) / 1e6, eventLoopMaxMs: histogram.max / 1e6, eventLoopSamples: histogram.count });
+    }
     prep.close();
-    deltas.push(countersDelta(before, after));
-    walls.push(Number(t1 - t0));
+    deltas.push(delta);
+    walls.push(Number(t1 - (fromOpen ? prep.opened : t0)));
     opens.push(Number(prep.opened - t0));
+  }
+  let values = null;
+  if (compute) {
+    values = valuesOf(result);
+    sum = 0;
+    for (let k = 0; k < values.length; k++) sum += values[k];
+  } else {
+    sum = result;
   }
   // Each counter is the median over the repetitions: the steady state, where a
   // first repetition's one-off costs (heap growth, first calls) do not count.
   const counters = medianOfKeys(deltas);
-  return { loadNs, sum, count: workloadOf(spec.workload).count(spec.n, workloadParams(spec.n, spec.params)), reps, wallNs: median(walls), firstNs: walls[0], openNs: median(opens), counters };
+  const p = workloadParams(spec.n, spec.params);
+  return {
+    loadNs,
+    sum,
+    count: workload.count ? workload.count(spec.n, p) : null,
+    calls: workload.calls ? workload.calls(spec.n, p) : 1,
+    ...(values && workload.match ? { values: Buffer.from(values.buffer).toString('base64') } : {}),
+    reps,
+    wallNs: median(walls),
+    firstNs: walls[0],
+    openNs: median(opens),
+    counters,
+  };
 }
 
 reportFromChild(main);

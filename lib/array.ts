@@ -11,12 +11,12 @@ import { type CanonicalDType, type Complex, type DataTypes, type DType, DTYPES, 
 import { halfToNumber } from './float16';
 import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
-import { checkNumpySize, indexColumns, type IndexItem, linearIndex, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
+import { axisIndex, checkNumpySize, indexColumns, type IndexItem, linearIndex, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
 import { toNdArray } from './ndarray';
 import { ADVICE_CODES, type Advice, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
-import { abortError, type AccumulateOptions, type AsyncOptions, isAbortSignal, isAborted, onAbort, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
+import { abortError, type AccumulateOptions, type AsyncOptions, isAbortSignal, isAborted, isList, onAbort, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
 import { type AsyncStorage, type ByteRange, type CancelToken, isAsync, isShareable, type Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type Residency, residencyOf } from './storage-mapped';
@@ -169,6 +169,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
   #shared = false;
   readonly #dt: DType;
   readonly #codec: Codec;
+  /** get()'s value is the element as its TypedArray holds it (not complex, nor float16 as raw bits): read() of one element can go through get()'s path. */
+  readonly #valueIsElement: boolean;
 
   /** @internal use memmap() or openNpy(). @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
   constructor(token: symbol, spec: ArraySpec, shape: number[], storage: Storage, view?: ViewOf<N>) {
@@ -199,6 +201,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     this.#spec = spec;
     this.#windows = view === undefined ? this.#windowsOver(storage) : view.windows;
     this.#codec = codecOf(dt);
+    this.#valueIsElement = dt.kind !== 'c' && (dt.name !== 'float16' || hasFloat16Array);
   }
 
   /** True after close(). */
@@ -421,6 +424,8 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   read(...args: [...IndexItem[], { out?: DataTypes[N] | MemmapArray<N> }] | IndexItem[]): DataTypes[N] {
     checkReceiver(this);
+    const fast = this.#readIntegers(args);
+    if (fast !== null) return fast;
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['out'], 'read()');
     const v = this.#nativeView(index);
@@ -433,6 +438,68 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     }
     this.#copyInto(storage, v, outBytes(o.out, nativeOf(this.#dt), v.shape, false));
     return o.out as DataTypes[N];
+  }
+
+  /**
+   * read() of integer indices only (numbers, then at most an options object),
+   * the common case of a row or one element: the native descriptor comes
+   * straight from the indices, with no index or shape arrays (appending to
+   * them costs more than copying a 64 KiB row), and one element with no `out`
+   * is read as get() reads it. null when the arguments need the general path
+   * (nothing has been read from them then).
+   */
+  #readIntegers(args: readonly unknown[]): DataTypes[N] | null {
+    const n = args.length;
+    const ndim = this.ndim;
+    let k = 0;
+    while (k < n && typeof args[k] === 'number') k++;
+    if (k > ndim || n - k > 1) return null;
+    let out: unknown;
+    if (k < n) {
+      const options = args[k];
+      if (typeof options !== 'object' || options === null || isList(options)) return null;
+      out = readOptions(options, ['out'], 'read()').out;
+    }
+    const shape = this.shape;
+    const strides = this.strides;
+    let at = this.#off;
+    for (let d = 0; d < k; d++) at += axisIndex(args[d], shape[d], d) * strides[d];
+    let count = 1;
+    for (let d = k; d < ndim; d++) count *= shape[d];
+    const storage = this.#live();
+    const dt = this.#dt;
+    if (out === undefined && count === 1 && this.#valueIsElement) {
+      // A TypedArray of one element lives on V8's heap: no ArrayBuffer to allocate (that cost more than the read).
+      const one = new (DTYPES[dt.name].array as unknown as new (length: number) => DataTypes[N])(1);
+      one[0] = this.#windows.read(at * this.itemsize, this.#codec.read) as never;
+      return one;
+    }
+    // The selection's descriptor, as viewOf() + viewDescriptor() make it: no offset or strides when it is empty, no stride on an axis of length <= 1.
+    const rest = ndim - k;
+    const view = new Float64Array(2 + 2 * rest);
+    view[0] = count === 0 ? 0 : at * this.itemsize;
+    view[1] = rest;
+    for (let d = 0; d < rest; d++) {
+      const dim = shape[k + d];
+      view[2 + d] = dim;
+      view[2 + rest + d] = count === 0 || dim <= 1 ? 0 : strides[k + d] * this.itemsize;
+    }
+    if (out === undefined) {
+      const result = this.#allocate(count);
+      storage.copy(ELEM_CODES[dt.name], !dt.isNative, view, bytesOf(result));
+      return result;
+    }
+    const nat = nativeOf(dt);
+    let dst: Uint8Array;
+    if (isArray(out)) {
+      const selected: number[] = [];
+      for (let d = k; d < ndim; d++) appendOwn(selected, shape[d]);
+      dst = outBytes(out, nat, selected, false);
+    } else {
+      dst = typedOutBytes(out, nat, count, false);
+    }
+    this.#copyView(storage, view, dst);
+    return out as DataTypes[N];
   }
 
   /**
@@ -768,7 +835,11 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** The selection's elements in C order into `dst`, through a copy when `dst` is this array's own memory. */
   #copyInto(storage: Storage, v: ViewSpec, dst: Uint8Array): void {
-    const view = viewDescriptor(v.offset, v.shape, v.strides, 1);
+    this.#copyView(storage, viewDescriptor(v.offset, v.shape, v.strides, 1), dst);
+  }
+
+  /** #copyInto() of a native view descriptor. */
+  #copyView(storage: Storage, view: Float64Array, dst: Uint8Array): void {
     const type = ELEM_CODES[this.#dt.name];
     try {
       storage.copy(type, !this.#dt.isNative, view, dst);
@@ -1246,11 +1317,16 @@ function outBytes(out: unknown, dt: DType, shape: readonly number[], arrayOnly: 
     if (bytes.byteLength !== sizeOf(shape) * dt.itemsize) throw new MemmapError('ERR_SHAPE_MISMATCH', `out holds ${bytes.byteLength} bytes; the result has ${sizeOf(shape) * dt.itemsize}`);
     return bytes;
   }
+  return typedOutBytes(out, dt, sizeOf(shape), arrayOnly);
+}
+
+/** outBytes() of an `out` that is not an array: a TypedArray of the dtype's type holding exactly `count` elements. */
+function typedOutBytes(out: unknown, dt: DType, count: number, arrayOnly: boolean): Uint8Array {
   const { array, lanes } = DTYPES[dt.name];
   if (arrayOnly || !ArrayBuffer.isView(out) || !(out instanceof array)) {
     throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `out must be ${arrayOnly ? 'an array' : `a ${array.name} or an array`} of ${dt.name}, got ${describe(out)}`);
   }
-  const want = sizeOf(shape) * lanes;
+  const want = count * lanes;
   const length = Reflect.apply(getLength, out, []) as number;
   if (length !== want) throw new MemmapError('ERR_SHAPE_MISMATCH', `out holds ${length} values; the result has ${want}`);
   return new Uint8Array(Reflect.apply(getBuffer, out, []) as ArrayBuffer, Reflect.apply(getByteOffset, out, []) as number, Reflect.apply(getByteLength, out, []) as number);

@@ -132,7 +132,7 @@ const VAR_ASYNC = [...VAR, 'signal'] as const;
 const PLAIN_ASYNC = [...PLAIN, 'signal'] as const;
 
 /** Array.isArray, with a revoked Proxy (which makes it throw) counted as a list: an index item, refused as such later. */
-function isList(x: object): boolean {
+export function isList(x: object): boolean {
   try {
     return Array.isArray(x);
   } catch {

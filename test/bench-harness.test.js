@@ -13,6 +13,11 @@ const bench = require('../benchmarks/common');
 const RUN = path.join(__dirname, '..', 'benchmarks', 'run.js');
 const WORKLOADS = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
 const READERS = ['memmap', 'memmap-js', 'readSync', 'readFileSync', 'np.memmap', 'np.fromfile'];
+// Issue 11's compute workloads: [name, cache, has a numpy case of its own].
+const COLD = ['col-async', 'col-sync', 'col-elsewhere', 'idle-loop'];
+const NO_NUMPY = ['read1', ...COLD];
+const COMPUTE = ['sum', 'max-axis0', 'min-axis1', 'mean-axis0', 'mean-axis1', 'argmax', 'std', 'row-out', 'get1', 'read1', 'open-close', ...COLD].map((w) => [w, COLD.includes(w) ? 'cold' : 'warm', !NO_NUMPY.includes(w)]);
+const computeIds = () => COMPUTE.flatMap(([w, cache, np]) => [`${cache}/C/${w}/memmap/none`, ...(np ? [`${cache}/C/${w}/np.memmap/none`] : [])]);
 
 /** The --quick matrix: every workload, reader and hint; F order only cold; hints on scan, row, col. */
 function expectedIds() {
@@ -31,6 +36,7 @@ function expectedIds() {
   for (const hint of ['sequential', 'random', 'willneed', 'populate']) for (const w of ['scan', 'row', 'col']) ids.push(`cold/C/${w}/memmap/${hint}`);
   ids.push('warm/C/open/memmap/first-call', 'warm/C/open/np.memmap/first-call');
   ids.push('cold/C/scan/memmap-js/sequential');
+  ids.push(...computeIds());
   return ids;
 }
 
@@ -84,8 +90,11 @@ describe('benchmark harness (run.js --quick)', function () {
     const expected = Object.fromEntries(WORKLOADS.map((w) => [w, bench.expectedResult(w, json.config.n, p).sum]));
     for (const c of json.cases.filter((x) => x.status === 'ok')) {
       assert.equal(c.runs.length, json.config.runs, c.id);
+      // A compute workload's sum comes from the formula where it has one (else its result is checked against numpy's, below).
+      const want = WORKLOADS.includes(c.workload) ? expected[c.workload] : c.expectedSum;
+      if (!WORKLOADS.includes(c.workload)) assert.equal(c.expectedSum, bench.expectedResult(c.workload, json.config.n, p)?.sum ?? null, c.id);
       for (const r of c.runs) {
-        assert.equal(r.sum, expected[c.workload], c.id);
+        if (want !== null) assert.equal(r.sum, want, c.id);
         for (const k of ['minorFaults', 'majorFaults', 'threadMinorFaults', 'threadMajorFaults', 'inblockBytes', 'ioReadBytes', 'rssGrowth']) {
           assert.equal(typeof r.counters[k], 'number', `${c.id} ${k}`);
         }
@@ -102,10 +111,32 @@ describe('benchmark harness (run.js --quick)', function () {
 
   it('evaluates every bar of the issue and the findings', function () {
     const names = new Set(json.bars.map((b) => b.bar));
-    for (const n of ['memmap vs np.memmap', 'open: memmap vs readFileSync', 'cold scan: memmap(sequential) vs readSync']) assert.ok(names.has(n) || !python, n);
+    for (const n of ['memmap vs np.memmap', 'open: memmap vs readFileSync', 'cold scan: memmap(sequential) vs readSync', 'compute: memmap vs numpy', 'compute: one element, per call']) assert.ok(names.has(n) || !python, n);
+    // Absolute bars need no numpy.
+    assert.ok(names.has('compute: event loop during a cold read'));
     for (const b of json.bars) assert.equal(typeof b.pass, 'boolean', b.bar);
     assert.ok(json.findings.rowVsColumn.length > 0);
     assert.ok(json.findings.scanThroughput.length > 0);
+    assert.equal(json.findings.eventLoop.length, 4);
+    if (python) assert.equal(json.findings.compute.length, COMPUTE.filter(([w]) => !COLD.includes(w)).length);
+  });
+
+  it('checks every compute result against numpy (same bits, equal, or close) and reports per-call times and the event loop', function () {
+    const byId = new Map(json.cases.map((c) => [c.id, c]));
+    for (const [w, cache] of COMPUTE) {
+      const c = byId.get(`${cache}/C/${w}/memmap/none`);
+      if (python && !COLD.includes(w)) {
+        assert.ok(c.check, `${c.id} checked against numpy`);
+        assert.equal(c.check.pass, true, c.id);
+        assert.equal(c.check.against, `${cache}/C/${w === 'read1' ? 'get1' : w}/np.memmap/none`);
+      }
+      if (['row-out', 'get1', 'read1'].includes(w)) assert.ok(c.median.perCallMs > 0 && c.median.calls > 1, c.id);
+      if (COLD.includes(w)) for (const k of ['eventLoopP99Ms', 'eventLoopMaxMs', 'eventLoopSamples']) assert.equal(typeof c.median[k], 'number', `${c.id} ${k}`);
+    }
+    if (python) {
+      assert.equal(byId.get('warm/C/sum/memmap/none').check.match, 'bits');
+      assert.equal(typeof byId.get('warm/C/std/memmap/none').check.refMaxRelDiff, 'number', "std is also compared with numpy's float64 accumulation");
+    }
   });
 
   it('writes a Markdown report (also on stdout) and a well-formed SVG chart', function () {
@@ -232,6 +263,74 @@ describe('benchmark kit (benchmarks/kit/, suite.js, comparisons.js)', function (
     assert.ok(o.filter.test('cold/C/row/memmap/none'));
     assert.throws(() => parseArgs(['--bogus'], spec), (e) => e.usage && /unknown option/.test(e.message));
     assert.throws(() => parseArgs(['--runs'], spec), (e) => e.usage && /needs a value/.test(e.message));
+  });
+
+  it('selects the compute cases with --preset compute, each workload in its own cache state', function () {
+    const ids = suite.buildCases({ quick: false, filter: suite.PRESETS.compute.filter }, { python: 'python3' }).map((c) => c.id);
+    assert.deepEqual(ids.sort(), computeIds().sort());
+    const none = suite.buildCases({ quick: false, filter: suite.PRESETS.compute.filter }, { python: null });
+    assert.ok(none.filter((c) => c.reader === 'np.memmap').every((c) => c.skip));
+  });
+
+  it('declares every compute workload completely, with its numpy branch in numpy_reader.py', function () {
+    const { WORKLOADS: ALL, COMPUTE_NAMES } = require('../benchmarks/workloads');
+    assert.deepEqual(COMPUTE_NAMES, COMPUTE.map(([w]) => w));
+    for (const [w, cache, np] of COMPUTE) {
+      const d = ALL[w];
+      assert.equal(d.family, 'compute', w);
+      assert.equal(d.cache, cache, w);
+      for (const k of ['title', 'call']) assert.equal(typeof d[k], 'string', `${w} ${k}`);
+      assert.equal(typeof d.native, 'function', w);
+      assert.ok(d.reps === 'open' || (Array.isArray(d.reps) && d.reps.length === 2), `${w} reps`);
+      assert.equal(!d.readers || d.readers.includes('np.memmap'), np, `${w} readers`);
+      if (d.numpy !== undefined || np) assert.ok(['bits', 'exact', 'close'].includes(d.match), `${w} match`);
+    }
+    if (!findPython()) return;
+    const { runPython } = require('./helpers/python');
+    const script = path.join(__dirname, '..', 'benchmarks', 'numpy_reader.py');
+    const out = runPython(
+      `import importlib.util, sys, json\nspec = importlib.util.spec_from_file_location('nr', sys.argv[1])\nm = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\nprint(json.dumps(sorted(list(m.COMPUTE) + ['open-close'])))`,
+      [script],
+    );
+    assert.deepEqual(JSON.parse(out), COMPUTE.filter(([, , np]) => np).map(([w]) => w).sort());
+  });
+
+  it('compares compute results as declared: same bits, equal values, or close', function () {
+    const { compareValues, crossCheck } = require('../benchmarks/kit/agree');
+    const b64 = (...v) => Buffer.from(Float64Array.from(v).buffer).toString('base64');
+    assert.equal(compareValues('bits', b64(1, 2), b64(1, 2)).pass, true);
+    assert.equal(compareValues('bits', b64(1, 2 + 2 ** -51), b64(1, 2)).pass, false);
+    assert.equal(compareValues('exact', b64(1, 2), b64(1, 3)).pass, false);
+    assert.equal(compareValues('close', b64(1, 2 * (1 + 1e-7)), b64(1, 2)).pass, true);
+    assert.equal(compareValues('close', b64(1, 2.001), b64(1, 2)).pass, false);
+    assert.equal(compareValues('exact', b64(1), b64(1, 2)).pass, false, 'different lengths');
+    const mm = { id: 'warm/C/x/memmap/none', workload: 'x', reader: 'memmap', cache: 'warm', layout: 'C', hint: 'none' };
+    const np = { ...mm, id: 'warm/C/x/np.memmap/none', reader: 'np.memmap' };
+    const values = new Map([
+      [mm, [{ values: b64(1, 2) }]],
+      [np, [{ values: b64(1, 2 + 1e-9), ref: b64(1, 2) }]],
+    ]);
+    const check = crossCheck([mm, np], values, { x: { match: 'close' } }).get(mm);
+    assert.equal(check.pass, true);
+    assert.equal(check.against, np.id);
+    assert.equal(check.refMaxRelDiff, 0);
+    assert.match(crossCheck([mm, np], values, { x: { match: 'exact' } }).get(mm).error, /not equal to numpy's/);
+  });
+
+  it('evaluates an absolute bar (a limit on the value itself, with or without a second record)', function () {
+    const rec = (reader, perCallMs) => ({ status: 'ok', workload: 'get1', reader, median: { perCallMs } });
+    const fig = { figure: 'per call', unit: 'ms', value: 'perCallMs', absolute: 0.002 };
+    const { bars } = evaluate(
+      [
+        { bar: 'with b', over: [{ workload: 'get1' }], a: { reader: 'memmap' }, b: { reader: 'np.memmap' }, case: 'x', figures: [fig] },
+        { bar: 'alone', over: [{ workload: 'get1' }], a: { reader: 'memmap' }, case: 'y', figures: [{ ...fig, absolute: 0.0001 }] },
+      ],
+      { cases: [rec('memmap', 0.0005), rec('np.memmap', 0.001)] },
+    );
+    assert.deepEqual(bars.map((b) => [b.bar, b.pass]), [['with b', true], ['alone', false]]);
+    assert.equal(bars[1].b, null);
+    assert.equal(bars[0].figures[0].ratio, 0.5);
+    assert.match(bars[0].limits, /per call <= 2\.00 µs/);
   });
 
   it('gives the package readers a twin per --against checkout, right after each case', function () {

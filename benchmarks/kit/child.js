@@ -37,13 +37,19 @@ function runChildRetrying(launch, prepare = () => {}) {
   return { ...launch(), retriedAfter: out.error };
 }
 
-/** The child side: prints `fn()`'s object as the JSON line, or {ok: false, error}. */
+/** The child side: prints the object `fn()` returns (or resolves to) as the JSON line, or {ok: false, error}. */
 function reportFromChild(fn) {
-  try {
-    process.stdout.write(`${JSON.stringify({ ok: true, ...fn() })}\n`);
-  } catch (err) {
+  const ok = (r) => process.stdout.write(`${JSON.stringify({ ok: true, ...r })}\n`);
+  const fail = (err) => {
     process.stdout.write(`${JSON.stringify({ ok: false, error: String(err && err.stack ? err.stack : err) })}\n`);
     process.exitCode = 1;
+  };
+  try {
+    const r = fn();
+    if (r && typeof r.then === 'function') r.then(ok, fail);
+    else ok(r);
+  } catch (err) {
+    fail(err);
   }
 }
 

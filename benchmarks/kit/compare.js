@@ -6,12 +6,14 @@
 //   over     grid of query values ({dim: [values]}) or a list of queries
 //   a, b     what else selects the two records compared (merged with the grid point)
 //   case     label template, '{dim}' replaced from the grid point
-//   figures  [{figure, unit, value | valueA + valueB, limit?, faster?}]: value is a
-//            key of the record's medians or a function of them; ratio = a / b
-//            (faster: b / a) must be <= limit (faster: >= limit); a figure without
-//            a limit is context (show: false keeps it out of the report's table,
-//            in the JSON only). A bar holds when every limited figure does.
-// Findings: {finding, from?, over, pick: {name: query}, optional?: [names], row(picks, g), title, columns}
+//   figures  [{figure, unit, value | valueA + valueB, limit?, faster?, absolute?}]: value
+//            is a key of the record's medians or a function of them; ratio = a / b
+//            (faster: b / a) must be <= limit (faster: >= limit); `absolute: x`
+//            instead limits a's value itself (<= x, in the figure's unit); a figure
+//            without a limit is context (show: false keeps it out of the report's
+//            table, in the JSON only). A bar holds when every limited figure does.
+//            A bar without `b` has absolute figures only.
+// Findings: {finding, from?, over, pick: {name: query} or a function of the grid point, optional?: [names], row(picks, g), title, columns}
 //
 // `from` names the list of records (default 'cases'); a record matches a query
 // when every key is equal, `impl` defaulting to 'this' on both sides (--against twins).
@@ -41,27 +43,32 @@ function figureOf(f, a, b) {
   const r = f.faster ? ratio(vb, va) : ratio(va, vb);
   const out = { figure: f.figure, unit: f.unit, a: va, b: vb, ratio: r };
   if (f.show === false) out.show = false;
-  if (f.limit !== undefined) {
+  if (f.absolute !== undefined) {
+    Object.assign(out, { limit: f.absolute, absolute: true, pass: va !== null && va <= f.absolute });
+  } else if (f.limit !== undefined) {
     out.limit = f.limit;
     out.pass = r !== null && (f.faster ? r >= f.limit : r <= f.limit);
   }
   return out;
 }
 
-const limitText = (f) => (f.faster ? `>= ${f.limit}x faster` : `${f.limitName ?? f.figure} <= ${f.limit}x`);
+function limitText(f) {
+  if (f.absolute !== undefined) return `${f.limitName ?? f.figure} <= ${(FORMATS[f.unit] ?? FORMATS.text)(f.absolute)}`;
+  return f.faster ? `>= ${f.limit}x faster` : `${f.limitName ?? f.figure} <= ${f.limit}x`;
+}
 
 function barOf(spec, g, a, b) {
-  const figures = spec.figures.map((f) => figureOf(f, a.median, b.median));
+  const figures = spec.figures.map((f) => figureOf(f, a.median, b ? b.median : null));
   const limited = figures.filter((f) => f.limit !== undefined);
-  if (limited.some((f) => f.ratio === null)) return null; // cannot be judged from this run
+  if (limited.some((f) => (f.absolute ? f.a === null : f.ratio === null))) return null; // cannot be judged from this run
   return {
     bar: spec.bar,
     case: fill(spec.case, g),
     a: a.id ?? a.loop,
-    b: b.id ?? b.loop,
+    b: b ? (b.id ?? b.loop) : null,
     figures,
     pass: limited.every((f) => f.pass),
-    limits: spec.limits ?? spec.figures.filter((f) => f.limit !== undefined).map(limitText).join(', '),
+    limits: spec.limits ?? spec.figures.filter((f) => f.limit !== undefined || f.absolute !== undefined).map(limitText).join(', '),
   };
 }
 
@@ -71,11 +78,11 @@ function evaluate(specs, sources) {
   const findings = {};
   for (const spec of specs) {
     const records = sources[spec.from ?? 'cases'] ?? [];
-    const pick = spec.bar ? { a: spec.a, b: spec.b } : spec.pick;
+    const pick = spec.bar ? (spec.b ? { a: spec.a, b: spec.b } : { a: spec.a }) : spec.pick;
     if (spec.finding) findings[spec.finding] ??= [];
     for (const g of points(spec.over)) {
       const picked = {};
-      for (const [name, q] of Object.entries(pick)) picked[name] = find(records, { ...g, ...q });
+      for (const [name, q] of Object.entries(typeof pick === 'function' ? pick(g) : pick)) picked[name] = find(records, { ...g, ...q });
       if (Object.entries(picked).some(([name, c]) => !c && !(spec.optional ?? []).includes(name))) continue;
       if (spec.bar) {
         const bar = barOf(spec, g, picked.a, picked.b);
@@ -96,7 +103,9 @@ function measuredText(b) {
   return shown
     .map((f) => {
       const fmt = FORMATS[f.unit] ?? FORMATS.text;
-      return `${one ? '' : `${f.figure} `}${FORMATS.ratio(f.ratio)} (${fmt(f.a)} vs ${fmt(f.b)})`;
+      const name = one ? '' : `${f.figure} `;
+      if (f.absolute) return `${name}${fmt(f.a)}${f.ratio === null ? '' : ` (${FORMATS.ratio(f.ratio)} of ${fmt(f.b)})`}`;
+      return `${name}${FORMATS.ratio(f.ratio)} (${fmt(f.a)} vs ${fmt(f.b)})`;
     })
     .join(', ');
 }

@@ -25,6 +25,7 @@ function fmtBytes(n) {
 
 function fmtMs(ms) {
   if (missing(ms)) return '-';
+  if (ms < 0.01) return `${(ms * 1000).toFixed(2)} µs`;
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
   if (ms < 100) return `${ms.toFixed(2)} ms`;
   return `${ms.toFixed(0)} ms`;

@@ -18,9 +18,17 @@
 //
 // numpy_reader.py mirrors each workload for the python readers.
 // Adding a workload: a file here, its name below, its branch in numpy_reader.py.
+// The compute workloads (issue 11: reductions, small reads, the event loop)
+// are one table, compute.js, with more fields; their branches in numpy_reader.py
+// are in COMPUTE there.
 const NAMES = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
+const { COMPUTE } = require('./compute');
+const COMPUTE_NAMES = Object.keys(COMPUTE);
 
-const WORKLOADS = Object.fromEntries(NAMES.map((name) => [name, { name, ...require(`./${name}`) }]));
+const WORKLOADS = {
+  ...Object.fromEntries(NAMES.map((name) => [name, { name, family: 'pages', ...require(`./${name}`) }])),
+  ...Object.fromEntries(COMPUTE_NAMES.map((name) => [name, { name, family: 'compute', ...COMPUTE[name] }])),
+};
 
 function workload(name) {
   const w = WORKLOADS[name];
@@ -28,4 +36,4 @@ function workload(name) {
   return w;
 }
 
-module.exports = { NAMES, WORKLOADS, workload };
+module.exports = { NAMES, COMPUTE_NAMES, WORKLOADS, workload };
