@@ -381,6 +381,19 @@ A pairwise_any(const Get& get, uint64_t n) {
     return pairwise<A>(get, 0, n);
 }
 
+// Unaligned vector loads and stores. (memcpy of a 32-byte vector may be
+// split into 16-byte moves through the stack, which stalls the loads.)
+template <typename Vec>
+inline __attribute__((always_inline)) void load_vec(Vec& v, const void* p) {
+  typedef Vec Unaligned __attribute__((aligned(1), may_alias));
+  v = *static_cast<const Unaligned*>(p);
+}
+template <typename Vec>
+inline __attribute__((always_inline)) void store_vec(void* p, const Vec& v) {
+  typedef Vec Unaligned __attribute__((aligned(1), may_alias));
+  *static_cast<Unaligned*>(p) = v;
+}
+
 // a becomes y where y is the better (max: greater) of the two; NaN as
 // MinMaxOp::fold. (Vectors by reference: 32-byte ones by value would change
 // the ABI of the baseline build.)
@@ -423,13 +436,13 @@ inline __attribute__((always_inline)) void col_rows_w(A* acc, const uint8_t* p, 
     uint64_t j = 0;
     for (; j + kLanes <= n; j += kLanes) {
       VecA a;
-      std::memcpy(&a, acc + j, sizeof a);
+      load_vec(a, acc + j);
       for (uint64_t i = 0; i < k; i++) {
         VecV y;
-        std::memcpy(&y, x[i] + j, sizeof y);
+        load_vec(y, x[i] + j);
         col_step<C>(a, __builtin_convertvector(y, VecA));
       }
-      std::memcpy(acc + j, &a, sizeof a);
+      store_vec(acc + j, a);
     }
     for (; j < n; j++) {
       A a = acc[j];
@@ -938,12 +951,14 @@ inline __attribute__((always_inline)) V fold_vectors_w(V acc, const V* x, uint64
   *done = 0;
   if (n < 2 * kStep) return acc;
   Vec a[kVecs];
-  std::memcpy(a, x, sizeof a);
+  for (int k = 0; k < kVecs; k++) load_vec(a[k], x + k * (W / sizeof(V)));
   uint64_t i = kStep;
   for (; i + kStep <= n; i += kStep) {
-    Vec y[kVecs];
-    std::memcpy(y, x + i, sizeof y);
-    for (int k = 0; k < kVecs; k++) take_better(a[k], y[k], Max, Nan);
+    for (int k = 0; k < kVecs; k++) {
+      Vec y;
+      load_vec(y, x + i + k * (W / sizeof(V)));
+      take_better(a[k], y, Max, Nan);
+    }
   }
   V lanes[kStep];
   std::memcpy(lanes, a, sizeof lanes);
