@@ -24,12 +24,30 @@ namespace {
 // numpy's cast buffer and pairwise block sizes.
 constexpr uint64_t kChunk = 8192;
 constexpr uint64_t kBlock = 128;
-// Outputs a column task accumulates at once.
+// Outputs a column task accumulates at most, and at least when split among threads.
 constexpr uint64_t kColumns = 16384;
+constexpr uint64_t kMinColumns = 1024;
 // Below this many elements a reduction stays on the calling thread.
 constexpr uint64_t kSmallWork = uint64_t{1} << 20;
 // Elements per task (row tasks and slices of a full reduction).
 constexpr uint64_t kTaskWork = uint64_t{1} << 18;
+
+// The hot loops come in two widths: 16-byte vectors (the x86-64 baseline's
+// SSE2, arm64's NEON) and 32-byte ones, compiled for AVX2 and chosen at run
+// time (prebuilt binaries target the baseline). Both widths do the same
+// operations in the same order per lane, so results do not depend on which runs.
+#if defined(__x86_64__)
+#define MEMMAP_AVX2 __attribute__((target("avx2")))
+bool has_avx2() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+}
+#else
+constexpr bool has_avx2() { return false; }
+#endif
 
 template <typename T>
 struct Cx {
@@ -258,41 +276,68 @@ inline A mul(const A& a, const A& b) {
     return a * b;
 }
 
+// pairwise_sum's block of 8 <= n <= kBlock elements: 8 accumulators (lane j
+// adds elements j mod 8, as numpy's scalar loop does) in W-byte vectors.
+template <int W, typename A, typename Get>
+inline __attribute__((always_inline)) A pairwise_block(const Get& get, uint64_t off, uint64_t n) {
+  typedef A Vec __attribute__((vector_size(W)));
+  constexpr int kLanes = W / sizeof(A);
+  constexpr int kVecs = 8 / kLanes;
+  Vec acc[kVecs];
+  for (int k = 0; k < kVecs; k++) {
+    for (int l = 0; l < kLanes; l++) acc[k][l] = get(off + k * kLanes + l);
+  }
+  uint64_t i;
+  for (i = 8; i < n - (n % 8); i += 8) {
+    for (int k = 0; k < kVecs; k++) {
+      Vec y;
+      for (int l = 0; l < kLanes; l++) y[l] = get(off + i + k * kLanes + l);
+      acc[k] += y;
+    }
+  }
+  A r[8];
+  std::memcpy(r, acc, sizeof r);
+  A res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; i++) res += get(off + i);
+  return res;
+}
+
+// numpy's split of n > kBlock elements.
+inline uint64_t pairwise_half(uint64_t n) {
+  const uint64_t n2 = n / 2;
+  return n2 - n2 % 8;
+}
+
+template <typename A, typename Get>
+inline A pairwise_short(const Get& get, uint64_t off, uint64_t n) {
+  A res = 0;
+  for (uint64_t i = 0; i < n; i++) res += get(off + i);
+  return res;
+}
+
 // numpy's pairwise_sum of get(off .. off + n) (real accumulators).
 template <typename A, typename Get>
+A pairwise16(const Get& get, uint64_t off, uint64_t n) {
+  if (n < 8) return pairwise_short<A>(get, off, n);
+  if (n <= kBlock) return pairwise_block<16, A>(get, off, n);
+  const uint64_t n2 = pairwise_half(n);
+  return pairwise16<A>(get, off, n2) + pairwise16<A>(get, off + n2, n - n2);
+}
+#if defined(__x86_64__)
+template <typename A, typename Get>
+MEMMAP_AVX2 A pairwise32(const Get& get, uint64_t off, uint64_t n) {
+  if (n < 8) return pairwise_short<A>(get, off, n);
+  if (n <= kBlock) return pairwise_block<32, A>(get, off, n);
+  const uint64_t n2 = pairwise_half(n);
+  return pairwise32<A>(get, off, n2) + pairwise32<A>(get, off + n2, n - n2);
+}
+#endif
+template <typename A, typename Get>
 A pairwise(const Get& get, uint64_t off, uint64_t n) {
-  if (n < 8) {
-    A res = 0;
-    for (uint64_t i = 0; i < n; i++) res += get(off + i);
-    return res;
-  }
-  if (n <= kBlock) {
-    // The 8 accumulators in 16-byte vectors (lane j adds elements j mod 8,
-    // as numpy's scalar loop does).
-    typedef A Vec __attribute__((vector_size(16)));
-    constexpr int kLanes = 16 / sizeof(A);
-    constexpr int kVecs = 8 / kLanes;
-    Vec acc[kVecs];
-    for (int k = 0; k < kVecs; k++) {
-      for (int l = 0; l < kLanes; l++) acc[k][l] = get(off + k * kLanes + l);
-    }
-    uint64_t i;
-    for (i = 8; i < n - (n % 8); i += 8) {
-      for (int k = 0; k < kVecs; k++) {
-        Vec y;
-        for (int l = 0; l < kLanes; l++) y[l] = get(off + i + k * kLanes + l);
-        acc[k] += y;
-      }
-    }
-    A r[8];
-    std::memcpy(r, acc, sizeof r);
-    A res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) res += get(off + i);
-    return res;
-  }
-  uint64_t n2 = n / 2;
-  n2 -= n2 % 8;
-  return pairwise<A>(get, off, n2) + pairwise<A>(get, off + n2, n - n2);
+#if defined(__x86_64__)
+  if (has_avx2()) return pairwise32<A>(get, off, n);
+#endif
+  return pairwise16<A>(get, off, n);
 }
 
 // numpy's complex pairwise_sum: it walks the interleaved scalars, so its
@@ -334,6 +379,99 @@ A pairwise_any(const Get& get, uint64_t n) {
     return pairwise_cx<decltype(A::re)>(get, 0, n);
   else
     return pairwise<A>(get, 0, n);
+}
+
+// Unaligned vector loads and stores. (memcpy of a 32-byte vector may be
+// split into 16-byte moves through the stack, which stalls the loads.)
+template <typename Vec>
+inline __attribute__((always_inline)) void load_vec(Vec& v, const void* p) {
+  typedef Vec Unaligned __attribute__((aligned(1), may_alias));
+  v = *static_cast<const Unaligned*>(p);
+}
+template <typename Vec>
+inline __attribute__((always_inline)) void store_vec(void* p, const Vec& v) {
+  typedef Vec Unaligned __attribute__((aligned(1), may_alias));
+  *static_cast<Unaligned*>(p) = v;
+}
+
+// a becomes y where y is the better (max: greater) of the two; NaN as
+// MinMaxOp::fold. (Vectors by reference: 32-byte ones by value would change
+// the ABI of the baseline build.)
+template <typename Vec>
+inline __attribute__((always_inline)) void take_better(Vec& a, const Vec& y, bool max, bool nan) {
+  const auto better = max ? (y > a) : (y < a);
+  const auto take = nan ? ((y == y) & ((a != a) | better)) : ((a == a) & ((y != y) | better));
+  a = take ? y : a;
+}
+
+// The column loops' steps: acc = step(acc, x) per output, x already in the
+// accumulator's type.
+enum class ColStep { kAdd, kMul, kMax, kMin, kNanmax, kNanmin };
+
+template <ColStep C, typename T>
+inline __attribute__((always_inline)) void col_step(T& a, const T& y) {
+  if constexpr (C == ColStep::kAdd)
+    a += y;
+  else if constexpr (C == ColStep::kMul)
+    a *= y;
+  else
+    take_better(a, y, C == ColStep::kMax || C == ColStep::kNanmax, C == ColStep::kNanmax || C == ColStep::kNanmin);
+}
+
+// acc[j] = step(... step(step(acc[j], r0[j]), r1[j]) ..., r(m-1)[j]) for j < n,
+// rows r_i = p + i * stride (V in place), converted to A first: the order of
+// one row after the other, with four rows per pass over the accumulators.
+template <int W, ColStep C, typename A, typename V>
+inline __attribute__((always_inline)) void col_rows_w(A* acc, const uint8_t* p, uint64_t m, int64_t stride,
+                                                      uint64_t n) {
+  constexpr uint64_t kLanes = W / sizeof(A);
+  typedef A VecA __attribute__((vector_size(W)));
+  typedef V VecV __attribute__((vector_size(kLanes * sizeof(V))));
+  constexpr uint64_t kRows = 4;
+  for (uint64_t r = 0; r < m;) {
+    const uint64_t k = m - r >= kRows ? kRows : 1;
+    const V* x[kRows];
+    for (uint64_t i = 0; i < kRows; i++)
+      x[i] = reinterpret_cast<const V*>(p + static_cast<int64_t>(r + i % k) * stride);
+    uint64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes) {
+      VecA a;
+      load_vec(a, acc + j);
+      for (uint64_t i = 0; i < k; i++) {
+        VecV y;
+        load_vec(y, x[i] + j);
+        col_step<C>(a, __builtin_convertvector(y, VecA));
+      }
+      store_vec(acc + j, a);
+    }
+    for (; j < n; j++) {
+      A a = acc[j];
+      for (uint64_t i = 0; i < k; i++) col_step<C>(a, static_cast<A>(x[i][j]));
+      acc[j] = a;
+    }
+    r += k;
+  }
+}
+
+template <ColStep C, typename A, typename V>
+void col_rows16(A* acc, const uint8_t* p, uint64_t m, int64_t stride, uint64_t n) {
+  col_rows_w<16, C, A, V>(acc, p, m, stride, n);
+}
+#if defined(__x86_64__)
+template <ColStep C, typename A, typename V>
+MEMMAP_AVX2 void col_rows32(A* acc, const uint8_t* p, uint64_t m, int64_t stride, uint64_t n) {
+  col_rows_w<32, C, A, V>(acc, p, m, stride, n);
+}
+#endif
+// acc is an array of n accumulators that each hold just an A.
+template <ColStep C, typename A, typename V, typename Acc>
+void col_rows(Acc* acc, const uint8_t* p, uint64_t m, int64_t stride, uint64_t n) {
+  static_assert(sizeof(Acc) == sizeof(A) && std::is_standard_layout_v<Acc>, "an A per output");
+  A* a = reinterpret_cast<A*>(acc);
+#if defined(__x86_64__)
+  if (has_avx2()) return col_rows32<C, A, V>(a, p, m, stride, n);
+#endif
+  col_rows16<C, A, V>(a, p, m, stride, n);
 }
 
 // Calls fn(getter) with a getter of element i of the run at p, whose bytes
@@ -543,7 +681,9 @@ inline uint64_t to_int_bits(double q) {
 // mult) over contiguous values (flat index idx + i * mult), col(acc, x, n,
 // idx, first) for n outputs at one reduced position, merge(a, b) (b's
 // elements come after a's) and finish(acc, nred, dst) (0 or -EDOM).
-// Ops with kRaw read runs themselves: raw(acc, p, n, stride, swap).
+// Ops with kRaw read runs themselves: raw(acc, p, n, stride, swap). Ops with
+// kRows have rows(acc, p, m, stride, n): col over m rows of in-place values.
+// kSequential: a full reduction is not split (merge would change the order).
 
 enum class SumKind { kSum, kProd, kMean };
 
@@ -562,6 +702,10 @@ struct SumOp {
   static constexpr bool kCount = Nan && K == SumKind::kMean;
   using Acc = SumAcc<V, A, kCount>;
   static constexpr bool kRaw = true;
+  static constexpr bool kRows = !Nan && std::is_floating_point_v<A> && std::is_floating_point_v<V>;
+  // numpy multiplies one element after the other; products of floats depend
+  // on that order (integer ones wrap, in any order).
+  static constexpr bool kSequential = K == SumKind::kProd && (kIsCx<A> || std::is_floating_point_v<A>);
   ElemType out;
   const Src<V>* src;
 
@@ -619,6 +763,9 @@ struct SumOp {
   void run(Acc& acc, const V* x, uint64_t n, int64_t, int64_t) const {
     fold(
         acc, [x](uint64_t i) { return x[i]; }, n);
+  }
+  void rows(Acc* acc, const uint8_t* p, uint64_t m, int64_t stride, uint64_t n) const {
+    if constexpr (kRows) col_rows<K == SumKind::kProd ? ColStep::kMul : ColStep::kAdd, A, V>(acc, p, m, stride, n);
   }
   void col(Acc* acc, const V* x, uint64_t n, int64_t, bool) const {
     for (uint64_t j = 0; j < n; j++) {
@@ -679,6 +826,8 @@ struct VarOp {
     uint64_t count;
   };
   static constexpr bool kRaw = true;
+  static constexpr bool kRows = false;
+  static constexpr bool kSequential = false;
   const Mean* means;
   ElemType out;
   const Src<V>* src;
@@ -790,32 +939,30 @@ struct VarOp {
 
 // min/max (NaN propagates) and nanmin/nanmax (NaN skipped), as numpy's
 // maximum/fmax: on ties the element already held stays.
-// min/max of x[0..n) folded into acc, in 16-byte vectors (GCC/clang vector
-// extensions: SSE2 on x86-64, NEON on arm64). Same value as folding one by
-// one, but for which of two equal zeros is kept and which NaN.
-template <typename V, bool Max, bool Nan>
-V fold_vectors(V acc, const V* x, uint64_t n, uint64_t* done) {
-  typedef V Vec __attribute__((vector_size(16)));
-  constexpr uint64_t kLanes = 16 / sizeof(V);
-  constexpr uint64_t kStep = 4 * kLanes;
+// min/max of x[0..n) folded into acc, 64 bytes of lanes at a time (lane l
+// takes the elements l mod 64 / sizeof(V)) in W-byte vectors, the lanes then
+// folded in order. Same value as folding one by one, but for which of two
+// equal zeros is kept and which NaN; the same for either W.
+template <int W, typename V, bool Max, bool Nan>
+inline __attribute__((always_inline)) V fold_vectors_w(V acc, const V* x, uint64_t n, uint64_t* done) {
+  typedef V Vec __attribute__((vector_size(W)));
+  constexpr int kVecs = 64 / W;
+  constexpr uint64_t kStep = 64 / sizeof(V);
   *done = 0;
   if (n < 2 * kStep) return acc;
-  Vec a[4];
-  std::memcpy(a, x, sizeof a);
+  Vec a[kVecs];
+  for (int k = 0; k < kVecs; k++) load_vec(a[k], x + k * (W / sizeof(V)));
   uint64_t i = kStep;
   for (; i + kStep <= n; i += kStep) {
-    Vec y[4];
-    std::memcpy(y, x + i, sizeof y);
-    for (int k = 0; k < 4; k++) {
-      const auto better = Max ? (y[k] > a[k]) : (y[k] < a[k]);
-      const auto take =
-          Nan ? ((y[k] == y[k]) & ((a[k] != a[k]) | better)) : ((a[k] == a[k]) & ((y[k] != y[k]) | better));
-      a[k] = take ? y[k] : a[k];
+    for (int k = 0; k < kVecs; k++) {
+      Vec y;
+      load_vec(y, x + i + k * (W / sizeof(V)));
+      take_better(a[k], y, Max, Nan);
     }
   }
-  V lanes[4 * kLanes];
+  V lanes[kStep];
   std::memcpy(lanes, a, sizeof lanes);
-  for (uint64_t j = 0; j < 4 * kLanes; j++) {
+  for (uint64_t j = 0; j < kStep; j++) {
     const V y = lanes[j];
     const bool better = Max ? y > acc : y < acc;
     const bool take = Nan ? (y == y && (acc != acc || better)) : (acc == acc && (y != y || better));
@@ -823,6 +970,24 @@ V fold_vectors(V acc, const V* x, uint64_t n, uint64_t* done) {
   }
   *done = i;
   return acc;
+}
+
+template <typename V, bool Max, bool Nan>
+V fold_vectors16(V acc, const V* x, uint64_t n, uint64_t* done) {
+  return fold_vectors_w<16, V, Max, Nan>(acc, x, n, done);
+}
+#if defined(__x86_64__)
+template <typename V, bool Max, bool Nan>
+MEMMAP_AVX2 V fold_vectors32(V acc, const V* x, uint64_t n, uint64_t* done) {
+  return fold_vectors_w<32, V, Max, Nan>(acc, x, n, done);
+}
+#endif
+template <typename V, bool Max, bool Nan>
+V fold_vectors(V acc, const V* x, uint64_t n, uint64_t* done) {
+#if defined(__x86_64__)
+  if (has_avx2()) return fold_vectors32<V, Max, Nan>(acc, x, n, done);
+#endif
+  return fold_vectors16<V, Max, Nan>(acc, x, n, done);
 }
 
 // Complex nanmin/nanmax keep the first element while every one has a NaN
@@ -845,6 +1010,10 @@ struct MinMaxOp {
   static constexpr bool kFlagged = Nan && kIsCx<V>;
   using Acc = MinMaxAcc<V, kFlagged>;
   static constexpr bool kRaw = false;
+  static constexpr bool kRows = std::is_floating_point_v<V>;
+  static constexpr bool kSequential = false;
+  static constexpr ColStep kStep =
+      Max ? (Nan ? ColStep::kNanmax : ColStep::kMax) : (Nan ? ColStep::kNanmin : ColStep::kMin);
   ElemType type;
 
   static V neutral() {
@@ -892,6 +1061,9 @@ struct MinMaxOp {
       for (; i < n; i++) step(acc, x[i]);
     }
   }
+  void rows(Acc* acc, const uint8_t* p, uint64_t m, int64_t stride, uint64_t n) const {
+    if constexpr (kRows) col_rows<kStep, V, V>(acc, p, m, stride, n);
+  }
   void col(Acc* acc, const V* x, uint64_t n, int64_t, bool) const {
     for (uint64_t j = 0; j < n; j++) step(acc[j], x[j]);
   }
@@ -924,6 +1096,8 @@ struct ArgOp {
     bool valid;  // an element that is not NaN was seen
   };
   static constexpr bool kRaw = false;
+  static constexpr bool kRows = false;
+  static constexpr bool kSequential = false;
 
   Acc init(uint64_t) const { return Acc{V{}, 0, false, false, false}; }
   static V fill() {
@@ -1021,6 +1195,8 @@ template <typename V>
 struct CountOp {
   using Acc = uint64_t;
   static constexpr bool kRaw = false;
+  static constexpr bool kRows = false;
+  static constexpr bool kSequential = false;
   ReduceOp op;
 
   Acc init(uint64_t) const { return 0; }
@@ -1138,13 +1314,22 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
   };
 
   if (pl.column) {
-    // Outputs along the kept dim kin, kColumns at a time, each adding one
-    // element per reduced position.
+    // Outputs along the kept dim kin, a block of columns at a time, each
+    // adding one element per reduced position. Each output's order is the
+    // same for any block, so a wide one is split among the threads: each
+    // streams its part of every row.
     const uint64_t len = pl.kshape[pl.kin];
-    const uint64_t blocks = (len + kColumns - 1) / kColumns;
     const uint64_t outer = pl.nout / len;
     const int64_t kstride = pl.kstride[pl.kin];
     const uint64_t kout = pl.kout[pl.kin];
+    const uint64_t threads = small ? 1 : static_cast<uint64_t>(tr.threads > 0 ? tr.threads : default_threads());
+    uint64_t width = kColumns;
+    if (outer < threads) {
+      const uint64_t per = (outer * len + threads - 1) / threads;
+      width = std::min(kColumns, std::max<uint64_t>(kMinColumns, (per + 63) / 64 * 64));
+    }
+    const uint64_t blocks = (len + width - 1) / width;
+    const bool rows_ok = Op::kRows && src.same && kstride == static_cast<int64_t>(sizeof(V));
     auto body = [&](uint64_t t, uint8_t* buf) -> int {
       const uint64_t o_outer = t / blocks;
       const uint64_t b = t % blocks;
@@ -1158,14 +1343,21 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
           rest /= pl.kshape[k];
         }
       }
-      o += b * kColumns * kout;
-      const uint64_t n = std::min(kColumns, len - b * kColumns);
+      o += b * width * kout;
+      const uint64_t n = std::min(width, len - b * width);
       const uint8_t* p0 = pl.base + kept_offset(pl, o);
       V* vbuf = reinterpret_cast<V*>(buf);
       Acc* acc = reinterpret_cast<Acc*>(buf + ((kChunk * sizeof(V) + 63) & ~size_t{63}));
       for (uint64_t j = 0; j < n; j++) acc[j] = op.init(o + j * kout);
       bool first = true;
       walk_runs(pl, p0, [&](const uint8_t* p, uint64_t m, int64_t stride, int64_t idx, int64_t mult) {
+        if constexpr (Op::kRows) {
+          if (rows_ok && reinterpret_cast<uintptr_t>(p) % alignof(V) == 0 && stride % alignof(V) == 0) {
+            op.rows(acc, p, m, stride, n);
+            first = false;
+            return;
+          }
+        }
         for (uint64_t i = 0; i < m; i++) {
           const V* x = src.fetch(p + static_cast<int64_t>(i) * stride, n, kstride, vbuf);
           op.col(acc, x, n, idx + static_cast<int64_t>(i) * mult, first);
@@ -1211,6 +1403,7 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
     const uint64_t inner = pl.nred / pl.rshape[0];
     per = std::max<uint64_t>(1, kTaskWork / inner);
     if (pl.nr == 1) per = std::max<uint64_t>(per, kChunk) / kChunk * kChunk;  // whole cast pieces
+    if (Op::kSequential) per = pl.rshape[0];
     slices = (pl.rshape[0] + per - 1) / per;
   }
   std::vector<Acc> parts;
