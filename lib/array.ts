@@ -1041,7 +1041,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /** Windows over `storage` only: once the array is closed or remapped they throw ERR_CLOSED. */
   #windowsOver(storage: Storage): Windows {
-    return new Windows(() => (this.#storage === storage ? storage : this.#stale()), this.byteLength, this.itemsize);
+    return new Windows(() => (this.#storage === storage ? storage : this.#stale()), this.byteLength, this.itemsize, storage.readAt !== undefined);
   }
 
   #stale(): never {
@@ -1061,7 +1061,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       size,
       byteLength: size * this.itemsize,
       holder,
-      windows: new Windows(() => (holder.storage !== null && this.#storage === holder.storage ? holder.storage : this.#stale()), size * this.itemsize, this.itemsize),
+      windows: new Windows(() => (holder.storage !== null && this.#storage === holder.storage ? holder.storage : this.#stale()), size * this.itemsize, this.itemsize, true),
     };
   }
 

@@ -14,6 +14,7 @@ import type { AsyncStorage, CancelToken, ShareableStorage } from './storage';
 export interface NativeMapping extends Omit<ShareableStorage, 'bytes'>, Omit<AsyncStorage, 'bytes'> {
   /** An external ArrayBuffer over [start, start + length) of the mapping. */
   buffer(start: number, length: number): ArrayBuffer;
+  readAt(start: number, length: number, dst: Uint8Array): boolean;
 }
 
 /** The tables the addon is built from (src-native/dtypes.h, mapping.h), reported at load. */
@@ -49,7 +50,8 @@ export interface NativeBinding {
   reduceBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
   readonly tables: NativeTables;
   Mapping: {
-    new (fd: number, mode: number, offset: number, length: number, flags: number): NativeMapping;
+    /** `path`: the file's path, for the first element reads (readAt); omitted, readAt() is always false. */
+    new (fd: number, mode: number, offset: number, length: number, flags: number, path?: string | Uint8Array): NativeMapping;
     new (adopt: 'shared', id: string): NativeMapping;
   };
   readonly pageSize: number;

@@ -27,6 +27,9 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
   bytes(start: number, length: number): ByteRange {
     return { buffer: this.#m.buffer(start, length), byteOffset: 0, byteLength: length };
   }
+  readAt(start: number, length: number, dst: Uint8Array): boolean {
+    return this.#m.readAt(start, length, dst);
+  }
   sum(type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array {
     return this.#m.sum(type, swap, view, threads);
   }
@@ -166,7 +169,7 @@ export function mapFile(spec: MapSpec): { storage: MappedStorage; shape: number[
       }
     }
     const byteLength = sizeOf(shape) * itemsize;
-    mapping = new native.Mapping(fd, MODE_CODES[mode], offset, byteLength, spec.populate ? MAP_FLAGS.populate : 0);
+    mapping = new native.Mapping(fd, MODE_CODES[mode], offset, byteLength, spec.populate ? MAP_FLAGS.populate : 0, spec.osPath ?? filename);
   } catch (err) {
     // 'r+' grew the file, then failed (e.g. mmap: ENOMEM): give the file back its size and times (best effort;
     // the caller gets the original error either way).
@@ -237,13 +240,13 @@ export function remapFile(spec: MapSpec, shape: readonly number[], how: Remap): 
         grew = true;
         native.resizeFile(fd, needed, path);
       }
-      mapping = new native.Mapping(fd, MODE_CODES[mode], offset, needed - offset, spec.populate ? MAP_FLAGS.populate : 0);
+      mapping = new native.Mapping(fd, MODE_CODES[mode], offset, needed - offset, spec.populate ? MAP_FLAGS.populate : 0, spec.osPath ?? filename);
       if (how.header !== undefined) writeExactly(fd, how.header, path);
       if (needed < fileSize) native.resizeFile(fd, needed, path); // cut only once all else worked: cut bytes cannot come back
       return { storage: new MappedStorage(mapping), shape: target };
     }
     const length = sizeOf(target) * dtype.itemsize;
-    mapping = new native.Mapping(fd, MODE_CODES[mode], offset, length, spec.populate ? MAP_FLAGS.populate : 0);
+    mapping = new native.Mapping(fd, MODE_CODES[mode], offset, length, spec.populate ? MAP_FLAGS.populate : 0, spec.osPath ?? filename);
     return { storage: new MappedStorage(mapping), shape: target };
   } catch (err) {
     // Best effort, the caller gets the original error either way: the old header, then the old size and times.

@@ -31,6 +31,13 @@ export interface Storage {
    */
   bytes(start: number, length: number): ByteRange;
   /**
+   * Copies bytes [start, start + length) into `dst` with a read of the backing
+   * file, not through memory: true if done, false if the storage cannot (a
+   * buffer of it was handed out, so memory may differ from the file). Absent
+   * where there is no file. ERR_SIGBUS if the file lost those bytes.
+   */
+  readAt?(start: number, length: number, dst: Uint8Array): boolean;
+  /**
    * Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im].
    * `threads`: native threads to use (undefined or 0: the default); the result does not depend on it.
    */

@@ -14,6 +14,13 @@ import type { ByteRange, Storage } from './storage';
 /** Window size and count for the first element accesses (a multiple of every itemsize). */
 const SMALL_WINDOW = 1 << 16;
 const SMALL_WINDOWS_MAX = 8;
+/**
+ * Element reads done with a read of the file (Storage.readAt) before the first
+ * window is made: a pread costs ~2 µs where the first touch of a mapping costs a
+ * page fault and a dearer munmap (~80 µs together on a VM), so opening an array
+ * to read a few elements stays cheap.
+ */
+const FILE_READS = 8;
 
 /**
  * Default segments() window and the windows of arrays past the ArrayBuffer
@@ -40,10 +47,18 @@ export class Windows {
   #at = 0;
   #typed: ArrayLike<unknown> | null = null;
   #bytes: Uint8Array | null = null;
+  /** Element reads left to do through Storage.readAt (0 once any window exists). */
+  #fileReads: number;
+  readonly #itemsize: number;
+  #scratch: Uint8Array | null = null;
+  #scratchView: DataView | null = null;
 
-  constructor(live: () => Storage, byteLength: number, itemsize: number) {
+  /** `fileReads`: the storage may have readAt() (first element reads then go through it). */
+  constructor(live: () => Storage, byteLength: number, itemsize: number, fileReads: boolean) {
     this.#live = live;
     this.#byteLength = byteLength;
+    this.#itemsize = itemsize;
+    this.#fileReads = fileReads ? FILE_READS : 0;
     this.fits = byteLength <= maxBufferLength;
     // No Math method: refresh()/resize() make windows where a patched built-in must not run.
     const cap = maxBufferLength < SEGMENT_BYTES ? maxBufferLength : SEGMENT_BYTES;
@@ -60,6 +75,7 @@ export class Windows {
     }
     if (win === undefined) {
       const start = s * this.window;
+      this.#fileReads = 0;
       win = this.#live().bytes(start, Math.min(this.window, this.#byteLength - start));
       this.#segments.set(s, win);
     }
@@ -68,6 +84,7 @@ export class Windows {
 
   /** Bytes [start, start + length) as a window of their own (not cached). */
   range(start: number, length: number): ByteRange {
+    this.#fileReads = 0;
     return this.#live().bytes(start, length);
   }
 
@@ -91,6 +108,7 @@ export class Windows {
       let view = this.#small.get(w);
       if (view === undefined && this.#small.size < SMALL_WINDOWS_MAX) {
         const start = w * SMALL_WINDOW;
+        this.#fileReads = 0;
         view = dataView(this.#live().bytes(start, Math.min(SMALL_WINDOW, this.#byteLength - start)));
         this.#small.set(w, view);
       }
@@ -112,6 +130,15 @@ export class Windows {
 
   /** read(view, offset) at byte `b`, through fresh views if cached ones were transfer()red away. */
   read(b: number, read: Reader): unknown {
+    if (this.#fileReads > 0) {
+      let v: unknown;
+      try {
+        v = this.#readFile(b, read);
+      } catch (err) {
+        throw asMemmapError(err); // ERR_SIGBUS, or a patched DataView's error as ERR_CALLBACK
+      }
+      if (v !== NOT_READ) return v;
+    }
     try {
       return read(this.#viewFor(b), this.#at);
     } catch (err) {
@@ -124,6 +151,23 @@ export class Windows {
         throw asMemmapError(again); // a patched DataView method, not a moved window
       }
     }
+  }
+
+  /** The element at byte `b` read with a read of the file, or NOT_READ (the storage has windows out: use them). */
+  #readFile(b: number, read: Reader): unknown {
+    if (this.#scratch === null || typedArrayLength.call(this.#scratch) === 0) { // (moved away by a patched DataView's transfer())
+      this.#scratch = new Uint8Array(16); // the largest itemsize (complex128)
+      this.#scratchView = new DataView(this.#scratch.buffer);
+    }
+    const storage = this.#live();
+    // A reader reads at most an element (readByte() reads one byte of one): stop at the end.
+    const left = this.#byteLength - b;
+    if (left <= 0 || storage.readAt === undefined || !storage.readAt(b, left < this.#itemsize ? left : this.#itemsize, this.#scratch)) {
+      this.#fileReads = 0;
+      return NOT_READ;
+    }
+    this.#fileReads--;
+    return read(this.#scratchView as DataView, 0);
   }
 
   write(b: number, write: Writer, value: unknown): void {
@@ -197,6 +241,8 @@ export class Windows {
     this.#small = this.#byteLength > SMALL_WINDOW ? new Map() : null;
   }
 }
+
+const NOT_READ: unique symbol = Symbol('not read');
 
 /** TypedArray.prototype.length, taken at load: a patched getter cannot run here. */
 const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype), 'length')?.get as (this: unknown) => number;

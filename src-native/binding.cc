@@ -74,6 +74,8 @@ Napi::Error MakeError(Napi::Env env, Napi::Value code, const std::string& messag
   ThrowCode(env, "ERR_INVALID_ARG_VALUE", message);
 }
 
+std::string ToPath(const Napi::Value& v);
+
 // Reads a non-negative integer (Number up to 2^53 - 1 or BigInt) as uint64.
 uint64_t ToU64(const Napi::Value& v, const char* what) {
   Napi::Env env = v.Env();
@@ -157,6 +159,7 @@ class Pin {
   Pin(const Pin&) = delete;
   Pin& operator=(const Pin&) = delete;
   const Region& region() const { return shared_->region; }
+  SharedRegion* shared() const { return shared_; }
 
  private:
   SharedRegion* shared_;
@@ -771,6 +774,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     return DefineClass(env, "Mapping",
                        {
                            InstanceMethod<&Mapping::Buffer>("buffer"),
+                           InstanceMethod<&Mapping::ReadAt>("readAt"),
                            InstanceMethod<&Mapping::Flush>("flush"),
                            InstanceMethod<&Mapping::Advise>("advise"),
                            InstanceMethod<&Mapping::Residency>("residency"),
@@ -804,18 +808,20 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
       state_ = new HandleState{shared, 1};
       return;
     }
-    if (info.Length() < 5) ThrowArg(env, "Mapping(fd, mode, offset, length, flags)");
+    if (info.Length() < 5) ThrowArg(env, "Mapping(fd, mode, offset, length, flags, path?)");
     int fd = ToFd(info[0]);
     memmap::Mode mode = ToMode(info[1]);
     uint64_t offset = ToU64(info[2], "offset");
     uint64_t length = ToU64(info[3], "length");
     unsigned flags = static_cast<unsigned>(ToU64(info[4], "flags"));
+    std::string path = info.Length() > 5 && !info[5].IsUndefined() ? ToPath(info[5]) : std::string();
     auto* shared = new SharedRegion();
     int rc = memmap::map_region(fd, mode, offset, length, flags, &shared->region);
     if (rc != 0) {
       delete shared;
       ThrowErrno(env, rc);
     }
+    if (length > 0) shared->read_path = std::move(path);
     state_ = new HandleState{shared, 1};
   }
 
@@ -842,6 +848,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     if (length == 0) return Napi::ArrayBuffer::New(env, 0);
     if (static_cast<double>(length) > GetEnvData(env)->max_buffer)
       ThrowCode(env, "ERR_TOO_LARGE", "window exceeds the largest ArrayBuffer this runtime supports");
+    // JavaScript may write private pages through it from now on: readAt() stops.
+    memmap::expose(shared);
 
     // The backing store holds this handle and the address range until Node
     // frees it (after close() detached it, or when a transferred copy dies).
@@ -870,6 +878,41 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     }
     views_.push_back(View{Napi::Weak(ab), ref});
     return ab;
+  }
+
+  // readAt(start, length, dst): true once `length` (at most dst's) bytes at
+  // `start` are copied into dst with a read of the file, false (nothing done)
+  // once the region is exposed (a buffer or share() made: the mapping may hold
+  // private writes), or when its path no longer names the mapped file. A first
+  // element read this way costs a pread where touching the mapping costs a
+  // page fault and a costlier unmap. No descriptor is kept between calls.
+  Napi::Value ReadAt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t start = ToU64(info[0], "start");
+    uint64_t length = ToU64(info[1], "length");
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      ThrowArg(env, "readAt(start, length, dst: Uint8Array)");
+    Napi::Uint8Array dst = info[2].As<Napi::Uint8Array>();
+    if (length > dst.ByteLength()) ThrowArg(env, "readAt: dst is too short");
+    Pin pin(Live(env));
+    const Region& r = pin.region();
+    if (start > r.length || length > r.length - start) ThrowArg(env, "readAt: range out of the mapping");
+    std::string path;
+    {
+      std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
+      path = pin.shared()->read_path;
+    }
+    if (path.empty()) return Napi::Boolean::New(env, false);
+    int rc = memmap::read_file_at(path.c_str(), r.dev, r.ino, r.offset + start, dst.Data(), length);
+    if (rc == 1) {
+      memmap::expose(pin.shared());  // not this file any more: don't try again
+      return Napi::Boolean::New(env, false);
+    }
+    if (rc == -ERANGE)
+      ThrowCode(env, "ERR_SIGBUS",
+                "the file is shorter than its mapping (truncated while mapped): these bytes are gone");
+    if (rc != 0) ThrowErrno(env, rc);
+    return Napi::Boolean::New(env, true);
   }
 
   Napi::Value Flush(const Napi::CallbackInfo& info) {

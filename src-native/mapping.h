@@ -61,6 +61,11 @@ int restore_file(int fd, uint64_t size, const FileTimes& times);
 // Grows or shrinks the file to exactly `size` bytes.
 int resize_file(int fd, uint64_t size);
 int close_file(int fd);
+// Reads exactly `length` bytes at file position `pos` of the file at `path`,
+// if the path still names the file a region was mapped from (`dev`, `ino`):
+// 0; 1 (nothing read) if it does not or cannot be opened; -ERANGE if the file
+// ends first (it was truncated); a negative errno if the read fails.
+int read_file_at(const char* path, uint64_t dev, uint64_t ino, uint64_t pos, void* dst, uint64_t length);
 
 // One mapped window of a file. `base`/`map_length` are the page-aligned
 // region handed to mmap; `data` = base + (offset - aligned offset) is the first
@@ -70,6 +75,10 @@ struct Region {
   uint64_t map_length = 0;
   uint8_t* data = nullptr;
   uint64_t length = 0;
+  // File position of `data`, and which file (read_file_at checks it).
+  uint64_t offset = 0;
+  uint64_t dev = 0;
+  uint64_t ino = 0;
   Mode mode = Mode::kReadOnly;
   // Last advice given (an Advice value); read with advice_of(). Scans use it.
   int advice = 0;

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -131,6 +133,43 @@ int resize_file(int fd, uint64_t size) {
 
 int close_file(int fd) { return ::close(fd) == 0 ? 0 : fail("close"); }
 
+int read_file_at(const char* path, uint64_t dev, uint64_t ino, uint64_t pos, void* dst, uint64_t length) {
+  int fd;
+  do {
+    fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return 1;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_dev) != dev ||
+      static_cast<uint64_t>(st.st_ino) != ino) {
+    ::close(fd);
+    return 1;  // renamed, replaced or gone: the mapping is the only way to its bytes
+  }
+  auto* p = static_cast<uint8_t*>(dst);
+  int rc = 0;
+  while (length > 0) {
+    if (pos > static_cast<uint64_t>(INT64_MAX)) {
+      rc = -ERANGE;
+      break;
+    }
+    ssize_t n = ::pread(fd, p, static_cast<size_t>(std::min<uint64_t>(length, SSIZE_MAX)), static_cast<off_t>(pos));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rc = fail("pread");
+      break;
+    }
+    if (n == 0) {
+      rc = -ERANGE;
+      break;
+    }
+    p += n;
+    pos += static_cast<uint64_t>(n);
+    length -= static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  return rc;
+}
+
 int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned flags, Region* out) {
   *out = Region();
   out->mode = mode;
@@ -182,6 +221,9 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
   out->map_length = map_length;
   out->data = static_cast<uint8_t*>(base) + delta;
   out->length = length;
+  out->offset = offset;
+  out->dev = static_cast<uint64_t>(st.st_dev);
+  out->ino = static_cast<uint64_t>(st.st_ino);
   return 0;
 }
 

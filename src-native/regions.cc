@@ -34,6 +34,11 @@ void drop_address_ref_locked(SharedRegion* shared) {
   delete shared;
 }
 
+void expose(SharedRegion* shared) {
+  std::lock_guard<std::mutex> lock(g_region_mutex);
+  std::string().swap(shared->read_path);
+}
+
 void drop_holder(SharedRegion* shared) {
   std::lock_guard<std::mutex> lock(g_region_mutex);
   if (--shared->holders > 0) return;
@@ -57,6 +62,7 @@ SharedRegion* adopt_shared(const std::string& id) {
 }
 
 const std::string& share_id(SharedRegion* shared, const std::string& meta) {
+  expose(shared);
   std::lock_guard<std::mutex> lock(g_region_mutex);
   if (shared->id.empty()) {
     std::string id;

@@ -29,7 +29,16 @@ struct SharedRegion {
   int64_t address_refs = 1;  // guarded by g_region_mutex
   std::string id;            // registry id once shared, empty before
   std::string meta;          // what share() was told the region is (JSON, set once)
+  // The file's path for small reads (read_file_at) while no JavaScript memory
+  // over the region and no other thread exists: then the file's bytes are the
+  // mapping's (private pages are written only through buffers). Empty once
+  // exposed. Guarded by g_region_mutex.
+  std::string read_path;
 };
+
+// The region is about to be reachable from memory other than the mapping
+// itself (a buffer, another thread): no more reads of the file for it.
+void expose(SharedRegion* shared);
 
 // Guards the counts above, the registry, HandleState::refs and the glue's
 // per-buffer flags.

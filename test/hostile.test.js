@@ -218,7 +218,7 @@ describe('hostile callers (each in a child process)', function () {
 
   describe("3. process.on('SIGBUS') listeners and the guard of sum()/read()/gather() (file truncated by this process)", function () {
     // Today's failure mode is a hang: every child starts at once, so the timeouts run side by side.
-    const WHICH = ['after', 'removed-after', 'removed-before', 'before', 'churn', 'worker', 'worker-main-loaded', 'plain-access-after', 'plain-access-before', 'kill-after', 'kill-before', 'kill-after-fault'];
+    const WHICH = ['after', 'removed-after', 'removed-before', 'before', 'churn', 'worker', 'worker-main-loaded', 'plain-access-after', 'plain-access-before', 'first-reads', 'kill-after', 'kill-before', 'kill-after-fault'];
     const runs = {};
     before(function () {
       if (!POSIX) this.skip();
@@ -246,6 +246,9 @@ describe('hostile callers (each in a child process)', function () {
     });
     it('(a) in a worker thread, memmap loaded in the main thread too: ERR_SIGBUS', async function () {
       expectGuarded(cleanJSON(await sigbusRun('worker-main-loaded')));
+    });
+    it("a fresh array's first get() and one-element read() (reads of the file, no buffer yet) over a lost page: ERR_SIGBUS", async function () {
+      assert.deepEqual(cleanJSON(await sigbusRun('first-reads')), { get: 'ERR_SIGBUS', read: 'ERR_SIGBUS', second: 'ERR_SIGBUS' });
     });
     for (const order of ['after', 'before']) {
       it(`(d) plain a.data[i] over a lost page with a listener (added ${order} the first guarded call) dies of SIGBUS, not a hang`, async function () {
