@@ -273,6 +273,21 @@ describe('openZarr(): v3 arrays written by zarrita', function () {
     return { sum: () => { try { return m.sum(); } finally { m.close(); } } };
   }
 
+  it('a v3 group zarrita wrote: listZarr() and openZarr(group, { path })', async function () {
+    const { zarr, FileSystemStore } = Zr;
+    const root = zarr.root(new FileSystemStore(tmp.file('grp')));
+    await zarr.create(root, { attributes: { title: 'v3 root' } });
+    await zarr.create(root.resolve('sub'), { attributes: {} });
+    const arr = await zarr.create(root.resolve('sub/arr'), { shape: [3], chunkShape: [2], dtype: 'int8', codecs: [{ name: 'bytes' }], fillValue: 5 });
+    await zarr.set(arr, [zarr.slice(0, 1)], { data: new Int8Array([-7]), shape: [1], stride: [1] });
+    assert.deepEqual(listZarr(tmp.file('grp')), { nodeType: 'group', zarrFormat: 3, attributes: { title: 'v3 root' }, members: [{ name: 'sub', nodeType: 'group' }] });
+    assert.deepEqual(listZarr(tmp.file('grp'), { path: 'sub' }).members, [{ name: 'arr', nodeType: 'array' }]);
+    const a = openZarr(tmp.file('grp'), { path: '/sub/arr' });
+    assert.deepEqual([...a.read()], [-7, 5, 5]);
+    assert.equal(listZarr(tmp.file('grp'), { path: 'sub/arr' }).nodeType, 'array');
+    a.close();
+  });
+
   it('hand-written gzip + crc32c chunks and sharded arrays (index at the end) read the same in zarrita and openZarr', async function () {
     const { zarr, FileSystemStore } = Zr;
     const shape = [9, 10];
@@ -326,6 +341,8 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
         assert.equal(got[i * 8 + j], want, `[${i}, ${j}]`);
         assert.equal(a.get(i, j), want);
       }
+      // One mapping per shard file, not per inner chunk: 2 shard files exist (the last shard row has none).
+      assert.equal(a.openMappings, 2);
       // An inner chunk of an uncompressed shard: a mapping of the shard file at the chunk's offset.
       const c = a.chunk(1, 3);
       assert.equal(c.filename, tmp.file('start/c/0/1'));
@@ -422,6 +439,29 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     const a = openZarr(dir);
     assert.deepEqual([...a.read()], [0, 0, 0, 0, 0, 7]);
     a.close();
+  });
+
+  it('copy() gives the selection as an in-memory array; a file: URL opens too; v2 fill_value null reads as 0', function () {
+    Z.writeV3(tmp.file('cp'), { shape, chunks: [4, 3], dtype: 'int32', values, after: ['gzip'] });
+    const a = openZarr(require('node:url').pathToFileURL(tmp.file('cp')));
+    try {
+      const c = a.copy([1, 5], [null, null, -2]);
+      assert.deepEqual(c.shape, [4, 4]);
+      assert.equal(c.filename, '');
+      assert.deepEqual(c.tolist(), [1, 2, 3, 4].map((i) => [7, 5, 3, 1].map((j) => values[i * 8 + j])));
+      assert.equal(a.sum([1, 5], [null, null, -2]), c.sum());
+      assert.match(String(a), /^ZarrArray\(".*cp", shape=\(6, 8\), dtype=int32, chunks=\(4, 3\), zarr_format=3\)$/);
+    } finally {
+      a.close();
+    }
+    const dir = tmp.file('v2null');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, '.zarray'), JSON.stringify({ zarr_format: 2, shape: [3], chunks: [2], dtype: '<f8', compressor: null, fill_value: null, filters: null, order: 'C' }));
+    const b = openZarr(dir);
+    assert.equal(b.fillValue, null);
+    assert.deepEqual([...b.read()], [0, 0, 0]);
+    assert.deepEqual(b.attributes, {});
+    b.close();
   });
 
   it('keeps at most 64 chunk mappings open, and close() releases them all (idempotent; then ERR_CLOSED)', function () {
