@@ -4,6 +4,7 @@
 // LRU caches: open mappings (each file a mapping; vm.max_map_count bounds them)
 // and decoded chunks (by bytes).
 import * as path from 'node:path';
+import { maxBufferLength } from './binding';
 import { type DType, parseDType } from './dtype';
 import { MemmapError } from './errors';
 import { sizeOf } from './layout';
@@ -22,8 +23,10 @@ export interface ChunkData {
   offset: number;
   strides: number[];
   dtype: DType;
-  /** The file and byte offset it is mapped in place from; null when decoded into memory. */
+  /** The file it is mapped in place from; null when decoded into memory. */
   file: string | null;
+  /** The storage's bytes for single elements (get()), `offset` included; null past one ArrayBuffer. */
+  view: DataView | null;
 }
 
 /** Default bounds of the caches. */
@@ -41,6 +44,12 @@ interface FileEntry {
   index: Float64Array | null;
   /** Chunks (inner chunk numbers; 0 for a whole file) whose checksums were checked. */
   verified: Set<number>;
+  /** The whole file as one DataView (made on first use), null past one ArrayBuffer. */
+  view: DataView | null | undefined;
+}
+
+function dataView(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export class ChunkStore {
@@ -125,7 +134,8 @@ export class ChunkStore {
         entry.verified.add(inner);
       }
       if (length - 4 * sums !== expect) throw wrongSize(length - 4 * sums);
-      return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file };
+      if (entry.view === undefined) entry.view = entry.length <= maxBufferLength ? dataView(this.#window(entry, 0, entry.length)) : null;
+      return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file, view: entry.view };
     }
     let bytes = this.#window(entry, start, length);
     for (let i = codecs.after.length - 1; i >= 0; i--) {
@@ -133,7 +143,7 @@ export class ChunkStore {
       bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : c === 'gzip' ? gzipDecode(bytes, where) : zlibDecode(bytes, where);
     }
     if (bytes.length !== expect) throw wrongSize(bytes.length);
-    return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null };
+    return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
   }
 
   #keepDecoded(key: string, data: ChunkData, _encoded: number): void {
@@ -185,7 +195,7 @@ export class ChunkStore {
       if (code === 'ERR_EMPTY_FILE') throw new MemmapError('ERR_ZARR_CHUNK', `${file}: an empty chunk file`, { path: file });
       if (code !== 'ENOENT') throw err;
     }
-    const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set() };
+    const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set(), view: undefined };
     this.#files.set(file, entry);
     while (this.#files.size > MAX_MAPPINGS) {
       const [k, oldest] = this.#files.entries().next().value as [string, FileEntry];

@@ -239,7 +239,9 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const data = store.chunk(coords);
     if (data === null) return codecOf(this.#dt).read(new DataView(this.#meta.fill.buffer, this.#meta.fill.byteOffset, this.itemsize), 0) as ValueTypes[N];
     for (let d = 0; d < this.ndim; d++) at += inner[d] * data.strides[d];
-    const w = data.storage.bytes(data.offset + at * this.itemsize, this.itemsize);
+    const byte = data.offset + at * this.itemsize;
+    if (data.view !== null) return this.#storedCodec.read(data.view, byte) as ValueTypes[N];
+    const w = data.storage.bytes(byte, this.itemsize);
     return this.#storedCodec.read(new DataView(w.buffer, w.byteOffset, w.byteLength), 0) as ValueTypes[N];
   }
 
