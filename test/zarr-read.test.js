@@ -388,6 +388,33 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     assert.equal(fingerprint(shardFile), before2);
   });
 
+  it('inner chunks with their own crc32c: mapped in place after the check; a bad one is ERR_CHECKSUM', function () {
+    Z.writeV3(tmp.file('innercrc'), { shape, chunks: [3, 4], shard: [6, 8], dtype: 'int32', values, innerAfter: ['crc32c'] });
+    const a = openZarr(tmp.file('innercrc'));
+    try {
+      assert.ok(bytesOf(a.read()).equals(bytesOf(values)));
+      const c = a.chunk(1, 1);
+      assert.equal(c.filename, tmp.file('innercrc/c/0/0'));
+      assert.equal(c.offset, 3 * (12 * 4 + 4)); // the fourth inner chunk, each 48 bytes + a checksum
+      assert.equal(c.get(2, 3), values[5 * 8 + 7]);
+    } finally {
+      a.close();
+    }
+    const f = tmp.file('innercrc/c/0/0');
+    const b = fs.readFileSync(f);
+    b[60] ^= 1; // inside inner chunk 1
+    fs.writeFileSync(f, b);
+    const before = fingerprint(f);
+    const z = openZarr(tmp.file('innercrc'));
+    try {
+      assert.equal(z.get(0, 0), values[0]);
+      throwsCode(() => z.get(0, 4), 'ERR_CHECKSUM');
+    } finally {
+      z.close();
+    }
+    assert.equal(fingerprint(f), before);
+  });
+
   it('a chunk of the wrong size, an index entry outside its shard and bad gzip data are ERR_ZARR_CHUNK', function () {
     Z.writeV3(tmp.file('size'), { shape, chunks: [3, 4], dtype: 'int32', values });
     fs.writeFileSync(tmp.file('size/c/0/1'), Buffer.alloc(12));
@@ -401,7 +428,17 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     b.writeBigUInt64LE(BigInt(b.length - 8), at + 16);
     Z.withCrc(b.subarray(at, at + 64)).copy(b, at);
     fs.writeFileSync(f, b);
-    for (const [name, idx] of [['size', [0, 5]], ['gz', [4, 5]], ['idx', [0, 2]]]) {
+    // A shard shorter than its index, and an entry with only one of its two all-ones words.
+    Z.writeV3(tmp.file('short'), { shape, chunks: [2, 2], shard: [4, 4], dtype: 'int32', values });
+    fs.writeFileSync(tmp.file('short/c/0/1'), Buffer.alloc(20));
+    Z.writeV3(tmp.file('half'), { shape, chunks: [2, 2], shard: [4, 4], dtype: 'int32', values, skip: (c) => c[0] === 0 && c[1] === 0 });
+    const h = tmp.file('half/c/0/0');
+    const hb = fs.readFileSync(h);
+    const hat = hb.length - (16 * 4 + 4);
+    hb.writeBigUInt64LE(0n, hat + 8); // entry 0: offset 2^64-1, 0 bytes
+    Z.withCrc(hb.subarray(hat, hat + 64)).copy(hb, hat);
+    fs.writeFileSync(h, hb);
+    for (const [name, idx] of [['size', [0, 5]], ['gz', [4, 5]], ['idx', [0, 2]], ['short', [0, 4]], ['half', [0, 0]]]) {
       const a = openZarr(tmp.file(name));
       try {
         throwsCode(() => a.get(...idx), 'ERR_ZARR_CHUNK');
