@@ -137,6 +137,49 @@ describe('openZarr(): v2 arrays written by zarr-python 2.13', function () {
     });
   }
 
+  it('random layouts and selections (1-d to 4-d, any chunking, C/F, raw/zlib, missing chunks) match numpy', function () {
+    // A seeded generator: the same cases every run, different from one another.
+    let seed = 12345;
+    const rnd = (n) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const dtypes = ['<f4', '>f8', '<i4', '>i2', '|u1', '|b1', '>c16', '<u8', '<f2'];
+    const cases = [];
+    for (let k = 0; k < 24; k++) {
+      const ndim = 1 + rnd(4);
+      const shape = Array.from({ length: ndim }, () => 1 + rnd(9));
+      const chunks = shape.map((n) => 1 + rnd(n + 1));
+      const region = shape.map((n) => {
+        const a = rnd(n);
+        return [a, a + 1 + rnd(n - a)];
+      });
+      const sels = [];
+      for (let j = 0; j < 5; j++) {
+        sels.push(shape.slice(0, rnd(ndim + 1)).map((n) => {
+          const kind = rnd(4);
+          if (kind === 0) return rnd(n) - (rnd(2) ? n : 0); // an integer, maybe negative
+          if (kind === 1) return null;
+          const step = (1 + rnd(3)) * (rnd(3) === 0 ? -1 : 1);
+          return [rnd(2) ? null : rnd(n + 2) - 1, rnd(2) ? null : rnd(n + 2) - 1, step];
+        }));
+      }
+      cases.push({ name: `rand${k}`, dtype: dtypes[rnd(dtypes.length)], shape, chunks, compressor: rnd(2) ? 'zlib' : 'none', order: rnd(2) ? 'C' : 'F', sep: rnd(2) ? '.' : '/', fill: 3, region, sels });
+    }
+    Z.runZarrPython(V2_PY, [tmp.file('random'), JSON.stringify(cases)]);
+    for (const c of cases) {
+      const a = openZarr(tmp.file(`random/${c.name}`));
+      try {
+        c.sels.forEach((sel, i) => {
+          const expect = fs.readFileSync(tmp.file(`random/${c.name}.expect${i}`));
+          assert.ok(bytesOf(a.read(...sel)).equals(expect), `${c.name} ${c.dtype} ${JSON.stringify(c.shape)} chunks ${JSON.stringify(c.chunks)} ${c.order}: [${JSON.stringify(sel)}]`);
+        });
+      } finally {
+        a.close();
+      }
+    }
+  });
+
   it('chunk(): an uncompressed chunk is a zero-copy mapping of its file, in the file\'s order; a compressed one a copy', function () {
     const a = openZarr(tmp.file('b1_raw_F'));
     const b = openZarr(tmp.file('f8_be_zlib_F_slash'));
