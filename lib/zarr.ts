@@ -11,7 +11,7 @@ import type { MemmapArray, MeanTypes, Reduced, ReduceArgs, SumTypes } from './ar
 import { memoryArray } from './array';
 import { guardPrototype } from './boundary';
 import { type Codec, codecOf } from './codec';
-import { type DataTypes, type DType, DTYPES, type DTypeName, ELEM_CODES, type ValueTypes } from './dtype';
+import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, parseDType, type ValueTypes } from './dtype';
 import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { dtypeRepr, tupleRepr } from './format';
 import { axisIndex, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
@@ -471,6 +471,14 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   /** As MemmapArray.nanargmax(). @throws as sum(), ERR_EMPTY_REDUCTION, ERR_ALL_NAN. */
   nanargmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('nanargmax', args) as Reduced<O, number>;
+  }
+
+  /**
+   * Narrows the type: `if (z.is('float32')) z.read()` is a Float32Array. Any dtype string; byte order is not compared.
+   * @throws ERR_INVALID_DTYPE for a string that is not a dtype.
+   */
+  is<D extends DTypeString>(dtype: D): this is ZarrArray<CanonicalDType<D>> {
+    return parseDType(dtype).name === this.dtype;
   }
 
   /** Chunk and shard files mapped now (at most 64: the least recently used is closed). @throws ERR_CLOSED. */
