@@ -14,7 +14,7 @@ import { type Codec, codecOf } from './codec';
 import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, parseDType, type ValueTypes } from './dtype';
 import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { dtypeRepr, tupleRepr } from './format';
-import { axisIndex, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
+import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
 import { mapArray } from './memmap';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
@@ -347,6 +347,62 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const { bytes } = this.#gather(items);
     const { array, lanes } = DTYPES[this.#dt.name];
     return new array(bytes.buffer as ArrayBuffer, 0, (bytes.byteLength / this.itemsize) * lanes) as DataTypes[N];
+  }
+
+  /**
+   * The elements at the given coordinates, one integer array per axis, all of one length (numpy's `z[ii, jj]`), as a
+   * new TypedArray like read() returns; negative indices count from the end. Points are grouped by chunk and each
+   * chunk's are read with the native gather kernel.
+   * @throws ERR_OUT_OF_RANGE, ERR_INVALID_INDEX, ERR_TOO_LARGE, ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED.
+   */
+  gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
+    const store = this.#live();
+    const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
+    const ndim = this.ndim;
+    const itemsize = this.itemsize;
+    // Chunk of each point, and the points of each chunk (in order of first use). `at`: the indices, normalised
+    // (columns may be the caller's own Float64Arrays: never written).
+    const at = columns.map(() => new Float64Array(count));
+    const groups = new Map<string, { chunk: number[]; points: number[] }>();
+    for (let k = 0; k < count; k++) {
+      const chunk: number[] = [];
+      for (let d = 0; d < ndim; d++) {
+        const v = columns[d][k];
+        if (!Number.isInteger(v)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${describe(v)} (array ${d}, position ${k}) must be an integer`);
+        const n = this.shape[d];
+        const i = v < 0 ? v + n : v;
+        if (i < 0 || i >= n) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${v} (array ${d}, position ${k}) is out of bounds for axis ${d} with size ${n}`);
+        at[d][k] = i;
+        chunk.push(Math.floor(i / this.chunks[d]));
+      }
+      const key = chunk.join(',');
+      const g = groups.get(key);
+      if (g === undefined) groups.set(key, { chunk, points: [k] });
+      else g.points.push(k);
+    }
+    const out = new Uint8Array(count * itemsize);
+    const type = ELEM_CODES[this.#dt.name];
+    for (const { chunk, points } of groups.values()) {
+      const data = store.chunk(chunk);
+      const m = points.length;
+      const tmp = new Uint8Array(m * itemsize);
+      if (data === null) {
+        for (let p = 0; p < m; p++) tmp.set(this.#meta.fill, p * itemsize);
+      } else {
+        const inner: Float64Array[] = [];
+        for (let d = 0; d < ndim; d++) {
+          const col = new Float64Array(m);
+          for (let p = 0; p < m; p++) col[p] = at[d][points[p]] - chunk[d] * this.chunks[d];
+          inner.push(col);
+        }
+        const strides = data.strides.map((st) => st * itemsize);
+        const bad = data.storage.gather(type, !data.dtype.isNative, inner, viewDescriptor(data.offset, this.chunks, strides, 1), tmp);
+        if (bad !== undefined) throw new MemmapError('ERR_ZARR_CHUNK', `${data.file ?? this.path}: a gathered point fell outside its chunk`);
+      }
+      for (let p = 0; p < m; p++) out.set(tmp.subarray(p * itemsize, (p + 1) * itemsize), points[p] * itemsize);
+    }
+    const { array, lanes } = DTYPES[this.#dt.name];
+    return new array(out.buffer, 0, count * lanes) as DataTypes[N];
   }
 
   /** `a[...index]` as an in-memory MemmapArray (shape of the selection). @throws as read(). */

@@ -121,6 +121,10 @@ describe('openZarr(): v2 arrays written by zarr-python 2.13', function () {
             if (shape.length > 1) assert.ok(bytesOf(a.sum(...sel, { axis: 0 }).read()).equals(bytesOf(ref.sum({ axis: 0 }).read())));
             if (shape.length > 0) assert.deepEqual(a.argmin(...sel, { axis: -1, keepdims: true }).tolist(), ref.argmin({ axis: -1, keepdims: true }).tolist());
             if (sel.length === 0) {
+              // gather() of every point, backwards: as MemmapArray.gather() over numpy's bytes.
+              const points = [...cIndices(c.shape)].reverse();
+              const cols = c.shape.map((_, d) => points.map((p) => p[d]));
+              if (c.shape.length > 0) assert.ok(bytesOf(a.gather(...cols)).equals(bytesOf(ref.gather(...cols))), `${c.name} gather`);
               for (const idx of cIndices(c.shape)) {
                 const want = ref.get(...idx);
                 const have = a.get(...idx);
@@ -544,6 +548,37 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     assert.deepEqual([...b.read()], [0, 0, 0]);
     assert.deepEqual(b.attributes, {});
     b.close();
+  });
+
+  it('gather(): points across chunks (mapped, compressed, missing) as numpy\'s z[ii, jj]; bad points are coded errors', function () {
+    const skip = (c) => c[0] === 1 && c[1] === 0;
+    Z.writeV3(tmp.file('g-raw'), { shape, chunks: [4, 3], dtype: 'int32', values, fill: -9, skip });
+    Z.writeV3(tmp.file('g-gz'), { shape, chunks: [2, 2], shard: [4, 4], innerAfter: ['gzip'], dtype: 'int32', values, fill: -9, skip: (c) => c[0] === 2 });
+    for (const name of ['g-raw', 'g-gz']) {
+      const a = openZarr(tmp.file(name));
+      try {
+        const full = a.read();
+        const ii = [0, 5, -1, 3, 4, 0, 2, 5];
+        const jj = new Float64Array([0, 7, 2, -8, 1, 6, 3, 0]);
+        const jjCopy = jj.slice();
+        const got = a.gather(ii, jj);
+        assert.ok(got instanceof Int32Array && got.length === 8);
+        assert.deepEqual(jj, jjCopy); // the caller's index array is not touched
+        for (let k = 0; k < 8; k++) {
+          const i = ii[k] < 0 ? ii[k] + 6 : ii[k];
+          const j = jj[k] < 0 ? jj[k] + 8 : jj[k];
+          assert.equal(got[k], full[i * 8 + j], `${name} point ${k}`);
+        }
+        assert.ok(got.includes(-9)); // some points are in the missing chunk
+        assert.equal(a.gather([], []).length, 0);
+        throwsCode(() => a.gather([6], [0]), 'ERR_OUT_OF_RANGE');
+        throwsCode(() => a.gather([0.5], [0]), 'ERR_INVALID_INDEX');
+        throwsCode(() => a.gather([0, 1], [0]), 'ERR_INVALID_INDEX');
+        throwsCode(() => a.gather([0]), 'ERR_INVALID_INDEX');
+      } finally {
+        a.close();
+      }
+    }
   });
 
   it('keeps at most 64 chunk mappings open, and close() releases them all (idempotent; then ERR_CLOSED)', function () {
