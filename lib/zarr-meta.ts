@@ -63,6 +63,11 @@ function isObject(x: unknown): x is Json {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/** A field of parsed JSON: own properties only, so a polluted Object.prototype cannot add metadata. */
+export function own(o: unknown, key: string): unknown {
+  return typeof o === 'object' && o !== null && Object.hasOwn(o, key) ? (o as Json)[key] : undefined;
+}
+
 /** The whole JSON document of a metadata file (ERR_ZARR_METADATA when it is not a JSON object). */
 export function parseJsonObject(text: string, where: string): Json {
   let doc: unknown;
@@ -153,10 +158,12 @@ function fillBytes(dt: DType, x: unknown, where: string): Uint8Array {
 
 function codecParts(c: unknown, where: string): { name: string; config: Json } {
   if (typeof c === 'string') return { name: c, config: {} };
-  if (!isObject(c) || typeof c.name !== 'string') return fail('ERR_ZARR_METADATA', where, 'each codec must be an object with a name');
-  const config = c.configuration ?? {};
-  if (!isObject(config)) fail('ERR_ZARR_METADATA', where, `configuration of codec ${c.name} must be an object`);
-  return { name: c.name, config };
+  const name = own(c, 'name');
+  if (!isObject(c) || typeof name !== 'string') return fail('ERR_ZARR_METADATA', where, 'each codec must be an object with a name');
+  const config = own(c, 'configuration') ?? {};
+  if (!isObject(config)) fail('ERR_ZARR_METADATA', where, `configuration of codec ${name} must be an object`);
+  // A null-prototype copy: the codecs read its fields directly.
+  return { name, config: Object.assign(Object.create(null) as Json, config) };
 }
 
 const KNOWN_UNSUPPORTED = new Set(['zstd', 'blosc', 'lz4', 'numcodecs.zstd', 'numcodecs.blosc', 'numcodecs.lz4']);
@@ -206,13 +213,13 @@ function appendName(list: BytesCodecName[], name: BytesCodecName): void {
 }
 
 function v3Sharding(config: Json, shard: readonly number[], name: DTypeName, where: string): Sharding {
-  const inner = shapeOf(config.chunk_shape, where, 'sharding chunk_shape', true);
+  const inner = shapeOf(own(config, 'chunk_shape'), where, 'sharding chunk_shape', true);
   if (inner.length !== shard.length) fail('ERR_ZARR_METADATA', where, 'sharding chunk_shape must have one entry per dimension');
   for (let d = 0; d < inner.length; d++) {
     if (shard[d] % inner[d] !== 0) fail('ERR_ZARR_METADATA', where, `the shard shape (${shard.join(', ')}) is not a multiple of the inner chunk shape (${inner.join(', ')})`);
   }
-  const codecs = v3Codecs(config.codecs ?? [{ name: 'bytes', configuration: { endian: 'little' } }], inner, name, where, true);
-  const indexList = config.index_codecs ?? [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'crc32c' }];
+  const codecs = v3Codecs(own(config, 'codecs') ?? [{ name: 'bytes', configuration: { endian: 'little' } }], inner, name, where, true);
+  const indexList = own(config, 'index_codecs') ?? [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'crc32c' }];
   if (!Array.isArray(indexList) || indexList.length === 0) return fail('ERR_ZARR_METADATA', where, 'index_codecs must be a non-empty list');
   const first = codecParts(indexList[0], where);
   if (first.name !== 'bytes') return unsupported(first.name === 'transpose' ? 'transpose (in index_codecs)' : first.name, where);
@@ -223,14 +230,14 @@ function v3Sharding(config: Json, shard: readonly number[], name: DTypeName, whe
     if (c.name !== 'crc32c' || indexCrc) unsupported(`${c.name} (in index_codecs)`, where);
     indexCrc = true;
   }
-  const loc = config.index_location ?? 'end';
+  const loc = own(config, 'index_location') ?? 'end';
   if (loc !== 'start' && loc !== 'end') fail('ERR_ZARR_METADATA', where, 'index_location must be "start" or "end"');
   return { inner, codecs, indexEndian, indexCrc, indexAtStart: loc === 'start' };
 }
 
 function keyEncoder(encoding: unknown, where: string): (c: readonly number[]) => string {
   const { name, config } = codecParts(encoding ?? { name: 'default' }, where);
-  const sep = config.separator;
+  const sep = own(config, 'separator');
   if (name === 'default') {
     if (sep !== undefined && sep !== '/' && sep !== '.') fail('ERR_ZARR_METADATA', where, 'chunk_key_encoding separator must be "/" or "."');
     const s = (sep as string | undefined) ?? '/';
@@ -246,36 +253,36 @@ function keyEncoder(encoding: unknown, where: string): (c: readonly number[]) =>
 
 /** Reads a parsed `zarr.json` of an array. */
 export function v3Meta(doc: Json, where: string): ZarrMeta {
-  if (doc.zarr_format !== 3) fail('ERR_ZARR_METADATA', where, 'zarr_format must be 3');
-  if (doc.node_type !== 'array') fail('ERR_NOT_ZARR_ARRAY', where, `node_type is ${JSON.stringify(doc.node_type)}, not "array"`);
-  const shape = shapeOf(doc.shape, where, 'shape', false);
-  const name = v3DType(doc.data_type, where);
-  const grid = doc.chunk_grid;
+  if (own(doc, 'zarr_format') !== 3) fail('ERR_ZARR_METADATA', where, 'zarr_format must be 3');
+  if (own(doc, 'node_type') !== 'array') fail('ERR_NOT_ZARR_ARRAY', where, `node_type is ${JSON.stringify(own(doc, 'node_type'))}, not "array"`);
+  const shape = shapeOf(own(doc, 'shape'), where, 'shape', false);
+  const name = v3DType(own(doc, 'data_type'), where);
+  const grid = own(doc, 'chunk_grid');
   const g = codecParts(grid, where);
   if (g.name !== 'regular') fail('ERR_ZARR_UNSUPPORTED', where, `chunk_grid ${JSON.stringify(g.name)} is not supported (regular is)`);
-  const chunkShape = shapeOf(g.config.chunk_shape, where, 'chunk_shape', true);
+  const chunkShape = shapeOf(own(g.config, 'chunk_shape'), where, 'chunk_shape', true);
   if (chunkShape.length !== shape.length) fail('ERR_ZARR_METADATA', where, `chunk_shape has ${chunkShape.length} dimensions, shape ${shape.length}`);
-  const st = doc.storage_transformers;
+  const st = own(doc, 'storage_transformers');
   if (st !== undefined && !(Array.isArray(st) && st.length === 0)) fail('ERR_ZARR_UNSUPPORTED', where, 'storage_transformers are not supported');
-  const dims = doc.dimension_names;
+  const dims = own(doc, 'dimension_names');
   if (dims !== undefined && dims !== null && (!Array.isArray(dims) || dims.length !== shape.length || dims.some((n) => n !== null && typeof n !== 'string'))) {
     fail('ERR_ZARR_METADATA', where, 'dimension_names must list a string or null per dimension');
   }
-  const attributes = doc.attributes ?? {};
+  const attributes = own(doc, 'attributes') ?? {};
   if (!isObject(attributes)) fail('ERR_ZARR_METADATA', where, 'attributes must be an object');
   const dtype = nativeDType(name);
-  if (doc.fill_value === undefined) fail('ERR_ZARR_METADATA', where, 'fill_value is required');
+  if (own(doc, 'fill_value') === undefined) fail('ERR_ZARR_METADATA', where, 'fill_value is required');
   return {
     zarrFormat: 3,
     shape,
     dtype,
     grid: chunkShape,
-    key: keyEncoder(doc.chunk_key_encoding, where),
-    fill: fillBytes(dtype, doc.fill_value, where),
-    fillValue: doc.fill_value,
+    key: keyEncoder(own(doc, 'chunk_key_encoding'), where),
+    fill: fillBytes(dtype, own(doc, 'fill_value'), where),
+    fillValue: own(doc, 'fill_value'),
     dimensionNames: Array.isArray(dims) ? (dims as (string | null)[]) : null,
     attributes,
-    codecs: v3Codecs(doc.codecs, chunkShape, name, where, false),
+    codecs: v3Codecs(own(doc, 'codecs'), chunkShape, name, where, false),
   };
 }
 
@@ -283,32 +290,35 @@ export function v3Meta(doc: Json, where: string): ZarrMeta {
 
 function v2Compressor(c: unknown, where: string): BytesCodecName[] {
   if (c === null || c === undefined) return [];
-  if (!isObject(c) || typeof c.id !== 'string') return fail('ERR_ZARR_METADATA', where, 'compressor must be null or an object with an id');
-  if (c.id === 'zlib' || c.id === 'gzip') return [c.id];
-  return unsupported(c.id, where);
+  const id = own(c, 'id');
+  if (!isObject(c) || typeof id !== 'string') return fail('ERR_ZARR_METADATA', where, 'compressor must be null or an object with an id');
+  if (id === 'zlib' || id === 'gzip') return [id];
+  return unsupported(id, where);
 }
 
 /** Reads a parsed `.zarray` (and its `.zattrs`, already parsed). */
 export function v2Meta(doc: Json, attributes: Json, where: string): ZarrMeta {
-  if (doc.zarr_format !== 2) fail('ERR_ZARR_METADATA', where, 'zarr_format must be 2');
-  const shape = shapeOf(doc.shape, where, 'shape', false);
-  const grid = shapeOf(doc.chunks, where, 'chunks', true);
+  if (own(doc, 'zarr_format') !== 2) fail('ERR_ZARR_METADATA', where, 'zarr_format must be 2');
+  const shape = shapeOf(own(doc, 'shape'), where, 'shape', false);
+  const grid = shapeOf(own(doc, 'chunks'), where, 'chunks', true);
   if (grid.length !== shape.length) fail('ERR_ZARR_METADATA', where, `chunks has ${grid.length} dimensions, shape ${shape.length}`);
   let stored: DType;
   try {
-    if (typeof doc.dtype !== 'string') throw new TypeError('not a string');
-    stored = parseDType(doc.dtype);
+    const dtype = own(doc, 'dtype');
+    if (typeof dtype !== 'string') throw new TypeError('not a string');
+    stored = parseDType(dtype);
   } catch (err) {
-    throw new MemmapError('ERR_ZARR_UNSUPPORTED', `${where}: dtype ${JSON.stringify(doc.dtype)} is not supported`, { path: where, cause: err });
+    throw new MemmapError('ERR_ZARR_UNSUPPORTED', `${where}: dtype ${JSON.stringify(own(doc, 'dtype'))} is not supported`, { path: where, cause: err });
   }
-  const filters = doc.filters;
+  const filters = own(doc, 'filters');
   if (filters !== null && filters !== undefined) {
     if (!Array.isArray(filters)) fail('ERR_ZARR_METADATA', where, 'filters must be null or a list');
-    if (filters.length > 0) unsupported(isObject(filters[0]) && typeof filters[0].id === 'string' ? filters[0].id : 'filter', where);
+    const id = filters.length > 0 ? own(filters[0], 'id') : undefined;
+    if (filters.length > 0) unsupported(typeof id === 'string' ? id : 'filter', where);
   }
-  const order = doc.order ?? 'C';
+  const order = own(doc, 'order') ?? 'C';
   if (order !== 'C' && order !== 'F') fail('ERR_ZARR_METADATA', where, 'order must be "C" or "F"');
-  const sep = doc.dimension_separator ?? '.';
+  const sep = own(doc, 'dimension_separator') ?? '.';
   if (sep !== '.' && sep !== '/') fail('ERR_ZARR_METADATA', where, 'dimension_separator must be "." or "/"');
   const axes = shape.map((_, i) => i);
   const dtype = nativeDType(stored.name);
@@ -318,11 +328,11 @@ export function v2Meta(doc: Json, attributes: Json, where: string): ZarrMeta {
     dtype,
     grid,
     key: (c) => (c.length === 0 ? '0' : c.join(sep as string)),
-    fill: fillBytes(dtype, doc.fill_value, where),
-    fillValue: doc.fill_value ?? null,
+    fill: fillBytes(dtype, own(doc, 'fill_value'), where),
+    fillValue: own(doc, 'fill_value') ?? null,
     dimensionNames: null,
     attributes,
-    codecs: { stored, order: order === 'F' ? axes.reverse() : axes, after: v2Compressor(doc.compressor, where), sharding: null },
+    codecs: { stored, order: order === 'F' ? axes.reverse() : axes, after: v2Compressor(own(doc, 'compressor'), where), sharding: null },
   };
 }
 

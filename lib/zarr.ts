@@ -23,7 +23,7 @@ import { splitArgs } from './reduce';
 import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore } from './zarr-chunks';
-import { isObject, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
+import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
 
 export interface OpenZarrOptions {
   /** 'r' (default). Writes ('r+') are not implemented yet: ERR_NOT_IMPLEMENTED. */
@@ -83,8 +83,9 @@ function readNode(dir: string): { format: 2 | 3; kind: 'array' | 'group'; doc: R
   const v3 = nodePath.join(dir, ZARR_JSON);
   if (exists(v3)) {
     const doc = parseJsonObject(readText(v3), v3);
-    const kind = doc.node_type === 'group' ? 'group' : 'array';
-    const attributes = isObject(doc.attributes) ? doc.attributes : {};
+    const kind = own(doc, 'node_type') === 'group' ? 'group' : 'array';
+    const attrs = own(doc, 'attributes');
+    const attributes = isObject(attrs) ? attrs : {};
     return { format: 3, kind, doc, attributes, where: v3 };
   }
   const attrsFile = nodePath.join(dir, '.zattrs');
@@ -127,7 +128,7 @@ export function listZarr(path: string | URL, options?: { path?: string }): ZarrN
       const sub = nodePath.join(dir, name);
       let kind: 'array' | 'group' | null = null;
       if (node.format === 3 && exists(nodePath.join(sub, ZARR_JSON))) {
-        kind = parseJsonObject(readText(nodePath.join(sub, ZARR_JSON)), nodePath.join(sub, ZARR_JSON)).node_type === 'group' ? 'group' : 'array';
+        kind = own(parseJsonObject(readText(nodePath.join(sub, ZARR_JSON)), nodePath.join(sub, ZARR_JSON)), 'node_type') === 'group' ? 'group' : 'array';
       } else if (node.format === 2) {
         kind = exists(nodePath.join(sub, '.zarray')) ? 'array' : exists(nodePath.join(sub, '.zgroup')) ? 'group' : null;
       }

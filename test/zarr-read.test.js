@@ -666,6 +666,23 @@ describe('openZarr(): bad input is a MemmapError with a code', function () {
     for (const [name, doc] of Object.entries(features)) throwsCode(() => openZarr(make(`feature-${name}`, doc)), 'ERR_ZARR_UNSUPPORTED');
   });
 
+  it('a polluted Object.prototype adds no metadata (fields are read as own properties)', function () {
+    const dir = make('polluted', meta({ attributes: undefined }));
+    fs.mkdirSync(path.join(dir, 'c'));
+    fs.writeFileSync(path.join(dir, 'c', '0'), Buffer.from([1, 0, 2, 0])); // int16 little-endian [1, 2] at key c/0
+    const keys = { storage_transformers: [{ name: 'x' }], attributes: { injected: true }, dimension_names: 5, configuration: { endian: 'big' }, endian: 'big', separator: '.' };
+    for (const [k, v] of Object.entries(keys)) Object.defineProperty(Object.prototype, k, { value: v, configurable: true, writable: true });
+    try {
+      const a = openZarr(dir);
+      assert.deepEqual(a.attributes, {});
+      assert.equal(a.dimensionNames, null);
+      assert.deepEqual([...a.read()], [1, 2, 0, 0]);
+      a.close();
+    } finally {
+      for (const k of Object.keys(keys)) delete Object.prototype[k];
+    }
+  });
+
   it("options: mode 'r+' is ERR_NOT_IMPLEMENTED, unknown options ERR_UNKNOWN_OPTION, bad modes ERR_INVALID_MODE", function () {
     const dir = make('ok', meta({}));
     throwsCode(() => openZarr(dir, { mode: 'r+' }), 'ERR_NOT_IMPLEMENTED');
