@@ -668,6 +668,7 @@ describe('openZarr(): bad input is a MemmapError with a code', function () {
 
   it('a polluted Object.prototype adds no metadata (fields are read as own properties)', function () {
     const dir = make('polluted', meta({ attributes: undefined }));
+    const noEndian = make('polluted-endian', meta({ codecs: [{ name: 'bytes' }] })); // int16 needs an endian
     fs.mkdirSync(path.join(dir, 'c'));
     fs.writeFileSync(path.join(dir, 'c', '0'), Buffer.from([1, 0, 2, 0])); // int16 little-endian [1, 2] at key c/0
     const keys = { storage_transformers: [{ name: 'x' }], attributes: { injected: true }, dimension_names: 5, configuration: { endian: 'big' }, endian: 'big', separator: '.' };
@@ -677,6 +678,7 @@ describe('openZarr(): bad input is a MemmapError with a code', function () {
       assert.deepEqual(a.attributes, {});
       assert.equal(a.dimensionNames, null);
       assert.deepEqual([...a.read()], [1, 2, 0, 0]);
+      throwsCode(() => openZarr(noEndian), 'ERR_ZARR_METADATA');
       a.close();
     } finally {
       for (const k of Object.keys(keys)) delete Object.prototype[k];
