@@ -13,6 +13,7 @@ import { HeapStorage } from './storage-heap';
 import { mapFile } from './storage-mapped';
 import { crc32cDecode } from './zarr-codec-crc32c';
 import { gzipDecode } from './zarr-codec-gzip';
+import { decodeShardIndex, shardIndexBytes } from './zarr-codec-sharding';
 import { permutedStrides } from './zarr-codec-transpose';
 import { zlibDecode } from './zarr-codec-zlib';
 import type { ChunkCodecs, ZarrMeta } from './zarr-meta';
@@ -34,7 +35,6 @@ export const MAX_MAPPINGS = 64;
 export const MAX_DECODED_BYTES = 64 * 2 ** 20;
 
 const UINT8 = parseDType('uint8');
-const EMPTY = 2n ** 64n - 1n;
 
 interface FileEntry {
   file: string;
@@ -163,20 +163,11 @@ export class ChunkStore {
     const sh = this.#meta.codecs.sharding;
     if (sh === null) throw new MemmapError('ERR_ZARR_CHUNK', 'not sharded');
     const count = this.#perShard.reduce((a, b) => a * b, 1);
-    const size = 16 * count + (sh.indexCrc ? 4 : 0);
+    const size = shardIndexBytes(count, sh.indexCrc);
     if (entry.length < size) {
       throw new MemmapError('ERR_ZARR_CHUNK', `${entry.file}: ${entry.length} bytes cannot hold a shard index of ${size} bytes`, { path: entry.file });
     }
-    let bytes = this.#window(entry, sh.indexAtStart ? 0 : entry.length - size, size);
-    if (sh.indexCrc) bytes = crc32cDecode(bytes, entry.file);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const little = sh.indexEndian === 'little';
-    const out = new Float64Array(2 * count);
-    for (let i = 0; i < 2 * count; i++) {
-      const v = view.getBigUint64(8 * i, little);
-      out[i] = v === EMPTY ? -1 : v > BigInt(Number.MAX_SAFE_INTEGER) ? -2 : Number(v);
-    }
-    return out;
+    return decodeShardIndex(this.#window(entry, sh.indexAtStart ? 0 : entry.length - size, size), count, sh.indexEndian, sh.indexCrc, entry.file);
   }
 
   /** The file's entry, mapped (or known missing), most recently used last. */
