@@ -70,7 +70,7 @@ export class ChunkStore {
     this.#perShard = sh === null ? meta.grid.map(() => 1) : meta.grid.map((g, d) => g / sh.inner[d]);
   }
 
-  /** How the chunk at `coords` (inner-chunk grid) is stored: its file, and its byte range there (null: none). */
+  /** Where the chunk at `coords` (inner-chunk grid) is stored: its file (a shard when sharded), its key, its index in the shard. */
   where(coords: readonly number[]): { file: string; key: string; inner: number } {
     const sharded = this.#meta.codecs.sharding !== null;
     const outer = sharded ? coords.map((c, d) => Math.floor(c / this.#perShard[d])) : coords;

@@ -205,6 +205,8 @@ function v3Codecs(list: unknown, shape: readonly number[], name: DTypeName, wher
     else if (c.name === 'bytes' || c.name === 'sharding_indexed' || c.name === 'transpose') fail('ERR_ZARR_METADATA', where, `codec ${c.name} out of place: one array -> bytes codec, after the array -> array ones`);
     else unsupported(c.name, where);
   }
+  // bytes -> bytes codecs over a whole shard (rare) would hide its index: refused rather than misread.
+  if (sharding !== null && after.length > 0) unsupported(`${after[0]} (after sharding_indexed)`, where);
   return { stored, order, after, sharding };
 }
 

@@ -652,6 +652,7 @@ describe('openZarr(): bad input is a MemmapError with a code', function () {
       zstd: [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'zstd', configuration: { level: 0 } }],
       blosc: [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'blosc' }],
       'made-up': [{ name: 'made-up' }],
+      'crc32c (after sharding_indexed)': [{ name: 'sharding_indexed', configuration: { chunk_shape: [1] } }, { name: 'crc32c' }],
     };
     for (const [name, list] of Object.entries(codecs)) {
       const err = throwsCode(() => openZarr(make(`codec-${name}`, meta({ codecs: list }))), 'ERR_UNSUPPORTED_CODEC');
