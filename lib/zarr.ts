@@ -438,6 +438,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       storage.copy(ELEM_CODES[this.#dt.name], data !== null && !data.dtype.isNative, viewDescriptor(data === null ? 0 : data.offset, shape, strides, 1), bytes);
       a = memoryArray(this.#dt, shape, bytes);
     }
+    // Arrays the caller closed are dropped now and then, so the set holds only live ones.
+    if (this.#arrays.size >= 64) for (const x of this.#arrays) if (x.closed) this.#arrays.delete(x);
     this.#arrays.add(a);
     return a as MemmapArray<N>;
   }

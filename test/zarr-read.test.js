@@ -589,6 +589,15 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     assert.ok(bytesOf(got).equals(bytesOf(big)));
     assert.equal(a.sum(), big.reduce((s, x) => s + x, 0));
     assert.ok(a.openMappings <= 64 && a.openMappings > 0, `${a.openMappings} mappings`);
+    // Walking every chunk, closing each: mapped, then released.
+    for (let i = 0; i < 10; i++) {
+      for (let j = 0; j < 10; j++) {
+        const ch = a.chunk(i, j);
+        assert.equal(ch.filename, tmp.file(`many/c/${i}/${j}`));
+        assert.equal(ch.get(1, 1), big[(2 * i + 1) * 20 + 2 * j + 1]);
+        ch.close();
+      }
+    }
     const c = a.chunk(9, 9);
     assert.deepEqual([...c.read()], [378, 379, 398, 399]);
     a.close();
