@@ -401,6 +401,19 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     }
   });
 
+  it('shard indexes in big-endian and without a checksum, at either end', function () {
+    for (const [name, opt] of Object.entries({ be: { indexEndian: 'big' }, nocrc: { indexCrc: false }, both: { indexEndian: 'big', indexCrc: false, indexAt: 'start' } })) {
+      Z.writeV3(tmp.file(`idx-${name}`), { shape, chunks: [2, 4], shard: [2, 8], dtype: 'int32', values, fill: 0, skip: (c) => c[0] === 1 && c[1] === 1, ...opt });
+      const a = openZarr(tmp.file(`idx-${name}`));
+      try {
+        const got = a.read();
+        for (const [i, j] of cIndices(shape)) assert.equal(got[i * 8 + j], i >= 2 && i < 4 && j >= 4 ? 0 : values[i * 8 + j], `${name} [${i}, ${j}]`);
+      } finally {
+        a.close();
+      }
+    }
+  });
+
   it('a wrong crc32c is ERR_CHECKSUM (chunk or shard index) and leaves the file unchanged', function () {
     Z.writeV3(tmp.file('crc'), { shape, chunks: [3, 4], dtype: 'int32', values, after: ['crc32c'] });
     Z.writeV3(tmp.file('crcshard'), { shape, chunks: [2, 2], shard: [4, 4], dtype: 'int32', values });

@@ -103,15 +103,16 @@ function chunkValues(values, arrayShape, chunkShape, coords, pad) {
 
 /**
  * Writes a v3 array by hand: float32/int32 little-endian `values` (C order), chunks encoded with `after`
- * (gzip/crc32c), or sharded (`shard`: shard shape; `inner` codecs; index at `indexAt`, crc32c on it).
+ * (gzip/crc32c), or sharded (`shard`: shard shape; `innerAfter` codecs; index at `indexAt`, in `indexEndian`, crc32c on it
+ * unless `indexCrc` is false).
  * `skip(coords)` leaves a chunk (or inner chunk) unwritten / empty. Returns the metadata written.
  */
-function writeV3(dir, { shape, chunks, dtype, values, fill = 0, after = [], shard = null, innerAfter = [], indexAt = 'end', skip = () => false, pad = 0 }) {
+function writeV3(dir, { shape, chunks, dtype, values, fill = 0, after = [], shard = null, innerAfter = [], indexAt = 'end', indexEndian = 'little', indexCrc = true, skip = () => false, pad = 0 }) {
   fs.mkdirSync(dir, { recursive: true });
   const bytesCodec = { name: 'bytes', configuration: { endian: 'little' } };
   const innerCodecs = [bytesCodec, ...innerAfter.map((name) => ({ name, configuration: name === 'gzip' ? { level: 5 } : undefined }))];
   const codecs = shard
-    ? [{ name: 'sharding_indexed', configuration: { chunk_shape: chunks, codecs: innerCodecs, index_codecs: [bytesCodec, { name: 'crc32c' }], index_location: indexAt } }]
+    ? [{ name: 'sharding_indexed', configuration: { chunk_shape: chunks, codecs: innerCodecs, index_codecs: [{ name: 'bytes', configuration: { endian: indexEndian } }, ...(indexCrc ? [{ name: 'crc32c' }] : [])], index_location: indexAt } }]
     : [bytesCodec, ...after.map((name) => (name === 'gzip' ? { name, configuration: { level: 5 } } : { name }))];
   const grid = shard ?? chunks;
   const meta = {
@@ -142,15 +143,16 @@ function writeV3(dir, { shape, chunks, dtype, values, fill = 0, after = [], shar
     const n = per.reduce((a, b) => a * b, 1);
     const index = Buffer.alloc(16 * n, 0xff);
     const parts = [];
-    let at = indexAt === 'start' ? 16 * n + 4 : 0;
+    let at = indexAt === 'start' ? 16 * n + (indexCrc ? 4 : 0) : 0;
     let k = 0;
     let any = false;
     for (const ic of cIndices(per)) {
       const coords = ic.map((c, d) => sc[d] * per[d] + c);
       if (!skip(coords) && coords.every((c, d) => c * chunks[d] < shape[d])) {
         const b = encodeBytes(asBytes(chunkValues(values, shape, chunks, coords, pad)), innerAfter);
-        index.writeBigUInt64LE(BigInt(at), 16 * k);
-        index.writeBigUInt64LE(BigInt(b.length), 16 * k + 8);
+        const put64 = indexEndian === 'big' ? 'writeBigUInt64BE' : 'writeBigUInt64LE';
+        index[put64](BigInt(at), 16 * k);
+        index[put64](BigInt(b.length), 16 * k + 8);
         parts.push(b);
         at += b.length;
         any = true;
@@ -158,7 +160,7 @@ function writeV3(dir, { shape, chunks, dtype, values, fill = 0, after = [], shar
       k++;
     }
     if (!any) continue;
-    const idx = withCrc(index);
+    const idx = indexCrc ? withCrc(index) : index;
     put(sc, indexAt === 'start' ? Buffer.concat([idx, ...parts]) : Buffer.concat([...parts, idx]));
   }
   return meta;
