@@ -3,6 +3,7 @@ import { evict as evict_, memmap as memmap_ } from './memmap';
 import { fromShared as fromShared_ } from './share';
 import { openNpy as openNpy_, readNpyHeader as readNpyHeader_ } from './npy';
 import { parseDType as parseDType_ } from './dtype';
+import { listZarr as listZarr_, openZarr as openZarr_ } from './zarr';
 
 // The factories keep the error contract: anything thrown is a MemmapError.
 export const memmap: typeof memmap_ = guarded(memmap_);
@@ -11,6 +12,10 @@ export const evict: typeof evict_ = guarded(evict_);
 export const openNpy: typeof openNpy_ = guarded(openNpy_);
 export const readNpyHeader: typeof readNpyHeader_ = guarded(readNpyHeader_);
 export const parseDType: typeof parseDType_ = guarded(parseDType_);
+export const openZarr: typeof openZarr_ = guarded(openZarr_);
+export const listZarr: typeof listZarr_ = guarded(listZarr_);
+export { ZarrArray } from './zarr';
+export type { OpenZarrOptions, ZarrNodeInfo } from './zarr';
 export { pageSize } from './memmap';
 export { hasFloat16Array } from './dtype';
 export { MemmapArray } from './array';

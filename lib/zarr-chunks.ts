@@ -1,0 +1,213 @@
+// The chunks of one Zarr array: where each lives and its bytes. Uncompressed
+// chunk and shard files (codecs: bytes, transpose, crc32c) are mapped and read
+// in place; compressed ones are decoded into memory. Both are kept in small
+// LRU caches: open mappings (each file a mapping; vm.max_map_count bounds them)
+// and decoded chunks (by bytes).
+import * as path from 'node:path';
+import { maxBufferLength } from './binding';
+import { type DType, parseDType } from './dtype';
+import { MemmapError } from './errors';
+import { sizeOf } from './layout';
+import type { Storage } from './storage';
+import { HeapStorage } from './storage-heap';
+import { mapFile } from './storage-mapped';
+import { crc32cDecode } from './zarr-codec-crc32c';
+import { gzipDecode } from './zarr-codec-gzip';
+import { decodeShardIndex, shardIndexBytes } from './zarr-codec-sharding';
+import { permutedStrides } from './zarr-codec-transpose';
+import { zlibDecode } from './zarr-codec-zlib';
+import type { ChunkCodecs, ZarrMeta } from './zarr-meta';
+
+/** A chunk's elements: bytes of `storage` from `offset`, at element `strides` in the chunk's axes, of dtype `dtype`. */
+export interface ChunkData {
+  storage: Storage;
+  offset: number;
+  strides: number[];
+  dtype: DType;
+  /** The file it is mapped in place from; null when decoded into memory. */
+  file: string | null;
+  /** The storage's bytes for single elements (get()), `offset` included; null past one ArrayBuffer. */
+  view: DataView | null;
+}
+
+/** Default bounds of the caches. */
+export const MAX_MAPPINGS = 64;
+export const MAX_DECODED_BYTES = 64 * 2 ** 20;
+
+const UINT8 = parseDType('uint8');
+
+interface FileEntry {
+  file: string;
+  storage: Storage | null;
+  length: number;
+  /** Shard index: [offset, nbytes] per inner chunk, -1 for an empty one. */
+  index: Float64Array | null;
+  /** Chunks (inner chunk numbers; 0 for a whole file) whose checksums were checked. */
+  verified: Set<number>;
+  /** The whole file as one DataView (made on first use), null past one ArrayBuffer. */
+  view: DataView | null | undefined;
+}
+
+function dataView(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export class ChunkStore {
+  readonly #dir: string;
+  readonly #meta: ZarrMeta;
+  /** Inner chunk shape (the grid's when not sharded). */
+  readonly chunkShape: number[];
+  readonly #perShard: number[];
+  readonly #files = new Map<string, FileEntry>();
+  readonly #decoded = new Map<string, { data: ChunkData; bytes: number }>();
+  #decodedBytes = 0;
+
+  constructor(dir: string, meta: ZarrMeta) {
+    this.#dir = dir;
+    this.#meta = meta;
+    const sh = meta.codecs.sharding;
+    this.chunkShape = sh === null ? meta.grid.slice() : sh.inner.slice();
+    this.#perShard = sh === null ? meta.grid.map(() => 1) : meta.grid.map((g, d) => g / sh.inner[d]);
+  }
+
+  /** Where the chunk at `coords` (inner-chunk grid) is stored: its file (a shard when sharded), its key, its index in the shard. */
+  where(coords: readonly number[]): { file: string; key: string; inner: number } {
+    const sharded = this.#meta.codecs.sharding !== null;
+    const outer = sharded ? coords.map((c, d) => Math.floor(c / this.#perShard[d])) : coords;
+    let inner = 0;
+    if (sharded) for (let d = 0; d < coords.length; d++) inner = inner * this.#perShard[d] + (coords[d] % this.#perShard[d]);
+    const key = this.#meta.key(outer);
+    return { file: path.join(this.#dir, key), key, inner };
+  }
+
+  /** The chunk's elements, or null where nothing is stored (the fill value). */
+  chunk(coords: readonly number[]): ChunkData | null {
+    const { file, key, inner } = this.where(coords);
+    const cacheKey = `${key}#${inner}`;
+    const hit = this.#decoded.get(cacheKey);
+    if (hit !== undefined) {
+      this.#decoded.delete(cacheKey);
+      this.#decoded.set(cacheKey, hit);
+      return hit.data;
+    }
+    const entry = this.#open(file);
+    if (entry.storage === null) return null;
+    const sh = this.#meta.codecs.sharding;
+    let start = 0;
+    let length = entry.length;
+    let codecs = this.#meta.codecs;
+    if (sh !== null) {
+      const index = (entry.index ??= this.#readIndex(entry));
+      const off = index[2 * inner];
+      const n = index[2 * inner + 1];
+      if (off === -1 && n === -1) return null;
+      if (off < 0 || n < 0 || off + n > entry.length) {
+        throw new MemmapError('ERR_ZARR_CHUNK', `${file}: index entry ${inner} (offset ${off}, ${n} bytes) is outside the shard (${entry.length} bytes)`, { path: file });
+      }
+      start = off;
+      length = n;
+      codecs = sh.codecs;
+    }
+    const data = this.#decode(entry, start, length, codecs, inner);
+    if (data.file === null) this.#keepDecoded(cacheKey, data, length);
+    return data;
+  }
+
+  #window(entry: FileEntry, start: number, length: number): Uint8Array {
+    const w = (entry.storage as Storage).bytes(start, length);
+    return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  }
+
+  #decode(entry: FileEntry, start: number, length: number, codecs: ChunkCodecs, inner: number): ChunkData {
+    const shape = this.chunkShape;
+    const expect = sizeOf(shape) * codecs.stored.itemsize;
+    const strides = permutedStrides(shape, codecs.order);
+    const where = entry.file;
+    const wrongSize = (n: number): MemmapError =>
+      new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
+    if (codecs.after.every((c) => c === 'crc32c')) {
+      // In place: only checksums to check, once per mapping.
+      const sums = codecs.after.length;
+      if (sums > 0 && !entry.verified.has(inner)) {
+        let bytes = this.#window(entry, start, length);
+        for (let i = 0; i < sums; i++) bytes = crc32cDecode(bytes, where);
+        entry.verified.add(inner);
+      }
+      if (length - 4 * sums !== expect) throw wrongSize(length - 4 * sums);
+      if (entry.view === undefined) entry.view = entry.length <= maxBufferLength ? dataView(this.#window(entry, 0, entry.length)) : null;
+      return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file, view: entry.view };
+    }
+    let bytes = this.#window(entry, start, length);
+    for (let i = codecs.after.length - 1; i >= 0; i--) {
+      const c = codecs.after[i];
+      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : c === 'gzip' ? gzipDecode(bytes, where) : zlibDecode(bytes, where);
+    }
+    if (bytes.length !== expect) throw wrongSize(bytes.length);
+    return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
+  }
+
+  #keepDecoded(key: string, data: ChunkData, _encoded: number): void {
+    const bytes = data.storage.length;
+    if (bytes > MAX_DECODED_BYTES) return;
+    this.#decoded.set(key, { data, bytes });
+    this.#decodedBytes += bytes;
+    for (const [k, v] of this.#decoded) {
+      if (this.#decodedBytes <= MAX_DECODED_BYTES) break;
+      this.#decoded.delete(k);
+      this.#decodedBytes -= v.bytes;
+      v.data.storage.close();
+    }
+  }
+
+  #readIndex(entry: FileEntry): Float64Array {
+    const sh = this.#meta.codecs.sharding;
+    if (sh === null) throw new MemmapError('ERR_ZARR_CHUNK', 'not sharded');
+    const count = this.#perShard.reduce((a, b) => a * b, 1);
+    const size = shardIndexBytes(count, sh.indexCrc);
+    if (entry.length < size) {
+      throw new MemmapError('ERR_ZARR_CHUNK', `${entry.file}: ${entry.length} bytes cannot hold a shard index of ${size} bytes`, { path: entry.file });
+    }
+    return decodeShardIndex(this.#window(entry, sh.indexAtStart ? 0 : entry.length - size, size), count, sh.indexEndian, sh.indexCrc, entry.file);
+  }
+
+  /** The file's entry, mapped (or known missing), most recently used last. */
+  #open(file: string): FileEntry {
+    const hit = this.#files.get(file);
+    if (hit !== undefined) {
+      this.#files.delete(file);
+      this.#files.set(file, hit);
+      return hit;
+    }
+    let storage: Storage | null = null;
+    try {
+      storage = mapFile({ filename: file, mode: 'r', dtype: UINT8, shape: undefined, offset: 0, order: 'C', populate: false }).storage;
+    } catch (err) {
+      const code = err instanceof MemmapError ? err.code : '';
+      if (code === 'ERR_EMPTY_FILE') throw new MemmapError('ERR_ZARR_CHUNK', `${file}: an empty chunk file`, { path: file });
+      if (code !== 'ENOENT') throw err;
+    }
+    const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set(), view: undefined };
+    this.#files.set(file, entry);
+    while (this.#files.size > MAX_MAPPINGS) {
+      const [k, oldest] = this.#files.entries().next().value as [string, FileEntry];
+      this.#files.delete(k);
+      oldest.storage?.close();
+    }
+    return entry;
+  }
+
+  /** Mappings open now (tests check the bound). */
+  get openMappings(): number {
+    let n = 0;
+    for (const e of this.#files.values()) if (e.storage !== null) n++;
+    return n;
+  }
+
+  close(): void {
+    for (const e of this.#files.values()) e.storage?.close();
+    this.#files.clear();
+    for (const v of this.#decoded.values()) v.data.storage.close();
+    this.#decoded.clear();
+    this.#decodedBytes = 0;
+  }
+}

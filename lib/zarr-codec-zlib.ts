@@ -1,0 +1,11 @@
+// `zlib` (numcodecs' Zlib, v2 compressor; also a v3 extension name): a zlib stream, through node:zlib.
+import { inflateSync } from 'node:zlib';
+import { MemmapError } from './errors';
+
+export function zlibDecode(bytes: Uint8Array, where: string): Uint8Array {
+  try {
+    return inflateSync(bytes);
+  } catch (err) {
+    throw new MemmapError('ERR_ZARR_CHUNK', `${where}: not valid zlib data`, { path: where, cause: err });
+  }
+}

@@ -1,0 +1,597 @@
+// Zarr arrays on local disk, read-only (first slice of issue 13): openZarr()
+// opens a v2 (`.zarray`) or v3 (`zarr.json`) array directory; listZarr()
+// describes a group. Reads walk the chunks a selection touches and copy each
+// chunk's part with the native copy kernel; reductions run over the assembled
+// selection (chunk-by-chunk native reductions are the next step).
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { inspect } from 'node:util';
+import { maxBufferLength } from './binding';
+import type { MemmapArray, MeanTypes, Reduced, ReduceArgs, SumTypes } from './array';
+import { memoryArray } from './array';
+import { guardPrototype } from './boundary';
+import { type Codec, codecOf } from './codec';
+import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, parseDType, type ValueTypes } from './dtype';
+import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { dtypeRepr, tupleRepr } from './format';
+import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
+import { mapArray } from './memmap';
+import { normalizeMode, readOptions } from './options';
+import { displayPath, normalizePath } from './paths';
+import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
+import { splitArgs } from './reduce';
+import type { Storage } from './storage';
+import { HeapStorage } from './storage-heap';
+import { type ChunkData, ChunkStore } from './zarr-chunks';
+import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
+
+export interface OpenZarrOptions {
+  /** 'r' (default). Writes ('r+') are not implemented yet: ERR_NOT_IMPLEMENTED. */
+  mode?: 'r' | 'r+';
+  /** A member of the group at `path`, e.g. 'a/b' (`/`-separated, no `..`). */
+  path?: string;
+}
+
+/** What listZarr() returns. */
+export interface ZarrNodeInfo {
+  nodeType: 'array' | 'group';
+  zarrFormat: 2 | 3;
+  attributes: Record<string, unknown>;
+  /** Direct children that are Zarr nodes, by name (a group's; an array has none). */
+  members: { name: string; nodeType: 'array' | 'group' }[];
+}
+
+const ZARR_JSON = 'zarr.json';
+
+/** The directory `path` (+ member `sub`) names, absolute. */
+function nodeDir(p: unknown, sub: unknown, fn: string): string {
+  const file = normalizePath(p);
+  if (typeof file !== 'string') throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} takes a path that is valid UTF-8 (a string or file: URL)`);
+  let dir = nodePath.resolve(file);
+  if (sub !== undefined) {
+    if (typeof sub !== 'string') throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} option path must be a string, got ${describe(sub)}`);
+    const parts = sub.split('/').filter((s) => s !== '' && s !== '.');
+    if (parts.some((s) => s === '..' || s.includes('\0') || s.includes('\\'))) {
+      throw new MemmapTypeError('ERR_INVALID_ARG_VALUE', `${fn} option path must name a member inside the group (no "..")`);
+    }
+    dir = nodePath.join(dir, ...parts);
+  }
+  return dir;
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw fsError(err, file);
+  }
+}
+
+function exists(file: string): boolean {
+  return fs.existsSync(file);
+}
+
+/** The node at `dir`: its format and metadata document. */
+function readNode(dir: string): { format: 2 | 3; kind: 'array' | 'group'; doc: Record<string, unknown>; attributes: Record<string, unknown>; where: string } {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    throw fsError(err, dir);
+  }
+  if (!st.isDirectory()) throw new MemmapError('ERR_NOT_ZARR_ARRAY', `${dir} is not a directory: a Zarr array or group is one`, { path: dir });
+  const v3 = nodePath.join(dir, ZARR_JSON);
+  if (exists(v3)) {
+    const doc = parseJsonObject(readText(v3), v3);
+    const kind = own(doc, 'node_type') === 'group' ? 'group' : 'array';
+    const attrs = own(doc, 'attributes');
+    const attributes = isObject(attrs) ? attrs : {};
+    return { format: 3, kind, doc, attributes, where: v3 };
+  }
+  const attrsFile = nodePath.join(dir, '.zattrs');
+  const attributes = exists(attrsFile) ? parseJsonObject(readText(attrsFile), attrsFile) : {};
+  for (const [name, kind] of [['.zarray', 'array'], ['.zgroup', 'group']] as const) {
+    const f = nodePath.join(dir, name);
+    if (exists(f)) return { format: 2, kind, doc: parseJsonObject(readText(f), f), attributes, where: f };
+  }
+  throw new MemmapError('ERR_NOT_ZARR_ARRAY', `${dir} holds no Zarr metadata (zarr.json, .zarray or .zgroup)`, { path: dir });
+}
+
+/**
+ * Opens a Zarr array directory (v3 `zarr.json` or v2 `.zarray`) for reading.
+ * @throws ERR_NOT_ZARR_ARRAY (a group, or no Zarr metadata), ERR_ZARR_METADATA, ERR_ZARR_UNSUPPORTED,
+ * ERR_UNSUPPORTED_CODEC, ERR_NOT_IMPLEMENTED (mode 'r+'), ERR_UNKNOWN_OPTION, ERR_INVALID_MODE, OS codes (ENOENT, …).
+ */
+export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, options?: OpenZarrOptions): ZarrArray<N> {
+  const o = readOptions(options, ['mode', 'path'], 'openZarr()');
+  const mode = normalizeMode(o.mode ?? 'r');
+  if (mode !== 'r') throw new MemmapError('ERR_NOT_IMPLEMENTED', `openZarr() opens arrays read-only for now (mode 'r'); mode '${mode}' is not implemented yet`);
+  const dir = nodeDir(path, o.path, 'openZarr()');
+  const node = readNode(dir);
+  if (node.kind !== 'array') throw new MemmapError('ERR_NOT_ZARR_ARRAY', `${dir} is a Zarr group, not an array: open a member with { path }, list them with listZarr()`, { path: dir });
+  const meta = node.format === 3 ? v3Meta(node.doc, node.where) : v2Meta(node.doc, node.attributes, node.where);
+  return new ZarrArray<N>(kInternal, dir, meta);
+}
+
+/**
+ * Describes the Zarr node at `path` (a group or an array): format, attributes, and a group's direct members.
+ * @throws ERR_NOT_ZARR_ARRAY (no Zarr metadata there), ERR_ZARR_METADATA, ERR_UNKNOWN_OPTION, OS codes (ENOENT, …).
+ */
+export function listZarr(path: string | URL, options?: { path?: string }): ZarrNodeInfo {
+  const o = readOptions(options, ['path'], 'listZarr()');
+  const dir = nodeDir(path, o.path, 'listZarr()');
+  const node = readNode(dir);
+  const members: ZarrNodeInfo['members'] = [];
+  if (node.kind === 'group') {
+    const names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    for (const name of names) {
+      const sub = nodePath.join(dir, name);
+      let kind: 'array' | 'group' | null = null;
+      if (node.format === 3 && exists(nodePath.join(sub, ZARR_JSON))) {
+        kind = own(parseJsonObject(readText(nodePath.join(sub, ZARR_JSON)), nodePath.join(sub, ZARR_JSON)), 'node_type') === 'group' ? 'group' : 'array';
+      } else if (node.format === 2) {
+        kind = exists(nodePath.join(sub, '.zarray')) ? 'array' : exists(nodePath.join(sub, '.zgroup')) ? 'group' : null;
+      }
+      if (kind !== null) members.push({ name, nodeType: kind });
+    }
+  }
+  return { nodeType: node.kind, zarrFormat: node.format, attributes: node.attributes, members };
+}
+
+const kInternal = Symbol('memmap.zarr');
+let isZarr: (x: unknown) => boolean;
+
+/** One axis of a selection: its runs within single chunks. */
+interface Run {
+  chunk: number;
+  /** First output position (along the kept axis) and count. */
+  at: number;
+  n: number;
+  /** First element inside the chunk, and the step. */
+  inner: number;
+  step: number;
+}
+
+/**
+ * A read-only Zarr array (v2 or v3) on local disk: `openZarr()` makes one.
+ * Chunks are read where they are touched; uncompressed ones are mapped in place.
+ */
+export class ZarrArray<N extends DTypeName = DTypeName> {
+  readonly dtype: N;
+  /** Dimensions (frozen). */
+  readonly shape: readonly number[];
+  /** Chunk shape (a shard's inner chunks when sharded), frozen. */
+  readonly chunks: readonly number[];
+  /** Shard shape of a sharded v3 array, else null. */
+  readonly shards: readonly number[] | null;
+  readonly ndim: number;
+  readonly size: number;
+  readonly itemsize: number;
+  readonly zarrFormat: 2 | 3;
+  /** User attributes (v3 `attributes`, v2 `.zattrs`), frozen. */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  /** v3 `dimension_names`, or null. */
+  readonly dimensionNames: readonly (string | null)[] | null;
+  /** The fill value as the metadata spells it. */
+  readonly fillValue: unknown;
+  /** Absolute path of the array directory. */
+  readonly path: string;
+  readonly mode = 'r' as const;
+  readonly readonly = true as const;
+
+  #store: ChunkStore | null;
+  readonly #meta: ZarrMeta;
+  readonly #dt: DType;
+  readonly #fill: HeapStorage;
+  readonly #storedCodec: Codec;
+  readonly #arrays = new Set<MemmapArray>();
+
+  /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
+  constructor(token: symbol, dir: string, meta: ZarrMeta) {
+    if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use openZarr() to open a Zarr array');
+    this.#meta = meta;
+    this.#dt = meta.dtype;
+    this.#store = new ChunkStore(dir, meta);
+    this.#fill = new HeapStorage(meta.fill);
+    this.#storedCodec = codecOf(meta.codecs.stored);
+    this.dtype = meta.dtype.name as N;
+    this.shape = Object.freeze(meta.shape.slice());
+    this.chunks = Object.freeze(this.#store.chunkShape.slice());
+    this.shards = meta.codecs.sharding === null ? null : Object.freeze(meta.grid.slice());
+    this.ndim = meta.shape.length;
+    this.size = sizeOf(meta.shape);
+    this.itemsize = meta.dtype.itemsize;
+    this.zarrFormat = meta.zarrFormat;
+    this.attributes = Object.freeze({ ...meta.attributes });
+    this.dimensionNames = meta.dimensionNames === null ? null : Object.freeze(meta.dimensionNames.slice());
+    this.fillValue = meta.fillValue;
+    this.path = dir;
+  }
+
+  static {
+    isZarr = (x: unknown): boolean => typeof x === 'object' && x !== null && #store in x;
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#store === null;
+  }
+
+  #live(): ChunkStore {
+    if (this.#store === null) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.path} is closed`, { path: this.path });
+    return this.#store;
+  }
+
+  /**
+   * Element at the given indices (negative count from the end).
+   * @throws ERR_OUT_OF_RANGE, ERR_INVALID_INDEX, ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED.
+   */
+  get(...index: number[]): ValueTypes[N] {
+    const store = this.#live();
+    if (index.length !== this.ndim) throw new MemmapRangeError('ERR_INVALID_INDEX', `expected ${this.ndim} indices, got ${index.length}`);
+    const coords: number[] = [];
+    let at = 0;
+    const inner: number[] = [];
+    for (let d = 0; d < this.ndim; d++) {
+      const i = axisIndex(index[d], this.shape[d], d);
+      coords.push(Math.floor(i / this.chunks[d]));
+      inner.push(i % this.chunks[d]);
+    }
+    const data = store.chunk(coords);
+    if (data === null) return codecOf(this.#dt).read(new DataView(this.#meta.fill.buffer, this.#meta.fill.byteOffset, this.itemsize), 0) as ValueTypes[N];
+    for (let d = 0; d < this.ndim; d++) at += inner[d] * data.strides[d];
+    const byte = data.offset + at * this.itemsize;
+    if (data.view !== null) return this.#storedCodec.read(data.view, byte) as ValueTypes[N];
+    const w = data.storage.bytes(byte, this.itemsize);
+    return this.#storedCodec.read(new DataView(w.buffer, w.byteOffset, w.byteLength), 0) as ValueTypes[N];
+  }
+
+  /** Per axis: kept or not, and its runs over chunks; the selection's shape. */
+  #select(index: readonly IndexItem[]): { shape: number[]; runs: Run[][]; kept: boolean[] } {
+    const shape = this.shape;
+    const cstrides = stridesFor(shape, 'C');
+    const v = viewOf(shape, cstrides, index, 1); // checks every item as MemmapArray.read() does
+    const kept: boolean[] = [];
+    for (let d = 0; d < this.ndim; d++) {
+      const item = d < index.length ? index[d] : null;
+      kept.push(!(typeof item === 'number' || typeof item === 'bigint'));
+    }
+    const runs: Run[][] = [];
+    if (sizeOf(v.shape) === 0) return { shape: v.shape, runs, kept };
+    let rest = v.offset;
+    let k = 0;
+    for (let d = 0; d < this.ndim; d++) {
+      const start = Math.floor(rest / cstrides[d]);
+      rest -= start * cstrides[d];
+      let count = 1;
+      let step = 1;
+      if (kept[d]) {
+        count = v.shape[k];
+        if (count > 1) step = v.strides[k] / cstrides[d];
+        k++;
+      }
+      const c = this.chunks[d];
+      const axis: Run[] = [];
+      for (let j = 0; j < count; j++) {
+        const i = start + j * step;
+        const chunk = Math.floor(i / c);
+        const last = axis.length > 0 ? axis[axis.length - 1] : null;
+        if (last !== null && last.chunk === chunk) last.n++;
+        else axis.push({ chunk, at: j, n: 1, inner: i - chunk * c, step });
+      }
+      runs.push(axis);
+    }
+    return { shape: v.shape, runs, kept };
+  }
+
+  /** The selection's elements in C order, this machine's byte order. */
+  #gather(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array } {
+    const store = this.#live();
+    const { shape, runs, kept } = this.#select(index);
+    const itemsize = this.itemsize;
+    const count = sizeOf(shape);
+    const total = count * itemsize;
+    if (total > maxBufferLength) throw new MemmapError('ERR_TOO_LARGE', `a copy of ${total} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
+    const out = new Uint8Array(total);
+    if (count === 0) return { shape, bytes: out };
+    const ndim = this.ndim;
+    const outStrides = stridesFor(shape, 'C');
+    const pick = new Array<number>(ndim).fill(0);
+    const type = ELEM_CODES[this.#dt.name];
+    for (;;) {
+      const coords: number[] = [];
+      for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
+      const data: ChunkData | null = store.chunk(coords);
+      const bshape: number[] = [];
+      const bstrides: number[] = [];
+      const at: number[] = [];
+      let offset = 0;
+      for (let d = 0; d < ndim; d++) {
+        const r = runs[d][pick[d]];
+        const st = data === null ? 0 : data.strides[d];
+        offset += r.inner * st;
+        if (kept[d]) {
+          bshape.push(r.n);
+          bstrides.push(r.n > 1 ? r.step * st * itemsize : 0);
+          at.push(r.at);
+        }
+      }
+      const storage: Storage = data === null ? this.#fill : data.storage;
+      const base = data === null ? 0 : data.offset + offset * itemsize;
+      const swap = data !== null && !data.dtype.isNative;
+      const desc = viewDescriptor(base, bshape, bstrides, 1);
+      const bcount = sizeOf(bshape);
+      if (bcount === count) storage.copy(type, swap, desc, out);
+      else {
+        const tmp = new Uint8Array(bcount * itemsize);
+        storage.copy(type, swap, desc, tmp);
+        place(out, outStrides, at, tmp, bshape, itemsize);
+      }
+      let d = ndim - 1;
+      for (; d >= 0; d--) {
+        if (++pick[d] < runs[d].length) break;
+        pick[d] = 0;
+      }
+      if (d < 0) break;
+    }
+    return { shape, bytes: out };
+  }
+
+  /**
+   * A copy of `a[...index]` (numpy basic indexing, as MemmapArray.read()) as a new TypedArray in C order of the
+   * selection, this machine's byte order; missing chunks read as the fill value.
+   * @throws ERR_INVALID_INDEX, ERR_OUT_OF_RANGE, ERR_UNKNOWN_OPTION, ERR_TOO_LARGE, ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED.
+   */
+  read(...index: IndexItem[]): DataTypes[N] {
+    const { index: items, options } = splitArgs(index);
+    readOptions(options, [], 'read()');
+    const { bytes } = this.#gather(items);
+    const { array, lanes } = DTYPES[this.#dt.name];
+    return new array(bytes.buffer as ArrayBuffer, 0, (bytes.byteLength / this.itemsize) * lanes) as DataTypes[N];
+  }
+
+  /**
+   * The elements at the given coordinates, one integer array per axis, all of one length (numpy's `z[ii, jj]`), as a
+   * new TypedArray like read() returns; negative indices count from the end. Points are grouped by chunk and each
+   * chunk's are read with the native gather kernel.
+   * @throws ERR_OUT_OF_RANGE, ERR_INVALID_INDEX, ERR_TOO_LARGE, ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED.
+   */
+  gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
+    const store = this.#live();
+    const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
+    const ndim = this.ndim;
+    const itemsize = this.itemsize;
+    // Chunk of each point, and the points of each chunk (in order of first use). `at`: the indices, normalised
+    // (columns may be the caller's own Float64Arrays: never written).
+    const at = columns.map(() => new Float64Array(count));
+    const groups = new Map<string, { chunk: number[]; points: number[] }>();
+    for (let k = 0; k < count; k++) {
+      const chunk: number[] = [];
+      for (let d = 0; d < ndim; d++) {
+        const v = columns[d][k];
+        if (!Number.isInteger(v)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${describe(v)} (array ${d}, position ${k}) must be an integer`);
+        const n = this.shape[d];
+        const i = v < 0 ? v + n : v;
+        if (i < 0 || i >= n) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${v} (array ${d}, position ${k}) is out of bounds for axis ${d} with size ${n}`);
+        at[d][k] = i;
+        chunk.push(Math.floor(i / this.chunks[d]));
+      }
+      const key = chunk.join(',');
+      const g = groups.get(key);
+      if (g === undefined) groups.set(key, { chunk, points: [k] });
+      else g.points.push(k);
+    }
+    const out = new Uint8Array(count * itemsize);
+    const type = ELEM_CODES[this.#dt.name];
+    for (const { chunk, points } of groups.values()) {
+      const data = store.chunk(chunk);
+      const m = points.length;
+      const tmp = new Uint8Array(m * itemsize);
+      if (data === null) {
+        for (let p = 0; p < m; p++) tmp.set(this.#meta.fill, p * itemsize);
+      } else {
+        const inner: Float64Array[] = [];
+        for (let d = 0; d < ndim; d++) {
+          const col = new Float64Array(m);
+          for (let p = 0; p < m; p++) col[p] = at[d][points[p]] - chunk[d] * this.chunks[d];
+          inner.push(col);
+        }
+        const strides = data.strides.map((st) => st * itemsize);
+        const bad = data.storage.gather(type, !data.dtype.isNative, inner, viewDescriptor(data.offset, this.chunks, strides, 1), tmp);
+        if (bad !== undefined) throw new MemmapError('ERR_ZARR_CHUNK', `${data.file ?? this.path}: a gathered point fell outside its chunk`);
+      }
+      for (let p = 0; p < m; p++) out.set(tmp.subarray(p * itemsize, (p + 1) * itemsize), points[p] * itemsize);
+    }
+    const { array, lanes } = DTYPES[this.#dt.name];
+    return new array(out.buffer, 0, count * lanes) as DataTypes[N];
+  }
+
+  /** `a[...index]` as an in-memory MemmapArray (shape of the selection). @throws as read(). */
+  copy(...index: IndexItem[]): MemmapArray<N> {
+    const { shape, bytes } = this.#gather(index);
+    return memoryArray(this.#dt, shape, bytes) as MemmapArray<N>;
+  }
+
+  /**
+   * The stored chunk at chunk-grid coordinates `coords` (inner chunks when sharded), full size (edge chunks too) as a
+   * MemmapArray: a zero-copy read-only mapping of the file when the chunk is stored uncompressed (C or F layout), else
+   * an in-memory copy; a chunk never written is an in-memory array of the fill value. It stays valid until it or
+   * this array is closed.
+   * @throws ERR_INVALID_INDEX, ERR_OUT_OF_RANGE (coordinates outside the chunk grid), ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED.
+   */
+  chunk(...coords: number[]): MemmapArray<N> {
+    const store = this.#live();
+    if (coords.length !== this.ndim) throw new MemmapRangeError('ERR_INVALID_INDEX', `expected ${this.ndim} chunk coordinates, got ${coords.length}`);
+    const c: number[] = [];
+    for (let d = 0; d < this.ndim; d++) c.push(axisIndex(coords[d], Math.ceil(this.shape[d] / this.chunks[d]), d));
+    const data = store.chunk(c);
+    const shape = this.chunks.slice();
+    const n = sizeOf(shape);
+    let a: MemmapArray;
+    const order = data === null ? null : layoutOrder(shape, data.strides);
+    if (data !== null && data.file !== null && order !== null) {
+      a = mapArray({ filename: data.file, mode: 'r', dtype: data.dtype, shape, offset: data.offset, order, populate: false });
+    } else {
+      const bytes = new Uint8Array(n * this.itemsize);
+      const storage = data === null ? this.#fill : data.storage;
+      const strides = data === null ? shape.map(() => 0) : data.strides.map((s) => s * this.itemsize);
+      storage.copy(ELEM_CODES[this.#dt.name], data !== null && !data.dtype.isNative, viewDescriptor(data === null ? 0 : data.offset, shape, strides, 1), bytes);
+      a = memoryArray(this.#dt, shape, bytes);
+    }
+    // Arrays the caller closed are dropped now and then, so the set holds only live ones.
+    if (this.#arrays.size >= 64) for (const x of this.#arrays) if (x.closed) this.#arrays.delete(x);
+    this.#arrays.add(a);
+    return a as MemmapArray<N>;
+  }
+
+  #reduce(op: string, args: readonly unknown[]): unknown {
+    const { index, options } = splitArgs(args);
+    const { shape, bytes } = this.#gather(index);
+    const a = memoryArray(this.#dt, shape, bytes) as unknown as Record<string, (...x: unknown[]) => unknown>;
+    return a[op](...(options === undefined ? [] : [options]));
+  }
+
+  /** numpy's sum() of `a[...index]` (as MemmapArray.sum(), over the selection read into memory). @throws as read(), and as MemmapArray.sum(). */
+  sum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
+    return this.#reduce('sum', args) as Reduced<O, SumTypes[N]>;
+  }
+  /** As MemmapArray.prod(). @throws as sum(). */
+  prod<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
+    return this.#reduce('prod', args) as Reduced<O, SumTypes[N]>;
+  }
+  /** As MemmapArray.mean(). @throws as sum(). */
+  mean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
+    return this.#reduce('mean', args) as Reduced<O, MeanTypes[N]>;
+  }
+  /** As MemmapArray.var(). @throws as sum(). */
+  var<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('var', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.std(). @throws as sum(). */
+  std<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('std', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.min(). @throws as sum(), ERR_EMPTY_REDUCTION. */
+  min<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('min', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** As MemmapArray.max(). @throws as sum(), ERR_EMPTY_REDUCTION. */
+  max<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('max', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** As MemmapArray.argmin(). @throws as sum(), ERR_EMPTY_REDUCTION. */
+  argmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('argmin', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.argmax(). @throws as sum(), ERR_EMPTY_REDUCTION. */
+  argmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('argmax', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.any(). @throws as sum(). */
+  any<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
+    return this.#reduce('any', args) as Reduced<O, boolean>;
+  }
+  /** As MemmapArray.all(). @throws as sum(). */
+  all<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, boolean> {
+    return this.#reduce('all', args) as Reduced<O, boolean>;
+  }
+  /** As MemmapArray.countNonzero(). @throws as sum(). */
+  countNonzero<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('countNonzero', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.nansum(). @throws as sum(). */
+  nansum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
+    return this.#reduce('nansum', args) as Reduced<O, SumTypes[N]>;
+  }
+  /** As MemmapArray.nanmean(). @throws as sum(). */
+  nanmean<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, MeanTypes[N]> {
+    return this.#reduce('nanmean', args) as Reduced<O, MeanTypes[N]>;
+  }
+  /** As MemmapArray.nanvar(). @throws as sum(). */
+  nanvar<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanvar', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.nanstd(). @throws as sum(). */
+  nanstd<O extends VarianceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanstd', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.nanmin(). @throws as sum(), ERR_EMPTY_REDUCTION. */
+  nanmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('nanmin', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** As MemmapArray.nanmax(). @throws as sum(), ERR_EMPTY_REDUCTION. */
+  nanmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, ValueTypes[N]> {
+    return this.#reduce('nanmax', args) as Reduced<O, ValueTypes[N]>;
+  }
+  /** As MemmapArray.nanargmin(). @throws as sum(), ERR_EMPTY_REDUCTION, ERR_ALL_NAN. */
+  nanargmin<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanargmin', args) as Reduced<O, number>;
+  }
+  /** As MemmapArray.nanargmax(). @throws as sum(), ERR_EMPTY_REDUCTION, ERR_ALL_NAN. */
+  nanargmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
+    return this.#reduce('nanargmax', args) as Reduced<O, number>;
+  }
+
+  /**
+   * Narrows the type: `if (z.is('float32')) z.read()` is a Float32Array. Any dtype string; byte order is not compared.
+   * @throws ERR_INVALID_DTYPE for a string that is not a dtype.
+   */
+  is<D extends DTypeString>(dtype: D): this is ZarrArray<CanonicalDType<D>> {
+    return parseDType(dtype).name === this.dtype;
+  }
+
+  /** Chunk and shard files mapped now (at most 64: the least recently used is closed). @throws ERR_CLOSED. */
+  get openMappings(): number {
+    return this.#live().openMappings;
+  }
+
+  /** Closes every chunk mapping and every array chunk() returned. Idempotent; later calls throw ERR_CLOSED. */
+  close(): void {
+    const store = this.#store;
+    if (store === null) return;
+    this.#store = null;
+    store.close();
+    for (const a of this.#arrays) a.close();
+    this.#arrays.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** A one-line description (values are not read). Never throws. */
+  toString(): string {
+    if (!isZarr(this)) return '[object ZarrArray]';
+    const state = this.closed ? ', closed' : '';
+    return `ZarrArray(${JSON.stringify(displayPath(this.path))}, shape=${tupleRepr(this.shape)}, dtype=${dtypeRepr(this.#dt)}, chunks=${tupleRepr(this.chunks)}, zarr_format=${this.zarrFormat}${state})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+guardPrototype(ZarrArray.prototype, [], (x) => isZarr(x));
+
+/** Copies a C-contiguous block (`shape`) into `out` at output position `at`, row by row. */
+function place(out: Uint8Array, outStrides: readonly number[], at: readonly number[], block: Uint8Array, shape: readonly number[], itemsize: number): void {
+  const n = shape.length;
+  const row = (n === 0 ? 1 : shape[n - 1]) * itemsize;
+  const rows = block.length / row;
+  const j = new Array<number>(Math.max(n - 1, 0)).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let dst = 0;
+    for (let d = 0; d < n; d++) dst += (at[d] + (d < n - 1 ? j[d] : 0)) * outStrides[d];
+    out.set(block.subarray(r * row, (r + 1) * row), dst * itemsize);
+    for (let d = n - 2; d >= 0; d--) {
+      if (++j[d] < shape[d]) break;
+      j[d] = 0;
+    }
+  }
+}
+
+/** 'C' or 'F' when these strides are that layout of `shape`, else null. */
+function layoutOrder(shape: readonly number[], strides: readonly number[]): 'C' | 'F' | null {
+  const same = (o: 'C' | 'F'): boolean => stridesFor(shape, o).every((s, d) => shape[d] <= 1 || s === strides[d]);
+  return same('C') ? 'C' : same('F') ? 'F' : null;
+}
