@@ -1,8 +1,7 @@
 'use strict';
 // Writers of Zarr stores for the tests: zarr-python 2.13 (Debian's
-// python3-zarr, run with Debian's own /usr/bin/python3), zarrita (npm, ESM,
-// installed outside the repo: MEMMAP_ZARRITA names its node_modules, default
-// /tmp/zarrita/node_modules), and a small hand writer for what neither makes
+// python3-zarr, run with Debian's own /usr/bin/python3), zarrita (npm, ESM, a
+// devDependency; MEMMAP_ZARRITA may name another node_modules holding it), and a small hand writer for what neither makes
 // (gzip/crc32c/sharded v3 chunks). The hand writer has its own bitwise CRC-32C,
 // not lib/'s table, checked against RFC 3720's test vector.
 const fs = require('node:fs');
@@ -13,7 +12,7 @@ const { pathToFileURL } = require('node:url');
 const { cIndices } = require('./numpy');
 
 const SYSTEM_PYTHON = process.env.MEMMAP_ZARR_PYTHON || '/usr/bin/python3';
-const ZARRITA = process.env.MEMMAP_ZARRITA || '/tmp/zarrita/node_modules';
+const ZARRITA = process.env.MEMMAP_ZARRITA;
 
 let pythonOk;
 /** Debian's python with zarr 2.x and numcodecs, or null. */
@@ -35,8 +34,13 @@ function runZarrPython(code, argv = []) {
 /** { zarr, FileSystemStore } from zarrita, or null when it is not installed. */
 async function loadZarrita() {
   try {
-    const zarr = await import(pathToFileURL(path.join(ZARRITA, 'zarrita/dist/src/index.js')).href);
-    const FileSystemStore = (await import(pathToFileURL(path.join(ZARRITA, '@zarrita/storage/dist/src/fs.js')).href)).default;
+    if (ZARRITA) {
+      const zarr = await import(pathToFileURL(path.join(ZARRITA, 'zarrita/dist/src/index.js')).href);
+      const FileSystemStore = (await import(pathToFileURL(path.join(ZARRITA, '@zarrita/storage/dist/src/fs.js')).href)).default;
+      return { zarr, FileSystemStore };
+    }
+    const zarr = await import('zarrita');
+    const FileSystemStore = (await import('@zarrita/storage/fs')).default;
     return { zarr, FileSystemStore };
   } catch {
     return null;
@@ -45,7 +49,7 @@ async function loadZarrita() {
 
 /**
  * Skips the current test (with the reason printed) when a cross-check tool is missing; in CI
- * (MEMMAP_CI=1, set by .ci/run, which installs python3-zarr) a missing zarr-python is a failure instead.
+ * (MEMMAP_CI=1, set by .ci/run, which installs python3-zarr; zarrita is a devDependency) a missing tool is a failure instead.
  */
 function needTool(ctx, ok, what, requiredInCI) {
   if (ok) return;
