@@ -2007,9 +2007,14 @@ function childMain(argv) {
         return;
       }
       default: {
-        // Any other exported function (added later): called with random arguments.
+        // Any other exported function (added later): called with random arguments; a class (ZarrArray) with new,
+        // as users can call it (calling a class without new is V8's TypeError before any of our code runs).
         const f = lib[kind];
         const args = randomArgs(g);
+        if (/^class\b/.test(Function.prototype.toString.call(f))) {
+          call({ method: `new ${kind}`, label: `new ${kind}(${args.map(lab).join(', ')})`, fn: () => Reflect.construct(f, args) });
+          return;
+        }
         call({ method: kind, label: `${kind}(${args.map(lab).join(', ')})`, write: g.write, fn: () => Reflect.apply(f, undefined, args), after: (a) => absorbArray(a, SHARED) });
       }
     }
