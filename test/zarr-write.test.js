@@ -1,0 +1,432 @@
+'use strict';
+// The write side of Zarr (issue 13): createZarr(), write()/set()/fill() on
+// 'r+' arrays, and `memmap convert`. Every store memmap writes is read back by
+// openZarr and by another implementation: zarr-python 2.13 (v2, Debian's
+// /usr/bin/python3) and zarrita (v3, sharded with the index at the end). The
+// expected values are a plain JS model of the writes, never memmap's output.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { createZarr, openZarr, pageSize, memmap, MemmapError, MemmapTypeError, MemmapRangeError } = require('..');
+const { useTmpDir } = require('./helpers/tmp');
+const { throwsCode } = require('./helpers/assert');
+const { runPython } = require('./helpers/python');
+const Z = require('./helpers/zarr');
+
+const CLI = path.join(__dirname, '..', 'bin', 'memmap.js');
+const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
+
+/** Deterministic values (a small LCG), as `Ctor` elements. */
+function values(Ctor, n, seed) {
+  const out = new Ctor(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const v = (s >>> 8) % 2000;
+    out[i] = Ctor === Float32Array || Ctor === Float64Array ? (v - 1000) / 8 : Ctor === Uint8Array || Ctor === Uint16Array ? v % 250 : v - 1000;
+  }
+  return out;
+}
+
+/** A C-order model of the array: fill everywhere, then each write applied. */
+class Model {
+  constructor(Ctor, shape, fill) {
+    this.shape = shape;
+    this.data = new Ctor(sizeOf(shape)).fill(fill);
+  }
+  /** Writes `src` (C order) into the box [lo, hi) per axis. */
+  write(box, src) {
+    const shape = box.map(([a, b]) => b - a);
+    let k = 0;
+    const idx = box.map(([a]) => a);
+    const n = sizeOf(shape);
+    for (let c = 0; c < n; c++) {
+      let flat = 0;
+      for (let d = 0; d < this.shape.length; d++) flat = flat * this.shape[d] + idx[d];
+      this.data[flat] = src[k++];
+      for (let d = idx.length - 1; d >= 0; d--) {
+        if (++idx[d] < box[d][1]) break;
+        idx[d] = box[d][0];
+      }
+    }
+  }
+}
+
+/** Element-wise equality, NaN equal to NaN. */
+function sameArray(got, want, what) {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const a = got[i];
+    const b = want[i];
+    if (!(a === b || (Number.isNaN(a) && Number.isNaN(b)))) assert.fail(`${what}: element ${i} is ${a}, expected ${b}`);
+  }
+}
+
+/** Files under dir with sizes and contents, to prove nothing changed. */
+function snapshot(dir) {
+  if (!fs.existsSync(dir)) return null;
+  const out = {};
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p).toString('base64');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** What zarr-python 2.13 reads from a v2 store: z[...] as little-endian C-order bytes. */
+function zarrPythonRead(dir, dtype) {
+  const out = `${dir}.py.bin`;
+  Z.runZarrPython(
+    `import sys, numpy as np, zarr
+z = zarr.open(sys.argv[1], mode='r')
+np.ascontiguousarray(z[...]).astype(np.dtype(sys.argv[3])).tofile(sys.argv[2])
+print(z.order, z.compressor)`,
+    [dir, out, dtype],
+  );
+  return fs.readFileSync(out);
+}
+
+const WRITES = [
+  // [box per axis, seed]
+  [[[1, 9], [2, 11]], 1],
+  [[[0, 3], [0, 4]], 2],
+  [[[8, 10], [10, 13]], 3],
+];
+
+function writeAll(z, model, Ctor) {
+  for (const [box, seed] of WRITES) {
+    const src = values(Ctor, sizeOf(box.map(([a, b]) => b - a)), seed);
+    z.write(...box, src);
+    model.write(box, src);
+  }
+  z.set(9, 12, 77);
+  model.write([[9, 10], [12, 13]], [77]);
+  z.set(-10, -13, 6);
+  model.write([[0, 1], [0, 1]], [6]);
+}
+
+describe('createZarr(): v2 stores, read back by openZarr and zarr-python 2.13', function () {
+  const tmp = useTmpDir();
+  const CASES = [
+    { name: 'raw_C_nan', dtype: 'float32', Ctor: Float32Array, compressor: null, order: 'C', fill: NaN },
+    { name: 'zlib_F', dtype: 'float64', Ctor: Float64Array, compressor: 'zlib', order: 'F', fill: -Infinity },
+    { name: 'gzip_C_i2', dtype: 'int16', Ctor: Int16Array, compressor: 'gzip', order: 'C', fill: 3 },
+    { name: 'raw_F_u8', dtype: 'uint8', Ctor: Uint8Array, compressor: { id: 'zlib', level: 4 }, order: 'F', fill: 9 },
+  ];
+  for (const c of CASES) {
+    it(`${c.name}: partial edge chunks, set()/write(), reopen 'r+' and write again`, function () {
+      Z.needTool(this, Z.zarrPython(), "zarr-python 2.x for Debian's /usr/bin/python3", true);
+      const dir = tmp.file(c.name);
+      const shape = [10, 13];
+      const model = new Model(c.Ctor, shape, c.fill);
+      const z = createZarr(dir, { shape, dtype: c.dtype, chunks: [4, 5], compressor: c.compressor, order: c.order, fillValue: c.fill, zarrFormat: 2, attributes: { units: 'm' } });
+      assert.equal(z.mode, 'r+');
+      assert.equal(z.readonly, false);
+      writeAll(z, model, c.Ctor);
+      sameArray(z.read(), model.data, 'before close');
+      z.close();
+      const r = openZarr(dir, { mode: 'r+' });
+      assert.deepEqual({ ...r.attributes }, { units: 'm' });
+      r.write([4, 6], null, values(c.Ctor, 2 * 13, 9));
+      model.write([[4, 6], [0, 13]], values(c.Ctor, 2 * 13, 9));
+      r.close();
+      const back = openZarr(dir);
+      sameArray(back.read(), model.data, 'openZarr');
+      back.close();
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, '.zarray'), 'utf8'));
+      assert.equal(meta.order, c.order);
+      assert.equal(meta.dimension_separator, '.');
+      const descr = { float32: '<f4', float64: '<f8', int16: '<i2', uint8: '|u1' }[c.dtype];
+      const py = zarrPythonRead(dir, descr);
+      sameArray(new c.Ctor(py.buffer, py.byteOffset, py.length / c.Ctor.BYTES_PER_ELEMENT), model.data, 'zarr-python');
+    });
+  }
+
+  it("a store zarr-python wrote, opened 'r+', changed, read back by zarr-python", function () {
+    Z.needTool(this, Z.zarrPython(), "zarr-python 2.x for Debian's /usr/bin/python3", true);
+    const dir = tmp.file('by_python');
+    Z.runZarrPython(
+      `import sys, numpy as np, zarr, numcodecs
+z = zarr.open(sys.argv[1], mode='w', shape=(9, 7), chunks=(4, 3), dtype='>i4', compressor=numcodecs.GZip(level=2), fill_value=-1, order='F')
+z[:5, :] = np.arange(35, dtype='>i4').reshape(5, 7)
+z.attrs['keep'] = [1, 2]`,
+      [dir],
+    );
+    const model = new Model(Int32Array, [9, 7], -1);
+    model.write([[0, 5], [0, 7]], Int32Array.from({ length: 35 }, (_, i) => i));
+    const z = openZarr(dir, { mode: 'r+' });
+    const src = values(Int32Array, 4 * 3, 5);
+    z.write([3, 7], [2, 5], src);
+    model.write([[3, 7], [2, 5]], src);
+    z.set(8, 6, 123456);
+    model.write([[8, 9], [6, 7]], [123456]);
+    z.close();
+    const py = zarrPythonRead(dir, '<i4');
+    sameArray(new Int32Array(py.buffer, py.byteOffset, py.length / 4), model.data, 'zarr-python');
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, '.zattrs'), 'utf8')), { keep: [1, 2] });
+  });
+});
+
+describe('createZarr(): v3 stores, read back by openZarr and zarrita', function () {
+  const tmp = useTmpDir();
+  let Zr;
+  before(async function () {
+    Zr = await Z.loadZarrita();
+  });
+  const CASES = [
+    { name: 'raw_unsharded', opts: { shards: null } },
+    { name: 'gzip_unsharded', opts: { shards: null, compressor: 'gzip' } },
+    { name: 'raw_sharded', opts: { shards: [8, 10] } },
+    { name: 'gzip_sharded', opts: { shards: [8, 10], compressor: { name: 'gzip', configuration: { level: 1 } } } },
+    { name: 'raw_default_shards', opts: {} },
+    { name: 'raw_unsharded_F', opts: { shards: null, order: 'F' } },
+    { name: 'gzip_sharded_F', opts: { shards: [8, 15], order: 'F', compressor: 'gzip' } },
+  ];
+  for (const c of CASES) {
+    it(`${c.name}: written, reopened, compared element for element`, async function () {
+      Z.needTool(this, Zr, 'zarrita (a devDependency: npm install)', true);
+      const dir = tmp.file(c.name);
+      const shape = [10, 13];
+      const model = new Model(Float32Array, shape, NaN);
+      const z = createZarr(dir, { shape, dtype: 'float32', chunks: [4, 5], fillValue: NaN, dimensionNames: ['y', 'x'], ...c.opts });
+      writeAll(z, model, Float32Array);
+      z.close();
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, 'zarr.json'), 'utf8'));
+      assert.equal(meta.fill_value, 'NaN');
+      assert.deepEqual(meta.dimension_names, ['y', 'x']);
+      const r = openZarr(dir);
+      sameArray(r.read(), model.data, 'openZarr');
+      r.close();
+      const arr = await Zr.zarr.open.v3(new Zr.FileSystemStore(dir), { kind: 'array' });
+      const got = await Zr.zarr.get(arr, [null, null]);
+      sameArray(Z.cOrder(got), model.data, 'zarrita');
+    });
+  }
+
+  it('complex fill values and bool/int64 arrays round-trip through zarrita', async function () {
+    Z.needTool(this, Zr, 'zarrita (a devDependency: npm install)', true);
+    const dir = tmp.file('i8');
+    const z = createZarr(dir, { shape: [6], dtype: 'int64', chunks: [4], fillValue: -7 });
+    z.set(1, 5n);
+    z.close();
+    const arr = await Zr.zarr.open.v3(new Zr.FileSystemStore(dir), { kind: 'array' });
+    assert.deepEqual(Array.from((await Zr.zarr.get(arr, [null])).data), [-7n, 5n, -7n, -7n, -7n, -7n]);
+    const c = createZarr(tmp.file('c8'), { shape: [3], dtype: 'complex64', chunks: [2], fillValue: { re: Infinity, im: -1.5 }, shards: null });
+    assert.deepEqual(JSON.parse(fs.readFileSync(tmp.file('c8/zarr.json'), 'utf8')).fill_value, ['Infinity', -1.5]);
+    assert.deepEqual(c.get(2), { re: Infinity, im: -1.5 });
+    c.close();
+  });
+
+  it('a raw shard keeps its inner chunks page-aligned, index at the end with crc32c; chunks are read mapped in place', function () {
+    const dir = tmp.file('aligned');
+    // 30 x 30 float64 inner chunks (7200 bytes: packed, they would not start on pages) and 10 x 10 (800 bytes:
+    // 1024-aligned, so none straddles a page).
+    for (const [chunks, name] of [[[30, 30], 'big'], [[10, 10], 'small']]) {
+      const d = path.join(dir, name);
+      const shape = [70, 50];
+      const z = createZarr(d, { shape, dtype: 'float64', chunks, shards: [chunks[0] * 2, chunks[1] * 2] });
+      const src = values(Float64Array, sizeOf(shape), 11);
+      z.write(src);
+      z.close();
+      const shard = path.join(d, 'c', '1', '0');
+      const bytes = fs.readFileSync(shard);
+      const n = 4;
+      const index = bytes.subarray(bytes.length - 16 * n - 4);
+      const sum = index.readUInt32LE(16 * n);
+      assert.equal(sum, Z.crc32cBitwise(index.subarray(0, 16 * n)), 'index crc32c');
+      const chunkBytes = chunks[0] * chunks[1] * 8;
+      const align = chunkBytes >= pageSize ? pageSize : 2 ** Math.ceil(Math.log2(chunkBytes));
+      const r = openZarr(d);
+      for (let i = 0; i < n; i++) {
+        const off = Number(index.readBigUInt64LE(16 * i));
+        const nbytes = Number(index.readBigUInt64LE(16 * i + 8));
+        if (off === 2 ** 64 - 1) continue; // an inner chunk wholly past the array's edge
+        assert.equal(nbytes, chunkBytes);
+        assert.equal(off % align, 0, `inner chunk ${i} at ${off}`);
+        assert.ok(Math.floor(off / pageSize) === Math.floor((off + Math.min(nbytes, pageSize) - 1) / pageSize), 'no small chunk straddles a page');
+        const ci = 2 + Math.floor(i / 2);
+        const cj = i % 2;
+        const c = r.chunk(ci, cj);
+        assert.equal(c.filename, shard, 'mapped from the shard file');
+        assert.equal(c.offset, off);
+        // Its values are the ones written (rows/cols inside the array).
+        for (let y = 0; y < chunks[0] && ci * chunks[0] + y < shape[0]; y += 7) {
+          for (let x = 0; x < chunks[1] && cj * chunks[1] + x < shape[1]; x += 5) {
+            assert.equal(c.get(y, x), src[(ci * chunks[0] + y) * shape[1] + cj * chunks[1] + x]);
+          }
+        }
+      }
+      assert.ok(r.openMappings >= 1);
+      r.close();
+    }
+  });
+
+  it('writes to a raw array go through the mapping: another open array sees them without a flush', function () {
+    const dir = tmp.file('inplace');
+    const w = createZarr(dir, { shape: [16, 16], dtype: 'int32', chunks: [8, 8] });
+    w.set(3, 4, 1); // creates the shard file
+    const r = openZarr(dir);
+    assert.equal(r.get(3, 4), 1);
+    w.set(3, 4, 99);
+    assert.equal(r.get(3, 4), 99);
+    r.close();
+    w.close();
+  });
+
+  it('fill(), write() from a MemmapArray, and compressed chunks spilled when many are held', function () {
+    const dir = tmp.file('misc');
+    const z = createZarr(dir, { shape: [40, 30], dtype: 'uint16', chunks: [10, 10], compressor: 'gzip', shards: null });
+    z.fill(5);
+    const file = tmp.file('src.u2');
+    const src = values(Uint16Array, 10 * 30, 4);
+    fs.writeFileSync(file, Buffer.from(src.buffer));
+    const m = memmap(file, { dtype: 'uint16', shape: [10, 30] });
+    z.write([10, 20], null, m);
+    m.close();
+    z.close();
+    const model = new Model(Uint16Array, [40, 30], 5);
+    model.write([[10, 20], [0, 30]], src);
+    const r = openZarr(dir);
+    sameArray(r.read(), model.data, 'after fill + write');
+    assert.equal(fs.readdirSync(dir).filter((f) => /^\d+\.\d+$/.test(f) || f === 'c').length > 0, true);
+    r.close();
+  });
+});
+
+describe('createZarr() and write(): bad input', function () {
+  const tmp = useTmpDir();
+  const bad = [
+    [{ shape: [4, -1], dtype: 'f4' }, 'ERR_INVALID_SHAPE', MemmapRangeError],
+    [{ shape: [4, 4], dtype: 'f4', chunks: [2] }, 'ERR_INVALID_SHAPE', MemmapRangeError],
+    [{ shape: [4, 4], dtype: 'f4', chunks: [0, 2] }, 'ERR_INVALID_SHAPE', MemmapRangeError],
+    [{ shape: [4, 4], dtype: 'f4', chunks: [2, 2], shards: [3, 2] }, 'ERR_INVALID_SHAPE', MemmapRangeError],
+    [{ shape: [4, 4], dtype: 'float31' }, 'ERR_INVALID_DTYPE', MemmapTypeError],
+    [{ shape: [4, 4], dtype: 'f4', compressor: 'zstd' }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
+    [{ shape: [4, 4], dtype: 'f4', compressor: { id: 'blosc' }, zarrFormat: 2 }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
+    [{ shape: [4, 4], dtype: 'f4', compressor: 'zlib' }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
+    [{ shape: [4, 4], dtype: 'f4', zarrFormat: 2, shards: [2, 2] }, 'ERR_ZARR_UNSUPPORTED', MemmapError],
+    [{ shape: [4, 4], dtype: 'i1', fillValue: 300 }, 'ERR_INVALID_VALUE', MemmapTypeError],
+    [{ shape: [4, 4], dtype: 'f4', zarrFormat: 4 }, 'ERR_INVALID_ARG_VALUE', MemmapRangeError],
+    [{ shape: [4, 4], dtype: 'f4', chunk: [2, 2] }, 'ERR_UNKNOWN_OPTION', MemmapError],
+    [{ dtype: 'f4' }, 'ERR_SHAPE_REQUIRED', MemmapTypeError],
+  ];
+  for (const [opts, code, cls] of bad) {
+    it(`${JSON.stringify(opts)} -> ${code}, nothing written`, function () {
+      const dir = tmp.file(`bad-${code}-${Math.random().toString(36).slice(2)}`);
+      throwsCode(() => createZarr(dir, opts), code, cls);
+      assert.equal(fs.existsSync(dir), false);
+    });
+  }
+
+  it('an existing non-empty target is refused (EEXIST) and left unchanged; overwrite replaces only a Zarr node', function () {
+    const dir = tmp.file('exists');
+    createZarr(dir, { shape: [4], dtype: 'u1', chunks: [2] }).fill(3);
+    const before = snapshot(dir);
+    throwsCode(() => createZarr(dir, { shape: [8], dtype: 'u1' }), 'EEXIST', MemmapError);
+    assert.deepEqual(snapshot(dir), before);
+    const z = createZarr(dir, { shape: [8], dtype: 'u1', chunks: [4], overwrite: true });
+    assert.deepEqual(Array.from(z.read()), [0, 0, 0, 0, 0, 0, 0, 0]);
+    z.close();
+    const plain = tmp.file('plain');
+    fs.mkdirSync(plain);
+    fs.writeFileSync(path.join(plain, 'notes.txt'), 'keep me');
+    throwsCode(() => createZarr(plain, { shape: [2], dtype: 'u1', overwrite: true }), 'ERR_NOT_ZARR_ARRAY', MemmapError);
+    assert.equal(fs.readFileSync(path.join(plain, 'notes.txt'), 'utf8'), 'keep me');
+  });
+
+  it("write() errors: read-only, wrong dtype or size, bad index, closed; nothing changes", function () {
+    const dir = tmp.file('werr');
+    const z = createZarr(dir, { shape: [6, 6], dtype: 'float32', chunks: [3, 3], shards: null });
+    z.fill(1);
+    z.close();
+    const before = snapshot(dir);
+    const r = openZarr(dir);
+    throwsCode(() => r.set(0, 0, 2), 'ERR_READ_ONLY', MemmapError);
+    r.close();
+    const w = openZarr(dir, { mode: 'r+' });
+    throwsCode(() => w.write([0, 2], [0, 2], new Float64Array(4)), 'ERR_DTYPE_MISMATCH', MemmapTypeError);
+    throwsCode(() => w.write([0, 2], [0, 2], new Float32Array(5)), 'ERR_SIZE_MISMATCH', MemmapRangeError);
+    throwsCode(() => w.write(9, new Float32Array(6)), 'ERR_OUT_OF_RANGE', MemmapRangeError);
+    throwsCode(() => w.set(0, 1), 'ERR_INVALID_INDEX', MemmapRangeError);
+    throwsCode(() => w.set(0, 0, 'x'), 'ERR_INVALID_VALUE', MemmapError);
+    w.close();
+    throwsCode(() => w.set(0, 0, 1), 'ERR_CLOSED', MemmapError);
+    assert.deepEqual(snapshot(dir), before);
+    throwsCode(() => openZarr(dir, { mode: 'w+' }), 'ERR_INVALID_MODE', MemmapError);
+  });
+});
+
+describe('memmap convert and memmap info on Zarr', function () {
+  const tmp = useTmpDir();
+  const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+  it('.npy -> Zarr v3 sharded (gzip and raw) -> .npy is byte-identical; numpy agrees', function () {
+    const npy = tmp.file('in.npy');
+    runPython(
+      `import sys, numpy as np
+a = (np.arange(150 * 90, dtype='<f8').reshape(150, 90) * 0.37) - 11
+a[3, 4] = np.nan
+np.save(sys.argv[1], a)`,
+      [npy],
+    );
+    for (const comp of ['gzip', 'none']) {
+      const zdir = tmp.file(`conv-${comp}.zarr`);
+      let r = cli('convert', npy, zdir, '--chunks', '32,20', '--shards', '64,40', '--compressor', comp);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
+      const out = tmp.file(`back-${comp}.npy`);
+      r = cli('convert', zdir, out);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(fs.readFileSync(npy).equals(fs.readFileSync(out)), `${comp}: the .npy differs`);
+      const same = runPython(`import sys, numpy as np; a = np.load(sys.argv[1]); b = np.load(sys.argv[2]); print(np.array_equal(a, b, equal_nan=True), a.dtype, a.shape)`, [npy, out]);
+      assert.equal(same.trim(), 'True float64 (150, 90)');
+      const info = JSON.parse(cli('info', zdir, '--json').stdout);
+      assert.deepEqual(info.chunks, [32, 20]);
+      assert.deepEqual(info.shards, [64, 40]);
+      assert.deepEqual(info.chunkGrid, [5, 5]);
+      assert.equal(info.logicalBytes, 150 * 90 * 8);
+      const stored = fs.readdirSync(path.join(zdir, 'c'), { recursive: true }).map((f) => path.join(zdir, 'c', f)).filter((f) => fs.statSync(f).isFile()).reduce((s, f) => s + fs.statSync(f).size, 0);
+      assert.equal(info.storedBytes, stored);
+      assert.equal(info.ratio, info.logicalBytes / stored);
+    }
+  });
+
+  it('raw -> Zarr v2 (zlib) read by zarr-python; Zarr -> raw; info on a group; bad options', function () {
+    Z.needTool(this, Z.zarrPython(), "zarr-python 2.x for Debian's /usr/bin/python3", true);
+    const raw = tmp.file('in.raw');
+    const src = values(Int16Array, 33 * 21, 8);
+    fs.writeFileSync(raw, Buffer.from(src.buffer));
+    const zdir = tmp.file('v2out');
+    let r = cli('convert', raw, zdir, '--dtype', 'int16', '--shape', '33,21', '--zarr-format', '2', '--chunks', '10,8', '--compressor', 'zlib');
+    assert.equal(r.status, 0, r.stderr);
+    const py = zarrPythonRead(zdir, '<i2');
+    sameArray(new Int16Array(py.buffer, py.byteOffset, py.length / 2), src, 'zarr-python');
+    const back = tmp.file('back.raw');
+    r = cli('convert', zdir, back, '--to', 'raw');
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(fs.readFileSync(back).equals(fs.readFileSync(raw)));
+    r = cli('convert', zdir, back);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /EEXIST/);
+    r = cli('convert', raw, tmp.file('x.zarr'), '--dtype', 'int16', '--compressor', 'zstd');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /ERR_UNSUPPORTED_CODEC/);
+    assert.equal(fs.existsSync(tmp.file('x.zarr')), false);
+    r = cli('info', raw, '--chunks', '2');
+    assert.equal(r.status, 2);
+    // A v2 group holding the array.
+    Z.runZarrPython(`import sys, zarr; g = zarr.open_group(sys.argv[1], mode='w'); g.attrs['title'] = 't'; g.create_dataset('a', shape=(3,), dtype='i1')`, [tmp.file('grp')]);
+    const info = JSON.parse(cli('info', tmp.file('grp'), '--json').stdout);
+    assert.equal(info.nodeType, 'group');
+    assert.deepEqual(info.members, [{ name: 'a', nodeType: 'array' }]);
+    assert.deepEqual(info.attributes, { title: 't' });
+    const text = cli('info', zdir).stdout;
+    assert.match(text, /Zarr v2 array/);
+    assert.match(text, /grid \(4, 3\)/);
+  });
+});
