@@ -599,6 +599,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         if (kept[d]) k++;
       }
       scatter(dst, src.bytes, block, itemsize, data.dtype.isNative ? 0 : data.dtype.kind === 'c' ? itemsize / 2 : itemsize);
+      // Bounded memory however large the write: changed compressed chunks are written out as they pile up.
+      if (store.dirtyBytes > MAX_DECODED_BYTES) writeDirty(store, this.#meta, store.takeDirty());
       let d = ndim - 1;
       for (; d >= 0; d--) {
         if (++pick[d] < runs[d].length) break;
@@ -606,7 +608,6 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       }
       if (d < 0) break;
     }
-    if (store.dirtyBytes > MAX_DECODED_BYTES) writeDirty(store, this.#meta, store.takeDirty());
   }
 
   /**

@@ -147,6 +147,27 @@ describe('createZarr(): v2 stores, read back by openZarr and zarr-python 2.13', 
     });
   }
 
+  it('Dask computes on a v2 store memmap wrote (dask.array.from_zarr)', function () {
+    const ok = Z.zarrPython() !== null && spawnSync(Z.zarrPython(), ['-c', 'import dask.array'], { stdio: 'ignore' }).status === 0;
+    Z.needTool(this, ok, "Dask for Debian's /usr/bin/python3 (apt-get install python3-dask)", false);
+    const dir = tmp.file('for_dask');
+    const shape = [37, 23];
+    const src = values(Float64Array, sizeOf(shape), 21);
+    const z = createZarr(dir, { shape, dtype: 'float64', chunks: [10, 8], compressor: 'zlib', zarrFormat: 2 });
+    z.write(src);
+    z.close();
+    const out = Z.runZarrPython(`import sys, dask.array as da
+a = da.from_zarr(sys.argv[1])
+print(repr(float(a.sum().compute())), repr(float(a[:, 5].max().compute())), a.numblocks)`, [dir]).trim().split(' ');
+    let sum = 0;
+    for (const v of src) sum += v; // the values are multiples of 1/8: every partial sum is exact
+    let max = -Infinity;
+    for (let i = 0; i < shape[0]; i++) max = Math.max(max, src[i * shape[1] + 5]);
+    assert.equal(Number(out[0]), sum);
+    assert.equal(Number(out[1]), max);
+    assert.equal(out.slice(2).join(' '), '(4, 3)');
+  });
+
   it("a store zarr-python wrote, opened 'r+', changed, read back by zarr-python", function () {
     Z.needTool(this, Z.zarrPython(), "zarr-python 2.x for Debian's /usr/bin/python3", true);
     const dir = tmp.file('by_python');
@@ -278,7 +299,20 @@ describe('createZarr(): v3 stores, read back by openZarr and zarrita', function 
     w.close();
   });
 
-  it('fill(), write() from a MemmapArray, and compressed chunks spilled when many are held', function () {
+  it('changed compressed chunks are written out once more than 64 MiB of them are held', function () {
+    const dir = tmp.file('spill');
+    const z = createZarr(dir, { shape: [3000, 3000], dtype: 'float64', chunks: [500, 500], shards: null, compressor: 'gzip', fillValue: 0 });
+    z.fill(0.5); // 72 MB of decoded chunks
+    const early = fs.readdirSync(path.join(dir, 'c'), { recursive: true }).filter((f) => fs.statSync(path.join(dir, 'c', f)).isFile()).length;
+    assert.ok(early > 0 && early < 36, `${early} chunk files written before flush()`);
+    z.close();
+    const r = openZarr(dir);
+    assert.equal(r.sum(), 3000 * 3000 * 0.5);
+    assert.equal(r.min(), 0.5);
+    r.close();
+  });
+
+  it('fill() and write() from a MemmapArray on a gzip array', function () {
     const dir = tmp.file('misc');
     const z = createZarr(dir, { shape: [40, 30], dtype: 'uint16', chunks: [10, 10], compressor: 'gzip', shards: null });
     z.fill(5);
@@ -293,9 +327,42 @@ describe('createZarr(): v3 stores, read back by openZarr and zarrita', function 
     model.write([[10, 20], [0, 30]], src);
     const r = openZarr(dir);
     sameArray(r.read(), model.data, 'after fill + write');
-    assert.equal(fs.readdirSync(dir).filter((f) => /^\d+\.\d+$/.test(f) || f === 'c').length > 0, true);
     r.close();
   });
+});
+
+describe('several processes writing different shards of one array', function () {
+  const tmp = useTmpDir();
+  for (const compressor of [null, 'gzip']) {
+    it(`${compressor ?? 'raw'}: two writers at once, each its own shards; every value lands`, async function () {
+      const dir = tmp.file(`conc-${compressor ?? 'raw'}`);
+      const shape = [64, 48];
+      createZarr(dir, { shape, dtype: 'int32', chunks: [8, 8], shards: [32, 48], compressor }).close();
+      // Writer k owns shard row k (rows 32k..32k+31) and writes it in 8-row strips, element value = k * 10000 + flat index.
+      const script = `
+const { openZarr } = require(${JSON.stringify(path.join(__dirname, '..'))});
+const k = Number(process.argv[1]);
+const z = openZarr(process.argv[2], { mode: 'r+' });
+for (let r = 32 * k; r < 32 * k + 32; r += 8) {
+  const src = new Int32Array(8 * 48).map((_, i) => k * 10000 + r * 48 + i);
+  z.write([r, r + 8], null, src);
+  z.flush();
+}
+z.close();`;
+      const run = (k) =>
+        new Promise((resolve, reject) => {
+          const p = require('node:child_process').spawn(process.execPath, ['-e', script, String(k), dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let err = '';
+          p.stderr.on('data', (d) => (err += d));
+          p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${k}: ${err}`))));
+        });
+      await Promise.all([run(0), run(1)]);
+      const want = new Int32Array(sizeOf(shape)).map((_, i) => Math.floor(i / (32 * 48)) * 10000 + i);
+      const r = openZarr(dir);
+      sameArray(r.read(), want, 'after both writers');
+      r.close();
+    });
+  }
 });
 
 describe('createZarr() and write(): bad input', function () {
