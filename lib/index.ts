@@ -16,7 +16,7 @@ export const openZarr: typeof openZarr_ = guarded(openZarr_);
 export const listZarr: typeof listZarr_ = guarded(listZarr_);
 export const createZarr: typeof createZarr_ = guarded(createZarr_);
 export { ZarrArray } from './zarr';
-export type { OpenZarrOptions, ZarrNodeInfo } from './zarr';
+export type { OpenZarrOptions, ZarrNodeInfo, ZarrResidency } from './zarr';
 export type { CreateZarrOptions, ZarrCompressor } from './zarr-write';
 export { pageSize } from './memmap';
 export { hasFloat16Array } from './dtype';

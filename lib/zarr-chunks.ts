@@ -188,7 +188,11 @@ export class ChunkStore {
     if (entry.length < size) {
       throw new MemmapError('ERR_ZARR_CHUNK', `${entry.file}: ${entry.length} bytes cannot hold a shard index of ${size} bytes`, { path: entry.file });
     }
-    return decodeShardIndex(this.#window(entry, sh.indexAtStart ? 0 : entry.length - size, size), count, sh.indexEndian, sh.indexCrc, entry.file);
+    const at = sh.indexAtStart ? 0 : entry.length - size;
+    // A read() of the index, not a fault of the mapping: a fault would pull the shard in by read-ahead.
+    const bytes = new Uint8Array(size);
+    const read = (entry.storage as Storage).readAt?.(at, size, bytes) === true;
+    return decodeShardIndex(read ? bytes : this.#window(entry, at, size), count, sh.indexEndian, sh.indexCrc, entry.file);
   }
 
   /** The file's entry, mapped (or known missing), most recently used last. */
@@ -276,6 +280,30 @@ export class ChunkStore {
       this.#decodedBytes -= v.bytes;
       v.data.storage.close();
     }
+  }
+
+  /**
+   * Where the chunk at `coords` is stored, as it is on disk (encoded): its file, its byte range, and that file's
+   * page residency (one byte per page from offset 0, computed once per file in `pages`); null when not stored.
+   */
+  storedRange(coords: readonly number[], pages: Map<string, Uint8Array>): { start: number; length: number; pages: Uint8Array } | null {
+    const { file, inner } = this.where(coords);
+    const entry = this.#open(file);
+    if (entry.storage === null) return null;
+    let start = 0;
+    let length = entry.length;
+    if (this.#meta.codecs.sharding !== null) {
+      const index = (entry.index ??= this.#readIndex(entry));
+      start = index[2 * inner];
+      length = index[2 * inner + 1];
+      if (start < 0 || length < 0 || start + length > entry.length) return null;
+    }
+    let p = pages.get(file);
+    if (p === undefined) {
+      p = (entry.storage as Storage).residency();
+      pages.set(file, p);
+    }
+    return { start, length, pages: p };
   }
 
   /** msync of every writable mapping. */

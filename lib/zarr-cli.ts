@@ -132,7 +132,7 @@ export function convert(input: string, output: string, opts: ConvertOptions): Co
       const shards = opts.shards === undefined ? undefined : opts.shards === 'none' ? null : (listArg(opts.shards) as unknown as number[]);
       const z = createZarr(out, {
         shape,
-        dtype,
+        dtype: dtype as DTypeString,
         ...(opts.chunks === undefined ? {} : { chunks: listArg(opts.chunks) as unknown as number[] }),
         ...(shards === undefined ? {} : { shards }),
         ...(opts.compressor === undefined || opts.compressor === 'none' ? {} : { compressor: opts.compressor as ZarrCompressor }),
@@ -215,6 +215,45 @@ export interface ZarrInfo {
   storedFiles?: number;
   /** logicalBytes / storedBytes (null when nothing is stored). */
   ratio?: number | null;
+  /** Stored bytes in the page cache now (mincore; touches no chunk), and their fraction of storedBytes. */
+  residentBytes?: number;
+  residentFraction?: number;
+  /**
+   * 2-d arrays: the chunk grid drawn as text rows (at most 32 x 64 cells; a cell averages a block of chunks when the
+   * grid is larger): ' ' not stored, '.' none resident, ':' under half, '+' half or more, '#' all.
+   */
+  residencyMap?: string[];
+}
+
+const MAP_ROWS = 32;
+const MAP_COLS = 64;
+
+/** The residency map of a 2-d chunk grid (see ZarrInfo.residencyMap). */
+function residencyMap(grid: readonly number[], chunks: Float32Array): string[] {
+  const [gy, gx] = grid;
+  const by = Math.ceil(gy / MAP_ROWS);
+  const bx = Math.ceil(gx / MAP_COLS);
+  const rows: string[] = [];
+  for (let y = 0; y < gy; y += by) {
+    let row = '';
+    for (let x = 0; x < gx; x += bx) {
+      let sum = 0;
+      let n = 0;
+      for (let i = y; i < Math.min(y + by, gy); i++) {
+        for (let j = x; j < Math.min(x + bx, gx); j++) {
+          const f = chunks[i * gx + j];
+          if (f >= 0) {
+            sum += f;
+            n++;
+          }
+        }
+      }
+      const f = sum / n;
+      row += n === 0 ? ' ' : f === 0 ? '.' : f < 0.5 ? ':' : f < 1 ? '+' : '#';
+    }
+    rows.push(row);
+  }
+  return rows;
 }
 
 function codecNames(dir: string, format: 2 | 3): string[] {
@@ -267,6 +306,7 @@ export function zarrInfo(dir: string): ZarrInfo {
   try {
     const logical = z.size * z.itemsize;
     const { bytes, files } = storedSize(dir);
+    const res = z.residency();
     return {
       ...base,
       dtype: z.dtype,
@@ -280,6 +320,9 @@ export function zarrInfo(dir: string): ZarrInfo {
       storedBytes: bytes,
       storedFiles: files,
       ratio: bytes === 0 ? null : logical / bytes,
+      residentBytes: res.residentBytes,
+      residentFraction: res.fraction,
+      ...(res.grid.length === 2 && res.chunks.length > 0 ? { residencyMap: residencyMap(res.grid, res.chunks) } : {}),
     };
   } finally {
     z.close();
@@ -302,7 +345,12 @@ export function formatZarrInfo(i: ZarrInfo, human: (n: number) => string, tuple:
       ['logical', human(i.logicalBytes ?? 0)],
       ['stored', `${human(i.storedBytes ?? 0)} in ${i.storedFiles} files`],
       ['ratio', i.ratio === null || i.ratio === undefined ? '-' : `${i.ratio.toFixed(2)}x`],
+      ['resident', `${human(i.residentBytes ?? 0)} of the stored bytes in the page cache (${(100 * (i.residentFraction ?? 1)).toFixed(1)}%)`],
     );
+    if (i.residencyMap !== undefined) {
+      rows.push(['chunk map', `' ' not stored, '.' none resident, ':' < 50%, '+' >= 50%, '#' all`]);
+      for (const r of i.residencyMap) rows.push(['', `|${r}|`]);
+    }
   }
   if (Object.keys(i.attributes).length > 0) rows.push(['attributes', JSON.stringify(i.attributes)]);
   return [i.file, ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`)].join('\n');

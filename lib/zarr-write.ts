@@ -7,7 +7,7 @@ import * as nodePath from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { pageSize } from './memmap';
 import { codecOf } from './codec';
-import { type DType, parseDType } from './dtype';
+import { type DType, type DTypeString, parseDType } from './dtype';
 import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError, osError } from './errors';
 import { normalizeOrder, normalizeShape, type Order, sizeOf } from './layout';
 import { readOptions } from './options';
@@ -21,9 +21,10 @@ import type { ChunkData, ChunkStore, DirtyChunk } from './zarr-chunks';
 /** What createZarr() accepts as `compressor`. */
 export type ZarrCompressor = null | 'gzip' | 'zlib' | { name: string; configuration?: Record<string, unknown> } | { id: string; level?: number };
 
-export interface CreateZarrOptions {
+export interface CreateZarrOptions<D extends DTypeString = DTypeString> {
   shape: number | readonly number[];
-  dtype: string;
+  /** Element type (any memmap dtype string; stored little-endian); it types the result. */
+  dtype: D;
   /** Chunk shape (a shard's inner chunks). Default: about 1 MiB, equal power-of-two sides, clipped to the shape. */
   chunks?: readonly number[];
   /** v3 shard shape, a multiple of `chunks`; null: unsharded. Default: up to 64 chunks per shard (8 x 8 in 2-d). */

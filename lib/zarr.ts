@@ -15,7 +15,7 @@ import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName
 import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { dtypeRepr, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
-import { mapArray } from './memmap';
+import { mapArray, pageSize } from './memmap';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
@@ -32,6 +32,18 @@ export interface OpenZarrOptions {
   mode?: 'r' | 'r+';
   /** A member of the group at `path`, e.g. 'a/b' (`/`-separated, no `..`). */
   path?: string;
+}
+
+/** What ZarrArray.residency() returns. */
+export interface ZarrResidency {
+  /** Chunks along each axis (inner chunks when sharded). */
+  grid: number[];
+  /** Per chunk, C order over the grid: the fraction of its stored bytes in the page cache, -1 when not stored. */
+  chunks: Float32Array;
+  storedBytes: number;
+  residentBytes: number;
+  /** residentBytes / storedBytes (1 when nothing is stored). */
+  fraction: number;
 }
 
 /** What listZarr() returns. */
@@ -123,9 +135,9 @@ export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, op
  * (shards with v2), ERR_UNKNOWN_OPTION, EEXIST (a non-empty target without overwrite), ERR_NOT_ZARR_ARRAY (overwrite of a
  * directory that is not a Zarr node), OS codes.
  */
-export function createZarr<N extends DTypeName = DTypeName>(path: string | URL, options: CreateZarrOptions): ZarrArray<N> {
+export function createZarr<D extends DTypeString>(path: string | URL, options: CreateZarrOptions<D>): ZarrArray<CanonicalDType<D>> {
   const dir = createZarrStore(path, options);
-  return openZarr<N>(dir, { mode: 'r+' });
+  return openZarr<CanonicalDType<D>>(dir, { mode: 'r+' });
 }
 
 /**
@@ -555,6 +567,42 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
    */
   is<D extends DTypeString>(dtype: D): this is ZarrArray<CanonicalDType<D>> {
     return parseDType(dtype).name === this.dtype;
+  }
+
+  /**
+   * Which stored chunks are in the page cache now (mincore over their bytes on disk, compressed or not; touches no
+   * chunk): `grid` the chunk grid (inner chunks when sharded), `chunks` one fraction per chunk in C order of the grid
+   * (-1: not stored, reads as the fill value), and totals over the stored bytes.
+   * @throws ERR_CLOSED, ERR_CHECKSUM (a shard index), ERR_ZARR_CHUNK, OS codes.
+   */
+  residency(): ZarrResidency {
+    const store = this.#live();
+    const grid = this.shape.map((s, d) => Math.ceil(s / this.chunks[d]));
+    const n = sizeOf(grid);
+    const chunks = new Float32Array(n);
+    const pages = new Map<string, Uint8Array>();
+    const page = pageSize;
+    let total = 0;
+    let resident = 0;
+    const c = new Array<number>(grid.length).fill(0);
+    for (let k = 0; k < n; k++) {
+      const r = store.storedRange(c, pages);
+      if (r === null) chunks[k] = -1;
+      else {
+        let inside = 0;
+        for (let p = Math.floor(r.start / page); p * page < r.start + r.length; p++) {
+          if (r.pages[p]) inside += Math.min((p + 1) * page, r.start + r.length) - Math.max(p * page, r.start);
+        }
+        chunks[k] = r.length === 0 ? 1 : inside / r.length;
+        total += r.length;
+        resident += inside;
+      }
+      for (let d = grid.length - 1; d >= 0; d--) {
+        if (++c[d] < grid[d]) break;
+        c[d] = 0;
+      }
+    }
+    return { grid, chunks, storedBytes: total, residentBytes: resident, fraction: total === 0 ? 1 : resident / total };
   }
 
   /** Chunk and shard files mapped now (at most 64: the least recently used is closed). @throws ERR_CLOSED. */

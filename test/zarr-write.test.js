@@ -331,6 +331,36 @@ describe('createZarr(): v3 stores, read back by openZarr and zarrita', function 
   });
 });
 
+describe('residency() and the residency map of memmap info', function () {
+  const tmp = useTmpDir();
+  it('evicted shards are not resident; a read of one chunk brings in (at least) that chunk; missing chunks are -1', function () {
+    const { evict } = require('..');
+    const dir = tmp.file('res');
+    const z = createZarr(dir, { shape: [512, 384], dtype: 'float64', chunks: [64, 64], shards: [256, 128] });
+    z.write([0, 256], null, 1); // shard row 0 only: shard row 1 is never stored
+    z.close();
+    const shards = fs.readdirSync(path.join(dir, 'c'), { recursive: true }).map((f) => path.join(dir, 'c', f)).filter((f) => fs.statSync(f).isFile());
+    assert.equal(shards.length, 3);
+    for (const f of shards) evict(f);
+    const r = openZarr(dir);
+    let res = r.residency();
+    assert.deepEqual(res.grid, [8, 6]);
+    assert.equal(res.storedBytes, 4 * 6 * 64 * 64 * 8);
+    for (let k = 0; k < 48; k++) assert.equal(res.chunks[k], k < 24 ? 0 : -1, `chunk ${k} after eviction`);
+    assert.equal(res.residentBytes, 0);
+    r.read([64, 128], [64, 128]); // chunk (1, 1)
+    res = r.residency();
+    assert.equal(res.chunks[1 * 6 + 1], 1);
+    assert.ok(res.residentBytes >= 64 * 64 * 8);
+    r.close();
+    const info = JSON.parse(spawnSync(process.execPath, [CLI, 'info', dir, '--json'], { encoding: 'utf8' }).stdout);
+    assert.equal(info.residencyMap.length, 8);
+    assert.equal(info.residencyMap[1][1], '#');
+    assert.equal(info.residencyMap[5], '      ', 'shard row 1 is not stored');
+    assert.equal(info.residentBytes, res.residentBytes);
+  });
+});
+
 describe('several processes writing different shards of one array', function () {
   const tmp = useTmpDir();
   for (const compressor of [null, 'gzip']) {
