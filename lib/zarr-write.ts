@@ -383,9 +383,32 @@ export function writeChunkFile(file: string, part: Uint8Array | { fill: Uint8Arr
   });
 }
 
-/** Compression levels chunks are rewritten with (the defaults: a store's own level is not kept yet). */
-export function levelsOf(_meta: ZarrMeta): { gzip: number; zlib: number } {
-  return { gzip: GZIP_LEVEL, zlib: ZLIB_LEVEL };
+/** Compression levels chunks are rewritten with: the store's own, else the defaults. */
+export function levelsOf(meta: ZarrMeta): { gzip: number; zlib: number } {
+  return meta.levels ?? { gzip: GZIP_LEVEL, zlib: ZLIB_LEVEL };
+}
+
+/** The gzip / zlib levels a metadata document names (v3 codecs, inside a shard too; v2 compressor), else the defaults. */
+export function levelsFromDoc(doc: Record<string, unknown>, format: 2 | 3): { gzip: number; zlib: number } {
+  const out = { gzip: GZIP_LEVEL, zlib: ZLIB_LEVEL };
+  const take = (name: unknown, level: unknown): void => {
+    if ((name === 'gzip' || name === 'zlib') && typeof level === 'number' && Number.isInteger(level) && level >= 0 && level <= 9) out[name] = level;
+  };
+  if (format === 2) {
+    const c = own(doc, 'compressor');
+    take(own(c, 'id'), own(c, 'level'));
+    return out;
+  }
+  const walk = (list: unknown): void => {
+    if (!Array.isArray(list)) return;
+    for (const c of list) {
+      const conf = own(c, 'configuration');
+      take(own(c, 'name'), own(conf, 'level'));
+      walk(own(conf, 'codecs'));
+    }
+  };
+  walk(own(doc, 'codecs'));
+  return out;
 }
 
 /** Chunks are stored raw (mapped and written in place): no bytes -> bytes codec. */

@@ -287,6 +287,28 @@ describe('createZarr(): v3 stores, read back by openZarr and zarrita', function 
     }
   });
 
+  it('a compressed shard is replaced whole: a reader that has it open keeps a consistent old shard; a new one reads the new', function () {
+    const dir = tmp.file('swap');
+    const w = createZarr(dir, { shape: [8, 8], dtype: 'int16', chunks: [4, 4], shards: [8, 8], compressor: 'gzip' });
+    w.fill(1);
+    w.flush();
+    const shard = path.join(dir, 'c', '0', '0');
+    const before = fs.statSync(shard).ino;
+    const r = openZarr(dir);
+    assert.equal(r.get(0, 0), 1); // maps the shard and reads its index
+    w.write([0, 4], [0, 4], 2);
+    w.flush();
+    assert.notEqual(fs.statSync(shard).ino, before, 'a new file, renamed over the old one');
+    assert.equal(fs.readdirSync(path.join(dir, 'c', '0')).length, 1, 'no temporary file left');
+    assert.equal(r.get(7, 7), 1, 'the old mapping still reads the old shard (its index and data agree)');
+    r.close();
+    const r2 = openZarr(dir);
+    assert.equal(r2.get(0, 0), 2);
+    assert.equal(r2.get(7, 7), 1);
+    r2.close();
+    w.close();
+  });
+
   it('writes to a raw array go through the mapping: another open array sees them without a flush', function () {
     const dir = tmp.file('inplace');
     const w = createZarr(dir, { shape: [16, 16], dtype: 'int32', chunks: [8, 8] });
@@ -310,6 +332,26 @@ describe('createZarr(): v3 stores, read back by openZarr and zarrita', function 
     assert.equal(r.sum(), 3000 * 3000 * 0.5);
     assert.equal(r.min(), 0.5);
     r.close();
+  });
+
+  it("rewritten chunks keep the store's compression level (v2 zlib 9, v3 gzip 1 inside shards)", function () {
+    const zlib = require('node:zlib');
+    const src = values(Int32Array, 64 * 64, 31).map((v) => v % 50);
+    for (const [name, opts, chunkFile, dec, enc, level, other] of [
+      ['lvl2', { zarrFormat: 2, compressor: { id: 'zlib', level: 9 } }, '0.0', zlib.inflateSync, zlib.deflateSync, 9, 1],
+      ['lvl3', { shards: null, compressor: { name: 'gzip', configuration: { level: 1 } } }, 'c/0/0', zlib.gunzipSync, zlib.gzipSync, 1, 9],
+    ]) {
+      const dir = tmp.file(name);
+      createZarr(dir, { shape: [64, 64], dtype: 'int32', chunks: [64, 64], ...opts }).close();
+      const z = openZarr(dir, { mode: 'r+' });
+      z.write(src);
+      z.close();
+      const stored = fs.readFileSync(path.join(dir, chunkFile));
+      const raw = dec(stored);
+      assert.ok(Buffer.from(src.buffer).equals(raw));
+      assert.ok(!enc(raw, { level }).equals(enc(raw, { level: other })), 'the two levels differ on this data');
+      assert.ok(stored.equals(enc(raw, { level })), `${name}: written at level ${level}`);
+    }
   });
 
   it('fill() and write() from a MemmapArray on a gzip array', function () {
@@ -491,6 +533,17 @@ np.save(sys.argv[1], a)`,
       assert.equal(info.storedBytes, stored);
       assert.equal(info.ratio, info.logicalBytes / stored);
     }
+  });
+
+  it('a progress bar on stderr when it is a terminal (script(1) gives it one)', function () {
+    const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
+    if (script.status !== 0) this.skip();
+    const raw = tmp.file('tty.raw');
+    fs.writeFileSync(raw, Buffer.alloc(64 * 64));
+    const cmd = [process.execPath, CLI, 'convert', raw, tmp.file('tty.zarr'), '--shape', '64,64', '--chunks', '16,16', '--shards', 'none'].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /100% \(16\/16 blocks\)/);
   });
 
   it('raw -> Zarr v2 (zlib) read by zarr-python; Zarr -> raw; info on a group; bad options', function () {
