@@ -309,6 +309,42 @@ describe('createZarr(): v3 stores, read back by openZarr and zarrita', function 
     w.close();
   });
 
+  it("'r+' on shards written by hand (index at the start, big-endian, no crc32c; empty inner chunks; inner crc32c): rebuilt as the metadata says", function () {
+    for (const [name, extra] of [
+      ['hand-start', { indexAt: 'start', indexEndian: 'big', indexCrc: false }],
+      ['hand-innercrc', { innerAfter: ['crc32c'] }],
+    ]) {
+      const dir = tmp.file(name);
+      const shape = [12, 10];
+      const vals = values(Float32Array, sizeOf(shape), 41);
+      // Inner chunk (1, 1) and (2, 0) are empty entries of their shards.
+      Z.writeV3(dir, { shape, chunks: [4, 5], shard: [8, 10], dtype: 'float32', values: vals, fill: 0, skip: (c) => (c[0] === 1 && c[1] === 1) || (c[0] === 2 && c[1] === 0), ...extra });
+      const model = new Model(Float32Array, shape, 0);
+      model.write([[0, 12], [0, 10]], vals);
+      model.write([[4, 8], [5, 10]], new Float32Array(20)); // the skipped ones read as the fill value
+      model.write([[8, 12], [0, 5]], new Float32Array(20));
+      const z = openZarr(dir, { mode: 'r+' });
+      const src = values(Float32Array, 6 * 4, 42);
+      z.write([3, 9], [3, 7], src); // crosses stored and empty inner chunks of both shards
+      model.write([[3, 9], [3, 7]], src);
+      z.close();
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, 'zarr.json'), 'utf8'));
+      assert.deepEqual(meta.attributes, { written: 'by hand' }, 'metadata untouched');
+      const r = openZarr(dir);
+      sameArray(r.read(), model.data, name);
+      r.close();
+      if (extra.indexAt === 'start') {
+        // The rebuilt shard still has its index first, big-endian, and page-aligned raw inner chunks.
+        const b = fs.readFileSync(path.join(dir, 'c', '0', '0'));
+        for (let i = 0; i < 4; i++) {
+          const off = Number(b.readBigUInt64BE(16 * i));
+          assert.ok(off >= 64, `entry ${i} after the index`);
+          assert.equal(off % 128, 0, `entry ${i} at ${off}: an 80-byte chunk on a 128-byte boundary`);
+        }
+      }
+    }
+  });
+
   it('writes to a raw array go through the mapping: another open array sees them without a flush', function () {
     const dir = tmp.file('inplace');
     const w = createZarr(dir, { shape: [16, 16], dtype: 'int32', chunks: [8, 8] });
