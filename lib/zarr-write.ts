@@ -430,11 +430,13 @@ export function writeDirty(store: ChunkStore, meta: ZarrMeta, dirty: readonly Di
   const levels = levelsOf(meta);
   const sh = meta.codecs.sharding;
   const n = sizeOf(store.chunkShape) * (sh === null ? meta.codecs.stored : sh.codecs.stored).itemsize;
+  const done = new Set<DirtyChunk>();
   try {
     if (sh === null) {
       for (const d of dirty) {
         writeChunkFile(d.file, encodeChunk(chunkBytesOf(d.data, n), meta.codecs.after, levels));
         store.forget(d.file);
+        done.add(d);
       }
       return;
     }
@@ -455,9 +457,14 @@ export function writeDirty(store: ChunkStore, meta: ZarrMeta, dirty: readonly Di
       for (const d of list) parts[d.inner] = encodeChunk(chunkBytesOf(d.data, n), sh.codecs.after, levels);
       writeShard(file, parts, sh, isRaw(sh.codecs));
       store.forget(file);
+      for (const d of list) done.add(d);
     }
   } finally {
-    for (const d of dirty) d.data.storage.close();
+    // Chunks not written (an error) stay changed in memory, for the next flush(); the written ones are released.
+    for (const d of dirty) {
+      if (done.has(d)) d.data.storage.close();
+      else store.markDirty(d.coords, d.data);
+    }
   }
 }
 

@@ -390,6 +390,23 @@ describe('createZarr(): v3 stores, read back by openZarr and zarrita', function 
     }
   });
 
+  it('a flush() that fails keeps the changed chunks for the next one', function () {
+    const dir = tmp.file('failflush');
+    const z = createZarr(dir, { shape: [4, 4], dtype: 'int8', chunks: [2, 2], shards: null, compressor: 'gzip' });
+    z.write([0, 2], [0, 2], 7);
+    const blocker = path.join(dir, 'c', '0', '0');
+    fs.mkdirSync(path.join(blocker, 'x'), { recursive: true }); // a directory where the chunk file goes: rename fails
+    throwsCode(() => z.flush(), 'EISDIR', MemmapError);
+    assert.equal(z.get(1, 1), 7, 'still readable from memory');
+    fs.rmSync(blocker, { recursive: true });
+    z.flush();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'c', '0')), ['0'], 'no temporary file left');
+    z.close();
+    const r = openZarr(dir);
+    assert.deepEqual(Array.from(r.read()), [7, 7, 0, 0, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    r.close();
+  });
+
   it('fill() and write() from a MemmapArray on a gzip array', function () {
     const dir = tmp.file('misc');
     const z = createZarr(dir, { shape: [40, 30], dtype: 'uint16', chunks: [10, 10], compressor: 'gzip', shards: null });
