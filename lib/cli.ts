@@ -1,21 +1,34 @@
-// The `memmap` command line: `memmap info FILE…` describes .npy and raw files.
+// The `memmap` command line: `memmap info FILE…` describes .npy and raw files
+// and Zarr arrays and groups; `memmap convert IN OUT` copies between raw, .npy and Zarr.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { osError } from './errors';
-import type { DTypeString } from './dtype';
-import type { Order } from './layout';
 import type { MemmapArray } from './array';
 import { memmap } from './memmap';
+import { convert, formatZarrInfo, isNpyFile, openRaw, type RawOptions, zarrInfo } from './zarr-cli';
 import { openNpy, readNpyHeader } from './npy';
 import { readOptions } from './options';
 
 const USAGE = `Usage: memmap info FILE... [--dtype DTYPE] [--shape N,M,...] [--offset BYTES] [--order C|F] [--json]
+       memmap convert IN OUT [--chunks N,M,...] [--shards N,M,...|none] [--compressor gzip|zlib|none]
+                             [--zarr-format 2|3] [--to npy|raw|zarr] [--overwrite] [raw input options]
 
-  info   For a .npy file: format version, dtype, shape, order, data offset,
-         size on disk and how much of the file is in the page cache now.
-         For a raw file: the same for --dtype (default uint8), --shape
-         (default: 1-d, inferred from the file size), --offset and --order.
-  --json one JSON object per file instead of text.
+  info    For a .npy file: format version, dtype, shape, order, data offset,
+          size on disk and how much of the file is in the page cache now.
+          For a raw file: the same for --dtype (default uint8), --shape
+          (default: 1-d, inferred from the file size), --offset and --order.
+          For a Zarr array directory: format, dtype, shape, chunk grid, shards,
+          codecs, fill value, logical vs stored bytes and the compression
+          ratio; for a Zarr group: its members.
+  convert Copies IN (a raw file with the options above, a .npy file, or a Zarr
+          array directory) to OUT, block by block (never the whole array in
+          memory). OUT is a .npy file if it ends in .npy, a Zarr array if it
+          ends in .zarr or a Zarr option is given, else a raw C-order file
+          (--to overrides). Zarr output: v3 unless --zarr-format 2; chunks,
+          shards and compressor as createZarr() (defaults documented there).
+          Refuses an existing OUT unless --overwrite. A progress bar is drawn
+          when stderr is a terminal.
+  --json  one JSON object per file instead of text (info).
 
 Errors are printed as one line and the exit code is 1 (2 for bad usage).`;
 
@@ -47,14 +60,20 @@ interface InfoOptions {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): { command: string | undefined; files: string[]; opts: InfoOptions } {
+const VALUE_OPTIONS = ['dtype', 'shape', 'offset', 'order', 'chunks', 'shards', 'compressor', 'zarr-format', 'to'] as const;
+type ValueOption = (typeof VALUE_OPTIONS)[number];
+
+function parseArgs(argv: string[]): { command: string | undefined; files: string[]; opts: InfoOptions; more: Partial<Record<ValueOption, string>> & { overwrite?: boolean } } {
   const opts: InfoOptions = { json: false };
+  const more: Partial<Record<ValueOption, string>> & { overwrite?: boolean } = {};
   const files: string[] = [];
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') {
       opts.json = true;
+    } else if (arg === '--overwrite') {
+      more.overwrite = true;
     } else if (arg === '-h' || arg === '--help') {
       command = 'help';
     } else if (arg === '--version' || arg === '-v') {
@@ -62,27 +81,26 @@ function parseArgs(argv: string[]): { command: string | undefined; files: string
     } else if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-      if (!['dtype', 'shape', 'offset', 'order'].includes(name)) throw new UsageError(`unknown option ${arg}`);
+      if (!(VALUE_OPTIONS as readonly string[]).includes(name)) throw new UsageError(`unknown option ${arg}`);
       const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined) throw new UsageError(`option --${name} needs a value`);
-      opts[name as 'dtype' | 'shape' | 'offset' | 'order'] = value;
+      if (['dtype', 'shape', 'offset', 'order'].includes(name)) opts[name as 'dtype' | 'shape' | 'offset' | 'order'] = value;
+      else more[name as ValueOption] = value;
     } else if (command === undefined) {
       command = arg;
     } else {
       files.push(arg);
     }
   }
-  return { command, files, opts };
+  return { command, files, opts, more };
 }
 
-function isNpy(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
+/** A directory with Zarr metadata (any other directory stays EISDIR, from fileInfo()). */
+function isZarrNode(file: string): boolean {
   try {
-    const head = Buffer.alloc(6);
-    const n = fs.readSync(fd, head, 0, 6, 0);
-    return head.subarray(0, n).toString('latin1') === '\x93NUMPY';
-  } finally {
-    fs.closeSync(fd);
+    return fs.statSync(file).isDirectory() && ['zarr.json', '.zarray', '.zgroup'].some((m) => fs.existsSync(path.join(file, m)));
+  } catch {
+    return false;
   }
 }
 
@@ -114,15 +132,11 @@ export function fileInfo(file: string, options: Omit<InfoOptions, 'json'> = {}):
   // Opening the array (never touching it) applies exactly the library's checks.
   let a: MemmapArray;
   let version: string | undefined;
-  if (opts.dtype === undefined && opts.shape === undefined && opts.offset === undefined && (isNpy(abs) || abs.endsWith('.npy'))) {
+  if (opts.dtype === undefined && opts.shape === undefined && opts.offset === undefined && (isNpyFile(abs) || abs.endsWith('.npy'))) {
     version = readNpyHeader(abs).version.join('.');
     a = openNpy(abs, { mode: 'r' });
   } else {
-    // Plain decimal integers only ('1e3', '0x10', '' are refused by the library, not read as numbers).
-    const integer = (t: string): string | bigint => (/^\d+$/.test(t) ? BigInt(t) : t);
-    const offset = typeof opts.offset === 'string' ? integer(opts.offset) : opts.offset;
-    const shape = typeof opts.shape === 'string' ? opts.shape.replace(/^[([]|[)\]]$/g, '').split(/[,x\s]+/).filter(Boolean).map(integer) : opts.shape;
-    a = memmap(abs, { mode: 'r', dtype: (opts.dtype ?? 'uint8') as DTypeString, shape: shape as number[] | undefined, offset: offset as number | bigint | undefined, order: opts.order as Order | undefined });
+    a = openRaw(abs, opts as RawOptions);
   }
   try {
     info = {
@@ -186,7 +200,7 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     err(`memmap: ${(e as Error).message} (see memmap --help)`);
     return 2;
   }
-  const { command, files, opts } = parsed;
+  const { command, files, opts, more } = parsed;
   if (command === 'help') {
     out(USAGE);
     return 0;
@@ -195,6 +209,24 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     out(String((require('../package.json') as { version: string }).version));
     return 0;
+  }
+  if (command === 'convert') {
+    if (files.length !== 2) {
+      err('memmap: convert needs IN and OUT (see memmap --help)');
+      return 2;
+    }
+    try {
+      const r = convert(files[0], files[1], { ...opts, chunks: more.chunks, shards: more.shards, compressor: more.compressor, zarrFormat: more['zarr-format'], to: more.to, overwrite: more.overwrite });
+      if (opts.json) out(JSON.stringify(r));
+      return 0;
+    } catch (e) {
+      err(`memmap: ${oneLine(e)}`);
+      return 1;
+    }
+  }
+  if (Object.keys(more).length > 0) {
+    err(`memmap: ${Object.keys(more).map((k) => `--${k}`).join(', ')} only apply to convert (see memmap --help)`);
+    return 2;
   }
   if (command !== 'info') {
     err(command === undefined ? 'memmap: missing command (see memmap --help)' : `memmap: unknown command ${JSON.stringify(command)} (see memmap --help)`);
@@ -207,9 +239,10 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
   let status = 0;
   files.forEach((file, k) => {
     try {
-      const info = fileInfo(file, opts);
+      const zarr = isZarrNode(file);
+      const info = zarr ? zarrInfo(path.resolve(file)) : fileInfo(file, opts);
       if (opts.json) out(JSON.stringify(info));
-      else out((k > 0 ? '\n' : '') + formatInfo(info));
+      else out((k > 0 ? '\n' : '') + ('nodeType' in info ? formatZarrInfo(info, human, pyShape) : formatInfo(info)));
     } catch (e) {
       err(`memmap: ${oneLine(e)}`);
       status = 1;

@@ -3,7 +3,7 @@ import { evict as evict_, memmap as memmap_ } from './memmap';
 import { fromShared as fromShared_ } from './share';
 import { openNpy as openNpy_, readNpyHeader as readNpyHeader_ } from './npy';
 import { parseDType as parseDType_ } from './dtype';
-import { listZarr as listZarr_, openZarr as openZarr_ } from './zarr';
+import { createZarr as createZarr_, listZarr as listZarr_, openZarr as openZarr_ } from './zarr';
 
 // The factories keep the error contract: anything thrown is a MemmapError.
 export const memmap: typeof memmap_ = guarded(memmap_);
@@ -14,8 +14,10 @@ export const readNpyHeader: typeof readNpyHeader_ = guarded(readNpyHeader_);
 export const parseDType: typeof parseDType_ = guarded(parseDType_);
 export const openZarr: typeof openZarr_ = guarded(openZarr_);
 export const listZarr: typeof listZarr_ = guarded(listZarr_);
+export const createZarr: typeof createZarr_ = guarded(createZarr_);
 export { ZarrArray } from './zarr';
-export type { OpenZarrOptions, ZarrNodeInfo } from './zarr';
+export type { OpenZarrOptions, ZarrNodeInfo, ZarrResidency } from './zarr';
+export type { CreateZarrOptions, ZarrCompressor } from './zarr-write';
 export { pageSize } from './memmap';
 export { hasFloat16Array } from './dtype';
 export { MemmapArray } from './array';

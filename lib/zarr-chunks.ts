@@ -30,6 +30,14 @@ export interface ChunkData {
   view: DataView | null;
 }
 
+/** A chunk changed in memory: its coordinates, file (a shard when sharded) and number in the shard. */
+export interface DirtyChunk {
+  coords: number[];
+  file: string;
+  inner: number;
+  data: ChunkData;
+}
+
 /** Default bounds of the caches. */
 export const MAX_MAPPINGS = 64;
 export const MAX_DECODED_BYTES = 64 * 2 ** 20;
@@ -61,13 +69,24 @@ export class ChunkStore {
   readonly #files = new Map<string, FileEntry>();
   readonly #decoded = new Map<string, { data: ChunkData; bytes: number }>();
   #decodedBytes = 0;
+  /** 'r+': files mapped writable; only raw chunks (no bytes -> bytes codec, not even crc32c) are used in place. */
+  readonly #writable: boolean;
+  /** Chunks changed in memory and not yet written (compressed, or new in a shard), by cache key. */
+  readonly #dirty = new Map<string, DirtyChunk>();
+  #dirtyBytes = 0;
 
-  constructor(dir: string, meta: ZarrMeta) {
+  constructor(dir: string, meta: ZarrMeta, writable = false) {
     this.#dir = dir;
     this.#meta = meta;
+    this.#writable = writable;
     const sh = meta.codecs.sharding;
     this.chunkShape = sh === null ? meta.grid.slice() : sh.inner.slice();
     this.#perShard = sh === null ? meta.grid.map(() => 1) : meta.grid.map((g, d) => g / sh.inner[d]);
+  }
+
+  /** Inner chunks per shard along each axis (all 1 when not sharded). */
+  get perShard(): readonly number[] {
+    return this.#perShard;
   }
 
   /** Where the chunk at `coords` (inner-chunk grid) is stored: its file (a shard when sharded), its key, its index in the shard. */
@@ -84,6 +103,8 @@ export class ChunkStore {
   chunk(coords: readonly number[]): ChunkData | null {
     const { file, key, inner } = this.where(coords);
     const cacheKey = `${key}#${inner}`;
+    const dirty = this.#dirty.get(cacheKey);
+    if (dirty !== undefined) return dirty.data;
     const hit = this.#decoded.get(cacheKey);
     if (hit !== undefined) {
       this.#decoded.delete(cacheKey);
@@ -125,7 +146,7 @@ export class ChunkStore {
     const where = entry.file;
     const wrongSize = (n: number): MemmapError =>
       new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
-    if (codecs.after.every((c) => c === 'crc32c')) {
+    if (codecs.after.every((c) => c === 'crc32c') && !(this.#writable && codecs.after.length > 0)) {
       // In place: only checksums to check, once per mapping.
       const sums = codecs.after.length;
       if (sums > 0 && !entry.verified.has(inner)) {
@@ -167,7 +188,11 @@ export class ChunkStore {
     if (entry.length < size) {
       throw new MemmapError('ERR_ZARR_CHUNK', `${entry.file}: ${entry.length} bytes cannot hold a shard index of ${size} bytes`, { path: entry.file });
     }
-    return decodeShardIndex(this.#window(entry, sh.indexAtStart ? 0 : entry.length - size, size), count, sh.indexEndian, sh.indexCrc, entry.file);
+    const at = sh.indexAtStart ? 0 : entry.length - size;
+    // A read() of the index, not a fault of the mapping: a fault would pull the shard in by read-ahead.
+    const bytes = new Uint8Array(size);
+    const read = (entry.storage as Storage).readAt?.(at, size, bytes) === true;
+    return decodeShardIndex(read ? bytes : this.#window(entry, at, size), count, sh.indexEndian, sh.indexCrc, entry.file);
   }
 
   /** The file's entry, mapped (or known missing), most recently used last. */
@@ -180,7 +205,7 @@ export class ChunkStore {
     }
     let storage: Storage | null = null;
     try {
-      storage = mapFile({ filename: file, mode: 'r', dtype: UINT8, shape: undefined, offset: 0, order: 'C', populate: false }).storage;
+      storage = mapFile({ filename: file, mode: this.#writable ? 'r+' : 'r', dtype: UINT8, shape: undefined, offset: 0, order: 'C', populate: false }).storage;
     } catch (err) {
       const code = err instanceof MemmapError ? err.code : '';
       if (code === 'ERR_EMPTY_FILE') throw new MemmapError('ERR_ZARR_CHUNK', `${file}: an empty chunk file`, { path: file });
@@ -203,7 +228,93 @@ export class ChunkStore {
     return n;
   }
 
+  /**
+   * Keeps `data` (the chunk at `coords`, in memory) as changed: reads see it, and takeDirty() hands it to the writer.
+   * A chunk in the decode cache moves out of it, so eviction cannot close it.
+   */
+  markDirty(coords: readonly number[], data: ChunkData): void {
+    const { file, key, inner } = this.where(coords);
+    const cacheKey = `${key}#${inner}`;
+    if (this.#dirty.has(cacheKey)) return;
+    const hit = this.#decoded.get(cacheKey);
+    if (hit !== undefined && hit.data === data) {
+      this.#decoded.delete(cacheKey);
+      this.#decodedBytes -= hit.bytes;
+    }
+    this.#dirty.set(cacheKey, { coords: coords.slice(), file, inner, data });
+    this.#dirtyBytes += data.storage.length;
+  }
+
+  /** Bytes of changed chunks held in memory. */
+  get dirtyBytes(): number {
+    return this.#dirtyBytes;
+  }
+
+  /** The changed chunks, which stop being tracked (their storage is the caller's to close). */
+  takeDirty(): DirtyChunk[] {
+    const out = [...this.#dirty.values()];
+    this.#dirty.clear();
+    this.#dirtyBytes = 0;
+    return out;
+  }
+
+  /** A shard's index and stored bytes (null when the shard file does not exist), to rebuild it. */
+  shardParts(file: string): { index: Float64Array; bytes: (start: number, length: number) => Uint8Array } | null {
+    const entry = this.#open(file);
+    if (entry.storage === null) return null;
+    const index = (entry.index ??= this.#readIndex(entry));
+    return { index, bytes: (start, length) => this.#window(entry, start, length) };
+  }
+
+  /** Drops what is cached of `file` (it was replaced): its mapping, and its decoded chunks. */
+  forget(file: string): void {
+    const e = this.#files.get(file);
+    if (e !== undefined) {
+      this.#files.delete(file);
+      e.storage?.close();
+    }
+    const key = path.relative(this.#dir, file).split(path.sep).join('/');
+    for (const [k, v] of this.#decoded) {
+      if (k.slice(0, k.lastIndexOf('#')) !== key) continue;
+      this.#decoded.delete(k);
+      this.#decodedBytes -= v.bytes;
+      v.data.storage.close();
+    }
+  }
+
+  /**
+   * Where the chunk at `coords` is stored, as it is on disk (encoded): its file, its byte range, and that file's
+   * page residency (one byte per page from offset 0, computed once per file in `pages`); null when not stored.
+   */
+  storedRange(coords: readonly number[], pages: Map<string, Uint8Array>): { start: number; length: number; pages: Uint8Array } | null {
+    const { file, inner } = this.where(coords);
+    const entry = this.#open(file);
+    if (entry.storage === null) return null;
+    let start = 0;
+    let length = entry.length;
+    if (this.#meta.codecs.sharding !== null) {
+      const index = (entry.index ??= this.#readIndex(entry));
+      start = index[2 * inner];
+      length = index[2 * inner + 1];
+      if (start < 0 || length < 0 || start + length > entry.length) return null;
+    }
+    let p = pages.get(file);
+    if (p === undefined) {
+      p = (entry.storage as Storage).residency();
+      pages.set(file, p);
+    }
+    return { start, length, pages: p };
+  }
+
+  /** msync of every writable mapping. */
+  flushMappings(): void {
+    for (const e of this.#files.values()) e.storage?.flush();
+  }
+
   close(): void {
+    for (const d of this.#dirty.values()) d.data.storage.close();
+    this.#dirty.clear();
+    this.#dirtyBytes = 0;
     for (const e of this.#files.values()) e.storage?.close();
     this.#files.clear();
     for (const v of this.#decoded.values()) v.data.storage.close();

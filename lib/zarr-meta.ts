@@ -51,6 +51,8 @@ export interface ZarrMeta {
   dimensionNames: (string | null)[] | null;
   attributes: Record<string, unknown>;
   codecs: ChunkCodecs;
+  /** Compression levels chunks are re-encoded with (the store's own, read by openZarr()). */
+  levels?: { gzip: number; zlib: number };
 }
 
 type Json = Record<string, unknown>;

@@ -1,35 +1,49 @@
-// Zarr arrays on local disk, read-only (first slice of issue 13): openZarr()
-// opens a v2 (`.zarray`) or v3 (`zarr.json`) array directory; listZarr()
-// describes a group. Reads walk the chunks a selection touches and copy each
+// Zarr arrays on local disk (issue 13): openZarr() opens a v2 (`.zarray`) or
+// v3 (`zarr.json`) array directory, read-only or 'r+'; createZarr() makes one
+// (lib/zarr-write.ts); listZarr() describes a group. Reads walk the chunks a selection touches and copy each
 // chunk's part with the native copy kernel; reductions run over the assembled
 // selection (chunk-by-chunk native reductions are the next step).
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { inspect } from 'node:util';
 import { maxBufferLength } from './binding';
-import type { MemmapArray, MeanTypes, Reduced, ReduceArgs, SumTypes } from './array';
-import { memoryArray } from './array';
+import type { MeanTypes, Reduced, ReduceArgs, SumTypes } from './array';
+import { MemmapArray as MemmapArrayClass, type MemmapArray, memoryArray } from './array';
 import { guardPrototype } from './boundary';
 import { type Codec, codecOf } from './codec';
-import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, parseDType, type ValueTypes } from './dtype';
+import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, type InputTypes, parseDType, type ValueTypes } from './dtype';
 import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { dtypeRepr, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
-import { mapArray } from './memmap';
+import { mapArray, pageSize } from './memmap';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
 import { splitArgs } from './reduce';
 import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
-import { type ChunkData, ChunkStore } from './zarr-chunks';
+import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
+import { permutedStrides } from './zarr-codec-transpose';
+import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, levelsFromDoc, storedElement, writeDirty } from './zarr-write';
 import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
 
 export interface OpenZarrOptions {
-  /** 'r' (default). Writes ('r+') are not implemented yet: ERR_NOT_IMPLEMENTED. */
+  /** 'r' (default) or 'r+' (set(), write(), fill(); one writer per chunk file, see docs). */
   mode?: 'r' | 'r+';
   /** A member of the group at `path`, e.g. 'a/b' (`/`-separated, no `..`). */
   path?: string;
+}
+
+/** What ZarrArray.residency() returns. */
+export interface ZarrResidency {
+  /** Chunks along each axis (inner chunks when sharded). */
+  grid: number[];
+  /** Per chunk, C order over the grid: the fraction of its stored bytes in the page cache, -1 when not stored. */
+  chunks: Float32Array;
+  storedBytes: number;
+  residentBytes: number;
+  /** residentBytes / storedBytes (1 when nothing is stored). */
+  fraction: number;
 }
 
 /** What listZarr() returns. */
@@ -105,12 +119,26 @@ function readNode(dir: string): { format: 2 | 3; kind: 'array' | 'group'; doc: R
 export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, options?: OpenZarrOptions): ZarrArray<N> {
   const o = readOptions(options, ['mode', 'path'], 'openZarr()');
   const mode = normalizeMode(o.mode ?? 'r');
-  if (mode !== 'r') throw new MemmapError('ERR_NOT_IMPLEMENTED', `openZarr() opens arrays read-only for now (mode 'r'); mode '${mode}' is not implemented yet`);
+  if (mode !== 'r' && mode !== 'r+') throw new MemmapError('ERR_INVALID_MODE', `openZarr() opens arrays with mode 'r' or 'r+', not '${mode}' (createZarr() creates one)`);
   const dir = nodeDir(path, o.path, 'openZarr()');
   const node = readNode(dir);
   if (node.kind !== 'array') throw new MemmapError('ERR_NOT_ZARR_ARRAY', `${dir} is a Zarr group, not an array: open a member with { path }, list them with listZarr()`, { path: dir });
   const meta = node.format === 3 ? v3Meta(node.doc, node.where) : v2Meta(node.doc, node.attributes, node.where);
-  return new ZarrArray<N>(kInternal, dir, meta);
+  if (mode === 'r+') meta.levels = levelsFromDoc(node.doc, node.format);
+  return new ZarrArray<N>(kInternal, dir, meta, mode);
+}
+
+/**
+ * Creates a Zarr array directory (v3 by default, or v2) and opens it with mode 'r+'. Chunks are written when set;
+ * a chunk never written reads as the fill value. Every option is checked before anything is written.
+ * @throws ERR_SHAPE_REQUIRED, ERR_DTYPE_REQUIRED, ERR_INVALID_SHAPE (shape, chunks, shards), ERR_INVALID_DTYPE,
+ * ERR_UNSUPPORTED_CODEC, ERR_INVALID_VALUE (fillValue), ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE, ERR_ZARR_UNSUPPORTED
+ * (shards with v2), ERR_UNKNOWN_OPTION, EEXIST (a non-empty target without overwrite), ERR_NOT_ZARR_ARRAY (overwrite of a
+ * directory that is not a Zarr node), OS codes.
+ */
+export function createZarr<D extends DTypeString>(path: string | URL, options: CreateZarrOptions<D>): ZarrArray<CanonicalDType<D>> {
+  const dir = createZarrStore(path, options);
+  return openZarr<CanonicalDType<D>>(dir, { mode: 'r+' });
 }
 
 /**
@@ -176,8 +204,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly fillValue: unknown;
   /** Absolute path of the array directory. */
   readonly path: string;
-  readonly mode = 'r' as const;
-  readonly readonly = true as const;
+  readonly mode: 'r' | 'r+';
+  readonly readonly: boolean;
 
   #store: ChunkStore | null;
   readonly #meta: ZarrMeta;
@@ -187,11 +215,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly #arrays = new Set<MemmapArray>();
 
   /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
-  constructor(token: symbol, dir: string, meta: ZarrMeta) {
+  constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r') {
     if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use openZarr() to open a Zarr array');
     this.#meta = meta;
     this.#dt = meta.dtype;
-    this.#store = new ChunkStore(dir, meta);
+    this.mode = mode;
+    this.readonly = mode === 'r';
+    this.#store = new ChunkStore(dir, meta, mode === 'r+');
     this.#fill = new HeapStorage(meta.fill);
     this.#storedCodec = codecOf(meta.codecs.stored);
     this.dtype = meta.dtype.name as N;
@@ -540,19 +570,191 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     return parseDType(dtype).name === this.dtype;
   }
 
+  /**
+   * Which stored chunks are in the page cache now (mincore over their bytes on disk, compressed or not; touches no
+   * chunk): `grid` the chunk grid (inner chunks when sharded), `chunks` one fraction per chunk in C order of the grid
+   * (-1: not stored, reads as the fill value), and totals over the stored bytes.
+   * @throws ERR_CLOSED, ERR_CHECKSUM (a shard index), ERR_ZARR_CHUNK, OS codes.
+   */
+  residency(): ZarrResidency {
+    const store = this.#live();
+    const grid = this.shape.map((s, d) => Math.ceil(s / this.chunks[d]));
+    const n = sizeOf(grid);
+    const chunks = new Float32Array(n);
+    const pages = new Map<string, Uint8Array>();
+    const page = pageSize;
+    let total = 0;
+    let resident = 0;
+    const c = new Array<number>(grid.length).fill(0);
+    for (let k = 0; k < n; k++) {
+      const r = store.storedRange(c, pages);
+      if (r === null) chunks[k] = -1;
+      else {
+        let inside = 0;
+        for (let p = Math.floor(r.start / page); p * page < r.start + r.length; p++) {
+          if (r.pages[p]) inside += Math.min((p + 1) * page, r.start + r.length) - Math.max(p * page, r.start);
+        }
+        chunks[k] = r.length === 0 ? 1 : inside / r.length;
+        total += r.length;
+        resident += inside;
+      }
+      for (let d = grid.length - 1; d >= 0; d--) {
+        if (++c[d] < grid[d]) break;
+        c[d] = 0;
+      }
+    }
+    return { grid, chunks, storedBytes: total, residentBytes: resident, fraction: total === 0 ? 1 : resident / total };
+  }
+
   /** Chunk and shard files mapped now (at most 64: the least recently used is closed). @throws ERR_CLOSED. */
   get openMappings(): number {
     return this.#live().openMappings;
   }
 
-  /** Closes every chunk mapping and every array chunk() returned. Idempotent; later calls throw ERR_CLOSED. */
+  /**
+   * Writes `source` into `a[...index]` (numpy basic indexing, as read()): a TypedArray of this dtype holding the
+   * selection's elements in C order (this machine's byte order), a MemmapArray or ZarrArray of the selection's shape,
+   * or one value for every element. Raw chunks are written in place through their mapping (a missing chunk or
+   * shard file is first created at full size, filled with the fill value); compressed ones are decoded, changed in
+   * memory and re-encoded whole by flush(), close(), or once more than 64 MiB of them are held.
+   * @throws ERR_READ_ONLY, ERR_INVALID_INDEX, ERR_OUT_OF_RANGE, ERR_DTYPE_MISMATCH, ERR_SIZE_MISMATCH, ERR_SHAPE_MISMATCH,
+   * ERR_INVALID_VALUE, ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED, OS codes.
+   */
+  write(...indexAndSource: [...index: IndexItem[], source: unknown]): void {
+    const store = this.#live();
+    if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `Zarr array ${this.path} is open read-only (mode 'r')`, { path: this.path });
+    if (indexAndSource.length === 0) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'write() needs a source');
+    const source = indexAndSource[indexAndSource.length - 1];
+    const { shape, runs, kept } = this.#select(indexAndSource.slice(0, -1) as IndexItem[]);
+    const count = sizeOf(shape);
+    const src = this.#sourceBytes(source, shape, count);
+    if (count === 0) return;
+    const ndim = this.ndim;
+    const itemsize = this.itemsize;
+    const outStrides = src.scalar ? shape.map(() => 0) : stridesFor(shape, 'C');
+    const chunkBytes = sizeOf(this.chunks) * itemsize;
+    const pick = new Array<number>(ndim).fill(0);
+    for (;;) {
+      const coords: number[] = [];
+      for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
+      const data = this.#chunkForWrite(store, coords);
+      const w = data.storage.bytes(data.offset, chunkBytes);
+      const dst = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+      const block: BlockRun[] = [];
+      let k = 0;
+      for (let d = 0; d < ndim; d++) {
+        const r = runs[d][pick[d]];
+        block.push({ n: r.n, dst0: r.inner * data.strides[d], dstStep: r.step * data.strides[d], src0: kept[d] ? r.at * outStrides[k] : 0, srcStep: kept[d] ? outStrides[k] : 0 });
+        if (kept[d]) k++;
+      }
+      scatter(dst, src.bytes, block, itemsize, data.dtype.isNative ? 0 : data.dtype.kind === 'c' ? itemsize / 2 : itemsize);
+      // Bounded memory however large the write: changed compressed chunks are written out as they pile up.
+      if (store.dirtyBytes > MAX_DECODED_BYTES) writeDirty(store, this.#meta, store.takeDirty());
+      let d = ndim - 1;
+      for (; d >= 0; d--) {
+        if (++pick[d] < runs[d].length) break;
+        pick[d] = 0;
+      }
+      if (d < 0) break;
+    }
+  }
+
+  /**
+   * Stores `value` at the given indices (negative count from the end), as MemmapArray.set().
+   * @throws as write(), ERR_INVALID_INDEX (not one index per axis).
+   */
+  set(...indexAndValue: [...index: number[], value: InputTypes[N]]): void {
+    const n = indexAndValue.length - 1;
+    if (n !== this.ndim) throw new MemmapRangeError('ERR_INVALID_INDEX', `set() takes ${this.ndim} indices and a value, got ${Math.max(n, 0)} indices`);
+    const value = indexAndValue[n];
+    if (typeof value === 'object' && value !== null && (ArrayBuffer.isView(value) || isZarr(value) || value instanceof MemmapArrayClass)) {
+      throw new MemmapTypeError('ERR_INVALID_VALUE', 'set() stores one value; write() stores a region');
+    }
+    (this.write as (...a: unknown[]) => void)(...indexAndValue);
+  }
+
+  /** Stores `value` in every element (every chunk is written). @throws as write(). */
+  fill(value: InputTypes[N]): void {
+    this.write(value as unknown as IndexItem);
+  }
+
+  /** The chunk at `coords`, writable: mapped in place (a missing raw file created first) or in memory and dirty. */
+  #chunkForWrite(store: ChunkStore, coords: readonly number[]): ChunkData {
+    const sh = this.#meta.codecs.sharding;
+    const codecs = sh === null ? this.#meta.codecs : sh.codecs;
+    let data = store.chunk(coords);
+    if (data === null && isRaw(codecs)) {
+      const { file } = store.where(coords);
+      if (!fs.existsSync(file)) {
+        createRawFile(store, this.#meta, coords, file);
+        store.forget(file);
+        data = store.chunk(coords);
+      }
+    }
+    if (data === null) {
+      // A chunk never written (or an empty inner chunk of a shard someone else wrote): the fill value, in memory.
+      const elem = storedElement(this.#meta.fill, codecs.stored);
+      const bytes = new Uint8Array(sizeOf(this.chunks) * elem.length);
+      for (let i = 0; i < bytes.length; i += elem.length) bytes.set(elem, i);
+      data = { storage: new HeapStorage(bytes), offset: 0, strides: permutedStrides(this.chunks, codecs.order), dtype: codecs.stored, file: null, view: new DataView(bytes.buffer) };
+    }
+    if (data.file === null) store.markDirty(coords, data);
+    return data;
+  }
+
+  /** The source of write() as native-order bytes of the selection (C order), or one element (`scalar`). */
+  #sourceBytes(source: unknown, shape: readonly number[], count: number): { bytes: Uint8Array; scalar: boolean } {
+    const { array, lanes } = DTYPES[this.#dt.name];
+    if (ArrayBuffer.isView(source)) {
+      if ((source as object).constructor !== array) {
+        throw new MemmapTypeError('ERR_DTYPE_MISMATCH', `write() to a ${this.dtype} array needs a ${array.name}, got ${describe(source)}`);
+      }
+      const v = source as unknown as { buffer: ArrayBuffer; byteOffset: number; byteLength: number; length: number };
+      if (v.length !== count * lanes) throw new MemmapRangeError('ERR_SIZE_MISMATCH', `write(): the selection has ${count} elements, the source ${v.length / lanes}`);
+      return { bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength), scalar: false };
+    }
+    if (isZarr(source) || source instanceof MemmapArrayClass) {
+      const a = source as unknown as { dtype: string; shape: readonly number[]; read(): ArrayLike<unknown> & { buffer: ArrayBuffer; byteOffset: number; byteLength: number } };
+      if (a.dtype !== this.dtype) throw new MemmapTypeError('ERR_DTYPE_MISMATCH', `write(): source dtype ${a.dtype} is not ${this.dtype}`);
+      if (a.shape.length !== shape.length || a.shape.some((n, d) => n !== shape[d])) {
+        throw new MemmapRangeError('ERR_SHAPE_MISMATCH', `write(): source shape (${a.shape.join(', ')}) is not the selection's (${shape.join(', ')})`);
+      }
+      const t = a.read();
+      return { bytes: new Uint8Array(t.buffer, t.byteOffset, t.byteLength), scalar: false };
+    }
+    const bytes = new Uint8Array(this.itemsize);
+    try {
+      codecOf(this.#dt).write(new DataView(bytes.buffer), 0, source);
+    } catch (err) {
+      if (err instanceof MemmapError) throw err;
+      throw new MemmapTypeError('ERR_INVALID_VALUE', `write(): cannot store ${describe(source)} in ${this.dtype}`, { cause: err });
+    }
+    return { bytes, scalar: true };
+  }
+
+  /**
+   * Writes changed compressed chunks (re-encoded whole; a shard is rebuilt and renamed over the old one) and msyncs
+   * the chunks written in place. No-op for mode 'r'. @throws ERR_CLOSED, OS codes.
+   */
+  flush(): void {
+    const store = this.#live();
+    if (this.readonly) return;
+    writeDirty(store, this.#meta, store.takeDirty());
+    store.flushMappings();
+  }
+
+  /** flush() (mode 'r+'), then closes every chunk mapping and every array chunk() returned. Idempotent; later calls throw ERR_CLOSED. */
   close(): void {
     const store = this.#store;
     if (store === null) return;
-    this.#store = null;
-    store.close();
-    for (const a of this.#arrays) a.close();
-    this.#arrays.clear();
+    try {
+      if (!this.readonly) writeDirty(store, this.#meta, store.takeDirty());
+    } finally {
+      this.#store = null;
+      store.close();
+      for (const a of this.#arrays) a.close();
+      this.#arrays.clear();
+    }
   }
 
   [Symbol.dispose](): void {
@@ -572,6 +774,50 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
 }
 
 guardPrototype(ZarrArray.prototype, [], (x) => isZarr(x));
+
+/** One axis of a block write(): `n` positions, element offsets and steps in the chunk and in the source. */
+interface BlockRun {
+  n: number;
+  dst0: number;
+  dstStep: number;
+  src0: number;
+  srcStep: number;
+}
+
+/**
+ * Copies the block's elements from `src` (native order) into the chunk bytes `dst`; `swapLane` > 0 reverses the
+ * bytes of each lane of that size (a big-endian chunk). Rows contiguous on both sides are copied whole.
+ */
+function scatter(dst: Uint8Array, src: Uint8Array, block: readonly BlockRun[], itemsize: number, swapLane: number): void {
+  const n = block.length;
+  const last = n === 0 ? { n: 1, dst0: 0, dstStep: 1, src0: 0, srcStep: 1 } : block[n - 1];
+  const outer = block.slice(0, Math.max(n - 1, 0));
+  const j = new Array<number>(outer.length).fill(0);
+  const whole = swapLane === 0 && last.dstStep === 1 && last.srcStep === 1;
+  for (;;) {
+    let di = last.dst0;
+    let si = last.src0;
+    for (let d = 0; d < outer.length; d++) {
+      di += outer[d].dst0 + j[d] * outer[d].dstStep;
+      si += outer[d].src0 + j[d] * outer[d].srcStep;
+    }
+    if (whole) dst.set(src.subarray(si * itemsize, (si + last.n) * itemsize), di * itemsize);
+    else {
+      for (let k = 0; k < last.n; k++) {
+        const s = (si + k * last.srcStep) * itemsize;
+        const t = (di + k * last.dstStep) * itemsize;
+        if (swapLane === 0) for (let b = 0; b < itemsize; b++) dst[t + b] = src[s + b];
+        else for (let b = 0; b < itemsize; b++) dst[t + b] = src[s + (b - (b % swapLane)) + swapLane - 1 - (b % swapLane)];
+      }
+    }
+    let d = outer.length - 1;
+    for (; d >= 0; d--) {
+      if (++j[d] < outer[d].n) break;
+      j[d] = 0;
+    }
+    if (d < 0) break;
+  }
+}
 
 /** Copies a C-contiguous block (`shape`) into `out` at output position `at`, row by row. */
 function place(out: Uint8Array, outStrides: readonly number[], at: readonly number[], block: Uint8Array, shape: readonly number[], itemsize: number): void {

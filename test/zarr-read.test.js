@@ -708,9 +708,10 @@ describe('openZarr(): bad input is a MemmapError with a code', function () {
     }
   });
 
-  it("options: mode 'r+' is ERR_NOT_IMPLEMENTED, unknown options ERR_UNKNOWN_OPTION, bad modes ERR_INVALID_MODE", function () {
+  it("options: mode 'w+' is ERR_INVALID_MODE ('r+' opens for writing), unknown options ERR_UNKNOWN_OPTION, bad modes ERR_INVALID_MODE", function () {
     const dir = make('ok', meta({}));
-    throwsCode(() => openZarr(dir, { mode: 'r+' }), 'ERR_NOT_IMPLEMENTED');
+    throwsCode(() => openZarr(dir, { mode: 'w+' }), 'ERR_INVALID_MODE');
+    openZarr(dir, { mode: 'r+' }).close();
     throwsCode(() => openZarr(dir, { mdoe: 'r' }), 'ERR_UNKNOWN_OPTION', MemmapTypeError);
     throwsCode(() => openZarr(dir, { mode: 'rw' }), 'ERR_INVALID_MODE');
     throwsCode(() => openZarr(dir, 'r'), 'ERR_INVALID_ARG_TYPE');

@@ -118,3 +118,13 @@ async function twins(): Promise<void> {
   await f32.prefetch(null, 3);
 }
 void twins;
+
+// createZarr() is typed by its dtype, as memmap(); write() takes the matching TypedArray or one value.
+import { createZarr, type ZarrArray } from 'memmap';
+const zf = createZarr('a.zarr', { shape: [4, 4], dtype: '<f4', chunks: [2, 2], compressor: 'gzip' });
+expectType<Equal<typeof zf, ZarrArray<'float32'>>>(true);
+expectType<Equal<ReturnType<typeof zf.read>, Float32Array>>(true);
+zf.write([0, 2], null, new Float32Array(8));
+zf.set(0, 0, 1.5);
+// @ts-expect-error createZarr needs a dtype
+createZarr('b.zarr', { shape: [2] });
