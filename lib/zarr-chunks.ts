@@ -5,9 +5,9 @@
 // and decoded chunks (by bytes).
 import * as path from 'node:path';
 import { maxBufferLength } from './binding';
-import { type DType, parseDType } from './dtype';
+import { type DType, ELEM_CODES, parseDType } from './dtype';
 import { MemmapError } from './errors';
-import { sizeOf } from './layout';
+import { sizeOf, viewDescriptor } from './layout';
 import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { mapFile } from './storage-mapped';
@@ -26,7 +26,7 @@ export interface ChunkData {
   dtype: DType;
   /** The file it is mapped in place from; null when decoded into memory. */
   file: string | null;
-  /** The storage's bytes for single elements (get()), `offset` included; null past one ArrayBuffer. */
+  /** The decoded bytes for single elements (get()), `offset` included; null for a mapped chunk. */
   view: DataView | null;
 }
 
@@ -52,8 +52,6 @@ interface FileEntry {
   index: Float64Array | null;
   /** Chunks (inner chunk numbers; 0 for a whole file) whose checksums were checked. */
   verified: Set<number>;
-  /** The whole file as one DataView (made on first use), null past one ArrayBuffer. */
-  view: DataView | null | undefined;
 }
 
 function dataView(bytes: Uint8Array): DataView {
@@ -74,6 +72,7 @@ export class ChunkStore {
   /** Chunks changed in memory and not yet written (compressed, or new in a shard), by cache key. */
   readonly #dirty = new Map<string, DirtyChunk>();
   #dirtyBytes = 0;
+  #closed = false;
 
   constructor(dir: string, meta: ZarrMeta, writable = false) {
     this.#dir = dir;
@@ -101,6 +100,8 @@ export class ChunkStore {
 
   /** The chunk's elements, or null where nothing is stored (the fill value). */
   chunk(coords: readonly number[]): ChunkData | null {
+    // Closed during a call (a getter of an argument): no mapping may be made that close() will not release.
+    if (this.#closed) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.#dir} is closed`, { path: this.#dir });
     const { file, key, inner } = this.where(coords);
     const cacheKey = `${key}#${inner}`;
     const dirty = this.#dirty.get(cacheKey);
@@ -134,9 +135,12 @@ export class ChunkStore {
     return data;
   }
 
+  /** A copy of the bytes, made by the native copy kernel: a page the file lost is ERR_SIGBUS, not a crash. */
   #window(entry: FileEntry, start: number, length: number): Uint8Array {
-    const w = (entry.storage as Storage).bytes(start, length);
-    return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+    if (length > maxBufferLength) throw new MemmapError('ERR_TOO_LARGE', `${entry.file}: ${length} bytes exceed the largest ArrayBuffer`, { path: entry.file });
+    const out = new Uint8Array(length);
+    (entry.storage as Storage).copy(ELEM_CODES.uint8, false, viewDescriptor(start, [length], [1], 1), out);
+    return out;
   }
 
   #decode(entry: FileEntry, start: number, length: number, codecs: ChunkCodecs, inner: number): ChunkData {
@@ -155,13 +159,15 @@ export class ChunkStore {
         entry.verified.add(inner);
       }
       if (length - 4 * sums !== expect) throw wrongSize(length - 4 * sums);
-      if (entry.view === undefined) entry.view = entry.length <= maxBufferLength ? dataView(this.#window(entry, 0, entry.length)) : null;
-      return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file, view: entry.view };
+      // No DataView over the mapping: JavaScript reading a page the file lost dies of SIGBUS (get() copies natively).
+      return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file, view: null };
     }
     let bytes = this.#window(entry, start, length);
+    // Decompressed output is bounded by what the chunk can hold (+ the checksums still to strip): no gzip bomb.
+    const limit = Math.min(expect + 4 * codecs.after.length, maxBufferLength);
     for (let i = codecs.after.length - 1; i >= 0; i--) {
       const c = codecs.after[i];
-      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : c === 'gzip' ? gzipDecode(bytes, where) : zlibDecode(bytes, where);
+      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : c === 'gzip' ? gzipDecode(bytes, where, limit) : zlibDecode(bytes, where, limit);
     }
     if (bytes.length !== expect) throw wrongSize(bytes.length);
     return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
@@ -211,7 +217,7 @@ export class ChunkStore {
       if (code === 'ERR_EMPTY_FILE') throw new MemmapError('ERR_ZARR_CHUNK', `${file}: an empty chunk file`, { path: file });
       if (code !== 'ENOENT') throw err;
     }
-    const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set(), view: undefined };
+    const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set() };
     this.#files.set(file, entry);
     while (this.#files.size > MAX_MAPPINGS) {
       const [k, oldest] = this.#files.entries().next().value as [string, FileEntry];
@@ -315,6 +321,7 @@ export class ChunkStore {
     for (const d of this.#dirty.values()) d.data.storage.close();
     this.#dirty.clear();
     this.#dirtyBytes = 0;
+    this.#closed = true;
     for (const e of this.#files.values()) e.storage?.close();
     this.#files.clear();
     for (const v of this.#decoded.values()) v.data.storage.close();

@@ -6,7 +6,7 @@
 import { codecOf } from './codec';
 import { type DType, DTYPES, type DTypeName, parseDType } from './dtype';
 import { MemmapError, type MemmapErrorCode } from './errors';
-import { normalizeShape } from './layout';
+import { normalizeShape, sizeOf } from './layout';
 import { bytesEndian, type Endian, storedDType } from './zarr-codec-bytes';
 import { transposeOrder } from './zarr-codec-transpose';
 
@@ -57,6 +57,16 @@ export interface ZarrMeta {
 
 type Json = Record<string, unknown>;
 
+/** A metadata value for a message: JSON, cut short; never throws (deeply nested JSON overflows JSON.stringify). */
+function show(x: unknown): string {
+  try {
+    const s = JSON.stringify(x);
+    return typeof s !== 'string' ? String(s) : s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  } catch {
+    return Array.isArray(x) ? '[…]' : typeof x === 'object' && x !== null ? '{…}' : String(x);
+  }
+}
+
 function fail(code: MemmapErrorCode, where: string, message: string): never {
   throw new MemmapError(code, `${where}: ${message}`, { path: where });
 }
@@ -86,6 +96,7 @@ function shapeOf(x: unknown, where: string, what: string, positive: boolean): nu
   let s: number[];
   try {
     s = normalizeShape(x, what);
+    sizeOf(s); // more than 2^53 elements: refused here, as metadata, not later as ERR_INVALID_SHAPE
   } catch (err) {
     throw new MemmapError('ERR_ZARR_METADATA', `${where}: ${what} must be a list of non-negative integers`, { path: where, cause: err });
   }
@@ -97,7 +108,7 @@ function shapeOf(x: unknown, where: string, what: string, positive: boolean): nu
 /** v3 data_type names this reader maps: the dtype table's canonical names. */
 function v3DType(x: unknown, where: string): DTypeName {
   if (typeof x === 'string' && Object.hasOwn(DTYPES, x)) return x as DTypeName;
-  return fail('ERR_ZARR_UNSUPPORTED', where, `data_type ${JSON.stringify(x)} is not supported (bool, int8..uint64, float16/32/64, complex64/128 are)`);
+  return fail('ERR_ZARR_UNSUPPORTED', where, `data_type ${show(x)} is not supported (bool, int8..uint64, float16/32/64, complex64/128 are)`);
 }
 
 function nativeDType(name: DTypeName): DType {
@@ -126,7 +137,7 @@ function floatOf(x: unknown, bytes: number, where: string): number {
     v.setBigUint64(0, bits);
     return v.getFloat64(0);
   }
-  return fail('ERR_ZARR_METADATA', where, `fill_value ${JSON.stringify(x)} is not a ${bytes * 8}-bit float`);
+  return fail('ERR_ZARR_METADATA', where, `fill_value ${show(x)} is not a ${bytes * 8}-bit float`);
 }
 
 /** The fill value as one native-order element; null (v2) is 0, as zarr-python and zarrita read missing chunks. */
@@ -140,7 +151,7 @@ function fillBytes(dt: DType, x: unknown, where: string): Uint8Array {
       if (typeof x !== 'boolean' && typeof x !== 'number') fail('ERR_ZARR_METADATA', where, 'fill_value of a bool array must be true or false');
       codec.write(view, 0, x);
     } else if (dt.kind === 'i' || dt.kind === 'u') {
-      if (typeof x !== 'number' || !Number.isInteger(x)) fail('ERR_ZARR_METADATA', where, `fill_value ${JSON.stringify(x)} is not an integer`);
+      if (typeof x !== 'number' || !Number.isInteger(x)) fail('ERR_ZARR_METADATA', where, `fill_value ${show(x)} is not an integer`);
       codec.write(view, 0, dt.itemsize === 8 ? BigInt(x) : x);
     } else if (dt.kind === 'f') {
       codec.write(view, 0, floatOf(x, dt.itemsize, where));
@@ -151,7 +162,7 @@ function fillBytes(dt: DType, x: unknown, where: string): Uint8Array {
     }
   } catch (err) {
     if (err instanceof MemmapError && err.code === 'ERR_ZARR_METADATA') throw err;
-    throw new MemmapError('ERR_ZARR_METADATA', `${where}: fill_value ${JSON.stringify(x)} does not fit ${dt.name}`, { path: where, cause: err });
+    throw new MemmapError('ERR_ZARR_METADATA', `${where}: fill_value ${show(x)} does not fit ${dt.name}`, { path: where, cause: err });
   }
   return out;
 }
@@ -258,7 +269,7 @@ function keyEncoder(encoding: unknown, where: string): (c: readonly number[]) =>
 /** Reads a parsed `zarr.json` of an array. */
 export function v3Meta(doc: Json, where: string): ZarrMeta {
   if (own(doc, 'zarr_format') !== 3) fail('ERR_ZARR_METADATA', where, 'zarr_format must be 3');
-  if (own(doc, 'node_type') !== 'array') fail('ERR_NOT_ZARR_ARRAY', where, `node_type is ${JSON.stringify(own(doc, 'node_type'))}, not "array"`);
+  if (own(doc, 'node_type') !== 'array') fail('ERR_NOT_ZARR_ARRAY', where, `node_type is ${show(own(doc, 'node_type'))}, not "array"`);
   const shape = shapeOf(own(doc, 'shape'), where, 'shape', false);
   const name = v3DType(own(doc, 'data_type'), where);
   const grid = own(doc, 'chunk_grid');
@@ -312,7 +323,7 @@ export function v2Meta(doc: Json, attributes: Json, where: string): ZarrMeta {
     if (typeof dtype !== 'string') throw new TypeError('not a string');
     stored = parseDType(dtype);
   } catch (err) {
-    throw new MemmapError('ERR_ZARR_UNSUPPORTED', `${where}: dtype ${JSON.stringify(own(doc, 'dtype'))} is not supported`, { path: where, cause: err });
+    throw new MemmapError('ERR_ZARR_UNSUPPORTED', `${where}: dtype ${show(own(doc, 'dtype'))} is not supported`, { path: where, cause: err });
   }
   const filters = own(doc, 'filters');
   if (filters !== null && filters !== undefined) {

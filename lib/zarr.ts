@@ -73,11 +73,33 @@ function nodeDir(p: unknown, sub: unknown, fn: string): string {
   return dir;
 }
 
+/** Metadata larger than this is refused (ERR_ZARR_METADATA). */
+const MAX_METADATA_BYTES = 64 * 2 ** 20;
+
+/**
+ * A metadata file's text. Opened non-blocking and read only when a regular file of bounded size: a FIFO would hang
+ * readFileSync, a link to /dev/zero would read forever.
+ */
 function readText(file: string): string {
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
   } catch (err) {
     throw fsError(err, file);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new MemmapError('ERR_ZARR_METADATA', `${file} is not a regular file`, { path: file });
+    if (st.size > MAX_METADATA_BYTES) throw new MemmapError('ERR_ZARR_METADATA', `${file}: ${st.size} bytes of metadata (at most ${MAX_METADATA_BYTES})`, { path: file });
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    for (let k = 0; n < buf.length && (k = fs.readSync(fd, buf, n, buf.length - n, n)) > 0; ) n += k;
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    if (err instanceof MemmapError) throw err;
+    throw fsError(err, file);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -114,7 +136,7 @@ function readNode(dir: string): { format: 2 | 3; kind: 'array' | 'group'; doc: R
 /**
  * Opens a Zarr array directory (v3 `zarr.json` or v2 `.zarray`) for reading.
  * @throws ERR_NOT_ZARR_ARRAY (a group, or no Zarr metadata), ERR_ZARR_METADATA, ERR_ZARR_UNSUPPORTED,
- * ERR_UNSUPPORTED_CODEC, ERR_NOT_IMPLEMENTED (mode 'r+'), ERR_UNKNOWN_OPTION, ERR_INVALID_MODE, OS codes (ENOENT, …).
+ * ERR_UNSUPPORTED_CODEC, ERR_UNKNOWN_OPTION, ERR_INVALID_MODE, OS codes (ENOENT, …).
  */
 export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, options?: OpenZarrOptions): ZarrArray<N> {
   const o = readOptions(options, ['mode', 'path'], 'openZarr()');
@@ -167,6 +189,8 @@ export function listZarr(path: string | URL, options?: { path?: string }): ZarrN
 }
 
 const kInternal = Symbol('memmap.zarr');
+/** Chunk runs one read may cross along its axes (each a small object: more would exhaust the JS heap). */
+const MAX_RUNS = 2 ** 22;
 let isZarr: (x: unknown) => boolean;
 
 /** One axis of a selection: its runs within single chunks. */
@@ -272,8 +296,10 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     for (let d = 0; d < this.ndim; d++) at += inner[d] * data.strides[d];
     const byte = data.offset + at * this.itemsize;
     if (data.view !== null) return this.#storedCodec.read(data.view, byte) as ValueTypes[N];
-    const w = data.storage.bytes(byte, this.itemsize);
-    return this.#storedCodec.read(new DataView(w.buffer, w.byteOffset, w.byteLength), 0) as ValueTypes[N];
+    // A mapped chunk: copied by the native kernel (a page the file lost is ERR_SIGBUS; a DataView read would die).
+    const tmp = new Uint8Array(this.itemsize);
+    data.storage.copy(ELEM_CODES.uint8, false, viewDescriptor(byte, [this.itemsize], [1], 1), tmp);
+    return this.#storedCodec.read(new DataView(tmp.buffer), 0) as ValueTypes[N];
   }
 
   /** Per axis: kept or not, and its runs over chunks; the selection's shape. */
@@ -287,9 +313,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       kept.push(!(typeof item === 'number' || typeof item === 'bigint'));
     }
     const runs: Run[][] = [];
-    if (sizeOf(v.shape) === 0) return { shape: v.shape, runs, kept };
+    const total = sizeOf(v.shape) * this.itemsize;
+    if (total === 0) return { shape: v.shape, runs, kept };
+    // Before the runs are built (one pass over each axis of the selection): a huge selection must not loop for ages.
+    if (total > maxBufferLength) throw new MemmapError('ERR_TOO_LARGE', `a copy of ${total} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
     let rest = v.offset;
     let k = 0;
+    let nruns = 0;
     for (let d = 0; d < this.ndim; d++) {
       const start = Math.floor(rest / cstrides[d]);
       rest -= start * cstrides[d];
@@ -307,6 +337,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         const chunk = Math.floor(i / c);
         const last = axis.length > 0 ? axis[axis.length - 1] : null;
         if (last !== null && last.chunk === chunk) last.n++;
+        else if (++nruns > MAX_RUNS) throw new MemmapError('ERR_TOO_LARGE', `the selection crosses more than ${MAX_RUNS} chunks along its axes: read it in parts`);
         else axis.push({ chunk, at: j, n: 1, inner: i - chunk * c, step });
       }
       runs.push(axis);
@@ -320,8 +351,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const { shape, runs, kept } = this.#select(index);
     const itemsize = this.itemsize;
     const count = sizeOf(shape);
-    const total = count * itemsize;
-    if (total > maxBufferLength) throw new MemmapError('ERR_TOO_LARGE', `a copy of ${total} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
+    const total = count * itemsize; // at most maxBufferLength: #select checked
     const out = new Uint8Array(total);
     if (count === 0) return { shape, bytes: out };
     const ndim = this.ndim;
