@@ -13,6 +13,7 @@ export {
   parseDType,
   openZarr,
   listZarr,
+  createZarr,
   ZarrArray,
   pageSize,
   hasFloat16Array,

@@ -158,10 +158,11 @@ describe('lifecycle', function () {
         const r = fixtureJSON('lifecycle-leak.js', [how, tmp.file(`leak-${how}.bin`), 10000], { execArgv: ['--expose-gc'] });
         assert.equal(r.sum, 10000, 'every array read its data');
         assert.equal(r.stillMapped, 0, 'no mapping of the file is left');
-        // 10 000 leaked 16 KiB regions would be 160 MiB of address space. V8
-        // may grow its own heap by a few 256 KiB pages meanwhile (more lines).
+        // 10 000 leaked 16 KiB regions would be 160 MiB of address space and
+        // 10 000 lines. V8 grows its own heap meanwhile by 256 KiB pages, each
+        // a line of its own: 18-50 lines in runs on a loaded 2-core machine.
         assert.ok(r.after.vmKiB <= r.before.vmKiB + 32 * 1024, `address space ${r.before.vmKiB} KiB -> ${r.after.vmKiB} KiB`);
-        assert.ok(r.after.maps <= r.before.maps + 32, `/proc/self/maps lines ${r.before.maps} -> ${r.after.maps}`);
+        assert.ok(r.after.maps <= r.before.maps + 128, `/proc/self/maps lines ${r.before.maps} -> ${r.after.maps}`);
         assert.ok(r.after.fds <= r.before.fds + 5, `/proc/self/fd entries ${r.before.fds} -> ${r.after.fds}`);
       });
     }
