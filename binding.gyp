@@ -21,7 +21,8 @@
         "<!@(node -p \"process.env.MEMMAP_WERROR === '1' ? '-Werror' : ''\")"
       ],
       "conditions": [
-        ["OS!='win'", { "sources": ["src-native/mapping_posix.cc"] }]
+        ["OS!='win'", { "sources": ["src-native/mapping_posix.cc"] }],
+        ["OS=='win'", { "sources": ["src-native/mapping_win.cc"] }]
       ]
     }
   ]

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 const kBrand = Symbol.for('memmap.error');
@@ -139,6 +140,7 @@ export class MemmapRangeError extends RangeError implements MemmapErrorFields {
 
 /** Builds the error for a failed system call, shaped like Node's `fs` errors. */
 export function systemError(errno: number, message: string, syscall?: string, path?: string): MemmapError {
+  if (process.platform === 'win32' && errno < 0 && errno > -1000) errno = libuvErrno(errno);
   let code: string;
   try {
     code = getSystemErrorName(errno);
@@ -147,6 +149,17 @@ export function systemError(errno: number, message: string, syscall?: string, pa
   }
   const where = syscall ? `, ${syscall}` + (path ? ` '${path}'` : '') : '';
   return osError(code, `${code}: ${message.toLowerCase()}${where}`, { errno, syscall, path });
+}
+
+/**
+ * Windows: the addon reports the C runtime's errno (ENOENT = 2), libuv and so
+ * Node's fs its own codes (ENOENT = -4058). Same name, libuv's number, as fs.
+ */
+function libuvErrno(errno: number): number {
+  const name = Object.keys(osConstants.errno).find((k) => (osConstants.errno as Record<string, number>)[k] === -errno);
+  if (name === undefined) return errno;
+  for (const [code, [n]] of getSystemErrorMap()) if (n === name) return code;
+  return errno;
 }
 
 /** Wraps a Node fs error (it has errno/syscall) as MemmapError, like the native layer does; rethrows anything else. */

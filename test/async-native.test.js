@@ -15,6 +15,7 @@ const { isMemmapError } = require('./helpers/assert');
 const { fixtureJSON } = require('./helpers/child');
 const { mappedLines } = require('./helpers/proc');
 const { useTmpDir } = require('./helpers/tmp');
+const { skipOnWindows } = require('./helpers/platform');
 
 const CODE = Object.fromEntries(native.tables.dtypes.map((d) => [d.name, d.code]));
 const ITEMSIZE = Object.fromEntries(native.tables.dtypes.map((d) => [d.name, d.itemsize]));
@@ -366,6 +367,7 @@ describe('async native kernels', function () {
   describe('hostile callers (each in a child process)', function () {
     for (const which of ['getter-closes', 'proxy-cancel-closes', 'detach-coords', 'truncated', 'truncated-while-running', 'gc-while-running', 'worker-exit-while-running']) {
       it(which, function () {
+        if (which.startsWith('truncated')) skipOnWindows(this, 'Windows refuses to shrink a mapped file (error 1224), so no page is lost to truncation');
         const out = fixtureJSON('async-hostile.js', [which, tmp.dir], { execArgv: ['--expose-gc'], timeout: 120000 });
         for (const [name, got] of Object.entries(out.results)) {
           assert.ok(out.expect[name].includes(got), `${name}: got ${got}, expected one of ${out.expect[name].join(', ')}`);

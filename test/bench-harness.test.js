@@ -9,6 +9,7 @@ const { spawnSync } = require('node:child_process');
 const { useTmpDir } = require('./helpers/tmp');
 const { findPython } = require('./helpers/python');
 const bench = require('../benchmarks/common');
+const { skipOnWindows } = require('./helpers/platform');
 
 const RUN = path.join(__dirname, '..', 'benchmarks', 'run.js');
 const WORKLOADS = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
@@ -51,6 +52,9 @@ function runBench(tmp, args) {
 }
 
 describe('benchmark harness (run.js --quick)', function () {
+  before(function () {
+    skipOnWindows(this, 'the benchmarks count page faults and RSS in /proc');
+  });
   this.timeout(420e3 * SLOW);
   const tmp = useTmpDir();
   const python = findPython();
@@ -166,6 +170,9 @@ describe('benchmark harness (run.js --quick)', function () {
 });
 
 describe('open latency and warm-sum benchmark (open.js --quick)', function () {
+  before(function () {
+    skipOnWindows(this, 'the benchmarks count page faults and RSS in /proc');
+  });
   this.timeout(120e3 * SLOW);
   const tmp = useTmpDir();
 

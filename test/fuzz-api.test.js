@@ -15,6 +15,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { fuzz, formatReport, runRound } = require('../scripts/fuzz-api');
+const { skipOnWindows } = require('./helpers/platform');
 
 const SEED = 20261130;
 const ROUNDS = 6; // rounds cycle plain, polluted, transfer, mixed: 6 cover each
@@ -25,6 +26,7 @@ describe(`API fuzz (seed ${SEED}, ${ROUNDS} rounds x ${CALLS} calls, each round 
   this.timeout(ROUNDS * 70 * 1000);
   let res;
   before(function () {
+    skipOnWindows(this, 'each round runs through /bin/sh with ulimit -f');
     res = fuzz({ seed: SEED, rounds: ROUNDS, calls: CALLS });
   });
 

@@ -8,6 +8,7 @@ const { useTmpDir, fingerprint } = require('./helpers/tmp');
 const { throwsCode, patternFile } = require('./helpers/assert');
 const { fixtureJSON } = require('./helpers/child');
 const { mappedLines } = require('./helpers/proc');
+const { skipOnWindows } = require('./helpers/platform');
 
 
 describe('lifecycle', function () {
@@ -92,6 +93,7 @@ describe('lifecycle', function () {
     });
 
     it('an open array holds a mapping but no file descriptor', function () {
+      skipOnWindows(this, 'counts descriptors in /proc/self/fd');
       const file = tmp.file('no-fd.bin');
       patternFile(file, 100);
       const fds = () => fs.readdirSync('/proc/self/fd').length;
@@ -135,6 +137,7 @@ describe('lifecycle', function () {
     });
 
     it('a data view outlives its dropped, collected memmap object and reads correct values', function () {
+      skipOnWindows(this, 'the child counts mappings in /proc/self/maps');
       const r = fixtureJSON('lifecycle-crash.js', ['view-after-gc', tmp.dir], { execArgv: ['--expose-gc'] });
       assert.equal(r.mappedBefore, 2);
       assert.equal(r.mappedWhileViewLives, 1, 'the array without a live view was unmapped at GC; the other was kept');

@@ -11,6 +11,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { useTmpDir } = require('./helpers/tmp');
 const { brokenLinks, markdownLinks } = require('./helpers/markdown');
+const { skipUnderWine } = require('./helpers/platform');
 
 const ROOT = path.join(__dirname, '..');
 const TUPLE = `${process.platform}-${process.arch}`;
@@ -167,6 +168,9 @@ export { isF32, isI64, arr, e, isNpy };
 `;
 
 describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', function () {
+  before(function () {
+    skipUnderWine(this, 'no npm in the wine prefix');
+  });
   this.timeout(300000);
   const tmp = useTmpDir();
   let packed; // npm pack --json entry
@@ -328,6 +332,9 @@ describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', f
 });
 
 describe('package-lock.json (a fresh clone stays clean after npm install)', function () {
+  before(function () {
+    skipUnderWine(this, 'no npm in the wine prefix');
+  });
   this.timeout(120000);
   const tmp = useTmpDir();
 

@@ -7,6 +7,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { findPython } = require('./helpers/python');
 const { useTmpDir } = require('./helpers/tmp');
+const { skipOnWindows } = require('./helpers/platform');
 
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -14,6 +15,7 @@ describe('README: the first five minutes', function () {
   const tmp = useTmpDir();
 
   it('runs block by block and ends with numpy printing True', function () {
+    skipOnWindows(this, 'runs sh and python3 with numpy');
     const section = README.split('<!-- first-five-minutes -->')[1].split('<!-- /first-five-minutes -->')[0];
     const blocks = [...section.matchAll(/```(sh|js)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1], code: m[2] }));
     assert.deepEqual(blocks.map((b) => b.lang), ['sh', 'js', 'sh']);

@@ -2,9 +2,11 @@
 // What this process has mapped and open, read from /proc (Linux), for unmap
 // and leak checks; settle() lets GC finalizers run (needs --expose-gc).
 const fs = require('node:fs');
+const { pendingOnWindows } = require('./platform');
 
 /** Lines of /proc/self/maps that map `file`. */
 function mappedLines(file) {
+  pendingOnWindows('counts mappings in /proc/self/maps');
   return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file)).length;
 }
 
@@ -15,6 +17,7 @@ function mappedLines(file) {
  * /proc/self/maps, but not in VmSize.
  */
 function usage() {
+  pendingOnWindows('reads /proc/self/maps, fd and status');
   return {
     maps: fs.readFileSync('/proc/self/maps', 'utf8').split('\n').length,
     fds: fs.readdirSync('/proc/self/fd').length,
