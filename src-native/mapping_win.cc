@@ -254,6 +254,17 @@ void populate(const uint8_t* begin, uint64_t length) {
       },
       &t);
 }
+
+// The error of a CreateFileW that failed (call right after it).
+int open_error(const wchar_t* wpath) {
+  const DWORD err = GetLastError();
+  const DWORD attrs = GetFileAttributesW(wpath);
+  g_failed_syscall = "CreateFileW";
+  // Directories refuse CreateFileW without FILE_FLAG_BACKUP_SEMANTICS.
+  if (err == ERROR_ACCESS_DENIED && attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0)
+    return -EISDIR;
+  return -errno_of(err);
+}
 }  // namespace
 
 const char* failed_syscall() { return g_failed_syscall; }
@@ -287,15 +298,7 @@ int open_file(const char* path, Mode mode, int* fd_out, uint64_t* size_out, File
   // rename or delete the file while we hold it.
   HANDLE h = CreateFileW(wpath.data(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
                          disposition, FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (h == INVALID_HANDLE_VALUE) {
-    const DWORD err = GetLastError();
-    const DWORD attrs = GetFileAttributesW(wpath.data());
-    g_failed_syscall = "CreateFileW";
-    // Directories refuse CreateFileW without FILE_FLAG_BACKUP_SEMANTICS.
-    if (err == ERROR_ACCESS_DENIED && attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0)
-      return -EISDIR;
-    return -errno_of(err);
-  }
+  if (h == INVALID_HANDLE_VALUE) return open_error(wpath.data());
   BY_HANDLE_FILE_INFORMATION info;
   if (GetFileType(h) != FILE_TYPE_DISK) {
     CloseHandle(h);
@@ -585,14 +588,7 @@ int evict_file(const char* path) {
     CloseHandle(h);
   }
   h = CreateFileW(wpath.data(), GENERIC_READ, share, nullptr, OPEN_EXISTING, FILE_FLAG_NO_BUFFERING, nullptr);
-  if (h == INVALID_HANDLE_VALUE) {
-    const DWORD err = GetLastError();
-    const DWORD attrs = GetFileAttributesW(wpath.data());
-    g_failed_syscall = "CreateFileW";
-    if (err == ERROR_ACCESS_DENIED && attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0)
-      return -EISDIR;
-    return -errno_of(err);
-  }
+  if (h == INVALID_HANDLE_VALUE) return open_error(wpath.data());
   int rc = 0;
   if (GetFileType(h) != FILE_TYPE_DISK) {
     g_failed_syscall = "CreateFileW";

@@ -19,9 +19,24 @@ function skipUnderWine(ctx, reason) {
   if (wine) skipOnWindows(ctx, `wine: ${reason}`);
 }
 
-/** For helpers with no test context: on Windows, marks the running test (or hook's suite) pending. */
+// The test or hook running now, for helpers that have no `this` (Windows only).
+let current = null;
+if (windows) {
+  const Runnable = require('mocha/lib/runnable');
+  const run = Runnable.prototype.run;
+  Runnable.prototype.run = function (fn) {
+    current = this;
+    return run.call(this, fn);
+  };
+}
+
+/** For helpers with no test context: on Windows, skips the running test (or the suite of a before() hook) as this.skip() does. */
 function pendingOnWindows(reason) {
-  if (windows) throw new Pending(`skipped on Windows: ${reason}`);
+  if (!windows) return;
+  const runnable = current?.type === 'hook' ? null : current;
+  if (runnable) runnable.title += ` [skipped on Windows: ${reason}]`;
+  if (current) current.pending = true;
+  throw new Pending(`skipped on Windows: ${reason}`);
 }
 
 module.exports = { windows, wine, skipOnWindows, skipUnderWine, pendingOnWindows };
