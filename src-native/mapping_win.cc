@@ -200,6 +200,15 @@ FILETIME file_time(int64_t sec, int64_t nsec) {
   return ft;
 }
 
+// Volume serial and file index: Windows' st_dev and st_ino.
+bool identity_of(HANDLE h, uint64_t* dev, uint64_t* ino) {
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!GetFileInformationByHandle(h, &info)) return false;
+  *dev = info.dwVolumeSerialNumber;
+  *ino = (static_cast<uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
+  return (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) == 0;
+}
+
 // The file handle each shared view was made from (a duplicate: the caller's
 // descriptor may be closed), for FlushFileBuffers; and which regions now hold
 // anonymous memory after release_file(). Keyed by the view's base.
@@ -374,6 +383,42 @@ int close_file(int fd) {
   return 0;
 }
 
+int read_file_at(const char* path, uint64_t dev, uint64_t ino, uint64_t pos, void* dst, uint64_t length) {
+  std::vector<wchar_t> wpath;
+  if (!to_wide(path, &wpath)) return 1;
+  HANDLE h = CreateFileW(wpath.data(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                         OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE) return 1;
+  uint64_t d = 0, i = 0;
+  if (GetFileType(h) != FILE_TYPE_DISK || !identity_of(h, &d, &i) || d != dev || i != ino) {
+    CloseHandle(h);
+    return 1;  // renamed, replaced or gone: the mapping is the only way to its bytes
+  }
+  auto* p = static_cast<uint8_t*>(dst);
+  int rc = 0;
+  while (length > 0) {
+    OVERLAPPED at = {};
+    at.Offset = static_cast<DWORD>(pos);
+    at.OffsetHigh = static_cast<DWORD>(pos >> 32);
+    const DWORD want = length > 0x40000000u ? 0x40000000u : static_cast<DWORD>(length);
+    DWORD n = 0;
+    const bool ok = ReadFile(h, p, want, &n, &at) != 0;
+    if (!ok && GetLastError() != ERROR_HANDLE_EOF) {
+      rc = fail("ReadFile");
+      break;
+    }
+    if (n == 0) {
+      rc = -ERANGE;  // the file ends first: it was truncated
+      break;
+    }
+    p += n;
+    pos += n;
+    length -= n;
+  }
+  CloseHandle(h);
+  return rc;
+}
+
 int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned flags, Region* out) {
   *out = Region();
   out->mode = mode;
@@ -385,6 +430,8 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
   }
   LARGE_INTEGER fsize;
   if (!GetFileSizeEx(file, &fsize)) return fail("GetFileSizeEx");
+  uint64_t dev = 0, ino = 0;
+  if (!identity_of(file, &dev, &ino)) return fail("GetFileInformationByHandle");
   const uint64_t size = static_cast<uint64_t>(fsize.QuadPart);
   if (offset > size || length > size - offset) {
     g_failed_syscall = "MapViewOfFile";
@@ -430,6 +477,9 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
   out->map_length = map_length;
   out->data = static_cast<uint8_t*>(base) + delta;
   out->length = length;
+  out->offset = offset;
+  out->dev = dev;
+  out->ino = ino;
   return 0;
 }
 

@@ -12,7 +12,13 @@ function useTmpDir() {
     ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-test-'));
   });
   after(() => {
-    if (ctx.dir) fs.rmSync(ctx.dir, { recursive: true, force: true });
+    if (!ctx.dir) return;
+    try {
+      fs.rmSync(ctx.dir, { recursive: true, force: true });
+    } catch (err) {
+      // Windows deletes no mapped file: a test skipped midway left an array open until exit.
+      if (process.platform !== 'win32' || err.code !== 'EPERM') throw err;
+    }
   });
   ctx.file = (name) => path.join(ctx.dir, name);
   return ctx;
