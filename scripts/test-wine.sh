@@ -61,10 +61,13 @@ if [ ! -f "$bin" ] || [ -n "$(find src-native binding.gyp package.json scripts/p
 fi
 
 out=$(mktemp -d)
-win() { wine "$node_exe" "$@" >"$out/stdout" 2>"$out/stderr"; }
+# PREBUILDS_ONLY: a Linux build/Release/memmap.node must not be tried.
+win() { PREBUILDS_ONLY=1 wine "$node_exe" "$@" >"$out/stdout" 2>"$out/stderr"; }
 section "wine: load check"
-win -e "const b = require('node-gyp-build').path(process.cwd()); if (!/prebuilds.win32-x64.memmap\.node$/.test(b)) throw new Error(b); console.log(process.platform, process.arch, process.version, b)"
+check=0
+win -e "const b = require('node-gyp-build').path(process.cwd()); if (!/prebuilds.win32-x64.memmap\.node$/.test(b)) throw new Error(b); console.log(process.platform, process.arch, process.version, b)" || check=$?
 cat "$out/stdout" "$out/stderr"
+[ "$check" = 0 ] || exit "$check"
 
 section "wine: mocha in node.exe $(cat "$out/stdout" | cut -d' ' -f3)"
 if [ -n "${MEMMAP_WINE_SPEC:-}" ]; then
@@ -74,9 +77,8 @@ else
 fi
 start=$(now)
 rc=0
-# PREBUILDS_ONLY: a Linux build/Release/memmap.node must not be tried.
 # MEMMAP_WINE: tests that hold on Windows but not under wine skip (test/helpers/platform.js).
-PREBUILDS_ONLY=1 MEMMAP_WINE=1 win node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --reporter "$REPORTER" \
+MEMMAP_WINE=1 win node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --reporter "$REPORTER" \
   "${spec[@]}" || rc=$?
 cat "$out/stdout"
 tail -n 200 "$out/stderr"
