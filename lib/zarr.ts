@@ -317,6 +317,20 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     if (total === 0) return { shape: v.shape, runs, kept };
     // Before the runs are built (one pass over each axis of the selection): a huge selection must not loop for ages.
     if (total > maxBufferLength) throw new MemmapError('ERR_TOO_LARGE', `a copy of ${total} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
+    // The chunks each axis crosses, counted before any run is built (at most one more than its extent covers).
+    let bound = 0;
+    for (let d = 0, k = 0; d < this.ndim; d++) {
+      if (!kept[d]) {
+        bound += 1;
+        continue;
+      }
+      const n = v.shape[k];
+      const span = n > 1 ? (n - 1) * Math.abs(v.strides[k] / cstrides[d]) : 0;
+      const crossed = Math.floor(span / this.chunks[d]) + 2;
+      bound += n < crossed ? n : crossed;
+      k++;
+    }
+    if (bound > MAX_RUNS) throw new MemmapError('ERR_TOO_LARGE', `the selection crosses more than ${MAX_RUNS} chunks along its axes: read it in parts`);
     let rest = v.offset;
     let k = 0;
     let nruns = 0;
@@ -332,13 +346,18 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       }
       const c = this.chunks[d];
       const axis: Run[] = [];
-      for (let j = 0; j < count; j++) {
+      // One step per run, not per index: on Node 22+ an ArrayBuffer may hold 2^53 bytes, so `total` alone does not
+      // bound this loop.
+      for (let j = 0; j < count; ) {
         const i = start + j * step;
         const chunk = Math.floor(i / c);
-        const last = axis.length > 0 ? axis[axis.length - 1] : null;
-        if (last !== null && last.chunk === chunk) last.n++;
-        else if (++nruns > MAX_RUNS) throw new MemmapError('ERR_TOO_LARGE', `the selection crosses more than ${MAX_RUNS} chunks along its axes: read it in parts`);
-        else axis.push({ chunk, at: j, n: 1, inner: i - chunk * c, step });
+        // The indices j, j + 1, ... that stay in this chunk.
+        const left = count - j;
+        const inChunk = step > 0 ? Math.ceil(((chunk + 1) * c - i) / step) : step < 0 ? Math.floor((i - chunk * c) / -step) + 1 : left;
+        const n = inChunk < left ? inChunk : left;
+        if (++nruns > MAX_RUNS) throw new MemmapError('ERR_TOO_LARGE', `the selection crosses more than ${MAX_RUNS} chunks along its axes: read it in parts`);
+        axis.push({ chunk, at: j, n, inner: i - chunk * c, step });
+        j += n;
       }
       runs.push(axis);
     }
@@ -352,7 +371,12 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const itemsize = this.itemsize;
     const count = sizeOf(shape);
     const total = count * itemsize; // at most maxBufferLength: #select checked
-    const out = new Uint8Array(total);
+    let out: Uint8Array;
+    try {
+      out = new Uint8Array(total);
+    } catch (err) {
+      throw new MemmapError('ERR_TOO_LARGE', `cannot allocate ${total} bytes for the selection: read it in parts`, { cause: err });
+    }
     if (count === 0) return { shape, bytes: out };
     const ndim = this.ndim;
     const outStrides = stridesFor(shape, 'C');

@@ -89,7 +89,8 @@ describe('zarr hostile: stores that would hang, crash or exhaust memory (child p
     const out = hostile(tmp, 'huge-selection');
     assert.deepEqual(out.read, coded('ERR_TOO_LARGE'));
     assert.deepEqual(out.sum, coded('ERR_TOO_LARGE'));
-    assert.ok(out.ms < 2000, JSON.stringify(out));
+    // A hang detector, not a timing bar: a pass over 2^50 indices takes days, the refusal milliseconds.
+    assert.ok(out.ms < 20000, JSON.stringify(out));
   });
 
   it('a read crossing 2^27 one-element chunks is ERR_TOO_LARGE, not a heap exhausted (the JS heap capped at 1 GiB)', function () {
