@@ -44,7 +44,8 @@ describe('first element reads (read of the file before any buffer)', function ()
       const offset = 4093; // across a page boundary for the wider types
       const n = Math.floor((BYTES - offset) / size);
       const a = memmap(file, { dtype, offset, shape: [n] });
-      const dv = new DataView(fs.readFileSync(file).buffer, offset);
+      const bytes = fs.readFileSync(file); // may be a slice of a larger pooled ArrayBuffer (Node 26 does)
+      const dv = new DataView(bytes.buffer, bytes.byteOffset + offset);
       const expect = (i) => {
         const v = dv[getter](i * size, little);
         return Object.is(v, -0) ? -0 : v;
