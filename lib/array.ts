@@ -1256,7 +1256,7 @@ function bytesOf(t: AnyTypedArray): Uint8Array {
 }
 
 /** get()'s value of element k of a TypedArray that read() or gather() returned. */
-function valueReader(dt: DType, t: ArrayLike<unknown>): (k: number) => unknown {
+export function valueReader(dt: DType, t: ArrayLike<unknown>): (k: number) => unknown {
   if (dt.kind === 'c') return (k) => ({ re: t[2 * k], im: t[2 * k + 1] });
   if (dt.kind === 'b') return (k) => t[k] !== 0;
   if (dt.name === 'float16' && !hasFloat16Array) return (k) => halfToNumber(t[k] as number);
@@ -1303,7 +1303,7 @@ const getLength = typedGetter('length');
  * same dtype and shape, C contiguous) or, unless `arrayOnly`, a TypedArray of
  * the dtype's type holding exactly the result's elements (complex: interleaved).
  */
-function outBytes(out: unknown, dt: DType, shape: readonly number[], arrayOnly: boolean): Uint8Array {
+export function outBytes(out: unknown, dt: DType, shape: readonly number[], arrayOnly: boolean): Uint8Array {
   if (isArray(out)) {
     const a = out as MemmapArray;
     if (a.dtype !== dt.name || a.descr !== dt.descr) throw new MemmapError('ERR_DTYPE_MISMATCH', `out has dtype ${a.descr}; the result is ${dt.descr}`);
@@ -1333,7 +1333,7 @@ function typedOutBytes(out: unknown, dt: DType, count: number, arrayOnly: boolea
 }
 
 /** The scalar a full reduction returns, from the result's bytes. */
-function scalarOf(p: ReducePlan, bytes: Uint8Array): unknown {
+export function scalarOf(p: ReducePlan, bytes: Uint8Array): unknown {
   const value = codecOf(p.dtype).read(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
   if (p.family === 'arg' || p.family === 'count') return Number(value);
   // sum() of bool and integers up to 32 bits gives a number, as it always has (exact below 2^53).
@@ -1357,7 +1357,7 @@ function complexOverCount(re: number, im: number, n: number): Complex {
   return { re: (re + im * 0) * scale, im: (im - re * 0) * scale };
 }
 
-function signalOf(value: unknown, fn: string): AbortSignal | undefined {
+export function signalOf(value: unknown, fn: string): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (!isAbortSignal(value)) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `${fn} signal must be an AbortSignal, got ${describe(value)}`);
   return value;
@@ -1367,7 +1367,7 @@ function signalOf(value: unknown, fn: string): AbortSignal | undefined {
  * Runs a native async call with a cancel token wired to `signal`: an abort
  * before or during the call rejects with ERR_ABORTED (name AbortError).
  */
-async function cancellable<T>(storage: AsyncStorage, signal: AbortSignal | undefined, run: (token: CancelToken | undefined) => Promise<T>): Promise<T> {
+export async function cancellable<T>(storage: AsyncStorage, signal: AbortSignal | undefined, run: (token: CancelToken | undefined) => Promise<T>): Promise<T> {
   if (signal === undefined) return run(undefined);
   if (isAborted(signal)) throw abortError(signal);
   const token = storage.newCancel();

@@ -122,6 +122,10 @@ export interface ReducePlan {
   defaultDType: boolean;
   /** The input's dtype. */
   input: DType;
+  /** Per axis of the selection: reduced or not. */
+  axes: boolean[];
+  /** The `dtype` option's dtype name, or undefined (for a caller that plans parts of the reduction again). */
+  accumulator: DTypeName | undefined;
 }
 
 const ACC = ['axis', 'keepdims', 'out', 'threads', 'dtype'] as const;
@@ -291,6 +295,8 @@ export function plan(op: Reduction, dt: DType, v: ViewSpec, options: unknown, is
     family,
     defaultDType: o.dtype === undefined || o.dtype === null,
     input: dt,
+    axes: reduce,
+    accumulator: o.dtype === undefined || o.dtype === null ? undefined : parseDType(o.dtype).name,
   };
 }
 

@@ -1,29 +1,30 @@
 // Zarr arrays on local disk (issue 13): openZarr() opens a v2 (`.zarray`) or
 // v3 (`zarr.json`) array directory, read-only or 'r+'; createZarr() makes one
 // (lib/zarr-write.ts); listZarr() describes a group. Reads walk the chunks a selection touches and copy each
-// chunk's part with the native copy kernel; reductions run over the assembled
-// selection (chunk-by-chunk native reductions are the next step).
+// chunk's part with the native copy kernel; reductions run chunk by chunk (lib/zarr-reduce.ts). view() makes a
+// ZarrArray over a selection of the same store (an index composed with every call's).
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { inspect } from 'node:util';
 import { maxBufferLength } from './binding';
 import type { MeanTypes, Reduced, ReduceArgs, SumTypes } from './array';
-import { MemmapArray as MemmapArrayClass, type MemmapArray, memoryArray } from './array';
+import { MemmapArray as MemmapArrayClass, type MemmapArray, memoryArray, valueReader } from './array';
 import { guardPrototype } from './boundary';
 import { type Codec, codecOf } from './codec';
 import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, type InputTypes, parseDType, type ValueTypes } from './dtype';
 import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
-import { dtypeRepr, tupleRepr } from './format';
+import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
 import { mapArray, pageSize } from './memmap';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
-import { splitArgs } from './reduce';
+import { type Reduction, splitArgs } from './reduce';
 import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
 import { permutedStrides } from './zarr-codec-transpose';
+import { type ChunkBlock, place, reduceChunked, type ZarrSource } from './zarr-reduce';
 import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, levelsFromDoc, storedElement, writeDirty } from './zarr-write';
 import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
 
@@ -232,6 +233,10 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly readonly: boolean;
 
   #store: ChunkStore | null;
+  /** A view's array (whose store it shares), else null. */
+  readonly #base: ZarrArray | null;
+  /** A view's selection of the stored array, per stored axis; null for the array itself. */
+  readonly #win: Axis[] | null;
   readonly #meta: ZarrMeta;
   readonly #dt: DType;
   readonly #fill: HeapStorage;
@@ -239,21 +244,24 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly #arrays = new Set<MemmapArray>();
 
   /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
-  constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r') {
+  constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r', view?: { base: ZarrArray; store: ChunkStore; fill: HeapStorage; win: Axis[] }) {
     if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use openZarr() to open a Zarr array');
     this.#meta = meta;
     this.#dt = meta.dtype;
     this.mode = mode;
     this.readonly = mode === 'r';
-    this.#store = new ChunkStore(dir, meta, mode === 'r+');
-    this.#fill = new HeapStorage(meta.fill);
+    this.#store = view === undefined ? new ChunkStore(dir, meta, mode === 'r+') : view.store;
+    this.#base = view === undefined ? null : view.base;
+    this.#win = view === undefined ? null : view.win;
+    this.#fill = view === undefined ? new HeapStorage(meta.fill) : view.fill;
     this.#storedCodec = codecOf(meta.codecs.stored);
     this.dtype = meta.dtype.name as N;
-    this.shape = Object.freeze(meta.shape.slice());
+    const shape = this.#win === null ? meta.shape.slice() : this.#win.filter((x) => x.kept).map((x) => x.count);
+    this.shape = Object.freeze(shape);
     this.chunks = Object.freeze(this.#store.chunkShape.slice());
     this.shards = meta.codecs.sharding === null ? null : Object.freeze(meta.grid.slice());
-    this.ndim = meta.shape.length;
-    this.size = sizeOf(meta.shape);
+    this.ndim = shape.length;
+    this.size = sizeOf(shape);
     this.itemsize = meta.dtype.itemsize;
     this.zarrFormat = meta.zarrFormat;
     this.attributes = Object.freeze({ ...meta.attributes });
@@ -266,13 +274,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     isZarr = (x: unknown): boolean => typeof x === 'object' && x !== null && #store in x;
   }
 
-  /** True after close(). */
+  /** True after close() (of this array, or of the array a view was made from). */
   get closed(): boolean {
-    return this.#store === null;
+    return this.#store === null || (this.#base !== null && this.#base.closed);
   }
 
   #live(): ChunkStore {
-    if (this.#store === null) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.path} is closed`, { path: this.path });
+    if (this.#store === null || (this.#base !== null && this.#base.closed)) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.path} is closed`, { path: this.path });
     return this.#store;
   }
 
@@ -283,17 +291,19 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   get(...index: number[]): ValueTypes[N] {
     const store = this.#live();
     if (index.length !== this.ndim) throw new MemmapRangeError('ERR_INVALID_INDEX', `expected ${this.ndim} indices, got ${index.length}`);
+    if (this.#win !== null) index = this.#compose(index) as number[];
     const coords: number[] = [];
     let at = 0;
     const inner: number[] = [];
-    for (let d = 0; d < this.ndim; d++) {
-      const i = axisIndex(index[d], this.shape[d], d);
+    const base = this.#meta.shape;
+    for (let d = 0; d < base.length; d++) {
+      const i = axisIndex(index[d], base[d], d);
       coords.push(Math.floor(i / this.chunks[d]));
       inner.push(i % this.chunks[d]);
     }
     const data = store.chunk(coords);
     if (data === null) return codecOf(this.#dt).read(new DataView(this.#meta.fill.buffer, this.#meta.fill.byteOffset, this.itemsize), 0) as ValueTypes[N];
-    for (let d = 0; d < this.ndim; d++) at += inner[d] * data.strides[d];
+    for (let d = 0; d < base.length; d++) at += inner[d] * data.strides[d];
     const byte = data.offset + at * this.itemsize;
     if (data.view !== null) return this.#storedCodec.read(data.view, byte) as ValueTypes[N];
     // A mapped chunk: copied by the native kernel (a page the file lost is ERR_SIGBUS; a DataView read would die).
@@ -304,11 +314,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
 
   /** Per axis: kept or not, and its runs over chunks; the selection's shape. */
   #select(index: readonly IndexItem[]): { shape: number[]; runs: Run[][]; kept: boolean[] } {
-    const shape = this.shape;
+    if (this.#win !== null) index = this.#compose(index);
+    const shape = this.#meta.shape;
+    const ndim = shape.length;
     const cstrides = stridesFor(shape, 'C');
     const v = viewOf(shape, cstrides, index, 1); // checks every item as MemmapArray.read() does
     const kept: boolean[] = [];
-    for (let d = 0; d < this.ndim; d++) {
+    for (let d = 0; d < ndim; d++) {
       const item = d < index.length ? index[d] : null;
       kept.push(!(typeof item === 'number' || typeof item === 'bigint'));
     }
@@ -319,7 +331,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     if (total > maxBufferLength) throw new MemmapError('ERR_TOO_LARGE', `a copy of ${total} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
     // The chunks each axis crosses, counted before any run is built (at most one more than its extent covers).
     let bound = 0;
-    for (let d = 0, k = 0; d < this.ndim; d++) {
+    for (let d = 0, k = 0; d < ndim; d++) {
       if (!kept[d]) {
         bound += 1;
         continue;
@@ -334,7 +346,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     let rest = v.offset;
     let k = 0;
     let nruns = 0;
-    for (let d = 0; d < this.ndim; d++) {
+    for (let d = 0; d < ndim; d++) {
       const start = Math.floor(rest / cstrides[d]);
       rest -= start * cstrides[d];
       let count = 1;
@@ -364,24 +376,14 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     return { shape: v.shape, runs, kept };
   }
 
-  /** The selection's elements in C order, this machine's byte order. */
-  #gather(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array } {
+  /** Visits each chunk's part of the selection (C order of the chunk grid) as a view over the selection's axes. */
+  #blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void): void {
     const store = this.#live();
     const { shape, runs, kept } = this.#select(index);
+    if (sizeOf(shape) === 0) return;
+    const ndim = this.#meta.shape.length;
     const itemsize = this.itemsize;
-    const count = sizeOf(shape);
-    const total = count * itemsize; // at most maxBufferLength: #select checked
-    let out: Uint8Array;
-    try {
-      out = new Uint8Array(total);
-    } catch (err) {
-      throw new MemmapError('ERR_TOO_LARGE', `cannot allocate ${total} bytes for the selection: read it in parts`, { cause: err });
-    }
-    if (count === 0) return { shape, bytes: out };
-    const ndim = this.ndim;
-    const outStrides = stridesFor(shape, 'C');
     const pick = new Array<number>(ndim).fill(0);
-    const type = ELEM_CODES[this.#dt.name];
     for (;;) {
       const coords: number[] = [];
       for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
@@ -402,15 +404,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       }
       const storage: Storage = data === null ? this.#fill : data.storage;
       const base = data === null ? 0 : data.offset + offset * itemsize;
-      const swap = data !== null && !data.dtype.isNative;
-      const desc = viewDescriptor(base, bshape, bstrides, 1);
-      const bcount = sizeOf(bshape);
-      if (bcount === count) storage.copy(type, swap, desc, out);
-      else {
-        const tmp = new Uint8Array(bcount * itemsize);
-        storage.copy(type, swap, desc, tmp);
-        place(out, outStrides, at, tmp, bshape, itemsize);
-      }
+      visit({ storage, swap: data !== null && !data.dtype.isNative, base, shape: bshape, strides: bstrides, at });
       let d = ndim - 1;
       for (; d >= 0; d--) {
         if (++pick[d] < runs[d].length) break;
@@ -418,7 +412,60 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       }
       if (d < 0) break;
     }
+  }
+
+  /** The selection's elements in C order, this machine's byte order: each chunk's part copied by the native kernel. */
+  #gather(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array } {
+    this.#live();
+    const shape = this.#select(index).shape;
+    const itemsize = this.itemsize;
+    const count = sizeOf(shape);
+    const total = count * itemsize; // at most maxBufferLength: #select checked
+    let out: Uint8Array;
+    try {
+      out = new Uint8Array(total);
+    } catch (err) {
+      throw new MemmapError('ERR_TOO_LARGE', `cannot allocate ${total} bytes for the selection: read it in parts`, { cause: err });
+    }
+    const outStrides = stridesFor(shape, 'C');
+    const type = ELEM_CODES[this.#dt.name];
+    this.#blocks(index, (b) => {
+      const desc = viewDescriptor(b.base, b.shape, b.strides, 1);
+      // A block that is one contiguous run of the output (whole rows) is copied straight into it.
+      const at = contiguousAt(shape, b.shape, b.at, outStrides);
+      if (at >= 0) b.storage.copy(type, b.swap, desc, out.subarray(at * itemsize, (at + sizeOf(b.shape)) * itemsize));
+      else {
+        const tmp = new Uint8Array(sizeOf(b.shape) * itemsize);
+        b.storage.copy(type, b.swap, desc, tmp);
+        place(out, outStrides, b.at, tmp, b.shape, itemsize);
+      }
+    });
     return { shape, bytes: out };
+  }
+
+  /** What lib/zarr-reduce.ts needs of this array. */
+  #source(): ZarrSource {
+    return {
+      dt: this.#dt,
+      layout: (index) => {
+        const { shape, runs, kept } = this.#select(index);
+        const out: [number, number][][] = [];
+        if (sizeOf(shape) === 0) return { shape, runs: shape.map(() => [[0, 0]] as [number, number][]) };
+        for (let d = 0; d < kept.length; d++) if (kept[d]) out.push(runs[d].map((r) => [r.at, r.n] as [number, number]));
+        return { shape, runs: out };
+      },
+      blocks: (index, visit) => this.#blocks(index, visit),
+      assemble: (index) => this.#gather(index),
+      subIndex: (index, axis, lo, hi) => {
+        const axes = axesOf(this.shape, index);
+        let k = 0;
+        return axes.map((x) => {
+          if (!x.kept) return x.start;
+          const sub = k++ === axis;
+          return sliceItem(sub ? x.start + lo * x.step : x.start, sub ? hi - lo : x.count, x.step);
+        });
+      },
+    };
   }
 
   /**
@@ -443,20 +490,27 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
     const store = this.#live();
     const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
-    const ndim = this.ndim;
+    const ndim = this.#meta.shape.length;
     const itemsize = this.itemsize;
-    // Chunk of each point, and the points of each chunk (in order of first use). `at`: the indices, normalised
-    // (columns may be the caller's own Float64Arrays: never written).
-    const at = columns.map(() => new Float64Array(count));
+    const win = this.#win;
+    // Chunk of each point, and the points of each chunk (in order of first use). `at`: the indices in the stored
+    // array, normalised (columns may be the caller's own Float64Arrays: never written).
+    const at = this.#meta.shape.map(() => new Float64Array(count));
     const groups = new Map<string, { chunk: number[]; points: number[] }>();
     for (let k = 0; k < count; k++) {
       const chunk: number[] = [];
-      for (let d = 0; d < ndim; d++) {
-        const v = columns[d][k];
-        if (!Number.isInteger(v)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${describe(v)} (array ${d}, position ${k}) must be an integer`);
-        const n = this.shape[d];
-        const i = v < 0 ? v + n : v;
-        if (i < 0 || i >= n) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${v} (array ${d}, position ${k}) is out of bounds for axis ${d} with size ${n}`);
+      for (let d = 0, j = 0; d < ndim; d++) {
+        let i: number;
+        if (win !== null && !win[d].kept) i = win[d].start;
+        else {
+          const vd = win === null ? d : j++;
+          const v = columns[vd][k];
+          if (!Number.isInteger(v)) throw new MemmapTypeError('ERR_INVALID_INDEX', `index ${describe(v)} (array ${vd}, position ${k}) must be an integer`);
+          const n = this.shape[vd];
+          i = v < 0 ? v + n : v;
+          if (i < 0 || i >= n) throw new MemmapRangeError('ERR_OUT_OF_RANGE', `index ${v} (array ${vd}, position ${k}) is out of bounds for axis ${vd} with size ${n}`);
+          if (win !== null) i = win[d].start + i * win[d].step;
+        }
         at[d][k] = i;
         chunk.push(Math.floor(i / this.chunks[d]));
       }
@@ -505,9 +559,10 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
    */
   chunk(...coords: number[]): MemmapArray<N> {
     const store = this.#live();
-    if (coords.length !== this.ndim) throw new MemmapRangeError('ERR_INVALID_INDEX', `expected ${this.ndim} chunk coordinates, got ${coords.length}`);
+    const base = this.#meta.shape;
+    if (coords.length !== base.length) throw new MemmapRangeError('ERR_INVALID_INDEX', `expected ${base.length} chunk coordinates, got ${coords.length}`);
     const c: number[] = [];
-    for (let d = 0; d < this.ndim; d++) c.push(axisIndex(coords[d], Math.ceil(this.shape[d] / this.chunks[d]), d));
+    for (let d = 0; d < base.length; d++) c.push(axisIndex(coords[d], Math.ceil(base[d] / this.chunks[d]), d));
     const data = store.chunk(c);
     const shape = this.chunks.slice();
     const n = sizeOf(shape);
@@ -523,16 +578,21 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       a = memoryArray(this.#dt, shape, bytes);
     }
     // Arrays the caller closed are dropped now and then, so the set holds only live ones.
-    if (this.#arrays.size >= 64) for (const x of this.#arrays) if (x.closed) this.#arrays.delete(x);
-    this.#arrays.add(a);
+    const owner = this.#base ?? this;
+    if (owner.#arrays.size >= 64) for (const x of owner.#arrays) if (x.closed) owner.#arrays.delete(x);
+    owner.#arrays.add(a);
     return a as MemmapArray<N>;
   }
 
-  #reduce(op: string, args: readonly unknown[]): unknown {
+  #reduce(op: Reduction, args: readonly unknown[]): unknown {
+    this.#live();
+    const done = reduceChunked(this.#source(), op, args);
+    if (done !== undefined) return done.value;
+    // A float sum, mean or variance of everything: numpy's pairwise order spans the whole selection.
     const { index, options } = splitArgs(args);
     const { shape, bytes } = this.#gather(index);
     const a = memoryArray(this.#dt, shape, bytes) as unknown as Record<string, (...x: unknown[]) => unknown>;
-    return a[op](...(options === undefined ? [] : [options]));
+    return a[op === 'count_nonzero' ? 'countNonzero' : op](...(options === undefined ? [] : [options]));
   }
 
   /** numpy's sum() of `a[...index]` (as MemmapArray.sum(), over the selection read into memory). @throws as read(), and as MemmapArray.sum(). */
@@ -581,7 +641,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   }
   /** As MemmapArray.countNonzero(). @throws as sum(). */
   countNonzero<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
-    return this.#reduce('countNonzero', args) as Reduced<O, number>;
+    return this.#reduce('count_nonzero', args) as Reduced<O, number>;
   }
   /** As MemmapArray.nansum(). @throws as sum(). */
   nansum<O extends AccumulateOptions = object>(...args: ReduceArgs<O>): Reduced<O, SumTypes[N]> {
@@ -632,7 +692,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
    */
   residency(): ZarrResidency {
     const store = this.#live();
-    const grid = this.shape.map((s, d) => Math.ceil(s / this.chunks[d]));
+    const grid = this.#meta.shape.map((s, d) => Math.ceil(s / this.chunks[d]));
     const n = sizeOf(grid);
     const chunks = new Float32Array(n);
     const pages = new Map<string, Uint8Array>();
@@ -683,7 +743,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const count = sizeOf(shape);
     const src = this.#sourceBytes(source, shape, count);
     if (count === 0) return;
-    const ndim = this.ndim;
+    const ndim = this.#meta.shape.length;
     const itemsize = this.itemsize;
     const outStrides = src.scalar ? shape.map(() => 0) : stridesFor(shape, 'C');
     const chunkBytes = sizeOf(this.chunks) * itemsize;
@@ -797,10 +857,17 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     store.flushMappings();
   }
 
-  /** flush() (mode 'r+'), then closes every chunk mapping and every array chunk() returned. Idempotent; later calls throw ERR_CLOSED. */
+  /**
+   * flush() (mode 'r+'), then closes every chunk mapping and every array chunk() returned, and every view. Idempotent;
+   * later calls throw ERR_CLOSED. A view's close() closes only the view (its changes stay for the array's flush()).
+   */
   close(): void {
     const store = this.#store;
     if (store === null) return;
+    if (this.#base !== null) {
+      this.#store = null;
+      return;
+    }
     try {
       if (!this.readonly) writeDirty(store, this.#meta, store.takeDirty());
     } finally {
@@ -815,15 +882,79 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     this.close();
   }
 
-  /** A one-line description (values are not read). Never throws. */
-  toString(): string {
+  /** A one-line description (values are not read): path, shape, dtype, chunks, format. Never throws. */
+  describe(): string {
     if (!isZarr(this)) return '[object ZarrArray]';
     const state = this.closed ? ', closed' : '';
     return `ZarrArray(${JSON.stringify(displayPath(this.path))}, shape=${tupleRepr(this.shape)}, dtype=${dtypeRepr(this.#dt)}, chunks=${tupleRepr(this.chunks)}, zarr_format=${this.zarrFormat}${state})`;
   }
 
+  /** numpy's str() of the values (summarised past 1000 elements, reading only the chunks of those shown). Never throws. */
+  toString(): string {
+    if (!isZarr(this)) return '[object ZarrArray]';
+    return this.#print(strOf);
+  }
+
+  /** numpy's repr() of the values, as `ZarrArray([[0., 1.], [2., 3.]], dtype=float32)`. Never throws. */
   [inspect.custom](): string {
-    return this.toString();
+    if (!isZarr(this)) return 'ZarrArray {}';
+    return this.#print((p) => reprOf(p, 'ZarrArray'));
+  }
+
+  /** Printing never throws: a closed array, or one whose chunks cannot be read, prints its description. */
+  #print(how: (p: Printable) => string): string {
+    if (!this.closed) {
+      try {
+        return how({ shape: this.shape, dtype: this.#dt, fetch: (coords) => valueReader(this.#dt, Reflect.apply(this.gather, this, coords) as ArrayLike<unknown>) });
+      } catch (err) {
+        const code = err instanceof MemmapError ? err.code : 'error';
+        return this.describe().replace(/\)$/, `, unreadable: ${code})`);
+      }
+    }
+    return this.describe();
+  }
+
+  /** There is no one TypedArray over a chunked array. @throws ERR_ZARR_UNSUPPORTED (read(), chunk() or view() instead). */
+  get data(): never {
+    throw new MemmapError('ERR_ZARR_UNSUPPORTED', 'a ZarrArray has no single data TypedArray: its elements live in many chunks. Use read() for a copy, chunk() for one chunk (zero-copy when raw), or view()');
+  }
+
+  /**
+   * A ZarrArray over `z[...index]` (numpy basic indexing, as read()), sharing this array's chunks and caches: every
+   * call on it composes its index with this one, so nothing is read until then. chunk(), residency(), chunks and
+   * shards still describe the stored array. Closing the array closes its views.
+   * @throws ERR_INVALID_INDEX, ERR_OUT_OF_RANGE, ERR_CLOSED.
+   */
+  view(...index: IndexItem[]): ZarrArray<N> {
+    const store = this.#live();
+    const items: IndexItem[] = [];
+    for (const x of index) items.push(x);
+    const composed = this.#win === null ? items : this.#compose(items);
+    const win = axesOf(this.#meta.shape, composed);
+    return new ZarrArray<N>(kInternal, this.path, this.#meta, this.mode, { base: this.#base ?? this, store, fill: this.#fill, win });
+  }
+
+  /** `index` (over this view's axes) as an index of the stored array. */
+  #compose(index: readonly IndexItem[]): IndexItem[] {
+    const win = this.#win as Axis[];
+    const user = axesOf(this.shape, index);
+    let j = 0;
+    return win.map((w) => {
+      if (!w.kept) return w.start;
+      const u = user[j++];
+      const start = w.start + u.start * w.step;
+      return u.kept ? sliceItem(start, u.count, w.step * u.step) : start;
+    });
+  }
+
+  /**
+   * Iterates over the first axis, as numpy: the elements of a 1-d array, views (z[i], nothing read yet) of an n-d one.
+   * @throws ERR_ZERO_DIM for a 0-d array; ERR_CLOSED.
+   */
+  *[Symbol.iterator](): Generator<ZarrArray<N> | ValueTypes[N], void, undefined> {
+    if (this.ndim === 0) throw new MemmapTypeError('ERR_ZERO_DIM', 'a 0-d array cannot be iterated (use get())');
+    const n = this.shape[0];
+    for (let i = 0; i < n; i++) yield this.ndim === 1 ? this.get(i) : this.view(i);
   }
 }
 
@@ -873,21 +1004,54 @@ function scatter(dst: Uint8Array, src: Uint8Array, block: readonly BlockRun[], i
   }
 }
 
-/** Copies a C-contiguous block (`shape`) into `out` at output position `at`, row by row. */
-function place(out: Uint8Array, outStrides: readonly number[], at: readonly number[], block: Uint8Array, shape: readonly number[], itemsize: number): void {
-  const n = shape.length;
-  const row = (n === 0 ? 1 : shape[n - 1]) * itemsize;
-  const rows = block.length / row;
-  const j = new Array<number>(Math.max(n - 1, 0)).fill(0);
-  for (let r = 0; r < rows; r++) {
-    let dst = 0;
-    for (let d = 0; d < n; d++) dst += (at[d] + (d < n - 1 ? j[d] : 0)) * outStrides[d];
-    out.set(block.subarray(r * row, (r + 1) * row), dst * itemsize);
-    for (let d = n - 2; d >= 0; d--) {
-      if (++j[d] < shape[d]) break;
-      j[d] = 0;
+/** One axis of a selection of a shape: its first index, step and count; kept (a slice) or dropped (an integer). */
+interface Axis {
+  start: number;
+  step: number;
+  count: number;
+  kept: boolean;
+}
+
+/** The selection `index` makes of `shape` (numpy basic indexing, checked as read() checks it), axis by axis. */
+function axesOf(shape: readonly number[], index: readonly IndexItem[]): Axis[] {
+  const cstrides = stridesFor(shape, 'C');
+  const v = viewOf(shape, cstrides, index, 1);
+  const out: Axis[] = [];
+  let rest = v.offset;
+  for (let d = 0, k = 0; d < shape.length; d++) {
+    const item = d < index.length ? index[d] : null;
+    const kept = !(typeof item === 'number' || typeof item === 'bigint');
+    const start = cstrides[d] === 0 ? 0 : Math.floor(rest / cstrides[d]);
+    rest -= start * cstrides[d];
+    let count = 1;
+    let step = 1;
+    if (kept) {
+      count = v.shape[k];
+      if (count > 1) step = v.strides[k] / cstrides[d];
+      k++;
     }
+    out.push({ start, step, count, kept });
   }
+  return out;
+}
+
+/** The slice of `count` positions from `start` by `step` (a negative step running past 0 stops with null). */
+function sliceItem(start: number, count: number, step: number): IndexItem {
+  const stop = start + count * step;
+  return [start, stop < 0 ? null : stop, step];
+}
+
+/**
+ * The element offset in `out` (C order, `outStrides`) of a block of `bshape` at `at` when the block is one
+ * contiguous run of it (axes before the first longer than 1 of length 1, the rest whole), else -1.
+ */
+function contiguousAt(shape: readonly number[], bshape: readonly number[], at: readonly number[], outStrides: readonly number[]): number {
+  let d = 0;
+  while (d < bshape.length && bshape[d] === 1) d++;
+  for (let e = d + 1; e < bshape.length; e++) if (bshape[e] !== shape[e]) return -1;
+  let o = 0;
+  for (let e = 0; e < at.length; e++) o += at[e] * outStrides[e];
+  return o;
 }
 
 /** 'C' or 'F' when these strides are that layout of `shape`, else null. */

@@ -549,7 +549,7 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
       assert.equal(a.sum([1, 5], [null, null, -2]), c.sum());
       assert.ok(a.is('int32') && a.is('<i4') && !a.is('float32'));
       throwsCode(() => a.is('float33'), 'ERR_INVALID_DTYPE');
-      assert.match(String(a), /^ZarrArray\(".*cp", shape=\(6, 8\), dtype=int32, chunks=\(4, 3\), zarr_format=3\)$/);
+      assert.match(a.describe(), /^ZarrArray\(".*cp", shape=\(6, 8\), dtype=int32, chunks=\(4, 3\), zarr_format=3\)$/);
     } finally {
       a.close();
     }

@@ -1,0 +1,266 @@
+// Reductions of a ZarrArray selection without assembling it (issue 13). Three ways, by what keeps numpy's result:
+// - min/max (and nan twins), any/all, count_nonzero, integer sum/prod: each chunk's part is reduced natively on the
+//   chunk's own view (zero-copy when mapped), and the partial results are combined with the same native op (exact:
+//   these ops do not depend on the order of their operands);
+// - argmin/argmax of everything: each chunk's best value and its position, the first best one wins;
+// - the rest (float sums, means, variances, arg along an axis) along an axis: the selection is cut into bands along a
+//   kept axis at chunk edges; each band is assembled and reduced natively. The outputs of a band add exactly the
+//   elements, in exactly the order, they add in the assembled selection, so the bits are numpy's.
+// What is left (a float sum/mean/var of everything) reads the selection into memory first (ZarrArray's fallback).
+import { memoryArray, outBytes, scalarOf } from './array';
+import { native } from './binding';
+import { codecOf } from './codec';
+import { type DType, DTYPES, ELEM_CODES } from './dtype';
+import { MemmapError } from './errors';
+import { type IndexItem, sizeOf, stridesFor, viewDescriptor, type ViewSpec } from './layout';
+import { plan, REDUCTIONS, type ReducePlan, type Reduction, splitArgs, sqrtInPlace } from './reduce';
+import type { Storage } from './storage';
+
+/** One chunk's part of a selection: a view of `storage` over the selection's axes, placed at `at`. */
+export interface ChunkBlock {
+  storage: Storage;
+  /** The chunk's bytes are not in this machine's order. */
+  swap: boolean;
+  /** Byte offset of the block's first element in `storage`. */
+  base: number;
+  /** Extent and byte stride along each axis of the selection. */
+  shape: number[];
+  strides: number[];
+  /** The selection position of the block's first element. */
+  at: number[];
+}
+
+/** What a reduction needs of a ZarrArray. */
+export interface ZarrSource {
+  readonly dt: DType;
+  /** The selection's shape and, per axis of it, its runs within one chunk ([first position, count]). */
+  layout(index: readonly IndexItem[]): { shape: number[]; runs: [number, number][][] };
+  /** Visits each chunk's part of the selection, in C order of the chunk grid. */
+  blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void): void;
+  /** The selection's elements in C order, this machine's byte order. */
+  assemble(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array };
+  /** The index of the selection's positions [lo, hi) along its axis `axis` (the rest whole). */
+  subIndex(index: readonly IndexItem[], axis: number, lo: number, hi: number): IndexItem[];
+}
+
+/** Bytes of the selection one band may assemble (bands are whole chunk runs: one run is taken even when larger). */
+const BAND_BYTES = 64 * 2 ** 20;
+
+/** The op that combines two partial results of `op`, or null when partials cannot be combined exactly. */
+function combineOp(p: ReducePlan): Reduction | null {
+  switch (p.family) {
+    case 'value':
+    case 'bool':
+      return p.op;
+    case 'count':
+      return 'sum';
+    case 'acc': {
+      // Integer accumulators wrap: addition and multiplication modulo 2^bits do not depend on the order.
+      const k = p.dtype.kind;
+      return k === 'i' || k === 'u' || k === 'b' ? (p.op === 'prod' ? 'prod' : 'sum') : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The selection's view in bytes, C order, from offset 0. */
+function cView(shape: readonly number[], itemsize: number): ViewSpec {
+  return { offset: 0, shape: shape.slice(), strides: stridesFor(shape, 'C').map((s) => s * itemsize) };
+}
+
+/** The options a part of the reduction is planned with: the same reduction over the same axes, no `out`. */
+function partOptions(p: ReducePlan, axes: readonly boolean[]): Record<string, unknown> {
+  const axis: number[] = [];
+  for (let d = 0; d < axes.length; d++) if (axes[d]) axis.push(d);
+  const o: Record<string, unknown> = { axis: p.family === 'arg' ? (axis.length === axes.length ? null : axis[0]) : axis, threads: p.threads };
+  if (p.accumulator !== undefined) o.dtype = p.accumulator;
+  if (p.family === 'var') o.ddof = p.ddof;
+  return o;
+}
+
+/** Runs plan `q` over `storage` into a fresh buffer. */
+function runPart(storage: Storage, swap: boolean, dt: DType, q: ReducePlan): Uint8Array {
+  const dst = new Uint8Array(sizeOf(q.shape) * q.dtype.itemsize);
+  storage.reduce(ELEM_CODES[dt.name], swap, q.view, q.nkeep, q.code, ELEM_CODES[q.dtype.name], q.ddof, q.threads, dst);
+  return dst;
+}
+
+/** Copies a C-contiguous block (`shape`) into `out` (C strides `outStrides`, elements) at position `at`, row by row. */
+export function place(out: Uint8Array, outStrides: readonly number[], at: readonly number[], block: Uint8Array, shape: readonly number[], itemsize: number): void {
+  rows(outStrides, at, shape, itemsize, (o, b, n) => out.set(block.subarray(b, b + n), o));
+}
+
+/** The block of `src` at `at` (`shape`), C order: the inverse of place(). */
+function take(src: Uint8Array, srcStrides: readonly number[], at: readonly number[], shape: readonly number[], itemsize: number): Uint8Array {
+  const out = new Uint8Array(sizeOf(shape) * itemsize);
+  rows(srcStrides, at, shape, itemsize, (o, b, n) => out.set(src.subarray(o, o + n), b));
+  return out;
+}
+
+/** Calls fn(byte offset in the big array, byte offset in the block, row bytes) for each row of the block. */
+function rows(strides: readonly number[], at: readonly number[], shape: readonly number[], itemsize: number, fn: (o: number, b: number, n: number) => void): void {
+  const n = shape.length;
+  const row = (n === 0 ? 1 : shape[n - 1]) * itemsize;
+  const count = sizeOf(shape);
+  if (count === 0) return;
+  const rowsN = count / (n === 0 ? 1 : shape[n - 1]);
+  const j = new Array<number>(Math.max(n - 1, 0)).fill(0);
+  for (let r = 0; r < rowsN; r++) {
+    let o = 0;
+    for (let d = 0; d < n; d++) o += (at[d] + (d < n - 1 ? j[d] : 0)) * strides[d];
+    fn(o * itemsize, r * row, row);
+    for (let d = n - 2; d >= 0; d--) {
+      if (++j[d] < shape[d]) break;
+      j[d] = 0;
+    }
+  }
+}
+
+/**
+ * The reduction `op` of `src[...index]` with numpy's results, or undefined when it needs the whole selection in memory
+ * (a float sum, mean or variance of everything): the caller then reduces the assembled selection.
+ */
+export function reduceChunked(src: ZarrSource, op: Reduction, args: readonly unknown[]): { value: unknown } | undefined {
+  const { index, options } = splitArgs(args);
+  const dt = src.dt;
+  const sel = src.layout(index);
+  const p = plan(op, dt, cView(sel.shape, dt.itemsize), options, false);
+  if (p.out !== undefined) outBytes(p.out, p.dtype, p.shape, false); // refuse a bad out before any work
+  const combine = combineOp(p);
+  const kept: number[] = [];
+  for (let d = 0; d < p.axes.length; d++) if (!p.axes[d]) kept.push(d);
+  const keptShape = kept.map((d) => sel.shape[d]);
+  const osz = p.dtype.itemsize;
+  let result: Uint8Array;
+  if (combine !== null) result = byChunk(src, index, p, combine, kept, keptShape);
+  else if (p.family === 'arg' && kept.length === 0) result = argByChunk(src, index, p, sel.shape);
+  else if (kept.length > 0) result = byBand(src, index, p, sel, kept, keptShape);
+  else return undefined;
+  if (p.sqrt) sqrtInPlace(new DTYPES[p.dtype.name].array(result.buffer as ArrayBuffer, result.byteOffset, result.byteLength / osz) as Float64Array);
+  if (p.out !== undefined) {
+    outBytes(p.out, p.dtype, p.shape, false).set(result); // checked again: the chunks' reads ran no user code, but cheap
+    return { value: p.out };
+  }
+  if (p.scalar) return { value: scalarOf(p, result) };
+  return { value: memoryArray(p.dtype, p.shape, result) };
+}
+
+/** Each chunk's part reduced on its own view; partials of one output block combined with `combine`. */
+function byChunk(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, combine: Reduction, kept: readonly number[], keptShape: readonly number[]): Uint8Array {
+  const dt = src.dt;
+  const osz = p.dtype.itemsize;
+  const out = new Uint8Array(sizeOf(keptShape) * osz);
+  const outStrides = stridesFor(keptShape, 'C');
+  const seen = new Set<string>();
+  const opts = partOptions(p, p.axes);
+  const code = REDUCTIONS.indexOf(combine as (typeof REDUCTIONS)[number]);
+  src.blocks(index, (b) => {
+    const q = plan(p.op, dt, { offset: b.base, shape: b.shape, strides: b.strides }, opts, false);
+    const part = runPart(b.storage, b.swap, dt, q);
+    const at = kept.map((d) => b.at[d]);
+    const shape = kept.map((d) => b.shape[d]);
+    const key = at.join(',');
+    if (!seen.has(key)) {
+      seen.add(key);
+      place(out, outStrides, at, part, shape, osz);
+      return;
+    }
+    // [current; part] reduced over its first axis by the native op: exact for these ops.
+    const m = part.byteLength / osz;
+    const both = new Uint8Array(2 * m * osz);
+    both.set(take(out, outStrides, at, shape, osz), 0);
+    both.set(part, m * osz);
+    const view = viewDescriptor(0, [m, 2], [osz, m * osz], 1);
+    const merged = new Uint8Array(m * osz);
+    native.reduceBytes(both, ELEM_CODES[p.dtype.name], false, view, 1, code, ELEM_CODES[p.dtype.name], 0, 1, merged);
+    place(out, outStrides, at, merged, shape, osz);
+  });
+  return out;
+}
+
+/** argmin/argmax (and nan twins) of everything: each chunk's best value and position; the first best one wins. */
+function argByChunk(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, shape: readonly number[]): Uint8Array {
+  const dt = src.dt;
+  const valueOp: Reduction = p.op === 'argmin' ? 'min' : p.op === 'argmax' ? 'max' : p.op === 'nanargmin' ? 'nanmin' : 'nanmax';
+  const nan = p.op.startsWith('nan');
+  const max = p.op.endsWith('max');
+  const strides = stridesFor(shape, 'C');
+  const read = codecOf(dt);
+  let best: { v: unknown; at: number } | null = null;
+  src.blocks(index, (b) => {
+    const view = { offset: b.base, shape: b.shape, strides: b.strides };
+    const value = runPart(b.storage, b.swap, dt, plan(valueOp, dt, view, {}, false));
+    const v = read.read(new DataView(value.buffer), 0);
+    if (nan && isNaNValue(v)) return; // only NaN here: nothing to take
+    const argBytes = runPart(b.storage, b.swap, dt, plan(p.op, dt, view, {}, false));
+    let local = Number(new BigInt64Array(argBytes.buffer)[0]);
+    let at = 0;
+    for (let d = b.shape.length - 1; d >= 0; d--) {
+      at += (b.at[d] + (local % b.shape[d])) * strides[d];
+      local = Math.floor(local / b.shape[d]);
+    }
+    if (best === null || better(v, best.v, max) || (same(v, best.v) && at < best.at)) best = { v, at };
+  });
+  if (best === null) throw new MemmapError('ERR_ALL_NAN', `${p.op}() of a selection of only NaN`);
+  const out = new Uint8Array(8);
+  new BigInt64Array(out.buffer)[0] = BigInt((best as { at: number }).at);
+  return out;
+}
+
+function isNaNValue(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isNaN(v);
+  if (typeof v === 'object' && v !== null) return Number.isNaN((v as { re: number }).re) || Number.isNaN((v as { im: number }).im);
+  return false;
+}
+
+/** numpy's order for argmin/argmax: NaN first (it wins), complex lexicographically. */
+function better(a: unknown, b: unknown, max: boolean): boolean {
+  if (isNaNValue(b)) return false;
+  if (isNaNValue(a)) return true;
+  const cmp = compare(a, b);
+  return max ? cmp > 0 : cmp < 0;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (isNaNValue(a) || isNaNValue(b)) return isNaNValue(a) && isNaNValue(b);
+  return compare(a, b) === 0;
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === 'object' && a !== null) {
+    const x = a as { re: number; im: number };
+    const y = b as { re: number; im: number };
+    return x.re < y.re ? -1 : x.re > y.re ? 1 : x.im < y.im ? -1 : x.im > y.im ? 1 : 0;
+  }
+  const x = a as number;
+  const y = b as number;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Bands along the kept axis with the most chunk runs, each assembled and reduced natively. */
+function byBand(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, sel: { shape: number[]; runs: [number, number][][] }, kept: readonly number[], keptShape: readonly number[]): Uint8Array {
+  const dt = src.dt;
+  const osz = p.dtype.itemsize;
+  let axis = kept[0];
+  for (const d of kept) if (sel.runs[d].length > sel.runs[axis].length) axis = d;
+  const k = kept.indexOf(axis);
+  const out = new Uint8Array(sizeOf(keptShape) * osz);
+  const outStrides = stridesFor(keptShape, 'C');
+  const perPosition = (sizeOf(sel.shape) / sel.shape[axis]) * dt.itemsize;
+  const opts = partOptions(p, p.axes);
+  const runs = sel.runs[axis];
+  for (let r = 0; r < runs.length; ) {
+    const lo = runs[r][0];
+    let hi = lo + runs[r][1];
+    for (r++; r < runs.length && (hi + runs[r][1] - lo) * perPosition <= BAND_BYTES; r++) hi += runs[r][1];
+    const band = src.assemble(src.subIndex(index, axis, lo, hi));
+    const q = plan(p.op, dt, cView(band.shape, dt.itemsize), opts, false);
+    const part = new Uint8Array(sizeOf(q.shape) * osz);
+    native.reduceBytes(band.bytes, ELEM_CODES[dt.name], false, q.view, q.nkeep, q.code, ELEM_CODES[q.dtype.name], q.ddof, q.threads, part);
+    const at = keptShape.map(() => 0);
+    at[k] = lo;
+    place(out, outStrides, at, part, kept.map((d) => band.shape[d]), osz);
+  }
+  return out;
+}
