@@ -4,11 +4,12 @@
 // LRU caches: open mappings (each file a mapping; vm.max_map_count bounds them)
 // and decoded chunks (by bytes).
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { maxBufferLength } from './binding';
 import { type DType, ELEM_CODES, parseDType } from './dtype';
 import { MemmapError } from './errors';
 import { sizeOf, viewDescriptor } from './layout';
-import type { Storage } from './storage';
+import { type AsyncStorage, type CancelToken, isAsync, type Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { mapFile } from './storage-mapped';
 import { crc32cDecode } from './zarr-codec-crc32c';
@@ -52,6 +53,21 @@ interface FileEntry {
   index: Float64Array | null;
   /** Chunks (inner chunk numbers; 0 for a whole file) whose checksums were checked. */
   verified: Set<number>;
+}
+
+function wrongSize(shape: readonly number[], codecs: ChunkCodecs, expect: number, n: number, where: string): MemmapError {
+  return new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
+}
+
+/** gzip/zlib off the JavaScript thread (node:zlib's async API), bounded as the sync decoders are. */
+function inflateAsync(codec: string, bytes: Uint8Array, where: string, maxOutputLength: number): Promise<Uint8Array> {
+  const run = codec === 'gzip' ? zlib.gunzip : zlib.inflate;
+  return new Promise((resolve, reject) => {
+    run(bytes, { maxOutputLength }, (err, out) => {
+      if (err === null) resolve(out);
+      else reject(new MemmapError('ERR_ZARR_CHUNK', `${where}: not valid ${codec} data`, { path: where, cause: err }));
+    });
+  });
 }
 
 function dataView(bytes: Uint8Array): DataView {
@@ -113,26 +129,71 @@ export class ChunkStore {
       return hit.data;
     }
     const entry = this.#open(file);
+    const at = this.#locate(entry, inner);
+    if (at === null) return null;
+    const data = this.#decode(entry, at.start, at.length, at.codecs, inner);
+    if (data.file === null) this.#keepDecoded(cacheKey, data, at.length);
+    return data;
+  }
+
+  /** Where the chunk's stored bytes are in the file (mapped), or null where nothing is stored. */
+  #locate(entry: FileEntry, inner: number): { start: number; length: number; codecs: ChunkCodecs } | null {
     if (entry.storage === null) return null;
     const sh = this.#meta.codecs.sharding;
-    let start = 0;
-    let length = entry.length;
-    let codecs = this.#meta.codecs;
-    if (sh !== null) {
-      const index = (entry.index ??= this.#readIndex(entry));
-      const off = index[2 * inner];
-      const n = index[2 * inner + 1];
-      if (off === -1 && n === -1) return null;
-      if (off < 0 || n < 0 || off + n > entry.length) {
-        throw new MemmapError('ERR_ZARR_CHUNK', `${file}: index entry ${inner} (offset ${off}, ${n} bytes) is outside the shard (${entry.length} bytes)`, { path: file });
-      }
-      start = off;
-      length = n;
-      codecs = sh.codecs;
+    if (sh === null) return { start: 0, length: entry.length, codecs: this.#meta.codecs };
+    const index = (entry.index ??= this.#readIndex(entry));
+    const off = index[2 * inner];
+    const n = index[2 * inner + 1];
+    if (off === -1 && n === -1) return null;
+    if (off < 0 || n < 0 || off + n > entry.length) {
+      throw new MemmapError('ERR_ZARR_CHUNK', `${entry.file}: index entry ${inner} (offset ${off}, ${n} bytes) is outside the shard (${entry.length} bytes)`, { path: entry.file });
     }
-    const data = this.#decode(entry, start, length, codecs, inner);
-    if (data.file === null) this.#keepDecoded(cacheKey, data, length);
-    return data;
+    return { start: off, length: n, codecs: sh.codecs };
+  }
+
+  /** Chunks stored in place (raw, checksums at most) are read through the mapping; the rest are decoded. */
+  #inPlace(codecs: ChunkCodecs): boolean {
+    return codecs.after.every((c) => c === 'crc32c') && !(this.#writable && codecs.after.length > 0);
+  }
+
+  /**
+   * Makes chunk(coords) cheap with the work off the JavaScript thread (the async twins): a chunk read in place has
+   * its pages faulted in by the native prefetch; a compressed one has its bytes copied by the native kernel on the
+   * libuv pool and inflated by node:zlib's async API, then joins the decoded-chunk cache as chunk() would put it.
+   * `wrap` runs one native async call (with the caller's cancellation). Nothing happens once the store is closed.
+   */
+  async load(coords: readonly number[], wrap: <T>(storage: AsyncStorage, run: (c: CancelToken | undefined) => Promise<T>) => Promise<T>): Promise<void> {
+    if (this.#closed) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.#dir} is closed`, { path: this.#dir });
+    const { file, key, inner } = this.where(coords);
+    const cacheKey = `${key}#${inner}`;
+    if (this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return;
+    const entry = this.#open(file);
+    const at = this.#locate(entry, inner);
+    const storage = entry.storage;
+    if (at === null || storage === null || !isAsync(storage)) return;
+    // Codecs with no async decoder here are left to chunk().
+    if (at.codecs.after.some((c) => c !== 'crc32c' && c !== 'gzip' && c !== 'zlib')) return;
+    const window = viewDescriptor(at.start, [at.length], [1], 1);
+    if (this.#inPlace(at.codecs)) {
+      await wrap(storage, (c) => storage.prefetch(window, 1, c));
+      return;
+    }
+    const raw = new Uint8Array(await wrap(storage, (c) => storage.copyAsync(ELEM_CODES.uint8, false, window, c)));
+    const expect = sizeOf(this.chunkShape) * at.codecs.stored.itemsize;
+    const limit = Math.min(expect + 4 * at.codecs.after.length, maxBufferLength);
+    let bytes: Uint8Array = raw;
+    for (let i = at.codecs.after.length - 1; i >= 0; i--) {
+      const c = at.codecs.after[i];
+      bytes = c === 'crc32c' ? crc32cDecode(bytes, entry.file) : await inflateAsync(c, bytes, entry.file, limit);
+    }
+    if (this.#closed || this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return;
+    this.#keepDecoded(cacheKey, this.#decoded1(bytes, expect, at.codecs, entry.file), at.length);
+  }
+
+  /** The ChunkData of a decoded chunk's bytes. @throws ERR_ZARR_CHUNK when they are not a chunk's size. */
+  #decoded1(bytes: Uint8Array, expect: number, codecs: ChunkCodecs, where: string): ChunkData {
+    if (bytes.length !== expect) throw wrongSize(this.chunkShape, codecs, expect, bytes.length, where);
+    return { storage: new HeapStorage(bytes), offset: 0, strides: permutedStrides(this.chunkShape, codecs.order), dtype: codecs.stored, file: null, view: dataView(bytes) };
   }
 
   /** A copy of the bytes, made by the native copy kernel: a page the file lost is ERR_SIGBUS, not a crash. */
@@ -148,9 +209,7 @@ export class ChunkStore {
     const expect = sizeOf(shape) * codecs.stored.itemsize;
     const strides = permutedStrides(shape, codecs.order);
     const where = entry.file;
-    const wrongSize = (n: number): MemmapError =>
-      new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
-    if (codecs.after.every((c) => c === 'crc32c') && !(this.#writable && codecs.after.length > 0)) {
+    if (this.#inPlace(codecs)) {
       // In place: only checksums to check, once per mapping.
       const sums = codecs.after.length;
       if (sums > 0 && !entry.verified.has(inner)) {
@@ -158,7 +217,7 @@ export class ChunkStore {
         for (let i = 0; i < sums; i++) bytes = crc32cDecode(bytes, where);
         entry.verified.add(inner);
       }
-      if (length - 4 * sums !== expect) throw wrongSize(length - 4 * sums);
+      if (length - 4 * sums !== expect) throw wrongSize(shape, codecs, expect, length - 4 * sums, where);
       // No DataView over the mapping: JavaScript reading a page the file lost dies of SIGBUS (get() copies natively).
       return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file, view: null };
     }
@@ -169,8 +228,7 @@ export class ChunkStore {
       const c = codecs.after[i];
       bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : c === 'gzip' ? gzipDecode(bytes, where, limit) : zlibDecode(bytes, where, limit);
     }
-    if (bytes.length !== expect) throw wrongSize(bytes.length);
-    return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
+    return this.#decoded1(bytes, expect, codecs, where);
   }
 
   #keepDecoded(key: string, data: ChunkData, _encoded: number): void {

@@ -17,6 +17,7 @@ import { shardIndexBytes } from './zarr-codec-sharding';
 import { isObject, own } from './zarr-meta';
 import type { BytesCodecName, ChunkCodecs, Sharding, ZarrMeta } from './zarr-meta';
 import type { ChunkData, ChunkStore, DirtyChunk } from './zarr-chunks';
+import { withFileLock } from './zarr-lock';
 
 /** What createZarr() accepts as `compressor`. */
 export type ZarrCompressor = null | 'gzip' | 'zlib' | { name: string; configuration?: Record<string, unknown> } | { id: string; level?: number };
@@ -448,15 +449,20 @@ export function writeDirty(store: ChunkStore, meta: ZarrMeta, dirty: readonly Di
     }
     const count = store.perShard.reduce((a, b) => a * b, 1);
     for (const [file, list] of byFile) {
-      const old = store.shardParts(file);
-      const parts: (Uint8Array | null)[] = [];
-      for (let i = 0; i < count; i++) {
-        const off = old === null ? -1 : old.index[2 * i];
-        parts.push(old === null || off < 0 ? null : old.bytes(off, old.index[2 * i + 1]).slice());
-      }
-      for (const d of list) parts[d.inner] = encodeChunk(chunkBytesOf(d.data, n), sh.codecs.after, levels);
-      writeShard(file, parts, sh, isRaw(sh.codecs));
-      store.forget(file);
+      // One writer per shard at a time (zarr-lock.ts); the shard is read again under the lock, so the inner chunks
+      // other writers changed since it was mapped are kept.
+      withFileLock(file, () => {
+        store.forget(file);
+        const old = store.shardParts(file);
+        const parts: (Uint8Array | null)[] = [];
+        for (let i = 0; i < count; i++) {
+          const off = old === null ? -1 : old.index[2 * i];
+          parts.push(old === null || off < 0 ? null : old.bytes(off, old.index[2 * i + 1]).slice());
+        }
+        for (const d of list) parts[d.inner] = encodeChunk(chunkBytesOf(d.data, n), sh.codecs.after, levels);
+        writeShard(file, parts, sh, isRaw(sh.codecs));
+        store.forget(file);
+      });
       for (const d of list) done.add(d);
     }
   } finally {

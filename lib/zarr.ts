@@ -8,7 +8,7 @@ import * as nodePath from 'node:path';
 import { inspect } from 'node:util';
 import { maxBufferLength } from './binding';
 import type { MeanTypes, Reduced, ReduceArgs, SumTypes } from './array';
-import { MemmapArray as MemmapArrayClass, type MemmapArray, memoryArray, valueReader } from './array';
+import { cancellable, MemmapArray as MemmapArrayClass, type MemmapArray, memoryArray, signalOf, valueReader } from './array';
 import { guardPrototype } from './boundary';
 import { type Codec, codecOf } from './codec';
 import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, type InputTypes, parseDType, type ValueTypes } from './dtype';
@@ -19,11 +19,12 @@ import { mapArray, pageSize } from './memmap';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
-import { type Reduction, splitArgs } from './reduce';
-import type { Storage } from './storage';
+import { abortError, type AsyncOptions, isAborted, type Reduction, splitArgs } from './reduce';
+import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
 import { permutedStrides } from './zarr-codec-transpose';
+import { withFileLock } from './zarr-lock';
 import { type ChunkBlock, place, reduceChunked, type ZarrSource } from './zarr-reduce';
 import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, levelsFromDoc, storedElement, writeDirty } from './zarr-write';
 import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
@@ -489,9 +490,38 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
    */
   gather(...coords: ArrayLike<number | bigint>[]): DataTypes[N] {
     const store = this.#live();
-    const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
+    const { count, at, groups } = this.#groups(coords);
     const ndim = this.#meta.shape.length;
     const itemsize = this.itemsize;
+    const out = new Uint8Array(count * itemsize);
+    const type = ELEM_CODES[this.#dt.name];
+    for (const { chunk, points } of groups.values()) {
+      const data = store.chunk(chunk);
+      const m = points.length;
+      const tmp = new Uint8Array(m * itemsize);
+      if (data === null) {
+        for (let p = 0; p < m; p++) tmp.set(this.#meta.fill, p * itemsize);
+      } else {
+        const inner: Float64Array[] = [];
+        for (let d = 0; d < ndim; d++) {
+          const col = new Float64Array(m);
+          for (let p = 0; p < m; p++) col[p] = at[d][points[p]] - chunk[d] * this.chunks[d];
+          inner.push(col);
+        }
+        const strides = data.strides.map((st) => st * itemsize);
+        const bad = data.storage.gather(type, !data.dtype.isNative, inner, viewDescriptor(data.offset, this.chunks, strides, 1), tmp);
+        if (bad !== undefined) throw new MemmapError('ERR_ZARR_CHUNK', `${data.file ?? this.path}: a gathered point fell outside its chunk`);
+      }
+      for (let p = 0; p < m; p++) out.set(tmp.subarray(p * itemsize, (p + 1) * itemsize), points[p] * itemsize);
+    }
+    const { array, lanes } = DTYPES[this.#dt.name];
+    return new array(out.buffer, 0, count * lanes) as DataTypes[N];
+  }
+
+  /** gather()'s points checked and normalised (`at`: per stored axis), grouped by chunk in order of first use. */
+  #groups(coords: readonly ArrayLike<number | bigint>[]): { count: number; at: Float64Array[]; groups: Map<string, { chunk: number[]; points: number[] }> } {
+    const { count, columns } = indexColumns(coords, this.ndim, this.itemsize, maxBufferLength);
+    const ndim = this.#meta.shape.length;
     const win = this.#win;
     // Chunk of each point, and the points of each chunk (in order of first use). `at`: the indices in the stored
     // array, normalised (columns may be the caller's own Float64Arrays: never written).
@@ -519,29 +549,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       if (g === undefined) groups.set(key, { chunk, points: [k] });
       else g.points.push(k);
     }
-    const out = new Uint8Array(count * itemsize);
-    const type = ELEM_CODES[this.#dt.name];
-    for (const { chunk, points } of groups.values()) {
-      const data = store.chunk(chunk);
-      const m = points.length;
-      const tmp = new Uint8Array(m * itemsize);
-      if (data === null) {
-        for (let p = 0; p < m; p++) tmp.set(this.#meta.fill, p * itemsize);
-      } else {
-        const inner: Float64Array[] = [];
-        for (let d = 0; d < ndim; d++) {
-          const col = new Float64Array(m);
-          for (let p = 0; p < m; p++) col[p] = at[d][points[p]] - chunk[d] * this.chunks[d];
-          inner.push(col);
-        }
-        const strides = data.strides.map((st) => st * itemsize);
-        const bad = data.storage.gather(type, !data.dtype.isNative, inner, viewDescriptor(data.offset, this.chunks, strides, 1), tmp);
-        if (bad !== undefined) throw new MemmapError('ERR_ZARR_CHUNK', `${data.file ?? this.path}: a gathered point fell outside its chunk`);
-      }
-      for (let p = 0; p < m; p++) out.set(tmp.subarray(p * itemsize, (p + 1) * itemsize), points[p] * itemsize);
-    }
-    const { array, lanes } = DTYPES[this.#dt.name];
-    return new array(out.buffer, 0, count * lanes) as DataTypes[N];
+    return { count, at, groups };
   }
 
   /** `a[...index]` as an in-memory MemmapArray (shape of the selection). @throws as read(). */
@@ -582,6 +590,87 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     if (owner.#arrays.size >= 64) for (const x of owner.#arrays) if (x.closed) owner.#arrays.delete(x);
     owner.#arrays.add(a);
     return a as MemmapArray<N>;
+  }
+
+  async #reduceAsync(op: Reduction, args: readonly unknown[]): Promise<unknown> {
+    const { index, options } = splitArgs(args);
+    let rest: unknown = options;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const o = { ...(options as Record<string, unknown>) };
+      signal = signalOf(o.signal, `${op}Async()`);
+      delete o.signal;
+      rest = o;
+    }
+    await this.#ready(this.#touched(index), signal);
+    return this.#reduce(op, rest === undefined ? index : [...index, rest]);
+  }
+
+  /**
+   * read() off the JavaScript thread: the chunks it touches are faulted in or decoded on the libuv pool first (see
+   * the reductions' async twins). A trailing `{ signal }` aborts. Never throws: rejects as read() throws, and with ERR_ABORTED.
+   */
+  async readAsync(...args: [...IndexItem[], { signal?: AbortSignal }] | IndexItem[]): Promise<DataTypes[N]> {
+    const { index, options } = splitArgs(args);
+    const o = readOptions(options, ['signal'], 'readAsync()');
+    const signal = signalOf(o.signal, 'readAsync()');
+    await this.#ready(this.#touched(index), signal);
+    return this.read(...index);
+  }
+
+  /**
+   * gather() off the JavaScript thread, as readAsync(). A trailing options object `{ signal }` (not an array or
+   * array-like) aborts. Never throws: rejects as gather() throws, and with ERR_ABORTED.
+   */
+  async gatherAsync(...args: (ArrayLike<number | bigint> | { signal?: AbortSignal })[]): Promise<DataTypes[N]> {
+    const n = args.length;
+    const last = n > 0 ? args[n - 1] : undefined;
+    const hasOptions = n > this.ndim || (typeof last === 'object' && last !== null && !ArrayBuffer.isView(last) && !Array.isArray(last) && !Object.hasOwn(last, 'length'));
+    const o = readOptions(hasOptions ? last : undefined, ['signal'], 'gatherAsync()');
+    const signal = signalOf(o.signal, 'gatherAsync()');
+    const coords = (hasOptions ? args.slice(0, -1) : args) as ArrayLike<number | bigint>[];
+    const { groups } = this.#groups(coords);
+    await this.#ready([...groups.values()].map((g) => g.chunk), signal);
+    return this.gather(...coords);
+  }
+
+  /** The chunk-grid coordinates `index`'s selection touches, C order of the grid. */
+  #touched(index: readonly IndexItem[]): number[][] {
+    const { shape, runs } = this.#select(index);
+    const out: number[][] = [];
+    if (sizeOf(shape) === 0) return out;
+    const pick = runs.map(() => 0);
+    for (;;) {
+      out.push(runs.map((r, d) => r[pick[d]].chunk));
+      let d = runs.length - 1;
+      for (; d >= 0; d--) {
+        if (++pick[d] < runs[d].length) break;
+        pick[d] = 0;
+      }
+      if (d < 0) return out;
+    }
+  }
+
+  /**
+   * Loads `chunks` off the JavaScript thread (ChunkStore.load()), four at a time. Compressed chunks past half the
+   * decoded-chunk cache are left to the call itself (loaded now, they would be evicted before it reads them).
+   */
+  async #ready(chunks: number[][], signal: AbortSignal | undefined): Promise<void> {
+    const store = this.#live();
+    if (signal !== undefined && isAborted(signal)) throw abortError(signal);
+    const sh = this.#meta.codecs.sharding;
+    const chunkBytes = sizeOf(this.chunks) * this.itemsize;
+    const list = isRaw(sh === null ? this.#meta.codecs : sh.codecs) ? chunks : chunks.slice(0, Math.max(1, Math.floor(MAX_DECODED_BYTES / 2 / Math.max(chunkBytes, 1))));
+    const wrap = <T>(storage: AsyncStorage, run: (c: CancelToken | undefined) => Promise<T>): Promise<T> => cancellable(storage, signal, run);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < list.length) {
+        await store.load(list[next++], wrap);
+        if (signal !== undefined && isAborted(signal)) throw abortError(signal);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    if (signal !== undefined && isAborted(signal)) throw abortError(signal);
   }
 
   #reduce(op: Reduction, args: readonly unknown[]): unknown {
@@ -674,6 +763,91 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   /** As MemmapArray.nanargmax(). @throws as sum(), ERR_EMPTY_REDUCTION, ERR_ALL_NAN. */
   nanargmax<O extends ReduceOptions = object>(...args: ReduceArgs<O>): Reduced<O, number> {
     return this.#reduce('nanargmax', args) as Reduced<O, number>;
+  }
+
+  // The async twins: the same results; the chunks a call touches are made ready first off the JavaScript thread
+  // (raw chunks' pages faulted in by the native prefetch, compressed ones copied and inflated on the libuv pool, four
+  // at a time), then the call runs as the sync one does. `signal` aborts (ERR_ABORTED, name 'AbortError'); close()
+  // meanwhile is safe: native calls in flight keep their mapping, and the call then rejects with ERR_CLOSED.
+  /** sum() off the JavaScript thread, as above. Never throws: rejects as sum() throws, and with ERR_ABORTED. */
+  sumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
+    return this.#reduceAsync('sum', args) as Promise<Reduced<O, SumTypes[N]>>;
+  }
+  /** prod() off the JavaScript thread, as above. Never throws: rejects as prod() throws, and with ERR_ABORTED. */
+  prodAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
+    return this.#reduceAsync('prod', args) as Promise<Reduced<O, SumTypes[N]>>;
+  }
+  /** mean() off the JavaScript thread, as above. Never throws: rejects as mean() throws, and with ERR_ABORTED. */
+  meanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
+    return this.#reduceAsync('mean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+  }
+  /** var() off the JavaScript thread, as above. Never throws: rejects as var() throws, and with ERR_ABORTED. */
+  varAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('var', args) as Promise<Reduced<O, number>>;
+  }
+  /** std() off the JavaScript thread, as above. Never throws: rejects as std() throws, and with ERR_ABORTED. */
+  stdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('std', args) as Promise<Reduced<O, number>>;
+  }
+  /** min() off the JavaScript thread, as above. Never throws: rejects as min() throws, and with ERR_ABORTED. */
+  minAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('min', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** max() off the JavaScript thread, as above. Never throws: rejects as max() throws, and with ERR_ABORTED. */
+  maxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('max', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** argmin() off the JavaScript thread, as above. Never throws: rejects as argmin() throws, and with ERR_ABORTED. */
+  argminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('argmin', args) as Promise<Reduced<O, number>>;
+  }
+  /** argmax() off the JavaScript thread, as above. Never throws: rejects as argmax() throws, and with ERR_ABORTED. */
+  argmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('argmax', args) as Promise<Reduced<O, number>>;
+  }
+  /** any() off the JavaScript thread, as above. Never throws: rejects as any() throws, and with ERR_ABORTED. */
+  anyAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
+    return this.#reduceAsync('any', args) as Promise<Reduced<O, boolean>>;
+  }
+  /** all() off the JavaScript thread, as above. Never throws: rejects as all() throws, and with ERR_ABORTED. */
+  allAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, boolean>> {
+    return this.#reduceAsync('all', args) as Promise<Reduced<O, boolean>>;
+  }
+  /** countNonzero() off the JavaScript thread, as above. Never throws: rejects as countNonzero() throws, and with ERR_ABORTED. */
+  countNonzeroAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('count_nonzero', args) as Promise<Reduced<O, number>>;
+  }
+  /** nansum() off the JavaScript thread, as above. Never throws: rejects as nansum() throws, and with ERR_ABORTED. */
+  nansumAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, SumTypes[N]>> {
+    return this.#reduceAsync('nansum', args) as Promise<Reduced<O, SumTypes[N]>>;
+  }
+  /** nanmean() off the JavaScript thread, as above. Never throws: rejects as nanmean() throws, and with ERR_ABORTED. */
+  nanmeanAsync<O extends AccumulateOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, MeanTypes[N]>> {
+    return this.#reduceAsync('nanmean', args) as Promise<Reduced<O, MeanTypes[N]>>;
+  }
+  /** nanvar() off the JavaScript thread, as above. Never throws: rejects as nanvar() throws, and with ERR_ABORTED. */
+  nanvarAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanvar', args) as Promise<Reduced<O, number>>;
+  }
+  /** nanstd() off the JavaScript thread, as above. Never throws: rejects as nanstd() throws, and with ERR_ABORTED. */
+  nanstdAsync<O extends VarianceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanstd', args) as Promise<Reduced<O, number>>;
+  }
+  /** nanmin() off the JavaScript thread, as above. Never throws: rejects as nanmin() throws, and with ERR_ABORTED. */
+  nanminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('nanmin', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** nanmax() off the JavaScript thread, as above. Never throws: rejects as nanmax() throws, and with ERR_ABORTED. */
+  nanmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, ValueTypes[N]>> {
+    return this.#reduceAsync('nanmax', args) as Promise<Reduced<O, ValueTypes[N]>>;
+  }
+  /** nanargmin() off the JavaScript thread, as above. Never throws: rejects as nanargmin() throws, and with ERR_ABORTED. */
+  nanargminAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanargmin', args) as Promise<Reduced<O, number>>;
+  }
+  /** nanargmax() off the JavaScript thread, as above. Never throws: rejects as nanargmax() throws, and with ERR_ABORTED. */
+  nanargmaxAsync<O extends ReduceOptions & AsyncOptions = object>(...args: ReduceArgs<O>): Promise<Reduced<O, number>> {
+    return this.#reduceAsync('nanargmax', args) as Promise<Reduced<O, number>>;
   }
 
   /**
@@ -800,7 +974,10 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     if (data === null && isRaw(codecs)) {
       const { file } = store.where(coords);
       if (!fs.existsSync(file)) {
-        createRawFile(store, this.#meta, coords, file);
+        // Under the shard's lock, checked again: another writer may have just created it (and written into it).
+        withFileLock(file, () => {
+          if (!fs.existsSync(file)) createRawFile(store, this.#meta, coords, file);
+        });
         store.forget(file);
         data = store.chunk(coords);
       }

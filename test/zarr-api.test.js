@@ -281,3 +281,160 @@ describe('ZarrArray view(), iteration, printing, data', function () {
   });
 });
 
+
+/** Awaits `promise` and checks it rejects with a MemmapError of `code`; returns the error. */
+async function rejectsCode(promise, code) {
+  assert.ok(promise instanceof Promise, 'an async twin returns a Promise (never throws)');
+  let err;
+  await promise.then(
+    () => assert.fail(`expected a rejection with ${code}`),
+    (e) => {
+      err = e;
+    },
+  );
+  assert.ok(err instanceof MemmapError, `expected MemmapError ${code}, got ${err}`);
+  assert.equal(err.code, code, err.message);
+  return err;
+}
+
+describe('ZarrArray async twins', function () {
+  this.timeout(120000);
+  const tmp = useTmpDir();
+  const LAYOUTS = [
+    { name: 'raw', opts: {} },
+    { name: 'gzip-sharded', opts: { compressor: 'gzip', shards: [64, 60] } },
+    { name: 'v2-zlib-F', opts: { compressor: 'zlib', zarrFormat: 2, order: 'F' } },
+  ];
+  const SHAPE = [100, 90];
+  const values = Float64Array.from({ length: SHAPE[0] * SHAPE[1] }, (_, i) => (i % 11 === 0 ? NaN : Math.cos(i) * 1e3));
+  before(() => {
+    for (const l of LAYOUTS) {
+      const z = createZarr(tmp.file(l.name), { shape: SHAPE, dtype: 'float64', chunks: [16, 15], fillValue: 3, ...l.opts });
+      z.write([0, 90], null, values.subarray(0, 90 * 90));
+      z.close();
+    }
+  });
+
+  for (const l of LAYOUTS) {
+    it(`${l.name}: every reduction's twin, readAsync and gatherAsync give what the sync calls give`, async function () {
+      const a = openZarr(tmp.file(l.name));
+      try {
+        for (const op of OPS) {
+          for (const opts of [undefined, { axis: 0 }, { axis: 1, keepdims: true }]) {
+            const args = [[3, 97, 2], null, ...(opts === undefined ? [] : [opts])];
+            let want;
+            try {
+              want = a[op](...args);
+            } catch (err) {
+              await rejectsCode(a[`${op}Async`](...args), err.code);
+              continue;
+            }
+            const got = await a[`${op}Async`](...args);
+            if (typeof want === 'object' && want !== null && 'read' in want) assert.equal(hex(got.read()), hex(want.read()), `${op}Async ${JSON.stringify(opts)}`);
+            else assert.deepEqual(got, want, `${op}Async`);
+          }
+        }
+        assert.equal(hex(await a.readAsync([5, 70], [null, null, -3])), hex(a.read([5, 70], [null, null, -3])));
+        assert.equal(hex(await a.readAsync(7, { signal: new AbortController().signal })), hex(a.read(7)));
+        const ii = [0, 99, 50, -1, 17];
+        const jj = [89, 0, 45, 3, -2];
+        assert.equal(hex(await a.gatherAsync(ii, jj)), hex(a.gather(ii, jj)));
+        assert.equal(hex(await a.gatherAsync(ii, jj, { signal: new AbortController().signal })), hex(a.gather(ii, jj)));
+        const v = a.view([10, 80], 4);
+        assert.equal(await v.sumAsync(), v.sum());
+      } finally {
+        a.close();
+      }
+    });
+
+    it(`${l.name}: an aborted signal rejects with ERR_ABORTED (AbortError), before and during the call`, async function () {
+      const a = openZarr(tmp.file(l.name));
+      try {
+        const ac = new AbortController();
+        ac.abort(new Error('stop'));
+        const err = await rejectsCode(a.sumAsync({ signal: ac.signal }), 'ERR_ABORTED');
+        assert.equal(err.name, 'AbortError');
+        await rejectsCode(a.readAsync({ signal: ac.signal }), 'ERR_ABORTED');
+        await rejectsCode(a.gatherAsync([1], [2], { signal: ac.signal }), 'ERR_ABORTED');
+        const during = new AbortController();
+        const p = a.meanAsync({ axis: 0, signal: during.signal });
+        during.abort();
+        await rejectsCode(p, 'ERR_ABORTED');
+        // A bad signal or option is a rejection too, never a throw.
+        await rejectsCode(a.maxAsync({ signal: 'stop' }), 'ERR_INVALID_ARG_TYPE');
+        await rejectsCode(a.readAsync({ bogus: 1 }), 'ERR_UNKNOWN_OPTION');
+        await rejectsCode(a.minAsync({ axis: 5 }), 'ERR_INVALID_AXIS');
+      } finally {
+        a.close();
+      }
+    });
+
+    it(`${l.name}: close() during async calls: they reject with ERR_CLOSED, later calls too, nothing crashes`, async function () {
+      const a = openZarr(tmp.file(l.name));
+      const calls = [a.sumAsync(), a.readAsync(), a.argmaxAsync({ axis: 1 }), a.gatherAsync([1, 2], [3, 4]), a.view(5).stdAsync()];
+      a.close();
+      for (const p of calls) await rejectsCode(p, 'ERR_CLOSED');
+      await rejectsCode(a.sumAsync(), 'ERR_CLOSED');
+      // Reopened, every value is still there.
+      const b = openZarr(tmp.file(l.name));
+      assert.equal(hex(await b.readAsync([0, 90])), hex(values.subarray(0, 90 * 90)));
+      b.close();
+    });
+  }
+});
+
+describe('ZarrArray concurrent writers of one shard (a lock per shard file)', function () {
+  this.timeout(120000);
+  const tmp = useTmpDir();
+  const { spawn } = require('node:child_process');
+  const path = require('node:path');
+  const PKG = path.join(__dirname, '..');
+  // Child k opens the array 'r+' and writes inner chunk row k (k + 1 everywhere) a few times over, then closes.
+  const CHILD = `
+    const { openZarr } = require(${JSON.stringify(PKG)});
+    const [dir, k] = [process.argv[1], Number(process.argv[2])];
+    for (let round = 0; round < 4; round++) {
+      const z = openZarr(dir, { mode: 'r+' });
+      z.write([k * 4, k * 4 + 4], null, k + 1);
+      z.close();
+    }
+  `;
+  const run = (dir, k) =>
+    new Promise((resolve) => {
+      const c = spawn(process.execPath, ['-e', CHILD, dir, String(k)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      c.stderr.on('data', (d) => (err += d));
+      c.on('close', (status, signal) => resolve({ status, signal, err }));
+    });
+
+  for (const [name, opts] of [
+    ['gzip shard (rebuilt and renamed by each writer)', { compressor: 'gzip' }],
+    ['raw shard (created by the first writer, written in place)', {}],
+  ]) {
+    it(`${name}: six processes writing different inner chunks at once: every write lands, no lock is left`, async function () {
+      const dir = tmp.file(name.split(' ')[0]);
+      // One shard of 6 x 1 inner chunks of 4 x 8: all six writers meet in one file.
+      createZarr(dir, { shape: [24, 8], dtype: 'int32', chunks: [4, 8], shards: [24, 8], fillValue: 0, ...opts }).close();
+      const results = await Promise.all([0, 1, 2, 3, 4, 5].map((k) => run(dir, k)));
+      for (const r of results) assert.deepEqual([r.status, r.signal], [0, null], r.err);
+      const a = openZarr(dir);
+      const got = a.read();
+      for (let k = 0; k < 6; k++) assert.ok(got.subarray(k * 32, k * 32 + 32).every((x) => x === k + 1), `writer ${k}'s chunk`);
+      a.close();
+      const left = fs.readdirSync(dir, { recursive: true }).filter((f) => /\.lock|\.tmp|\.stale/.test(String(f)));
+      assert.deepEqual(left, []);
+    });
+  }
+
+  it('a lock left by a dead process is broken; a live one makes the writer wait, then ERR_ZARR_LOCKED', function () {
+    const { withFileLock } = require('../dist/zarr-lock');
+    const file = tmp.file('locked.bin');
+    fs.writeFileSync(`${file}.lock`, '999999999 ' + require('node:os').hostname());
+    assert.equal(withFileLock(file, () => 7), 7);
+    assert.equal(fs.existsSync(`${file}.lock`), false);
+    fs.writeFileSync(`${file}.lock`, `${process.pid} ${require('node:os').hostname()}`);
+    throwsCode(() => withFileLock(file, () => 8, 200), 'ERR_ZARR_LOCKED');
+    assert.equal(fs.existsSync(`${file}.lock`), true, 'a live holder keeps its lock');
+    fs.rmSync(`${file}.lock`);
+  });
+});

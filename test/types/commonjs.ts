@@ -128,3 +128,20 @@ zf.write([0, 2], null, new Float32Array(8));
 zf.set(0, 0, 1.5);
 // @ts-expect-error createZarr needs a dtype
 createZarr('b.zarr', { shape: [2] });
+// A ZarrArray has the mapped array's API: views, iteration, the async twins typed as the sync calls.
+const zv = zf.view([0, 2]);
+expectType<Equal<typeof zv, ZarrArray<'float32'>>>(true);
+for (const row of zf) void row;
+async function zarrTwins(): Promise<void> {
+  const s = await zf.sumAsync();
+  expectType<Equal<typeof s, number>>(true);
+  const m = await zf.meanAsync({ axis: 0, signal: AbortSignal.timeout(1000) });
+  expectType<Equal<typeof m, MemmapArray>>(true);
+  const r = await zf.readAsync(1, { signal: AbortSignal.timeout(1000) });
+  expectType<Equal<typeof r, Float32Array>>(true);
+  const g = await zf.gatherAsync([0, 1], [1, 0]);
+  expectType<Equal<typeof g, Float32Array>>(true);
+}
+void zarrTwins;
+// No single data TypedArray over a chunked array: the getter throws ERR_ZARR_UNSUPPORTED.
+expectType<Equal<typeof zf.data, never>>(true);
