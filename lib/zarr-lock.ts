@@ -56,12 +56,11 @@ function breakLock(lock: string, seen: string): void {
   } catch {
     return; // gone already
   }
-  let text = '';
+  let text: string;
   try {
     text = fs.readFileSync(aside, 'utf8');
   } catch {
-    // unreadable: treat as what was seen
-    text = seen;
+    text = seen; // unreadable: taken as what was seen
   }
   if (text !== seen) {
     try {
@@ -78,7 +77,7 @@ export function withFileLock<T>(file: string, fn: () => T, timeoutMs = LOCK_TIME
   const lock = `${file}.lock`;
   const start = Date.now();
   let wait = 1;
-  let fd = -1;
+  let fd: number;
   for (;;) {
     try {
       fd = fs.openSync(lock, 'wx');
@@ -103,12 +102,13 @@ export function withFileLock<T>(file: string, fn: () => T, timeoutMs = LOCK_TIME
     wait = Math.min(wait * 2, 50);
   }
   try {
-    fs.writeSync(fd, `${process.pid} ${os.hostname()}`);
-    fs.closeSync(fd);
-    fd = -1;
+    try {
+      fs.writeSync(fd, `${process.pid} ${os.hostname()}`);
+    } finally {
+      fs.closeSync(fd);
+    }
     return fn();
   } finally {
-    if (fd >= 0) fs.closeSync(fd);
     fs.rmSync(lock, { force: true });
   }
 }
