@@ -1342,7 +1342,7 @@ export function scalarOf(p: ReducePlan, bytes: Uint8Array): unknown {
 }
 
 /** sum()/mean() from sum_view's exact value. */
-function exactValue(p: ReducePlan, r: number | bigint | Float64Array, dt: DType): unknown {
+export function exactValue(p: ReducePlan, r: number | bigint | Float64Array, dt: DType): unknown {
   const n = p.reduced;
   if (r instanceof Float64Array) return p.op === 'mean' ? complexOverCount(r[0], r[1], n) : { re: r[0], im: r[1] };
   if (p.op === 'mean') return (r as number) / n;

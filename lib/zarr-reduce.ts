@@ -7,7 +7,7 @@
 //   kept axis at chunk edges; each band is assembled and reduced natively. The outputs of a band add exactly the
 //   elements, in exactly the order, they add in the assembled selection, so the bits are numpy's.
 // What is left (a float sum/mean/var of everything) reads the selection into memory first (ZarrArray's fallback).
-import { memoryArray, outBytes, scalarOf } from './array';
+import { exactValue, memoryArray, outBytes, scalarOf } from './array';
 import { native } from './binding';
 import { codecOf } from './codec';
 import { type DType, DTYPES, ELEM_CODES } from './dtype';
@@ -39,8 +39,8 @@ export interface ZarrSource {
   blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void): void;
   /** The selection's elements in C order, this machine's byte order. */
   assemble(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array };
-  /** The index of the selection's positions [lo, hi) along its axis `axis` (the rest whole). */
-  subIndex(index: readonly IndexItem[], axis: number, lo: number, hi: number): IndexItem[];
+  /** The index of the box of the selection from position `at` (per axis of it), of `shape`. */
+  box(index: readonly IndexItem[], at: readonly number[], shape: readonly number[]): IndexItem[];
 }
 
 /** Bytes of the selection one band may assemble (bands are whole chunk runs: one run is taken even when larger). */
@@ -136,7 +136,9 @@ export function reduceChunked(src: ZarrSource, op: Reduction, args: readonly unk
   if (combine !== null) result = byChunk(src, index, p, combine, kept, keptShape);
   else if (p.family === 'arg' && kept.length === 0) result = argByChunk(src, index, p, sel.shape);
   else if (kept.length > 0) result = byBand(src, index, p, sel, kept, keptShape);
-  else return undefined;
+  else if (p.scalar && p.defaultDType && (p.op === 'sum' || (p.op === 'mean' && (dt.kind === 'f' || dt.kind === 'c')))) {
+    return { value: exactValue(p, fullSum(src, index, sel.shape, p.threads), dt) };
+  } else return undefined;
   if (p.sqrt) sqrtInPlace(new DTYPES[p.dtype.name].array(result.buffer as ArrayBuffer, result.byteOffset, result.byteLength / osz) as Float64Array);
   if (p.out !== undefined) {
     outBytes(p.out, p.dtype, p.shape, false).set(result); // checked again: the chunks' reads ran no user code, but cheap
@@ -254,13 +256,95 @@ function byBand(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, sel
     const lo = runs[r][0];
     let hi = lo + runs[r][1];
     for (r++; r < runs.length && (hi + runs[r][1] - lo) * perPosition <= BAND_BYTES; r++) hi += runs[r][1];
-    const band = src.assemble(src.subIndex(index, axis, lo, hi));
+    const at = sel.shape.map(() => 0);
+    at[axis] = lo;
+    const bshape = sel.shape.slice();
+    bshape[axis] = hi - lo;
+    const band = src.assemble(src.box(index, at, bshape));
     const q = plan(p.op, dt, cView(band.shape, dt.itemsize), opts, false);
     const part = new Uint8Array(sizeOf(q.shape) * osz);
     native.reduceBytes(band.bytes, ELEM_CODES[dt.name], false, q.view, q.nkeep, q.code, ELEM_CODES[q.dtype.name], q.ddof, q.threads, part);
-    const at = keptShape.map(() => 0);
-    at[k] = lo;
-    place(out, outStrides, at, part, kept.map((d) => band.shape[d]), osz);
+    const to = keptShape.map(() => 0);
+    to[k] = lo;
+    place(out, outStrides, to, part, kept.map((d) => band.shape[d]), osz);
   }
+  return out;
+}
+
+/** Elements one leaf of fullSum() assembles (a multiple of numpy's 8192-element buffer). */
+const LEAF = 1 << 20;
+/** numpy's cast buffer. */
+const PIECE = 8192;
+
+/**
+ * numpy's float sum of the whole selection (sum(dtype=float64/complex128)), in numpy's order, with at most LEAF
+ * elements in memory. Over a contiguous array numpy adds, when the elements are cast (float16, float32, complex64):
+ * the pairwise sums of consecutive 8192-element buffers one after the other; when not (float64, complex128): one
+ * pairwise sum over all of them, halves split at a multiple of 8. Both are followed here over flat ranges of the
+ * selection (C order), each leaf assembled from its chunks and summed by the native kernel.
+ */
+function fullSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], threads: number): number | Float64Array {
+  const dt = src.dt;
+  const n = sizeOf(shape);
+  const complex = dt.kind === 'c';
+  const zero = (): number | Float64Array => (complex ? new Float64Array(2) : 0);
+  const add = (a: number | Float64Array, b: number | Float64Array): number | Float64Array =>
+    typeof a === 'number' ? a + (b as number) : Float64Array.of(a[0] + (b as Float64Array)[0], a[1] + (b as Float64Array)[1]);
+  const type = ELEM_CODES[dt.name];
+  const sumOf = (bytes: Uint8Array, from: number, count: number): number | Float64Array =>
+    native.sumBytes(bytes, type, false, viewDescriptor(from * dt.itemsize, [count], [dt.itemsize], 1), threads) as number | Float64Array;
+  if (n === 0) return zero();
+  const cast = dt.name === 'float16' || dt.name === 'float32' || dt.name === 'complex64';
+  if (cast) {
+    let acc: number | Float64Array | null = null;
+    for (let lo = 0; lo < n; lo += LEAF) {
+      const count = Math.min(LEAF, n - lo);
+      const bytes = flatRange(src, index, shape, lo, count);
+      for (let k = 0; k < count; k += PIECE) {
+        const s = sumOf(bytes, k, Math.min(PIECE, count - k));
+        acc = acc === null ? s : add(acc, s);
+      }
+    }
+    return acc as number | Float64Array;
+  }
+  const pairwise = (lo: number, count: number): number | Float64Array => {
+    if (count <= LEAF) return sumOf(flatRange(src, index, shape, lo, count), 0, count);
+    // numpy halves the count of scalars (two per complex element) and rounds down to a multiple of 8 of them.
+    const scalars = complex ? 2 * count : count;
+    let half = Math.floor(scalars / 2);
+    half -= half % 8;
+    if (complex) half /= 2;
+    return add(pairwise(lo, half), pairwise(lo + half, count - half));
+  };
+  return pairwise(0, n);
+}
+
+/** Elements [lo, lo + count) of the selection in C order, assembled box by box. */
+function flatRange(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], lo: number, count: number): Uint8Array {
+  const out = new Uint8Array(count * src.dt.itemsize);
+  let at = 0;
+  for (const b of boxes(shape, lo, lo + count)) {
+    const part = src.assemble(src.box(index, b.at, b.shape)).bytes;
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** The boxes that make up the flat range [lo, hi) of `shape` in C order, in that order. */
+function boxes(shape: readonly number[], lo: number, hi: number): { at: number[]; shape: number[] }[] {
+  if (shape.length === 0) return lo < hi ? [{ at: [], shape: [] }] : [];
+  const rest = shape.slice(1);
+  const inner = sizeOf(rest);
+  const prefix = (i: number, list: { at: number[]; shape: number[] }[]) => list.map((b) => ({ at: [i, ...b.at], shape: [1, ...b.shape] }));
+  let i0 = Math.floor(lo / inner);
+  const r0 = lo - i0 * inner;
+  const i1 = Math.floor(hi / inner);
+  const r1 = hi - i1 * inner;
+  if (i0 === i1) return prefix(i0, boxes(rest, r0, r1));
+  const out: { at: number[]; shape: number[] }[] = [];
+  if (r0 > 0) out.push(...prefix(i0++, boxes(rest, r0, inner)));
+  if (i1 > i0) out.push({ at: [i0, ...rest.map(() => 0)], shape: [i1 - i0, ...rest] });
+  if (r1 > 0) out.push(...prefix(i1, boxes(rest, 0, r1)));
   return out;
 }

@@ -457,13 +457,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       },
       blocks: (index, visit) => this.#blocks(index, visit),
       assemble: (index) => this.#gather(index),
-      subIndex: (index, axis, lo, hi) => {
+      box: (index, at, shape) => {
         const axes = axesOf(this.shape, index);
         let k = 0;
         return axes.map((x) => {
           if (!x.kept) return x.start;
-          const sub = k++ === axis;
-          return sliceItem(sub ? x.start + lo * x.step : x.start, sub ? hi - lo : x.count, x.step);
+          const j = k++;
+          return sliceItem(x.start + at[j] * x.step, shape[j], x.step);
         });
       },
     };
