@@ -303,6 +303,36 @@ describe('ZarrArray view(), iteration, printing, data', function () {
     assert.match(c.describe(), /closed/);
   });
 
+  it('options whose Proxy traps close the array mid-call: ERR_CLOSED (sync) or a rejection (async), nothing crashes', async function () {
+    const closing = (z, options) =>
+      new Proxy(options, {
+        getOwnPropertyDescriptor(t, k) {
+          z.close();
+          return Reflect.getOwnPropertyDescriptor(t, k);
+        },
+        get(t, k) {
+          z.close();
+          return Reflect.get(t, k);
+        },
+      });
+    for (const op of ['sum', 'max', 'argmin', 'var']) {
+      const c = openZarr(tmp.file('p'));
+      throwsCode(() => c[op](closing(c, { axis: 0 })), 'ERR_CLOSED');
+      const d = openZarr(tmp.file('p'));
+      const p = d[`${op}Async`](closing(d, { keepdims: true }));
+      assert.ok(p instanceof Promise);
+      await p.then(
+        () => assert.fail('resolved after close'),
+        (err) => assert.equal(err.code, 'ERR_CLOSED'),
+      );
+    }
+    // out's own getters closing the array: the result is refused or written, never to freed memory.
+    const e = openZarr(tmp.file('p'));
+    const out = new Proxy(new Float64Array(7), {});
+    throwsCode(() => e.sum({ axis: 0, out }), 'ERR_INVALID_ARG_TYPE');
+    e.close();
+  });
+
   it('data throws ERR_ZARR_UNSUPPORTED with a hint; closing the array closes its views', function () {
     throwsCode(() => z.data, 'ERR_ZARR_UNSUPPORTED');
     const c = openZarr(tmp.file('p'));
