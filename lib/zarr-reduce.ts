@@ -138,6 +138,9 @@ export function reduceChunked(src: ZarrSource, op: Reduction, args: readonly unk
   else if (kept.length > 0) result = byBand(src, index, p, sel, kept, keptShape);
   else if (p.scalar && p.defaultDType && (p.op === 'sum' || (p.op === 'mean' && (dt.kind === 'f' || dt.kind === 'c')))) {
     return { value: exactValue(p, fullSum(src, index, sel.shape, p.threads), dt) };
+  } else if (p.scalar && p.defaultDType && p.op === 'var' && ['float32', 'float64', 'complex64', 'complex128'].includes(dt.name)) {
+    const v = fullVar(src, index, sel.shape, p);
+    return { value: p.sqrt ? Math.sqrt(v) : v };
   } else return undefined;
   if (p.sqrt) sqrtInPlace(new DTYPES[p.dtype.name].array(result.buffer as ArrayBuffer, result.byteOffset, result.byteLength / osz) as Float64Array);
   if (p.out !== undefined) {
@@ -307,16 +310,54 @@ function fullSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
     }
     return acc as number | Float64Array;
   }
-  const pairwise = (lo: number, count: number): number | Float64Array => {
-    if (count <= LEAF) return sumOf(flatRange(src, index, shape, lo, count), 0, count);
-    // numpy halves the count of scalars (two per complex element) and rounds down to a multiple of 8 of them.
-    const scalars = complex ? 2 * count : count;
-    let half = Math.floor(scalars / 2);
-    half -= half % 8;
-    if (complex) half /= 2;
-    return add(pairwise(lo, half), pairwise(lo + half, count - half));
-  };
-  return pairwise(0, n);
+  return pairwise(0, n, complex, add, (lo, count) => sumOf(flatRange(src, index, shape, lo, count), 0, count));
+}
+
+/** numpy's pairwise_sum tree over [lo, lo + count) down to leaves of at most LEAF elements. */
+function pairwise<R>(lo: number, count: number, complex: boolean, add: (a: R, b: R) => R, leaf: (lo: number, count: number) => R): R {
+  if (count <= LEAF) return leaf(lo, count);
+  // numpy halves the count of scalars (two per complex element) and rounds down to a multiple of 8 of them.
+  const scalars = complex ? 2 * count : count;
+  let half = Math.floor(scalars / 2);
+  half -= half % 8;
+  if (complex) half /= 2;
+  return add(pairwise(lo, half, complex, add, leaf), pairwise(lo + half, count - half, complex, add, leaf));
+}
+
+/**
+ * numpy's var(dtype=float64) of everything (_var): the mean (numpy's sum over n; complex parts times 1/n, as its
+ * complex true_divide), then x = |a - mean|^2 in float64 (complex: x * conj(x), its real part), then a pairwise sum
+ * of x over all n (float64: no cast buffers) divided by max(n - ddof, 0). Leaves of x are computed here and summed
+ * natively.
+ */
+function fullVar(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], p: ReducePlan): number {
+  const dt = src.dt;
+  const n = sizeOf(shape);
+  const complex = dt.kind === 'c';
+  const s = fullSum(src, index, shape, p.threads);
+  const mre = complex ? ((s as Float64Array)[0] + (s as Float64Array)[1] * 0) * (1 / n) : (s as number) / n;
+  const mim = complex ? ((s as Float64Array)[1] - (s as Float64Array)[0] * 0) * (1 / n) : 0;
+  const f64 = ELEM_CODES.float64;
+  const total = pairwise(0, n, false, (a: number, b: number) => a + b, (lo, count) => {
+    const bytes = flatRange(src, index, shape, lo, count);
+    const lanes = complex ? 2 : 1;
+    const v = new DTYPES[dt.name].array(bytes.buffer as ArrayBuffer, 0, count * lanes) as Float64Array;
+    const x = new Float64Array(count);
+    if (complex) {
+      for (let i = 0; i < count; i++) {
+        const dr = v[2 * i] - mre;
+        const di = v[2 * i + 1] - mim;
+        x[i] = dr * dr - di * -di;
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const d = v[i] - mre;
+        x[i] = d * d;
+      }
+    }
+    return native.sumBytes(new Uint8Array(x.buffer), f64, false, viewDescriptor(0, [count], [8], 1), p.threads) as number;
+  });
+  return total / Math.max(n - p.ddof, 0);
 }
 
 /** Elements [lo, lo + count) of the selection in C order, assembled box by box. */
