@@ -304,14 +304,32 @@ describe('hostile compressed chunks: ERR_ZARR_CHUNK, never a crash or a huge all
   }
 
   /** `zstd -c` of a file of `n` bytes (sparse zeros, or `fill`): the frame declares its size; `stream`: from a pipe, it does not. */
-  function zstdCli(n, { fill = 0, stream = false } = {}) {
+  function zstdCli(n, { fill = 0, stream = false, data = null } = {}) {
     const file = tmp.file(`zin-${n}-${fill}`);
-    if (fill === 0) fs.truncateSync(fs.openSync(file, 'w') && file, n);
+    if (data !== null) fs.writeFileSync(file, data);
+    else if (fill === 0) fs.truncateSync(fs.openSync(file, 'w') && file, n);
     else fs.writeFileSync(file, Buffer.alloc(n, fill));
     const r = stream ? spawnSync('sh', ['-c', `cat "${file}" | zstd -c -q`], { maxBuffer: 1 << 24 }) : spawnSync('zstd', ['-c', '-q', file], { maxBuffer: 1 << 24 });
     fs.rmSync(file);
     return r.status === 0 ? r.stdout : null;
   }
+
+  it('a zstd frame with a content checksum (the zstd CLI\'s) is read, its checksum verified', function () {
+    if (spawnSync('zstd', ['--version']).status !== 0) {
+      if (process.env.MEMMAP_CI === '1') throw new Error('the zstd CLI is required in CI');
+      this.skip();
+    }
+    const want = values(Float32Array, 64, 3);
+    const frame = zstdCli(256, { data: bytesOf(want) });
+    assert.equal(frame[4] & 4, 4, 'the frame has a checksum');
+    const dir = store('zstd-cli', 'zstd', 3, frame);
+    const a = openZarr(dir);
+    try {
+      assert.ok(bytesOf(a.read()).equals(bytesOf(want)));
+    } finally {
+      a.close();
+    }
+  });
 
   it('sizes that lie, bombs and garbage, for each codec', function () {
     const hasZstd = spawnSync('zstd', ['--version']).status === 0;
@@ -324,6 +342,12 @@ describe('hostile compressed chunks: ERR_ZARR_CHUNK, never a crash or a huge all
       'zstd-truncated': ['zstd', 3, (good) => good.subarray(0, good.length - 3)],
       'zstd-garbage': ['zstd', 2, Buffer.from('not zstd at all, just text')],
       'zstd-smaller': ['zstd', 2, () => zstdCli(128, { fill: 1 })],
+      // The zstd CLI adds a content checksum: one byte of it changed.
+      'zstd-checksum': ['zstd', 3, () => {
+        const f = zstdCli(256, { data: bytesOf(values(Float32Array, 64, 3)) });
+        f[f.length - 1] ^= 1;
+        return f;
+      }],
       // blosc: nbytes past the chunk, cbytes not the stored length, a valid header over garbage, too short.
       'blosc-nbytes': ['blosc', 3, (good) => Buffer.concat([good.subarray(0, 4), Buffer.from([0, 0, 0, 0x40]), good.subarray(8)])],
       'blosc-cbytes': ['blosc', 3, (good) => Buffer.concat([good.subarray(0, 12), Buffer.from([0xff, 0xff, 0xff, 0x7f]), good.subarray(16)])],
@@ -339,7 +363,7 @@ describe('hostile compressed chunks: ERR_ZARR_CHUNK, never a crash or a huge all
     };
     const dirs = [];
     for (const [name, [codec, fmt, bytes]] of Object.entries(cases)) {
-      if (name.startsWith('zstd-') && /bomb|size|smaller/.test(name) && !hasZstd) {
+      if (name.startsWith('zstd-') && /bomb|size|smaller|checksum/.test(name) && !hasZstd) {
         if (process.env.MEMMAP_CI === '1') throw new Error('the zstd CLI is required in CI');
         continue;
       }
