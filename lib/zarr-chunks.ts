@@ -16,7 +16,10 @@ import { gzipDecode } from './zarr-codec-gzip';
 import { decodeShardIndex, shardIndexBytes } from './zarr-codec-sharding';
 import { permutedStrides } from './zarr-codec-transpose';
 import { zlibDecode } from './zarr-codec-zlib';
-import type { ChunkCodecs, ZarrMeta } from './zarr-meta';
+import { zstdDecode } from './zarr-codec-zstd';
+import { bloscDecode } from './zarr-codec-blosc';
+import { lz4Decode } from './zarr-codec-lz4';
+import type { BytesCodecName, ChunkCodecs, ZarrMeta } from './zarr-meta';
 
 /** A chunk's elements: bytes of `storage` from `offset`, at element `strides` in the chunk's axes, of dtype `dtype`. */
 export interface ChunkData {
@@ -43,6 +46,15 @@ export const MAX_MAPPINGS = 64;
 export const MAX_DECODED_BYTES = 64 * 2 ** 20;
 
 const UINT8 = parseDType('uint8');
+
+/** Decompressors: each bounds its output by `limit` (a gzip or zstd bomb, a header that lies) before allocating it. */
+const DECODERS: Record<Exclude<BytesCodecName, 'crc32c'>, (bytes: Uint8Array, where: string, limit: number) => Uint8Array> = {
+  gzip: gzipDecode,
+  zlib: zlibDecode,
+  zstd: zstdDecode,
+  blosc: bloscDecode,
+  lz4: lz4Decode,
+};
 
 interface FileEntry {
   file: string;
@@ -167,7 +179,7 @@ export class ChunkStore {
     const limit = Math.min(expect + 4 * codecs.after.length, maxBufferLength);
     for (let i = codecs.after.length - 1; i >= 0; i--) {
       const c = codecs.after[i];
-      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : c === 'gzip' ? gzipDecode(bytes, where, limit) : zlibDecode(bytes, where, limit);
+      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : DECODERS[c](bytes, where, limit);
     }
     if (bytes.length !== expect) throw wrongSize(bytes.length);
     return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };

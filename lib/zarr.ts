@@ -24,7 +24,8 @@ import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
 import { permutedStrides } from './zarr-codec-transpose';
-import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, levelsFromDoc, storedElement, writeDirty } from './zarr-write';
+import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, storedElement, writeDirty } from './zarr-write';
+import { settingsFromDoc } from './zarr-compressor';
 import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
 
 export interface OpenZarrOptions {
@@ -146,7 +147,7 @@ export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, op
   const node = readNode(dir);
   if (node.kind !== 'array') throw new MemmapError('ERR_NOT_ZARR_ARRAY', `${dir} is a Zarr group, not an array: open a member with { path }, list them with listZarr()`, { path: dir });
   const meta = node.format === 3 ? v3Meta(node.doc, node.where) : v2Meta(node.doc, node.attributes, node.where);
-  if (mode === 'r+') meta.levels = levelsFromDoc(node.doc, node.format);
+  if (mode === 'r+') meta.levels = settingsFromDoc(node.doc, node.format, (meta.codecs.sharding?.codecs ?? meta.codecs).stored.itemsize);
   return new ZarrArray<N>(kInternal, dir, meta, mode);
 }
 

@@ -128,3 +128,9 @@ zf.write([0, 2], null, new Float32Array(8));
 zf.set(0, 0, 1.5);
 // @ts-expect-error createZarr needs a dtype
 createZarr('b.zarr', { shape: [2] });
+// The compressor: a name, v3 codec JSON or v2 compressor JSON.
+createZarr('c.zarr', { shape: [2], dtype: 'u1', compressor: 'zstd' });
+createZarr('c.zarr', { shape: [2], dtype: 'u1', compressor: { name: 'blosc', configuration: { cname: 'lz4', shuffle: 'bitshuffle' } } });
+createZarr('c.zarr', { shape: [2], dtype: 'u1', zarrFormat: 2, compressor: { id: 'lz4', acceleration: 2 } });
+// @ts-expect-error not a compressor name
+createZarr('c.zarr', { shape: [2], dtype: 'u1', compressor: 'brotli' });
