@@ -3,6 +3,7 @@
 // Storage. A new kind of storage (chunk mappings, decoded chunks) is a new
 // file implementing this interface; storage-mapped.ts (a file mapping) and
 // storage-heap.ts (an ArrayBuffer) are the two so far.
+import { MemmapError } from './errors';
 
 /**
  * Bytes of an ArrayBuffer: a plain record (own data properties), so using it
@@ -37,6 +38,14 @@ export interface Storage {
    * where there is no file. ERR_SIGBUS if the file lost those bytes.
    */
   readAt?(start: number, length: number, dst: Uint8Array): boolean;
+  /**
+   * Copies bytes [start, start + length) of the memory into `dst` / the first
+   * `length` bytes of `src` into the memory: how elements are read and written
+   * where bytes() throws ERR_NO_EXTERNAL_BUFFERS (a runtime that refuses
+   * ArrayBuffers over a mapping). Absent where bytes() always works.
+   */
+  load?(start: number, length: number, dst: Uint8Array): void;
+  store?(start: number, length: number, src: Uint8Array): void;
   /**
    * Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im].
    * `threads`: native threads to use (undefined or 0: the default); the result does not depend on it.
@@ -106,4 +115,47 @@ export interface AsyncStorage extends Storage {
 
 export function isAsync(storage: Storage): storage is AsyncStorage {
   return typeof (storage as Partial<AsyncStorage>).reduceAsync === 'function';
+}
+
+/** Whether `err` is a runtime's refusal of ArrayBuffers over a mapping (Electron's V8 memory cage). */
+export function isNoExternalBuffers(err: unknown): boolean {
+  return err instanceof MemmapError && err.code === 'ERR_NO_EXTERNAL_BUFFERS';
+}
+
+/** A storage that refused a window: it has load() and store(). */
+export type Copying = Storage & Required<Pick<Storage, 'load' | 'store'>>;
+
+/** Bytes [start, start + length) of `storage` itself, or the storage where the runtime refuses buffers over it (load() and store() then work). */
+function ownBytes(storage: Storage, start: number, length: number): Uint8Array | Copying {
+  let w: ByteRange;
+  try {
+    w = storage.bytes(start, length);
+  } catch (err) {
+    if (isNoExternalBuffers(err) && storage.load !== undefined && storage.store !== undefined) return storage as Copying;
+    throw err;
+  }
+  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+}
+
+/**
+ * Runs `edit` over bytes [start, start + length) of `storage`: its own bytes
+ * where it has them, else a copy (load()) stored back (store()) once `edit`
+ * returned.
+ */
+export function editBytes(storage: Storage, start: number, length: number, edit: (bytes: Uint8Array) => void): void {
+  const own = ownBytes(storage, start, length);
+  if (own instanceof Uint8Array) return edit(own);
+  const copy = new Uint8Array(length);
+  own.load(start, length, copy);
+  edit(copy);
+  own.store(start, length, copy);
+}
+
+/** Bytes [start, start + length) of `storage` to read: its own where it has them, else a copy (load()). */
+export function readBytes(storage: Storage, start: number, length: number): Uint8Array {
+  const own = ownBytes(storage, start, length);
+  if (own instanceof Uint8Array) return own;
+  const copy = new Uint8Array(length);
+  own.load(start, length, copy);
+  return copy;
 }

@@ -16,6 +16,7 @@ import { crc32c } from './zarr-codec-crc32c';
 import { shardIndexBytes } from './zarr-codec-sharding';
 import { isObject, own } from './zarr-meta';
 import type { BytesCodecName, ChunkCodecs, Sharding, ZarrMeta } from './zarr-meta';
+import { readBytes } from './storage';
 import type { ChunkData, ChunkStore, DirtyChunk } from './zarr-chunks';
 
 /** What createZarr() accepts as `compressor`. */
@@ -418,8 +419,7 @@ export function isRaw(codecs: ChunkCodecs): boolean {
 
 /** Bytes of a chunk in its stored layout: `n` from `data.offset`. */
 function chunkBytesOf(data: ChunkData, n: number): Uint8Array {
-  const w = data.storage.bytes(data.offset, n);
-  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  return readBytes(data.storage, data.offset, n);
 }
 
 /**
