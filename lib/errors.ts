@@ -234,3 +234,8 @@ export function describe(value: unknown): string {
     }
   }
 }
+
+/** Whether `err` is a runtime's refusal of ArrayBuffers over a mapping (Electron's V8 memory cage). */
+export function isNoExternalBuffers(err: unknown): boolean {
+  return err instanceof MemmapError && err.code === 'ERR_NO_EXTERNAL_BUFFERS';
+}

@@ -3,11 +3,11 @@
 import * as fs from 'node:fs';
 import { native, type NativeMapping } from './binding';
 import type { DType } from './dtype';
-import { fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { fsError, isNoExternalBuffers, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { type Order, sizeOf } from './layout';
 import { MAP_FLAGS, type Mode, MODE_CODES } from './modes';
 import { displayPath, type FilePath } from './paths';
-import { type AsyncStorage, type ByteRange, type CancelToken, isNoExternalBuffers, type ShareableStorage } from './storage';
+import type { AsyncStorage, ByteRange, CancelToken, Copying, ShareableStorage, Storage } from './storage';
 
 /**
  * Set by the first refusal of an ArrayBuffer over a mapping (Electron's V8
@@ -361,4 +361,39 @@ export function residencyOf(pages: Uint8Array, offset: number, byteLength: numbe
     firstPageOffset,
     pages,
   };
+}
+
+/** Bytes [start, start + length) of `storage` itself, or the storage where the runtime refuses buffers over it (load() and store() then work). */
+function ownBytes(storage: Storage, start: number, length: number): Uint8Array | Copying {
+  let w: ByteRange;
+  try {
+    w = storage.bytes(start, length);
+  } catch (err) {
+    if (isNoExternalBuffers(err) && storage.load !== undefined && storage.store !== undefined) return storage as Copying;
+    throw err;
+  }
+  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+}
+
+/**
+ * Runs `edit` over bytes [start, start + length) of `storage`: its own bytes
+ * where it has them, else a copy (load()) stored back (store()) once `edit`
+ * returned.
+ */
+export function editBytes(storage: Storage, start: number, length: number, edit: (bytes: Uint8Array) => void): void {
+  const own = ownBytes(storage, start, length);
+  if (own instanceof Uint8Array) return edit(own);
+  const copy = new Uint8Array(length);
+  own.load(start, length, copy);
+  edit(copy);
+  own.store(start, length, copy);
+}
+
+/** Bytes [start, start + length) of `storage` to read: its own where it has them, else a copy (load()). */
+export function readBytes(storage: Storage, start: number, length: number): Uint8Array {
+  const own = ownBytes(storage, start, length);
+  if (own instanceof Uint8Array) return own;
+  const copy = new Uint8Array(length);
+  own.load(start, length, copy);
+  return copy;
 }

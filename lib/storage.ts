@@ -3,7 +3,6 @@
 // Storage. A new kind of storage (chunk mappings, decoded chunks) is a new
 // file implementing this interface; storage-mapped.ts (a file mapping) and
 // storage-heap.ts (an ArrayBuffer) are the two so far.
-import { MemmapError } from './errors';
 
 /**
  * Bytes of an ArrayBuffer: a plain record (own data properties), so using it
@@ -117,45 +116,5 @@ export function isAsync(storage: Storage): storage is AsyncStorage {
   return typeof (storage as Partial<AsyncStorage>).reduceAsync === 'function';
 }
 
-/** Whether `err` is a runtime's refusal of ArrayBuffers over a mapping (Electron's V8 memory cage). */
-export function isNoExternalBuffers(err: unknown): boolean {
-  return err instanceof MemmapError && err.code === 'ERR_NO_EXTERNAL_BUFFERS';
-}
-
 /** A storage that refused a window: it has load() and store(). */
 export type Copying = Storage & Required<Pick<Storage, 'load' | 'store'>>;
-
-/** Bytes [start, start + length) of `storage` itself, or the storage where the runtime refuses buffers over it (load() and store() then work). */
-function ownBytes(storage: Storage, start: number, length: number): Uint8Array | Copying {
-  let w: ByteRange;
-  try {
-    w = storage.bytes(start, length);
-  } catch (err) {
-    if (isNoExternalBuffers(err) && storage.load !== undefined && storage.store !== undefined) return storage as Copying;
-    throw err;
-  }
-  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
-}
-
-/**
- * Runs `edit` over bytes [start, start + length) of `storage`: its own bytes
- * where it has them, else a copy (load()) stored back (store()) once `edit`
- * returned.
- */
-export function editBytes(storage: Storage, start: number, length: number, edit: (bytes: Uint8Array) => void): void {
-  const own = ownBytes(storage, start, length);
-  if (own instanceof Uint8Array) return edit(own);
-  const copy = new Uint8Array(length);
-  own.load(start, length, copy);
-  edit(copy);
-  own.store(start, length, copy);
-}
-
-/** Bytes [start, start + length) of `storage` to read: its own where it has them, else a copy (load()). */
-export function readBytes(storage: Storage, start: number, length: number): Uint8Array {
-  const own = ownBytes(storage, start, length);
-  if (own instanceof Uint8Array) return own;
-  const copy = new Uint8Array(length);
-  own.load(start, length, copy);
-  return copy;
-}

@@ -11,8 +11,8 @@
 import { maxBufferLength } from './binding';
 import type { Reader, Writer } from './codec';
 import { asMemmapError } from './boundary';
-import { MemmapError } from './errors';
-import { type ByteRange, type Copying, isNoExternalBuffers, type Storage } from './storage';
+import { isNoExternalBuffers, MemmapError } from './errors';
+import type { ByteRange, Copying, Storage } from './storage';
 
 /** Window size and count for the first element accesses (a multiple of every itemsize). */
 const SMALL_WINDOW = 1 << 16;

@@ -16,7 +16,7 @@ import { crc32c } from './zarr-codec-crc32c';
 import { shardIndexBytes } from './zarr-codec-sharding';
 import { isObject, own } from './zarr-meta';
 import type { BytesCodecName, ChunkCodecs, Sharding, ZarrMeta } from './zarr-meta';
-import { readBytes } from './storage';
+import { readBytes } from './storage-mapped';
 import type { ChunkData, ChunkStore, DirtyChunk } from './zarr-chunks';
 
 /** What createZarr() accepts as `compressor`. */

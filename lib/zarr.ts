@@ -16,11 +16,12 @@ import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } fro
 import { dtypeRepr, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
 import { mapArray, pageSize } from './memmap';
+import { editBytes } from './storage-mapped';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
 import { splitArgs } from './reduce';
-import { editBytes, type Storage } from './storage';
+import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
 import { permutedStrides } from './zarr-codec-transpose';
