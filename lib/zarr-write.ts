@@ -15,6 +15,7 @@ import { normalizePath } from './paths';
 import { crc32c } from './zarr-codec-crc32c';
 import { shardIndexBytes } from './zarr-codec-sharding';
 import { isObject } from './zarr-meta';
+import { readBytes } from './storage-mapped';
 import type { BytesCodecName, ChunkCodecs, CodecSettings, Sharding, ZarrMeta } from './zarr-meta';
 import { compressionOf, defaultSettings } from './zarr-compressor';
 import { bloscEncode } from './zarr-codec-blosc';
@@ -385,8 +386,7 @@ export function isRaw(codecs: ChunkCodecs): boolean {
 
 /** Bytes of a chunk in its stored layout: `n` from `data.offset`. */
 function chunkBytesOf(data: ChunkData, n: number): Uint8Array {
-  const w = data.storage.bytes(data.offset, n);
-  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  return readBytes(data.storage, data.offset, n);
 }
 
 /**

@@ -16,6 +16,7 @@ import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } fro
 import { dtypeRepr, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
 import { mapArray, pageSize } from './memmap';
+import { editBytes } from './storage-mapped';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
@@ -693,8 +694,6 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       const coords: number[] = [];
       for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
       const data = this.#chunkForWrite(store, coords);
-      const w = data.storage.bytes(data.offset, chunkBytes);
-      const dst = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
       const block: BlockRun[] = [];
       let k = 0;
       for (let d = 0; d < ndim; d++) {
@@ -702,7 +701,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         block.push({ n: r.n, dst0: r.inner * data.strides[d], dstStep: r.step * data.strides[d], src0: kept[d] ? r.at * outStrides[k] : 0, srcStep: kept[d] ? outStrides[k] : 0 });
         if (kept[d]) k++;
       }
-      scatter(dst, src.bytes, block, itemsize, data.dtype.isNative ? 0 : data.dtype.kind === 'c' ? itemsize / 2 : itemsize);
+      // In place through the chunk's mapping (a copy stored back where the runtime refuses a view of it).
+      editBytes(data.storage, data.offset, chunkBytes, (dst) => scatter(dst, src.bytes, block, itemsize, data.dtype.isNative ? 0 : data.dtype.kind === 'c' ? itemsize / 2 : itemsize));
       // Bounded memory however large the write: changed compressed chunks are written out as they pile up.
       if (store.dirtyBytes > MAX_DECODED_BYTES) writeDirty(store, this.#meta, store.takeDirty());
       let d = ndim - 1;
