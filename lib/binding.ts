@@ -15,6 +15,7 @@ export interface NativeMapping extends Omit<ShareableStorage, 'bytes'>, Omit<Asy
   /** An external ArrayBuffer over [start, start + length) of the mapping. */
   buffer(start: number, length: number): ArrayBuffer;
   readAt(start: number, length: number, dst: Uint8Array): boolean;
+  willneed(ranges: Float64Array): void;
 }
 
 /** The tables the addon is built from (src-native/dtypes.h, mapping.h), reported at load. */

@@ -67,6 +67,9 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
   advise(advice: number): void {
     this.#m.advise(advice);
   }
+  willneed(ranges: Float64Array): void {
+    this.#m.willneed(ranges);
+  }
   residency(): Uint8Array {
     return this.#m.residency();
   }
