@@ -31,6 +31,12 @@ function readFully(fd, buf, off, len, pos) {
 
 const ADVICE = new Set(['sequential', 'random', 'willneed']);
 
+/**
+ * A workload timed on an array already read once (`primeWarm`, warm cache): the steady state of an open store, its
+ * shard mapped and index read (zarrita caches nothing between get() calls but the opened array).
+ */
+const primed = (spec, prep) => prep.w.primeWarm === true && spec.cache === 'warm';
+
 const isZarr = (spec) => (spec.layout ?? spec.order).startsWith('zarr');
 
 /** memmap() (openZarr() for a Zarr store) with the case's hint; marks the end of the open in prep. */
@@ -49,6 +55,10 @@ const READERS = {
   // a[ii, jj]) that makes no ArrayBuffer and runs a C++ loop.
   memmap(spec, prep) {
     const a = openMemmap(spec, prep);
+    if (primed(spec, prep)) {
+      prep.w.native(a, prep.p, prep.extra);
+      prep.opened = process.hrtime.bigint();
+    }
     return prep.w.native(a, prep.p, prep.extra);
   },
 
@@ -94,10 +104,12 @@ const READERS = {
     const zarr = await import('zarrita');
     const FileSystemStore = (await import('@zarrita/storage/fs')).default;
     const arr = await zarr.open.v3(new FileSystemStore(spec.file), { kind: 'array' });
-    prep.opened = process.hrtime.bigint();
     const p = prep.p;
     const side = prep.w.side;
-    const r = await zarr.get(arr, [zarr.slice(p.blockRow, p.blockRow + side), zarr.slice(p.blockCol, p.blockCol + side)]);
+    const block = () => zarr.get(arr, [zarr.slice(p.blockRow, p.blockRow + side), zarr.slice(p.blockCol, p.blockCol + side)]);
+    if (primed(spec, prep)) await block();
+    prep.opened = process.hrtime.bigint();
+    const r = await block();
     return sum2d(r.data, 0, 1, 0, r.data.length, 1);
   },
 
