@@ -23,10 +23,11 @@ const ZARR_LAYOUTS = {
 
 const isZarrLayout = (layout) => Object.hasOwn(ZARR_LAYOUTS, layout);
 
-/** Chunk and shard shape for an n x n array (smaller arrays, e.g. the warm-up's, get one shard). */
+/** Chunk and shard shape for an n x n array (smaller arrays, e.g. the warm-up's, get one shard: a whole number of chunks). */
 function geometry(n) {
   const chunk = Math.min(CHUNK, n);
-  return { chunks: [chunk, chunk], shards: [Math.min(SHARD, n), Math.min(SHARD, n)] };
+  const shard = Math.min(SHARD, Math.ceil(n / chunk) * chunk);
+  return { chunks: [chunk, chunk], shards: [shard, shard] };
 }
 
 /** Why `layout` cannot be written by this build (its codec is missing), or null. */
