@@ -68,7 +68,8 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
     this.#m.advise(advice);
   }
   willneed(ranges: Float64Array): void {
-    this.#m.willneed(ranges);
+    // A hint: an addon built before willneed() existed (an old prebuild) just reads without it.
+    if (typeof this.#m.willneed === 'function') this.#m.willneed(ranges);
   }
   residency(): Uint8Array {
     return this.#m.residency();
