@@ -13,7 +13,7 @@ import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { describe, isNoExternalBuffers, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { axisIndex, checkNumpySize, indexColumns, type IndexItem, linearIndex, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
 import { toNdArray } from './ndarray';
-import { ADVICE_CODES, type Advice, type Mode } from './modes';
+import { type Advice, adviceCode, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
 import { abortError, type AccumulateOptions, type AsyncOptions, isAbortSignal, isAborted, isList, onAbort, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
@@ -947,11 +947,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   advise(advice: Advice): void {
     const storage = this.#live();
-    const code = typeof advice === 'string' && Object.hasOwn(ADVICE_CODES, advice) ? ADVICE_CODES[advice] : undefined;
-    if (code === undefined) {
-      throw new MemmapTypeError('ERR_INVALID_ADVICE', `advice must be one of ${Object.keys(ADVICE_CODES).join(', ')}, got ${describe(advice)}`);
-    }
-    storage.advise(code);
+    storage.advise(adviceCode(advice));
   }
 
   /**

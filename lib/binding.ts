@@ -19,6 +19,7 @@ export interface NativeMapping extends Omit<ShareableStorage, 'bytes'>, Omit<Asy
   load(start: number, length: number, dst: Uint8Array): void;
   /** Copies the first `length` bytes of `src` to `start` of the mapping; ERR_READ_ONLY for mode 'r'. */
   store(start: number, length: number, src: Uint8Array): void;
+  willneed(ranges: Float64Array): void;
 }
 
 /** The tables the addon is built from (src-native/dtypes.h, mapping.h), reported at load. */

@@ -98,6 +98,10 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
   advise(advice: number): void {
     this.#m.advise(advice);
   }
+  willneed(ranges: Float64Array): void {
+    // A hint: an addon built before willneed() existed (an old prebuild) just reads without it.
+    if (typeof this.#m.willneed === 'function') this.#m.willneed(ranges);
+  }
   residency(): Uint8Array {
     return this.#m.residency();
   }

@@ -69,6 +69,11 @@ export interface Storage {
   flush(): void;
   /** How the bytes will be read (an ADVICE_CODES value); a hint, no-op where it means nothing. */
   advise(advice: number): void;
+  /**
+   * Starts reading the byte ranges [start, length, start, length, ...] into the page cache (MADV_WILLNEED), whatever
+   * the advice; absent where the bytes are in memory already.
+   */
+  willneed?(ranges: Float64Array): void;
   /** One byte per page of the storage (1 = in RAM). */
   residency(): Uint8Array;
   /**

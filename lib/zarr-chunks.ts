@@ -8,6 +8,7 @@ import { maxBufferLength } from './binding';
 import { type DType, ELEM_CODES, parseDType } from './dtype';
 import { MemmapError } from './errors';
 import { sizeOf, viewDescriptor } from './layout';
+import { ADVICE_CODES } from './modes';
 import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { mapFile } from './storage-mapped';
@@ -40,6 +41,17 @@ export interface DirtyChunk {
   inner: number;
   data: ChunkData;
 }
+
+/** Where a chunk's stored bytes are, for a prefetch: `strides` (elements) when it is read in place, else null. */
+export interface StoredChunk {
+  storage: Storage;
+  start: number;
+  length: number;
+  strides: number[] | null;
+}
+
+/** Advice a mapping keeps (applied to every chunk file mapped later); willneed and dontneed act once. */
+const LASTING_ADVICE: readonly number[] = [ADVICE_CODES.normal, ADVICE_CODES.sequential, ADVICE_CODES.random];
 
 /** Default bounds of the caches. */
 export const MAX_MAPPINGS = 64;
@@ -85,6 +97,11 @@ export class ChunkStore {
   readonly #dirty = new Map<string, DirtyChunk>();
   #dirtyBytes = 0;
   #closed = false;
+  /**
+   * madvise of every chunk mapping. Random by default: the kernel's read-ahead (read_ahead_kb, often MiBs) would
+   * pull in neighbouring chunks a read does not touch; reads prefetch exactly their chunks' bytes instead.
+   */
+  #advice: number = ADVICE_CODES.random;
 
   constructor(dir: string, meta: ZarrMeta, writable = false) {
     this.#dir = dir;
@@ -112,8 +129,7 @@ export class ChunkStore {
 
   /** The chunk's elements, or null where nothing is stored (the fill value). */
   chunk(coords: readonly number[]): ChunkData | null {
-    // Closed during a call (a getter of an argument): no mapping may be made that close() will not release.
-    if (this.#closed) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.#dir} is closed`, { path: this.#dir });
+    this.#checkOpen();
     const { file, key, inner } = this.where(coords);
     const cacheKey = `${key}#${inner}`;
     const dirty = this.#dirty.get(cacheKey);
@@ -125,22 +141,11 @@ export class ChunkStore {
       return hit.data;
     }
     const entry = this.#open(file);
-    if (entry.storage === null) return null;
-    const sh = this.#meta.codecs.sharding;
-    let start = 0;
-    let length = entry.length;
-    let codecs = this.#meta.codecs;
-    if (sh !== null) {
-      const index = (entry.index ??= this.#readIndex(entry));
-      const off = index[2 * inner];
-      const n = index[2 * inner + 1];
-      if (off === -1 && n === -1) return null;
-      if (off < 0 || n < 0 || off + n > entry.length) {
-        throw new MemmapError('ERR_ZARR_CHUNK', `${file}: index entry ${inner} (offset ${off}, ${n} bytes) is outside the shard (${entry.length} bytes)`, { path: file });
-      }
-      start = off;
-      length = n;
-      codecs = sh.codecs;
+    const r = this.#range(entry, inner);
+    if (r === null) return null;
+    const { start, length, codecs } = r;
+    if (r.outside) {
+      throw new MemmapError('ERR_ZARR_CHUNK', `${file}: index entry ${inner} (offset ${start}, ${length} bytes) is outside the shard (${entry.length} bytes)`, { path: file });
     }
     const data = this.#decode(entry, start, length, codecs, inner);
     if (data.file === null) this.#keepDecoded(cacheKey, data, length);
@@ -162,7 +167,7 @@ export class ChunkStore {
     const where = entry.file;
     const wrongSize = (n: number): MemmapError =>
       new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
-    if (codecs.after.every((c) => c === 'crc32c') && !(this.#writable && codecs.after.length > 0)) {
+    if (this.#inPlace(codecs)) {
       // In place: only checksums to check, once per mapping.
       const sums = codecs.after.length;
       if (sums > 0 && !entry.verified.has(inner)) {
@@ -183,6 +188,50 @@ export class ChunkStore {
     }
     if (bytes.length !== expect) throw wrongSize(bytes.length);
     return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
+  }
+
+  /** Closed during a call (a getter of an argument): no mapping may be made that close() will not release. */
+  #checkOpen(): void {
+    if (this.#closed) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.#dir} is closed`, { path: this.#dir });
+  }
+
+  /** Whether chunks with these codecs are read in place (only checksums to strip; raw only when writable). */
+  #inPlace(codecs: ChunkCodecs): boolean {
+    return codecs.after.every((c) => c === 'crc32c') && !(this.#writable && codecs.after.length > 0);
+  }
+
+  /**
+   * Where the chunk at `coords` is stored and how (for a prefetch); null when reading it needs no file bytes (in
+   * memory already, not stored, an index entry out of its shard: chunk() reports that one).
+   */
+  locate(coords: readonly number[]): StoredChunk | null {
+    this.#checkOpen();
+    const { file, key, inner } = this.where(coords);
+    const cacheKey = `${key}#${inner}`;
+    if (this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return null;
+    const entry = this.#open(file);
+    const r = this.#range(entry, inner);
+    if (r === null || r.outside) return null;
+    const strides = this.#inPlace(r.codecs) ? permutedStrides(this.chunkShape, r.codecs.order) : null;
+    return { storage: entry.storage as Storage, start: r.start, length: r.length, strides };
+  }
+
+  /** The stored bytes of inner chunk `inner` of the file (the whole file unsharded); null when not stored. */
+  #range(entry: FileEntry, inner: number): { start: number; length: number; codecs: ChunkCodecs; outside: boolean } | null {
+    if (entry.storage === null) return null;
+    const sh = this.#meta.codecs.sharding;
+    if (sh === null) return { start: 0, length: entry.length, codecs: this.#meta.codecs, outside: false };
+    const index = (entry.index ??= this.#readIndex(entry));
+    const start = index[2 * inner];
+    const length = index[2 * inner + 1];
+    if (start === -1 && length === -1) return null;
+    return { start, length, codecs: sh.codecs, outside: start < 0 || length < 0 || start + length > entry.length };
+  }
+
+  /** Sets the advice of every chunk mapping (lasting advice: also of those mapped later). */
+  advise(advice: number): void {
+    if (LASTING_ADVICE.includes(advice)) this.#advice = advice;
+    for (const e of this.#files.values()) e.storage?.advise(advice);
   }
 
   #keepDecoded(key: string, data: ChunkData, _encoded: number): void {
@@ -224,6 +273,7 @@ export class ChunkStore {
     let storage: Storage | null = null;
     try {
       storage = mapFile({ filename: file, mode: this.#writable ? 'r+' : 'r', dtype: UINT8, shape: undefined, offset: 0, order: 'C', populate: false }).storage;
+      if (this.#advice !== ADVICE_CODES.normal) storage.advise(this.#advice);
     } catch (err) {
       const code = err instanceof MemmapError ? err.code : '';
       if (code === 'ERR_EMPTY_FILE') throw new MemmapError('ERR_ZARR_CHUNK', `${file}: an empty chunk file`, { path: file });
@@ -307,15 +357,9 @@ export class ChunkStore {
   storedRange(coords: readonly number[], pages: Map<string, Uint8Array>): { start: number; length: number; pages: Uint8Array } | null {
     const { file, inner } = this.where(coords);
     const entry = this.#open(file);
-    if (entry.storage === null) return null;
-    let start = 0;
-    let length = entry.length;
-    if (this.#meta.codecs.sharding !== null) {
-      const index = (entry.index ??= this.#readIndex(entry));
-      start = index[2 * inner];
-      length = index[2 * inner + 1];
-      if (start < 0 || length < 0 || start + length > entry.length) return null;
-    }
+    const r = this.#range(entry, inner);
+    if (r === null || r.outside) return null;
+    const { start, length } = r;
     let p = pages.get(file);
     if (p === undefined) {
       p = (entry.storage as Storage).residency();

@@ -17,6 +17,7 @@ import { dtypeRepr, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
 import { mapArray, pageSize } from './memmap';
 import { editBytes } from './storage-mapped';
+import { type Advice, adviceCode } from './modes';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
@@ -24,6 +25,7 @@ import { splitArgs } from './reduce';
 import type { Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
+import { coalesce, ReadAhead } from './zarr-prefetch';
 import { permutedStrides } from './zarr-codec-transpose';
 import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, storedElement, writeDirty } from './zarr-write';
 import { settingsFromDoc } from './zarr-compressor';
@@ -384,9 +386,11 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const outStrides = stridesFor(shape, 'C');
     const pick = new Array<number>(ndim).fill(0);
     const type = ELEM_CODES[this.#dt.name];
+    const ahead = new ReadAhead((c) => store.locate(c), runs, itemsize, pageSize, this.shards !== null);
     for (;;) {
       const coords: number[] = [];
       for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
+      ahead.next();
       const data: ChunkData | null = store.chunk(coords);
       const bshape: number[] = [];
       const bstrides: number[] = [];
@@ -469,6 +473,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     }
     const out = new Uint8Array(count * itemsize);
     const type = ELEM_CODES[this.#dt.name];
+    this.#prefetchPoints(store, groups.values(), at);
     for (const { chunk, points } of groups.values()) {
       const data = store.chunk(chunk);
       const m = points.length;
@@ -490,6 +495,35 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     }
     const { array, lanes } = DTYPES[this.#dt.name];
     return new array(out.buffer, 0, count * lanes) as DataTypes[N];
+  }
+
+  /**
+   * Starts reading what gather() will touch: the page of each point of a chunk read in place, the stored bytes of
+   * an encoded one (decoded whole), one willneed call per file.
+   */
+  #prefetchPoints(store: ChunkStore, groups: Iterable<{ chunk: number[]; points: number[] }>, at: readonly Float64Array[]): void {
+    const batch = new Map<Storage, number[]>();
+    const flush = (): void => {
+      for (const [storage, ranges] of batch) storage.willneed?.(coalesce(ranges, pageSize));
+      batch.clear();
+    };
+    for (const { chunk, points } of groups) {
+      const s = store.locate(chunk);
+      if (s === null || s.storage.willneed === undefined) continue;
+      // Requested before more files are mapped: the mapping cache (64) may close the ones batched first.
+      if (batch.size >= 32 && !batch.has(s.storage)) flush();
+      let list = batch.get(s.storage);
+      if (list === undefined) batch.set(s.storage, (list = []));
+      if (s.strides === null) list.push(s.start, s.length);
+      else {
+        for (const p of points) {
+          let e = 0;
+          for (let d = 0; d < this.ndim; d++) e += (at[d][p] - chunk[d] * this.chunks[d]) * s.strides[d];
+          list.push(s.start + e * this.itemsize, this.itemsize);
+        }
+      }
+    }
+    flush();
   }
 
   /** `a[...index]` as an in-memory MemmapArray (shape of the selection). @throws as read(). */
@@ -660,6 +694,17 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       }
     }
     return { grid, chunks, storedBytes: total, residentBytes: resident, fraction: total === 0 ? 1 : resident / total };
+  }
+
+  /**
+   * Tells the kernel how the chunk files will be read (madvise of each chunk or shard mapping). 'random' by default:
+   * the kernel's read-ahead would pull in chunks a read does not touch, so each read prefetches exactly the bytes
+   * it touches instead. 'normal', 'sequential' and 'random' also hold for files mapped later; 'willneed' and
+   * 'dontneed' act on the files mapped now.
+   * @throws ERR_INVALID_ADVICE for an unknown advice; ERR_CLOSED.
+   */
+  advise(advice: Advice): void {
+    this.#live().advise(adviceCode(advice));
   }
 
   /** Chunk and shard files mapped now (at most 64: the least recently used is closed). @throws ERR_CLOSED. */

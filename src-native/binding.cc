@@ -798,6 +798,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                            InstanceMethod<&Mapping::Store>("store"),
                            InstanceMethod<&Mapping::Flush>("flush"),
                            InstanceMethod<&Mapping::Advise>("advise"),
+                           InstanceMethod<&Mapping::Willneed>("willneed"),
                            InstanceMethod<&Mapping::Residency>("residency"),
                            InstanceMethod<&Mapping::Close>("close"),
                            InstanceMethod<&Mapping::Share>("share"),
@@ -999,6 +1000,34 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     Pin pin(Live(env));
     int rc = memmap::advise_region(const_cast<Region&>(pin.region()), static_cast<memmap::Advice>(advice));
     if (rc != 0) ThrowErrno(env, rc);
+    return env.Undefined();
+  }
+
+  // willneed(ranges: Float64Array [start, length, ...]): starts reading exactly
+  // these byte ranges into the page cache (MADV_WILLNEED / PrefetchVirtualMemory),
+  // whatever the mapping's advice; ranges past the end are clipped. Chunked
+  // readers (Zarr) give MADV_RANDOM to the mapping and this the chunks a read touches.
+  Napi::Value Willneed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      ThrowArg(env, "willneed(ranges: Float64Array)");
+    Napi::Float64Array f = info[0].As<Napi::Float64Array>();
+    if (f.ElementLength() % 2 != 0) ThrowArg(env, "willneed: ranges come in [start, length] pairs");
+    // Read before the pin: plain numbers from our own JS, but checked all the same.
+    std::vector<uint64_t> ranges(f.ElementLength());
+    for (size_t i = 0; i < ranges.size(); i++) {
+      double v = f[i];
+      if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<uint64_t>(v)))
+        ThrowArg(env, "willneed: ranges must be non-negative integers");
+      ranges[i] = static_cast<uint64_t>(v);
+    }
+    Pin pin(Live(env));
+    const Region& r = pin.region();
+    for (size_t i = 0; i < ranges.size(); i += 2) {
+      uint64_t start = ranges[i], length = ranges[i + 1];
+      if (start >= r.length || length == 0) continue;
+      memmap::prefetch(r, r.data + start, std::min(length, r.length - start));
+    }
     return env.Undefined();
   }
 

@@ -126,6 +126,10 @@ expectType<Equal<typeof zf, ZarrArray<'float32'>>>(true);
 expectType<Equal<ReturnType<typeof zf.read>, Float32Array>>(true);
 zf.write([0, 2], null, new Float32Array(8));
 zf.set(0, 0, 1.5);
+// advise() takes the mapped array's Advice values.
+zf.advise('random');
+// @ts-expect-error not an advice
+zf.advise('fast');
 // @ts-expect-error createZarr needs a dtype
 createZarr('b.zarr', { shape: [2] });
 // The compressor: a name, v3 codec JSON or v2 compressor JSON.
