@@ -96,6 +96,9 @@ function workloadParams(n, overrides = {}) {
     chunkBytes: 4 << 20,
     elementCalls: 20000, // get1/read1: calls per repetition
     rowCalls: 200, // row-out: calls per repetition
+    // block: a chunk-aligned 256 x 256 block near the middle
+    blockRow: Math.floor(n / 512) * 256,
+    blockCol: Math.floor(n / 512) * 256 + (n >= 1024 ? 256 : 0),
     ...overrides,
   };
 }
@@ -282,7 +285,17 @@ function machineInfo(dataDir) {
   const source = sh('findmnt', ['-n', '-o', 'SOURCE', '--target', dataDir]);
   let readAheadKb = null;
   let rotational = null;
-  if (source && source.startsWith('/dev/')) {
+  // The device holding the data, from its st_dev (a partition's queue is its disk's).
+  const st = fs.statSync(dataDir);
+  const major = Math.floor(st.dev / 256) & 0xfff;
+  const minor = (st.dev & 0xff) | (Math.floor(st.dev / 4096) & 0xfff00);
+  const sysDev = `/sys/dev/block/${major}:${minor}`;
+  const queue = fs.existsSync(`${sysDev}/queue`) ? `${sysDev}/queue` : `${sysDev}/../queue`;
+  if (fs.existsSync(`${queue}/read_ahead_kb`)) {
+    readAheadKb = Number(readProc(`${queue}/read_ahead_kb`).trim()) || null;
+    const rot = readProc(`${queue}/rotational`).trim();
+    rotational = rot === '' ? null : rot === '1';
+  } else if (source && source.startsWith('/dev/')) {
     const dev = path.basename(source).replace(/\[.*$/, '');
     const base = fs.existsSync(`/sys/block/${dev}`) ? `/sys/block/${dev}` : `/sys/class/block/${dev}/..`;
     readAheadKb = Number(readProc(`${base}/queue/read_ahead_kb`).trim()) || null;

@@ -3,8 +3,8 @@
 // or not) and the findings' tables. kit/compare.js evaluates all of them in
 // one loop over a run's records; render.js prints them. A new comparison is a
 // new entry here. The fields are described in kit/compare.js.
-const { LAYOUTS, HINTS, WORKLOADS } = require('./suite');
-const { COMPUTE_NAMES } = require('./workloads');
+const { LAYOUTS, ZARR, HINTS, WORKLOADS } = require('./suite');
+const { COMPUTE_NAMES, ZARR_NAMES } = require('./workloads');
 const { COMPUTE } = require('./workloads/compute');
 const { ratio } = require('./kit/stats');
 const { fmtMs, fmtN, fmtPct, fmtX, fmtBytes } = require('./kit/format');
@@ -53,6 +53,46 @@ const COMPUTE_BARS = [
     case: `${COMPUTE['col-async'].call} (beside it: an idle loop)`,
     figures: [{ figure: 'event-loop delay p99', unit: 'ms', value: 'eventLoopP99Ms', absolute: 10 }],
   },
+];
+
+// Issue 13: Zarr stores (kit/zarr.js) against the C-order file and against zarrita.
+const zarrCase = (cache, layout, workload) => ({ cache, layout, workload, hint: 'none' });
+const ZARR_BARS = [
+  // What a cold read pulls from disk, per byte of the chunks it touches: no read-ahead into chunks it does not need.
+  ...['row', 'col'].map((workload) => ({
+    bar: 'zarr: cold read, disk bytes per byte of the chunks touched',
+    over: [zarrCase('cold', 'zarr', workload)],
+    a: { reader: 'memmap' },
+    case: `cold/zarr/${workload} (sharded, uncompressed)`,
+    figures: [{ figure: 'disk / chunks touched', unit: 'ratio', value: (m) => (m.touchedBytes ? m.ioReadBytes / m.touchedBytes : null), absolute: 2 }],
+  })),
+  {
+    bar: 'zarr: cold column, sharded vs C-order file',
+    over: [{ cache: 'cold', workload: 'col', hint: 'none', reader: 'memmap' }],
+    a: { layout: 'zarr' },
+    b: { layout: 'C' },
+    case: 'cold/col: sharded uncompressed vs C order (default read-ahead)',
+    figures: [
+      { figure: 'disk', unit: 'bytes', value: 'ioReadBytes', limit: 1 / 16, limitName: 'disk bytes (>= 16x fewer)' },
+      { figure: 'wall', unit: 'ms', value: 'wallMs', limit: 1 / 4, limitName: 'wall (>= 4x faster)' },
+    ],
+  },
+  ...[['cold', 1.2], ['warm', 1.1]].map(([cache, limit]) => ({
+    bar: 'zarr: full scan, sharded vs C-order file',
+    over: [{ cache, workload: 'scan', hint: 'none', reader: 'memmap' }],
+    a: { layout: 'zarr' },
+    b: { layout: 'C' },
+    case: `${cache}/scan (a.sum()): sharded uncompressed vs C order`,
+    figures: [wall(limit), { figure: 'disk', unit: 'bytes', value: 'ioReadBytes' }],
+  })),
+  ...[['zarr', 0.2, 'uncompressed: >= 5x faster'], ['zarr-zstd', 1.5, 'zstd: within 1.5x of zarrita or faster']].map(([layout, limit, what]) => ({
+    bar: 'zarr: warm 256 x 256 block, memmap vs zarrita',
+    over: [zarrCase('warm', layout, 'block')],
+    a: { reader: 'memmap' },
+    b: { reader: 'zarrita' },
+    case: `warm/${layout}/block (${what})`,
+    figures: [wall(limit)],
+  })),
 ];
 
 const BARS = [
@@ -150,6 +190,8 @@ const BARS = [
   },
   // 6. Issue 11: reductions, small reads, open + close, the event loop.
   ...COMPUTE_BARS,
+  // 7. Issue 13: Zarr stores.
+  ...ZARR_BARS,
 ];
 
 const cell = (m) => `${fmtBytes(m.ioReadBytes)}, ${fmtN(m.faults)}, ${fmtMs(m.wallMs)}`;
@@ -275,6 +317,22 @@ const FINDINGS = [
       ['numpy time', (r) => fmtMs(r.numpyMs)],
       ['memmap/numpy', (r) => fmtX(r.ratio)],
       ['result vs numpy', (r) => matchText(r)],
+    ],
+  },
+  {
+    finding: 'zarrLayouts',
+    title: 'Layouts (issue 13): the same reads of the C-order file and of Zarr stores (memmap; zarrita where it has a row):',
+    over: { layout: ['C', ...ZARR], cache: CACHES, workload: ['scan', 'row', 'col', ...ZARR_NAMES] },
+    pick: { mm: none('memmap'), zr: none('zarrita') },
+    optional: ['zr'],
+    row: ({ mm, zr }, g) => ({ case: `${g.cache}/${g.layout}/${g.workload}`, wallMs: mm.wallMs, ioReadBytes: mm.ioReadBytes, touchedBytes: mm.touchedBytes ?? null, faults: mm.faults, zarritaMs: zr ? zr.wallMs : null }),
+    columns: [
+      ['case', (r) => r.case],
+      ['memmap wall', (r) => fmtMs(r.wallMs)],
+      ['disk read', (r) => fmtBytes(r.ioReadBytes)],
+      ['chunks touched (stored bytes)', (r) => (r.touchedBytes === null ? '-' : fmtBytes(r.touchedBytes))],
+      ['faults', (r) => fmtN(r.faults)],
+      ['zarrita wall', (r) => (r.zarritaMs === null ? '-' : fmtMs(r.zarritaMs))],
     ],
   },
   {

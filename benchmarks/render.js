@@ -70,6 +70,14 @@ function machineText(info) {
     `- filesystem: ${m.filesystem} on ${m.device} (read_ahead_kb ${m.readAheadKb}); Node ${m.node}; ${info.python ? `python ${info.python.python}, numpy ${info.python.numpy}` : 'numpy: not found (numpy rows skipped)'}`,
     `- data: ${info.config.n} x ${info.config.n} float32 (${fmtBytes(info.config.bytes)}) per file, C and F order; ${info.config.runs} run(s) per case, each in a fresh process; open: median of ${info.config.openReps} opens (warm)`,
   ];
+  const z = info.config.zarr;
+  if (z) {
+    const layouts = Object.entries(z.layouts).map(([k, l]) => `\`${k}\`: ${l.title}${l.skipped ? ` (skipped: ${l.skipped})` : ''}`);
+    lines.push(
+      `- Zarr stores (written once by \`memmap convert\` from the C-order file): inner chunks ${z.chunks.join(' x ')}, shards ${z.shards.join(' x ')}, chunks in C order inside each shard (row axis outer); ${layouts.join('; ')}`,
+      `- the C-order file's layout axis: rows (axis 1 contiguous); reads of its column fault one element per page under the kernel's read-ahead (read_ahead_kb ${m.readAheadKb} on ${m.device}); chunk mappings are advised random and prefetch the bytes a read touches`,
+    );
+  }
   if (info.config.against) lines.push(`- against: \`${info.config.against.dir}\` (${info.config.against.label}${info.config.against.commit ? ` at ${info.config.against.commit}` : ''}); its cases are marked @against and run right after this checkout's, side by side`);
   lines.push(`- command: \`${info.config.command}\``);
   return lines.join('\n');

@@ -20,6 +20,7 @@ const { resolvePython, pythonInfo } = require('./kit/python');
 const { checkouts } = require('./kit/checkouts');
 const { analyse, warmSumBars, renderMarkdown, renderChart } = require('./render');
 const { crossCheck } = require('./kit/agree');
+const Z = require('./kit/zarr');
 const W = require('./workloads');
 
 /** The suite's options (run.js, open.js); `--help` prints them. */
@@ -125,12 +126,16 @@ function runSuite(opts, { script = 'run.js' } = {}) {
   const python = resolvePython(opts.python);
   const impls = checkouts(opts.against);
   const n = C.sideForBytes(opts.size);
-  const cases = S.buildCases(opts, { python, checkouts: impls });
+  const missing = Object.fromEntries(S.ZARR.map((layout) => [layout, Z.missingCodec(layout)]));
+  const cases = S.buildCases(opts, { python, checkouts: impls, layoutSkip: (layout) => missing[layout] ?? null });
   // The data files of the layouts the cases use, and small ones for the workers' warm-up rounds (see worker.js).
-  const layouts = S.LAYOUTS.filter((layout) => cases.some((c) => c.layout === layout));
-  const files = Object.fromEntries(layouts.map((layout) => [layout, C.ensureArrayFile(opts.dataDir, n, layout, (s) => progress(`${s}\n`)).file]));
+  // A Zarr store is converted from the C-order file of the same size.
+  const layouts = S.ALL_LAYOUTS.filter((layout) => cases.some((c) => c.layout === layout && !c.skip));
+  const dataFor = (size, layout, log) =>
+    Z.isZarrLayout(layout) ? Z.ensureZarrStore(opts.dataDir, size, layout, C.ensureArrayFile(opts.dataDir, size, 'C', log).file, log).file : C.ensureArrayFile(opts.dataDir, size, layout, log).file;
+  const files = Object.fromEntries(layouts.map((layout) => [layout, dataFor(n, layout, (s) => progress(`${s}\n`))]));
   const warmN = opts.quick ? 256 : 1024;
-  const warmFiles = Object.fromEntries(layouts.map((layout) => [layout, C.ensureArrayFile(opts.dataDir, warmN, layout).file]));
+  const warmFiles = Object.fromEntries(layouts.map((layout) => [layout, dataFor(warmN, layout, () => {})]));
   const params = C.workloadParams(n);
   const workloads = W.WORKLOADS;
   const used = [...new Set(cases.map((c) => c.workload))];
@@ -163,6 +168,7 @@ function runSuite(opts, { script = 'run.js' } = {}) {
         file,
         n,
         order: c.layout,
+        layout: c.layout,
         hint: c.hint,
         reps: S.repsFor(c, workloads[c.workload], opts),
         params,
@@ -177,6 +183,9 @@ function runSuite(opts, { script = 'run.js' } = {}) {
       );
       const residentAfter = residentFraction(file);
       const { ok, error } = validate(out, c, expected[c.workload], residentBefore);
+      // The stored bytes of the chunks the read touches (uncompressed Zarr stores): the disk bar's yardstick.
+      const touched = Z.touchedBytes(c.workload, n, params, c.layout);
+      if (out.counters && touched !== null) out.counters.touchedBytes = touched;
       // Per-run record: what the medians come from (constants like count stay out).
       const { sum, wallNs, firstNs, openNs, loadNs, counters, retriedAfter, calls } = out;
       if (ok && out.values) valuesOf.get(c).push({ values: out.values, ref: out.ref });
@@ -190,7 +199,7 @@ function runSuite(opts, { script = 'run.js' } = {}) {
   if (tty) progress('\n');
   const checks = crossCheck(cases, valuesOf, workloads);
   const results = cases.map((c) => {
-    const res = { id: c.id, workload: c.workload, layout: c.layout, cache: c.cache, hint: c.hint, reader: c.reader, ...(c.impl ? { impl: c.impl } : {}), file: path.basename(files[c.layout]) };
+    const res = { id: c.id, workload: c.workload, layout: c.layout, cache: c.cache, hint: c.hint, reader: c.reader, ...(c.impl ? { impl: c.impl } : {}), file: files[c.layout] ? path.basename(files[c.layout]) : null };
     const runs = runsOf.get(c);
     const bad = runs.find((x) => !x.ok);
     if (c.skip) return { ...res, status: 'skipped', reason: c.skip };
@@ -225,6 +234,9 @@ function runSuite(opts, { script = 'run.js' } = {}) {
       workloads: C.WORKLOAD_TITLES,
       compute: Object.fromEntries(W.COMPUTE_NAMES.filter((w) => used.includes(w)).map((w) => [w, { title: workloads[w].title, call: workloads[w].call, numpy: workloads[w].numpy ?? null, match: workloads[w].match ?? null }])),
       against: against ? { dir: against.dir, label: against.label, commit: gitCommit(against.dir) } : null,
+      zarr: layouts.some(Z.isZarrLayout) || S.ZARR.some((l) => missing[l] && cases.some((c) => c.layout === l))
+        ? { ...Z.geometry(n), layouts: Object.fromEntries(S.ZARR.map((l) => [l, { title: Z.ZARR_LAYOUTS[l].title, skipped: missing[l] }])) }
+        : null,
       command: `node benchmarks/${script} ${process.argv.slice(2).join(' ')}`.trim(),
     },
     cases: results,

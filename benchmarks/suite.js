@@ -4,8 +4,9 @@
 // whatever this file lists; comparisons.js says what is compared with what.
 // A new reader or layout is an entry here (and its code in the worker that
 // runs it); a new workload is a file in workloads/.
-const { NAMES: WORKLOADS, COMPUTE_NAMES, WORKLOADS: ALL_WORKLOADS } = require('./workloads');
+const { NAMES: WORKLOADS, COMPUTE_NAMES, ZARR_NAMES, WORKLOADS: ALL_WORKLOADS } = require('./workloads');
 const { points } = require('./kit/compare');
+const { ZARR_LAYOUTS } = require('./kit/zarr');
 
 /**
  * Readers: `runs` names the process that runs it (LAUNCHERS in run.js);
@@ -21,9 +22,14 @@ const READERS = {
   readFileSync: { runs: 'node', color: '#9467bd', workloads: ['open', 'scan', 'row', 'col'], note: 'fs.readFileSync of the whole file, then the same loop as memmap-js' },
   'np.memmap': { runs: 'python', color: '#ff7f0e', note: 'numpy np.memmap + slicing + .sum(dtype=float64) (C loops)' },
   'np.fromfile': { runs: 'python', color: '#2ca02c', note: 'np.fromfile(f, count) per contiguous run after a seek; scan in 4 MiB chunks' },
+  // Issue 13: zarrita's get() on the same Zarr store (it reads each chunk with readFile and decodes in JavaScript/wasm).
+  zarrita: { runs: 'node', color: '#8c564b', workloads: ZARR_NAMES, note: "zarrita (npm) get(arr, [slice, slice]) on the same Zarr store, then the same JavaScript sum" },
 };
 
+/** Layouts of the data: C- and F-order files, and Zarr stores made from the C-order one (kit/zarr.js). */
 const LAYOUTS = ['C', 'F'];
+const ZARR = Object.keys(ZARR_LAYOUTS);
+const ALL_LAYOUTS = [...LAYOUTS, ...ZARR];
 const HINTS = ['sequential', 'random', 'willneed', 'populate'];
 
 /**
@@ -58,6 +64,15 @@ const BLOCKS = [
     about: 'compute: memmap against numpy on the C-order file',
     dims: { cache: ['warm', 'cold'], layout: ['C'], workload: COMPUTE_NAMES, reader: ['memmap', 'np.memmap'], hint: ['none'] },
   },
+  {
+    // Issue 13: the same reads on Zarr stores (openZarr, advice random + prefetch of the touched chunks); the C-order cases are block 1's.
+    about: 'Zarr layouts: scan, row, column and a block, warm and cold',
+    dims: { layout: ZARR, cache: ['warm', 'cold'], workload: ['scan', 'row', 'col', ...ZARR_NAMES], reader: ['memmap'], hint: ['none'] },
+  },
+  {
+    about: 'Zarr layouts: a block with zarrita, and a block of the C-order file (context)',
+    dims: { layout: ['C', ...ZARR], cache: ['warm'], workload: ZARR_NAMES, reader: ['memmap', 'zarrita'], hint: ['none'] },
+  },
 ];
 
 /** Named selections of the suite (--preset), each a --filter on case ids. */
@@ -68,6 +83,8 @@ const PRESETS = {
   sum: { name: 'sum', filter: /^(warm|cold)\/C\/scan\/memmap\/none$/ },
   // bench:compute: issue 11's bars (reductions, a row into out, one element, open + close, the event loop).
   compute: { name: 'compute', filter: new RegExp(`^(warm|cold)/C/(${COMPUTE_NAMES.join('|')})/`) },
+  // bench:zarr: issue 13's bars (Zarr stores against the C-order file, and against zarrita).
+  zarr: { name: 'zarr', filter: new RegExp(`^(warm|cold)/(C/(scan|row|col)/memmap/none|(C|${ZARR.join('|')})/(${ZARR_NAMES.join('|')})/|(${ZARR.join('|')})/)`) },
 };
 
 /**
@@ -95,7 +112,7 @@ const caseId = (c) => `${c.cache}/${c.layout}/${c.workload}/${c.reader}/${c.hint
  * (--against), a reader that measures the package gets a twin per checkout
  * right after it (id suffix @against), so both run side by side.
  */
-function buildCases(opts, { python, checkouts = [{ key: 'this' }] }) {
+function buildCases(opts, { python, checkouts = [{ key: 'this' }], layoutSkip }) {
   const cases = [];
   for (const block of BLOCKS) {
     const dims = opts.quick ? { ...block.dims, ...block.quick } : block.dims;
@@ -104,11 +121,14 @@ function buildCases(opts, { python, checkouts = [{ key: 'this' }] }) {
       if (reader.workloads && !reader.workloads.includes(g.workload)) continue;
       const w = ALL_WORKLOADS[g.workload];
       if ((w.cache && w.cache !== g.cache) || (w.readers && !w.readers.includes(g.reader))) continue;
+      // zarrita reads Zarr stores only.
+      if (g.reader === 'zarrita' && !ZARR.includes(g.layout)) continue;
       if (opts.quick && (block.quickExclude ?? []).some((q) => matches(g, q))) continue;
       const base = { layout: g.layout, cache: g.cache, workload: g.workload, reader: g.reader, hint: g.hint };
       const id = caseId(base);
       if (opts.filter && !opts.filter.test(id)) continue;
-      const skip = reader.runs === 'python' && !python ? 'python3 with numpy not found' : null;
+      if (cases.some((c) => c.id === id)) continue; // blocks may overlap: each case once
+      const skip = reader.runs === 'python' && !python ? 'python3 with numpy not found' : (layoutSkip?.(g.layout) ?? null);
       for (const co of reader.checkout ? checkouts : checkouts.slice(0, 1)) {
         cases.push(co.key === 'this' ? { ...base, id, skip } : { ...base, id: `${id}@${co.key}`, impl: co.key, pkg: co.dir, skip });
       }
@@ -117,4 +137,4 @@ function buildCases(opts, { python, checkouts = [{ key: 'this' }] }) {
   return cases;
 }
 
-module.exports = { READERS, LAYOUTS, HINTS, BLOCKS, PRESETS, WORKLOADS, COMPUTE_NAMES, repsFor, caseId, buildCases };
+module.exports = { READERS, LAYOUTS, ZARR, ALL_LAYOUTS, HINTS, BLOCKS, PRESETS, WORKLOADS, COMPUTE_NAMES, repsFor, caseId, buildCases };

@@ -10,10 +10,10 @@ import { type Codec, codecOf, toComplex } from './codec';
 import { type CanonicalDType, type Complex, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, hasFloat16Array, type InputTypes, MACHINE_LITTLE_ENDIAN, parseDType, type ValueTypes } from './dtype';
 import { halfToNumber } from './float16';
 import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
-import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { describe, isNoExternalBuffers, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { axisIndex, checkNumpySize, indexColumns, type IndexItem, linearIndex, normalizeShape, type Order, sizeOf, stridesFor, type ViewSpec, viewDescriptor, viewOf } from './layout';
 import { toNdArray } from './ndarray';
-import { ADVICE_CODES, type Advice, type Mode } from './modes';
+import { type Advice, adviceCode, type Mode } from './modes';
 import { appendOwn, readOptions } from './options';
 import { displayPath, type FilePath } from './paths';
 import { abortError, type AccumulateOptions, type AsyncOptions, isAbortSignal, isAborted, isList, onAbort, plan, type ReduceOptions, type ReducePlan, type Reduction, splitArgs, sqrtInPlace, type VarianceOptions } from './reduce';
@@ -285,6 +285,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * else Uint16Array of raw bits).
    * @throws ERR_BYTE_ORDER for a non-native byte order (use get()/set()/ndarray(), or `bytes`).
    * @throws ERR_TOO_LARGE past one ArrayBuffer (use segments()); ERR_CLOSED after close().
+   * @throws ERR_NO_EXTERNAL_BUFFERS for a file-backed array where the runtime refuses ArrayBuffers over a mapping (Electron).
    */
   get data(): DataTypes[N] {
     // The hot path (a.data[k] in a loop): the cached array while it is ours and not moved away.
@@ -309,7 +310,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    * ArrayBuffer at TypedArray speed. `maxBytes` caps a window (default 1 GiB,
    * so an array up to 1 GiB comes as one segment over the buffer of `data`).
    * Views are detached by close(), like `data`.
-   * @throws (on the first next()) ERR_BYTE_ORDER, ERR_UNKNOWN_OPTION, ERR_INVALID_ARG_VALUE for a bad maxBytes, ERR_CLOSED.
+   * @throws (on the first next()) ERR_BYTE_ORDER, ERR_UNKNOWN_OPTION, ERR_INVALID_ARG_VALUE for a bad maxBytes, ERR_NO_EXTERNAL_BUFFERS as `data`, ERR_CLOSED.
    */
   *segments(options: { maxBytes?: number } = {}): Generator<Segment<N>, void, undefined> {
     // Options first: a Proxy's traps may run caller code (even close()), which the checks below then see.
@@ -335,7 +336,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
 
   /**
    * Zero-copy Uint8Array over the array's raw bytes (any byte order).
-   * @throws ERR_TOO_LARGE past one ArrayBuffer; ERR_CLOSED after close().
+   * @throws ERR_TOO_LARGE past one ArrayBuffer; ERR_NO_EXTERNAL_BUFFERS as `data`; ERR_CLOSED after close().
    */
   get bytes(): Uint8Array {
     checkReceiver(this).#live();
@@ -395,11 +396,18 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       extent: base.size,
       fits: windows.fits,
       isClosed: () => this.closed || base.#storage !== storage, // closed, or remapped by refresh()/resize()
-      data: () => base.data,
+      data: () => {
+        try {
+          return base.data;
+        } catch (err) {
+          if (isNoExternalBuffers(err)) return null; // the runtime refuses a view of the mapping: accessors
+          throw err;
+        }
+      },
       readElement: (k) => windows.read(k * this.itemsize, this.#codec.read),
       writeElement: (k, v) => this.#writeAt(k, v),
       readByte: (b, read) => windows.read(b, read),
-      writeByte: (b, write, v) => windows.write(b, write, v),
+      writeByte: (b, write, v, width) => windows.write(b, write, v, width),
       checkWritable: () => (this.#storage === storage ? this.#writable() : this.#stale()),
     });
   }
@@ -939,11 +947,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
    */
   advise(advice: Advice): void {
     const storage = this.#live();
-    const code = typeof advice === 'string' && Object.hasOwn(ADVICE_CODES, advice) ? ADVICE_CODES[advice] : undefined;
-    if (code === undefined) {
-      throw new MemmapTypeError('ERR_INVALID_ADVICE', `advice must be one of ${Object.keys(ADVICE_CODES).join(', ')}, got ${describe(advice)}`);
-    }
-    storage.advise(code);
+    storage.advise(adviceCode(advice));
   }
 
   /**

@@ -15,6 +15,11 @@ export interface NativeMapping extends Omit<ShareableStorage, 'bytes'>, Omit<Asy
   /** An external ArrayBuffer over [start, start + length) of the mapping. */
   buffer(start: number, length: number): ArrayBuffer;
   readAt(start: number, length: number, dst: Uint8Array): boolean;
+  /** Copies `length` bytes at `start` of the mapping into `dst` (SIGBUS-guarded memmove). */
+  load(start: number, length: number, dst: Uint8Array): void;
+  /** Copies the first `length` bytes of `src` to `start` of the mapping; ERR_READ_ONLY for mode 'r'. */
+  store(start: number, length: number, src: Uint8Array): void;
+  willneed(ranges: Float64Array): void;
 }
 
 /** The tables the addon is built from (src-native/dtypes.h, mapping.h), reported at load. */

@@ -10,7 +10,7 @@ import { openNpy, readNpyHeader } from './npy';
 import { readOptions } from './options';
 
 const USAGE = `Usage: memmap info FILE... [--dtype DTYPE] [--shape N,M,...] [--offset BYTES] [--order C|F] [--json]
-       memmap convert IN OUT [--chunks N,M,...] [--shards N,M,...|none] [--compressor gzip|zlib|none]
+       memmap convert IN OUT [--chunks N,M,...] [--shards N,M,...|none] [--compressor gzip|zstd|blosc|zlib|lz4|none]
                              [--zarr-format 2|3] [--to npy|raw|zarr] [--overwrite] [raw input options]
 
   info    For a .npy file: format version, dtype, shape, order, data offset,

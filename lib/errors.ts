@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'ERR_INVALID_SHAPE',
   'ERR_INVALID_TOKEN',
   'ERR_INVALID_VALUE',
+  'ERR_NO_EXTERNAL_BUFFERS',
   'ERR_NOT_CONTIGUOUS',
   'ERR_NOT_INITIALIZED',
   'ERR_NOT_ZARR_ARRAY',
@@ -233,4 +234,9 @@ export function describe(value: unknown): string {
       return array ? 'an array' : 'an object';
     }
   }
+}
+
+/** Whether `err` is a runtime's refusal of ArrayBuffers over a mapping (Electron's V8 memory cage). */
+export function isNoExternalBuffers(err: unknown): boolean {
+  return err instanceof MemmapError && err.code === 'ERR_NO_EXTERNAL_BUFFERS';
 }

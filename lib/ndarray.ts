@@ -22,14 +22,14 @@ export interface NdSource {
   /** The whole array fits one ArrayBuffer (`data` works). */
   readonly fits: boolean;
   isClosed(): boolean;
-  /** The whole storage's `data` (the base array's; only called when it fits and in native byte order). */
-  data(): ArrayLike<unknown>;
+  /** The whole storage's `data` (the base array's; only called when it fits and in native byte order); null where the runtime refuses it. */
+  data(): ArrayLike<unknown> | null;
   /** Element `k` (linear, in elements). */
   readElement(k: number): unknown;
   writeElement(k: number, value: unknown): void;
-  /** codec.read/write at byte `b` of the array. */
+  /** codec.read/write at byte `b` of the array; `width`: the bytes `write` writes. */
   readByte(b: number, read: Codec['read']): unknown;
-  writeByte(b: number, write: Codec['write'], value: unknown): void;
+  writeByte(b: number, write: Codec['write'], value: unknown, width: number): void;
   /** Throws ERR_CLOSED or ERR_READ_ONLY. */
   checkWritable(): void;
 }
@@ -49,7 +49,8 @@ export function toNdArray(src: NdSource): NdArray {
   // scijs ndarray keeps offsets in int32; bigger arrays get an exact-offset twin.
   const wide = count > 0x7fffffff;
   const direct = !wide && src.fits && dt.isNative && (dt.name !== 'float16' || hasFloat16Array);
-  if (direct) return ndarrayFactory(src.data() as never, shape, strides, offset);
+  const data = direct ? src.data() : null;
+  if (data !== null) return ndarrayFactory(data as never, shape, strides, offset);
   let read: (i: number) => unknown;
   let write: (i: number, v: unknown) => void;
   if (complex) {
@@ -58,7 +59,7 @@ export function toNdArray(src: NdSource): NdArray {
     const half = dt.itemsize / 2;
     const byteOf = (i: number) => Math.floor(i / 2) * dt.itemsize + (i % 2) * half;
     read = (i) => src.readByte(byteOf(i), part.read);
-    write = (i, v) => src.writeByte(byteOf(i), part.write, typeof v === 'number' ? v : toFloat(dt.name, v));
+    write = (i, v) => src.writeByte(byteOf(i), part.write, typeof v === 'number' ? v : toFloat(dt.name, v), half);
   } else {
     read = (i) => src.readElement(i);
     write = (i, v) => src.writeElement(i, v);

@@ -3,11 +3,26 @@
 import * as fs from 'node:fs';
 import { native, type NativeMapping } from './binding';
 import type { DType } from './dtype';
-import { fsError, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
+import { fsError, isNoExternalBuffers, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { type Order, sizeOf } from './layout';
 import { MAP_FLAGS, type Mode, MODE_CODES } from './modes';
 import { displayPath, type FilePath } from './paths';
-import type { AsyncStorage, ByteRange, CancelToken, ShareableStorage } from './storage';
+import type { AsyncStorage, ByteRange, CancelToken, Copying, ShareableStorage, Storage } from './storage';
+
+/**
+ * Set by the first refusal of an ArrayBuffer over a mapping (Electron's V8
+ * memory cage; an addon built with NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED):
+ * from then on bytes() refuses at once, without asking the runtime again.
+ */
+let refused = false;
+
+function noExternalBuffers(cause: unknown): MemmapError {
+  return new MemmapError(
+    'ERR_NO_EXTERNAL_BUFFERS',
+    'this runtime (e.g. Electron, whose V8 memory cage refuses ArrayBuffers over memory it did not allocate) gives no zero-copy view of a mapping: `data`, `bytes` and segments() cannot work; use read()/readAsync() for a copy, get()/set(), gather(), the reductions or ndarray(), which read and write through copies',
+    { cause },
+  );
+}
 
 /** A native Mapping as a Storage: each window is an external ArrayBuffer of its own. */
 export class MappedStorage implements ShareableStorage, AsyncStorage {
@@ -25,10 +40,26 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
     return this.#m.meta;
   }
   bytes(start: number, length: number): ByteRange {
-    return { buffer: this.#m.buffer(start, length), byteOffset: 0, byteLength: length };
+    // An empty window is a plain ArrayBuffer of no bytes, which every runtime allows.
+    if (refused && length > 0) throw noExternalBuffers(undefined);
+    let buffer: ArrayBuffer;
+    try {
+      buffer = this.#m.buffer(start, length);
+    } catch (err) {
+      if (!isNoExternalBuffers(err)) throw err;
+      refused = true;
+      throw noExternalBuffers(err);
+    }
+    return { buffer, byteOffset: 0, byteLength: length };
   }
   readAt(start: number, length: number, dst: Uint8Array): boolean {
     return this.#m.readAt(start, length, dst);
+  }
+  load(start: number, length: number, dst: Uint8Array): void {
+    this.#m.load(start, length, dst);
+  }
+  store(start: number, length: number, src: Uint8Array): void {
+    this.#m.store(start, length, src);
   }
   sum(type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array {
     return this.#m.sum(type, swap, view, threads);
@@ -66,6 +97,10 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
   }
   advise(advice: number): void {
     this.#m.advise(advice);
+  }
+  willneed(ranges: Float64Array): void {
+    // A hint: an addon built before willneed() existed (an old prebuild) just reads without it.
+    if (typeof this.#m.willneed === 'function') this.#m.willneed(ranges);
   }
   residency(): Uint8Array {
     return this.#m.residency();
@@ -330,4 +365,39 @@ export function residencyOf(pages: Uint8Array, offset: number, byteLength: numbe
     firstPageOffset,
     pages,
   };
+}
+
+/** Bytes [start, start + length) of `storage` itself, or the storage where the runtime refuses buffers over it (load() and store() then work). */
+function ownBytes(storage: Storage, start: number, length: number): Uint8Array | Copying {
+  let w: ByteRange;
+  try {
+    w = storage.bytes(start, length);
+  } catch (err) {
+    if (isNoExternalBuffers(err) && storage.load !== undefined && storage.store !== undefined) return storage as Copying;
+    throw err;
+  }
+  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+}
+
+/**
+ * Runs `edit` over bytes [start, start + length) of `storage`: its own bytes
+ * where it has them, else a copy (load()) stored back (store()) once `edit`
+ * returned.
+ */
+export function editBytes(storage: Storage, start: number, length: number, edit: (bytes: Uint8Array) => void): void {
+  const own = ownBytes(storage, start, length);
+  if (own instanceof Uint8Array) return edit(own);
+  const copy = new Uint8Array(length);
+  own.load(start, length, copy);
+  edit(copy);
+  own.store(start, length, copy);
+}
+
+/** Bytes [start, start + length) of `storage` to read: its own where it has them, else a copy (load()). */
+export function readBytes(storage: Storage, start: number, length: number): Uint8Array {
+  const own = ownBytes(storage, start, length);
+  if (own instanceof Uint8Array) return own;
+  const copy = new Uint8Array(length);
+  own.load(start, length, copy);
+  return copy;
 }

@@ -38,6 +38,14 @@ export interface Storage {
    */
   readAt?(start: number, length: number, dst: Uint8Array): boolean;
   /**
+   * Copies bytes [start, start + length) of the memory into `dst` / the first
+   * `length` bytes of `src` into the memory: how elements are read and written
+   * where bytes() throws ERR_NO_EXTERNAL_BUFFERS (a runtime that refuses
+   * ArrayBuffers over a mapping). Absent where bytes() always works.
+   */
+  load?(start: number, length: number, dst: Uint8Array): void;
+  store?(start: number, length: number, src: Uint8Array): void;
+  /**
    * Sum of the view's elements: number, bigint (64-bit integers) or Float64Array [re, im].
    * `threads`: native threads to use (undefined or 0: the default); the result does not depend on it.
    */
@@ -61,6 +69,11 @@ export interface Storage {
   flush(): void;
   /** How the bytes will be read (an ADVICE_CODES value); a hint, no-op where it means nothing. */
   advise(advice: number): void;
+  /**
+   * Starts reading the byte ranges [start, length, start, length, ...] into the page cache (MADV_WILLNEED), whatever
+   * the advice; absent where the bytes are in memory already.
+   */
+  willneed?(ranges: Float64Array): void;
   /** One byte per page of the storage (1 = in RAM). */
   residency(): Uint8Array;
   /**
@@ -107,3 +120,6 @@ export interface AsyncStorage extends Storage {
 export function isAsync(storage: Storage): storage is AsyncStorage {
   return typeof (storage as Partial<AsyncStorage>).reduceAsync === 'function';
 }
+
+/** A storage that refused a window: it has load() and store(). */
+export type Copying = Storage & Required<Pick<Storage, 'load' | 'store'>>;

@@ -5,11 +5,14 @@
 // whole-array one. Arrays larger than one ArrayBuffer use 1 GiB windows.
 // A window moved away with ArrayBuffer.prototype.transfer() is noticed (it
 // reads as detached) and every cached view is made again.
+// Where the runtime refuses ArrayBuffers over a mapping (Electron), the first
+// refusal switches element access to copies through a scratch buffer
+// (Storage.load/store); `data`, `bytes` and segments() throw the refusal.
 import { maxBufferLength } from './binding';
 import type { Reader, Writer } from './codec';
 import { asMemmapError } from './boundary';
-import { MemmapError } from './errors';
-import type { ByteRange, Storage } from './storage';
+import { isNoExternalBuffers, MemmapError } from './errors';
+import type { ByteRange, Copying, Storage } from './storage';
 
 /** Window size and count for the first element accesses (a multiple of every itemsize). */
 const SMALL_WINDOW = 1 << 16;
@@ -52,6 +55,8 @@ export class Windows {
   readonly #itemsize: number;
   #scratch: Uint8Array | null = null;
   #scratchView: DataView | null = null;
+  /** The storage refused a window (ERR_NO_EXTERNAL_BUFFERS): elements go through load()/store(). */
+  #copies = false;
 
   /** `fileReads`: the storage may have readAt() (first element reads then go through it). */
   constructor(live: () => Storage, byteLength: number, itemsize: number, fileReads: boolean) {
@@ -139,9 +144,14 @@ export class Windows {
       }
       if (v !== NOT_READ) return v;
     }
+    if (this.#copies) return this.#readCopy(b, read);
     try {
       return read(this.#viewFor(b), this.#at);
     } catch (err) {
+      if (isNoExternalBuffers(err)) {
+        this.#copies = true;
+        return this.#readCopy(b, read);
+      }
       if (err instanceof MemmapError) throw err;
       this.#live(); // closed meanwhile: ERR_CLOSED
       this.drop();
@@ -155,14 +165,11 @@ export class Windows {
 
   /** The element at byte `b` read with a read of the file, or NOT_READ (the storage has windows out: use them). */
   #readFile(b: number, read: Reader): unknown {
-    if (this.#scratch === null || typedArrayLength.call(this.#scratch) === 0) { // (moved away by a patched DataView's transfer())
-      this.#scratch = new Uint8Array(16); // the largest itemsize (complex128)
-      this.#scratchView = new DataView(this.#scratch.buffer);
-    }
+    const scratch = this.#freshScratch();
     const storage = this.#live();
     // A reader reads at most an element (readByte() reads one byte of one): stop at the end.
     const left = this.#byteLength - b;
-    if (left <= 0 || storage.readAt === undefined || !storage.readAt(b, left < this.#itemsize ? left : this.#itemsize, this.#scratch)) {
+    if (left <= 0 || storage.readAt === undefined || !storage.readAt(b, left < this.#itemsize ? left : this.#itemsize, scratch)) {
       this.#fileReads = 0;
       return NOT_READ;
     }
@@ -170,10 +177,50 @@ export class Windows {
     return read(this.#scratchView as DataView, 0);
   }
 
-  write(b: number, write: Writer, value: unknown): void {
+  /** A scratch buffer of the largest itemsize (complex128), made again if a patched DataView's transfer() moved it away. */
+  #freshScratch(): Uint8Array {
+    if (this.#scratch === null || typedArrayLength.call(this.#scratch) === 0) {
+      this.#scratch = new Uint8Array(16);
+      this.#scratchView = new DataView(this.#scratch.buffer);
+    }
+    return this.#scratch;
+  }
+
+  /** The element at byte `b`, copied out of the storage (no window). */
+  #readCopy(b: number, read: Reader): unknown {
+    const scratch = this.#freshScratch();
+    const storage = this.#live() as Copying;
+    const left = this.#byteLength - b;
+    try {
+      storage.load(b, left < this.#itemsize ? left : this.#itemsize, scratch);
+      return read(this.#scratchView as DataView, 0);
+    } catch (err) {
+      throw asMemmapError(err); // ERR_SIGBUS, or a patched DataView's error as ERR_CALLBACK
+    }
+  }
+
+  /** write() of `width` bytes at `b` through the scratch buffer (no window). */
+  #writeCopy(b: number, write: Writer, value: unknown, width: number): void {
+    const scratch = this.#freshScratch();
+    const storage = this.#live() as Copying;
+    try {
+      write(this.#scratchView as DataView, 0, value);
+      storage.store(b, width, scratch);
+    } catch (err) {
+      throw asMemmapError(err);
+    }
+  }
+
+  /** write(view, offset, value) at byte `b`; `width`: the bytes it writes (an element's, or a complex part's). */
+  write(b: number, write: Writer, value: unknown, width: number = this.#itemsize): void {
+    if (this.#copies) return this.#writeCopy(b, write, value, width);
     try {
       write(this.#viewFor(b), this.#at, value);
     } catch (err) {
+      if (isNoExternalBuffers(err)) {
+        this.#copies = true;
+        return this.#writeCopy(b, write, value, width);
+      }
       if (err instanceof MemmapError) throw err;
       this.#live();
       this.drop();

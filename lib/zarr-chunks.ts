@@ -9,6 +9,7 @@ import { maxBufferLength } from './binding';
 import { type DType, ELEM_CODES, parseDType } from './dtype';
 import { MemmapError } from './errors';
 import { sizeOf, viewDescriptor } from './layout';
+import { ADVICE_CODES } from './modes';
 import { type AsyncStorage, type CancelToken, isAsync, type Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { mapFile } from './storage-mapped';
@@ -17,7 +18,10 @@ import { gzipDecode } from './zarr-codec-gzip';
 import { decodeShardIndex, shardIndexBytes } from './zarr-codec-sharding';
 import { permutedStrides } from './zarr-codec-transpose';
 import { zlibDecode } from './zarr-codec-zlib';
-import type { ChunkCodecs, ZarrMeta } from './zarr-meta';
+import { zstdDecode } from './zarr-codec-zstd';
+import { bloscDecode } from './zarr-codec-blosc';
+import { lz4Decode } from './zarr-codec-lz4';
+import type { BytesCodecName, ChunkCodecs, ZarrMeta } from './zarr-meta';
 
 /** A chunk's elements: bytes of `storage` from `offset`, at element `strides` in the chunk's axes, of dtype `dtype`. */
 export interface ChunkData {
@@ -39,11 +43,31 @@ export interface DirtyChunk {
   data: ChunkData;
 }
 
+/** Where a chunk's stored bytes are, for a prefetch: `strides` (elements) when it is read in place, else null. */
+export interface StoredChunk {
+  storage: Storage;
+  start: number;
+  length: number;
+  strides: number[] | null;
+}
+
+/** Advice a mapping keeps (applied to every chunk file mapped later); willneed and dontneed act once. */
+const LASTING_ADVICE: readonly number[] = [ADVICE_CODES.normal, ADVICE_CODES.sequential, ADVICE_CODES.random];
+
 /** Default bounds of the caches. */
 export const MAX_MAPPINGS = 64;
 export const MAX_DECODED_BYTES = 64 * 2 ** 20;
 
 const UINT8 = parseDType('uint8');
+
+/** Decompressors: each bounds its output by `limit` (a gzip or zstd bomb, a header that lies) before allocating it. */
+const DECODERS: Record<Exclude<BytesCodecName, 'crc32c'>, (bytes: Uint8Array, where: string, limit: number) => Uint8Array> = {
+  gzip: gzipDecode,
+  zlib: zlibDecode,
+  zstd: zstdDecode,
+  blosc: bloscDecode,
+  lz4: lz4Decode,
+};
 
 interface FileEntry {
   file: string;
@@ -53,10 +77,6 @@ interface FileEntry {
   index: Float64Array | null;
   /** Chunks (inner chunk numbers; 0 for a whole file) whose checksums were checked. */
   verified: Set<number>;
-}
-
-function wrongSize(shape: readonly number[], codecs: ChunkCodecs, expect: number, n: number, where: string): MemmapError {
-  return new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
 }
 
 /** gzip/zlib off the JavaScript thread (node:zlib's async API), bounded as the sync decoders are. */
@@ -89,6 +109,11 @@ export class ChunkStore {
   readonly #dirty = new Map<string, DirtyChunk>();
   #dirtyBytes = 0;
   #closed = false;
+  /**
+   * madvise of every chunk mapping. Random by default: the kernel's read-ahead (read_ahead_kb, often MiBs) would
+   * pull in neighbouring chunks a read does not touch; reads prefetch exactly their chunks' bytes instead.
+   */
+  #advice: number = ADVICE_CODES.random;
 
   constructor(dir: string, meta: ZarrMeta, writable = false) {
     this.#dir = dir;
@@ -116,8 +141,7 @@ export class ChunkStore {
 
   /** The chunk's elements, or null where nothing is stored (the fill value). */
   chunk(coords: readonly number[]): ChunkData | null {
-    // Closed during a call (a getter of an argument): no mapping may be made that close() will not release.
-    if (this.#closed) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.#dir} is closed`, { path: this.#dir });
+    this.#checkOpen();
     const { file, key, inner } = this.where(coords);
     const cacheKey = `${key}#${inner}`;
     const dirty = this.#dirty.get(cacheKey);
@@ -129,71 +153,15 @@ export class ChunkStore {
       return hit.data;
     }
     const entry = this.#open(file);
-    const at = this.#locate(entry, inner);
-    if (at === null) return null;
-    const data = this.#decode(entry, at.start, at.length, at.codecs, inner);
-    if (data.file === null) this.#keepDecoded(cacheKey, data, at.length);
+    const r = this.#range(entry, inner);
+    if (r === null) return null;
+    const { start, length, codecs } = r;
+    if (r.outside) {
+      throw new MemmapError('ERR_ZARR_CHUNK', `${file}: index entry ${inner} (offset ${start}, ${length} bytes) is outside the shard (${entry.length} bytes)`, { path: file });
+    }
+    const data = this.#decode(entry, start, length, codecs, inner);
+    if (data.file === null) this.#keepDecoded(cacheKey, data, length);
     return data;
-  }
-
-  /** Where the chunk's stored bytes are in the file (mapped), or null where nothing is stored. */
-  #locate(entry: FileEntry, inner: number): { start: number; length: number; codecs: ChunkCodecs } | null {
-    if (entry.storage === null) return null;
-    const sh = this.#meta.codecs.sharding;
-    if (sh === null) return { start: 0, length: entry.length, codecs: this.#meta.codecs };
-    const index = (entry.index ??= this.#readIndex(entry));
-    const off = index[2 * inner];
-    const n = index[2 * inner + 1];
-    if (off === -1 && n === -1) return null;
-    if (off < 0 || n < 0 || off + n > entry.length) {
-      throw new MemmapError('ERR_ZARR_CHUNK', `${entry.file}: index entry ${inner} (offset ${off}, ${n} bytes) is outside the shard (${entry.length} bytes)`, { path: entry.file });
-    }
-    return { start: off, length: n, codecs: sh.codecs };
-  }
-
-  /** Chunks stored in place (raw, checksums at most) are read through the mapping; the rest are decoded. */
-  #inPlace(codecs: ChunkCodecs): boolean {
-    return codecs.after.every((c) => c === 'crc32c') && !(this.#writable && codecs.after.length > 0);
-  }
-
-  /**
-   * Makes chunk(coords) cheap with the work off the JavaScript thread (the async twins): a chunk read in place has
-   * its pages faulted in by the native prefetch; a compressed one has its bytes copied by the native kernel on the
-   * libuv pool and inflated by node:zlib's async API, then joins the decoded-chunk cache as chunk() would put it.
-   * `wrap` runs one native async call (with the caller's cancellation). Nothing happens once the store is closed.
-   */
-  async load(coords: readonly number[], wrap: <T>(storage: AsyncStorage, run: (c: CancelToken | undefined) => Promise<T>) => Promise<T>): Promise<void> {
-    if (this.#closed) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.#dir} is closed`, { path: this.#dir });
-    const { file, key, inner } = this.where(coords);
-    const cacheKey = `${key}#${inner}`;
-    if (this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return;
-    const entry = this.#open(file);
-    const at = this.#locate(entry, inner);
-    const storage = entry.storage;
-    if (at === null || storage === null || !isAsync(storage)) return;
-    // Codecs with no async decoder here are left to chunk().
-    if (at.codecs.after.some((c) => c !== 'crc32c' && c !== 'gzip' && c !== 'zlib')) return;
-    const window = viewDescriptor(at.start, [at.length], [1], 1);
-    if (this.#inPlace(at.codecs)) {
-      await wrap(storage, (c) => storage.prefetch(window, 1, c));
-      return;
-    }
-    const raw = new Uint8Array(await wrap(storage, (c) => storage.copyAsync(ELEM_CODES.uint8, false, window, c)));
-    const expect = sizeOf(this.chunkShape) * at.codecs.stored.itemsize;
-    const limit = Math.min(expect + 4 * at.codecs.after.length, maxBufferLength);
-    let bytes: Uint8Array = raw;
-    for (let i = at.codecs.after.length - 1; i >= 0; i--) {
-      const c = at.codecs.after[i];
-      bytes = c === 'crc32c' ? crc32cDecode(bytes, entry.file) : await inflateAsync(c, bytes, entry.file, limit);
-    }
-    if (this.#closed || this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return;
-    this.#keepDecoded(cacheKey, this.#decoded1(bytes, expect, at.codecs, entry.file), at.length);
-  }
-
-  /** The ChunkData of a decoded chunk's bytes. @throws ERR_ZARR_CHUNK when they are not a chunk's size. */
-  #decoded1(bytes: Uint8Array, expect: number, codecs: ChunkCodecs, where: string): ChunkData {
-    if (bytes.length !== expect) throw wrongSize(this.chunkShape, codecs, expect, bytes.length, where);
-    return { storage: new HeapStorage(bytes), offset: 0, strides: permutedStrides(this.chunkShape, codecs.order), dtype: codecs.stored, file: null, view: dataView(bytes) };
   }
 
   /** A copy of the bytes, made by the native copy kernel: a page the file lost is ERR_SIGBUS, not a crash. */
@@ -209,6 +177,8 @@ export class ChunkStore {
     const expect = sizeOf(shape) * codecs.stored.itemsize;
     const strides = permutedStrides(shape, codecs.order);
     const where = entry.file;
+    const wrongSize = (n: number): MemmapError =>
+      new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
     if (this.#inPlace(codecs)) {
       // In place: only checksums to check, once per mapping.
       const sums = codecs.after.length;
@@ -217,7 +187,7 @@ export class ChunkStore {
         for (let i = 0; i < sums; i++) bytes = crc32cDecode(bytes, where);
         entry.verified.add(inner);
       }
-      if (length - 4 * sums !== expect) throw wrongSize(shape, codecs, expect, length - 4 * sums, where);
+      if (length - 4 * sums !== expect) throw wrongSize(length - 4 * sums);
       // No DataView over the mapping: JavaScript reading a page the file lost dies of SIGBUS (get() copies natively).
       return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file, view: null };
     }
@@ -226,9 +196,90 @@ export class ChunkStore {
     const limit = Math.min(expect + 4 * codecs.after.length, maxBufferLength);
     for (let i = codecs.after.length - 1; i >= 0; i--) {
       const c = codecs.after[i];
-      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : c === 'gzip' ? gzipDecode(bytes, where, limit) : zlibDecode(bytes, where, limit);
+      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : DECODERS[c](bytes, where, limit);
     }
-    return this.#decoded1(bytes, expect, codecs, where);
+    if (bytes.length !== expect) throw wrongSize(bytes.length);
+    return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
+  }
+
+  /** Closed during a call (a getter of an argument): no mapping may be made that close() will not release. */
+  #checkOpen(): void {
+    if (this.#closed) throw new MemmapError('ERR_CLOSED', `Zarr array ${this.#dir} is closed`, { path: this.#dir });
+  }
+
+  /** Whether chunks with these codecs are read in place (only checksums to strip; raw only when writable). */
+  #inPlace(codecs: ChunkCodecs): boolean {
+    return codecs.after.every((c) => c === 'crc32c') && !(this.#writable && codecs.after.length > 0);
+  }
+
+  /**
+   * Where the chunk at `coords` is stored and how (for a prefetch); null when reading it needs no file bytes (in
+   * memory already, not stored, an index entry out of its shard: chunk() reports that one).
+   */
+  locate(coords: readonly number[]): StoredChunk | null {
+    this.#checkOpen();
+    const { file, key, inner } = this.where(coords);
+    const cacheKey = `${key}#${inner}`;
+    if (this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return null;
+    const entry = this.#open(file);
+    const r = this.#range(entry, inner);
+    if (r === null || r.outside) return null;
+    const strides = this.#inPlace(r.codecs) ? permutedStrides(this.chunkShape, r.codecs.order) : null;
+    return { storage: entry.storage as Storage, start: r.start, length: r.length, strides };
+  }
+
+  /** The stored bytes of inner chunk `inner` of the file (the whole file unsharded); null when not stored. */
+  #range(entry: FileEntry, inner: number): { start: number; length: number; codecs: ChunkCodecs; outside: boolean } | null {
+    if (entry.storage === null) return null;
+    const sh = this.#meta.codecs.sharding;
+    if (sh === null) return { start: 0, length: entry.length, codecs: this.#meta.codecs, outside: false };
+    const index = (entry.index ??= this.#readIndex(entry));
+    const start = index[2 * inner];
+    const length = index[2 * inner + 1];
+    if (start === -1 && length === -1) return null;
+    return { start, length, codecs: sh.codecs, outside: start < 0 || length < 0 || start + length > entry.length };
+  }
+
+  /**
+   * Makes chunk(coords) cheap with the work off the JavaScript thread (the async twins): a chunk read in place has
+   * its pages faulted in by the native prefetch; a gzip/zlib one has its bytes copied by the native kernel on the
+   * libuv pool and inflated by node:zlib's async API, then joins the decoded-chunk cache as chunk() would put it
+   * (other codecs are left to chunk()). `wrap` runs one native async call with the caller's cancellation. Nothing
+   * is cached once the store is closed.
+   */
+  async load(coords: readonly number[], wrap: <T>(storage: AsyncStorage, run: (c: CancelToken | undefined) => Promise<T>) => Promise<T>): Promise<void> {
+    this.#checkOpen();
+    const { file, key, inner } = this.where(coords);
+    const cacheKey = `${key}#${inner}`;
+    if (this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return;
+    const entry = this.#open(file);
+    const r = this.#range(entry, inner);
+    const storage = entry.storage;
+    if (r === null || r.outside || storage === null || !isAsync(storage)) return;
+    if (r.codecs.after.some((c) => c !== 'crc32c' && c !== 'gzip' && c !== 'zlib')) return;
+    const window = viewDescriptor(r.start, [r.length], [1], 1);
+    if (this.#inPlace(r.codecs)) {
+      await wrap(storage, (c) => storage.prefetch(window, 1, c));
+      return;
+    }
+    let bytes: Uint8Array = new Uint8Array(await wrap(storage, (c) => storage.copyAsync(ELEM_CODES.uint8, false, window, c)));
+    const expect = sizeOf(this.chunkShape) * r.codecs.stored.itemsize;
+    const limit = Math.min(expect + 4 * r.codecs.after.length, maxBufferLength);
+    for (let i = r.codecs.after.length - 1; i >= 0; i--) {
+      const c = r.codecs.after[i];
+      bytes = c === 'crc32c' ? crc32cDecode(bytes, entry.file) : await inflateAsync(c, bytes, entry.file, limit);
+    }
+    if (this.#closed || this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return;
+    // A wrong size is left for chunk() to report (ERR_ZARR_CHUNK) when the call reads it.
+    if (bytes.length !== expect) return;
+    const data: ChunkData = { storage: new HeapStorage(bytes), offset: 0, strides: permutedStrides(this.chunkShape, r.codecs.order), dtype: r.codecs.stored, file: null, view: dataView(bytes) };
+    this.#keepDecoded(cacheKey, data, r.length);
+  }
+
+  /** Sets the advice of every chunk mapping (lasting advice: also of those mapped later). */
+  advise(advice: number): void {
+    if (LASTING_ADVICE.includes(advice)) this.#advice = advice;
+    for (const e of this.#files.values()) e.storage?.advise(advice);
   }
 
   #keepDecoded(key: string, data: ChunkData, _encoded: number): void {
@@ -270,6 +321,7 @@ export class ChunkStore {
     let storage: Storage | null = null;
     try {
       storage = mapFile({ filename: file, mode: this.#writable ? 'r+' : 'r', dtype: UINT8, shape: undefined, offset: 0, order: 'C', populate: false }).storage;
+      if (this.#advice !== ADVICE_CODES.normal) storage.advise(this.#advice);
     } catch (err) {
       const code = err instanceof MemmapError ? err.code : '';
       if (code === 'ERR_EMPTY_FILE') throw new MemmapError('ERR_ZARR_CHUNK', `${file}: an empty chunk file`, { path: file });
@@ -353,15 +405,9 @@ export class ChunkStore {
   storedRange(coords: readonly number[], pages: Map<string, Uint8Array>): { start: number; length: number; pages: Uint8Array } | null {
     const { file, inner } = this.where(coords);
     const entry = this.#open(file);
-    if (entry.storage === null) return null;
-    let start = 0;
-    let length = entry.length;
-    if (this.#meta.codecs.sharding !== null) {
-      const index = (entry.index ??= this.#readIndex(entry));
-      start = index[2 * inner];
-      length = index[2 * inner + 1];
-      if (start < 0 || length < 0 || start + length > entry.length) return null;
-    }
+    const r = this.#range(entry, inner);
+    if (r === null || r.outside) return null;
+    const { start, length } = r;
     let p = pages.get(file);
     if (p === undefined) {
       p = (entry.storage as Storage).residency();

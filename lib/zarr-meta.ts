@@ -7,11 +7,22 @@ import { codecOf } from './codec';
 import { type DType, DTYPES, type DTypeName, parseDType } from './dtype';
 import { MemmapError, type MemmapErrorCode } from './errors';
 import { normalizeShape, sizeOf } from './layout';
+import type { BloscSettings } from './zarr-codec-blosc';
 import { bytesEndian, type Endian, storedDType } from './zarr-codec-bytes';
 import { transposeOrder } from './zarr-codec-transpose';
 
 /** A bytes -> bytes codec this reader decodes. */
-export type BytesCodecName = 'gzip' | 'zlib' | 'crc32c';
+export type BytesCodecName = 'gzip' | 'zlib' | 'crc32c' | 'zstd' | 'blosc' | 'lz4';
+
+/** How chunks are re-encoded when written: each compressor's settings (the store's own, else the defaults). */
+export interface CodecSettings {
+  gzip: number;
+  zlib: number;
+  zstd: number;
+  blosc: BloscSettings;
+  /** lz4 acceleration. */
+  lz4: number;
+}
 
 /** How a chunk (or a shard's inner chunk) is stored. */
 export interface ChunkCodecs {
@@ -51,8 +62,8 @@ export interface ZarrMeta {
   dimensionNames: (string | null)[] | null;
   attributes: Record<string, unknown>;
   codecs: ChunkCodecs;
-  /** Compression levels chunks are re-encoded with (the store's own, read by openZarr()). */
-  levels?: { gzip: number; zlib: number };
+  /** Settings chunks are re-encoded with (the store's own, read by openZarr() for 'r+'). */
+  levels?: CodecSettings;
 }
 
 type Json = Record<string, unknown>;
@@ -179,10 +190,20 @@ function codecParts(c: unknown, where: string): { name: string; config: Json } {
   return { name, config: Object.assign(Object.create(null) as Json, config) };
 }
 
-const KNOWN_UNSUPPORTED = new Set(['zstd', 'blosc', 'lz4', 'numcodecs.zstd', 'numcodecs.blosc', 'numcodecs.lz4']);
+/** v3 bytes -> bytes codec names read, with zarr-python 3's `numcodecs.*` names for numcodecs' own formats. */
+const V3_BYTES_CODECS: Record<string, BytesCodecName> = {
+  gzip: 'gzip',
+  zlib: 'zlib',
+  crc32c: 'crc32c',
+  zstd: 'zstd',
+  blosc: 'blosc',
+  'numcodecs.zstd': 'zstd',
+  'numcodecs.blosc': 'blosc',
+  'numcodecs.lz4': 'lz4',
+};
 
 function unsupported(name: string, where: string): never {
-  const why = KNOWN_UNSUPPORTED.has(name) ? 'is not supported yet (gzip, zlib and uncompressed chunks are)' : 'is not a codec this reader knows';
+  const why = 'is not a codec this reader knows';
   throw new MemmapError('ERR_UNSUPPORTED_CODEC', `${where}: codec ${JSON.stringify(name)} ${why}`, { path: where });
 }
 
@@ -214,7 +235,7 @@ function v3Codecs(list: unknown, shape: readonly number[], name: DTypeName, wher
   const after: BytesCodecName[] = [];
   for (i++; i < list.length; i++) {
     const c = codecParts(list[i], where);
-    if (c.name === 'gzip' || c.name === 'zlib' || c.name === 'crc32c') appendName(after, c.name);
+    if (Object.hasOwn(V3_BYTES_CODECS, c.name)) appendName(after, V3_BYTES_CODECS[c.name]);
     else if (c.name === 'bytes' || c.name === 'sharding_indexed' || c.name === 'transpose') fail('ERR_ZARR_METADATA', where, `codec ${c.name} out of place: one array -> bytes codec, after the array -> array ones`);
     else unsupported(c.name, where);
   }
@@ -307,7 +328,7 @@ function v2Compressor(c: unknown, where: string): BytesCodecName[] {
   if (c === null || c === undefined) return [];
   const id = own(c, 'id');
   if (!isObject(c) || typeof id !== 'string') return fail('ERR_ZARR_METADATA', where, 'compressor must be null or an object with an id');
-  if (id === 'zlib' || id === 'gzip') return [id];
+  if (id === 'zlib' || id === 'gzip' || id === 'zstd' || id === 'blosc' || id === 'lz4') return [id];
   return unsupported(id, where);
 }
 

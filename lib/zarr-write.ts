@@ -14,13 +14,29 @@ import { readOptions } from './options';
 import { normalizePath } from './paths';
 import { crc32c } from './zarr-codec-crc32c';
 import { shardIndexBytes } from './zarr-codec-sharding';
-import { isObject, own } from './zarr-meta';
-import type { BytesCodecName, ChunkCodecs, Sharding, ZarrMeta } from './zarr-meta';
+import { isObject } from './zarr-meta';
+import { readBytes } from './storage-mapped';
+import type { BytesCodecName, ChunkCodecs, CodecSettings, Sharding, ZarrMeta } from './zarr-meta';
+import { compressionOf, defaultSettings } from './zarr-compressor';
+import { bloscEncode } from './zarr-codec-blosc';
+import { lz4Encode } from './zarr-codec-lz4';
+import { zstdEncode } from './zarr-codec-zstd';
+import { MAX_WASM_BYTES } from './zarr-wasm';
+
+const WASM_CODECS = new Set(['zstd', 'blosc', 'lz4']);
 import type { ChunkData, ChunkStore, DirtyChunk } from './zarr-chunks';
 import { withFileLock } from './zarr-lock';
 
 /** What createZarr() accepts as `compressor`. */
-export type ZarrCompressor = null | 'gzip' | 'zlib' | { name: string; configuration?: Record<string, unknown> } | { id: string; level?: number };
+export type ZarrCompressor =
+  | null
+  | 'gzip'
+  | 'zlib'
+  | 'zstd'
+  | 'blosc'
+  | 'lz4'
+  | { name: string; configuration?: Record<string, unknown> }
+  | { id: string; [option: string]: unknown };
 
 export interface CreateZarrOptions<D extends DTypeString = DTypeString> {
   shape: number | readonly number[];
@@ -30,7 +46,7 @@ export interface CreateZarrOptions<D extends DTypeString = DTypeString> {
   chunks?: readonly number[];
   /** v3 shard shape, a multiple of `chunks`; null: unsharded. Default: up to 64 chunks per shard (8 x 8 in 2-d). */
   shards?: readonly number[] | null;
-  /** null (default: raw little-endian chunks), 'gzip', 'zlib' (v2 only), or the codec's Zarr JSON. */
+  /** null (default: raw little-endian chunks), 'gzip', 'zstd', 'blosc', 'zlib' and 'lz4' (v2 only), or the codec's Zarr JSON. */
   compressor?: ZarrCompressor;
   /** Value of chunks never written: a number, NaN, ±Infinity, a bigint, a boolean, or { re, im } / [re, im]. Default 0. */
   fillValue?: unknown;
@@ -46,8 +62,6 @@ export interface CreateZarrOptions<D extends DTypeString = DTypeString> {
   overwrite?: boolean;
 }
 
-const GZIP_LEVEL = 5;
-const ZLIB_LEVEL = 1;
 const CHUNK_TARGET_BYTES = 2 ** 20;
 const CHUNKS_PER_SHARD = 64;
 
@@ -63,37 +77,6 @@ export function defaultChunks(shape: readonly number[], itemsize: number): numbe
 export function defaultShards(shape: readonly number[], chunks: readonly number[]): number[] {
   const per = 2 ** Math.floor(Math.log2(CHUNKS_PER_SHARD) / Math.max(1, shape.length));
   return chunks.map((c, d) => c * Math.max(1, Math.min(per, Math.ceil(shape[d] / c))));
-}
-
-/** A bytes -> bytes codec to write: its name and level. */
-interface Compression {
-  name: 'gzip' | 'zlib';
-  level: number;
-}
-
-function badCodec(name: string): never {
-  const why = ['zstd', 'blosc', 'lz4'].includes(name) ? 'cannot be written yet (null, gzip and zlib can; zstd and blosc are next)' : 'is not a codec this writer knows';
-  throw new MemmapError('ERR_UNSUPPORTED_CODEC', `createZarr(): compressor ${JSON.stringify(name)} ${why}`);
-}
-
-function compressionOf(c: unknown, format: 2 | 3): Compression | null {
-  if (c === null || c === undefined) return null;
-  let name: unknown;
-  let level: unknown;
-  if (typeof c === 'string') name = c;
-  else if (isObject(c)) {
-    name = own(c, 'name') ?? own(c, 'id');
-    const conf = own(c, 'configuration');
-    level = isObject(conf) ? own(conf, 'level') : own(c, 'level');
-  } else throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `createZarr() option compressor must be null, a codec name or a codec object, got ${describe(c)}`);
-  if (typeof name !== 'string') throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'createZarr() option compressor needs a name (v3) or id (v2)');
-  if (name !== 'gzip' && name !== 'zlib') badCodec(name);
-  if (name === 'zlib' && format === 3) throw new MemmapError('ERR_UNSUPPORTED_CODEC', 'createZarr(): zlib is a v2 compressor; Zarr v3 readers know gzip');
-  const def = name === 'gzip' ? GZIP_LEVEL : ZLIB_LEVEL;
-  if (level !== undefined && (typeof level !== 'number' || !Number.isInteger(level) || level < 0 || level > 9)) {
-    throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `createZarr(): ${name} level must be an integer 0..9, got ${describe(level)}`);
-  }
-  return { name, level: (level as number | undefined) ?? def };
 }
 
 /** A float in Zarr JSON: a number, or "NaN" / "Infinity" / "-Infinity". */
@@ -186,7 +169,11 @@ export function createZarrStore(path: unknown, options: unknown): string {
       if (shards[d] % chunks[d] !== 0) throw new MemmapRangeError('ERR_INVALID_SHAPE', `createZarr(): the shard shape (${shards.join(', ')}) must be a multiple of the chunk shape (${chunks.join(', ')})`);
     }
   }
-  const compression = compressionOf(o.compressor, format);
+  const compression = compressionOf(o.compressor, format, dt.itemsize);
+  // The wasm codecs work in a 32-bit memory: chunks too large for them are refused now, not at the first write.
+  if (compression !== null && WASM_CODECS.has(compression.name) && sizeOf(chunks) * dt.itemsize > MAX_WASM_BYTES / 2) {
+    throw new MemmapRangeError('ERR_INVALID_SHAPE', `createZarr(): ${compression.name} chunks hold at most ${MAX_WASM_BYTES / 2} bytes; these ${sizeOf(chunks) * dt.itemsize}`);
+  }
   const order = o.order === undefined ? 'C' : normalizeOrder(o.order);
   const fill = fillJson(dt, o.fillValue ?? 0);
   const attributes = o.attributes ?? {};
@@ -211,7 +198,7 @@ export function createZarrStore(path: unknown, options: unknown): string {
   const dir = nodePath.resolve(file);
   prepareDir(dir, overwrite);
   const bytesCodec = { name: 'bytes', configuration: { endian: 'little' } };
-  const after = compression === null ? [] : [{ name: 'gzip', configuration: { level: compression.level } }];
+  const after = compression === null ? [] : [compression.v3];
   const transpose = order === 'F' && shape.length > 1 ? [{ name: 'transpose', configuration: { order: shape.map((_, i) => shape.length - 1 - i) } }] : [];
   if (format === 3) {
     const inner = [...transpose, bytesCodec, ...after];
@@ -239,7 +226,7 @@ export function createZarrStore(path: unknown, options: unknown): string {
       shape,
       chunks,
       dtype: `${dt.itemsize === 1 ? '|' : '<'}${dt.kind}${dt.itemsize}`,
-      compressor: compression === null ? null : { id: compression.name, level: compression.level },
+      compressor: compression === null ? null : compression.v2,
       fill_value: fill,
       order,
       filters: null,
@@ -280,11 +267,14 @@ function prepareDir(dir: string, overwrite: boolean): void {
 // ---- chunk and shard files ---------------------------------------------------
 
 /** bytes after the encoding codecs, in order. */
-export function encodeChunk(bytes: Uint8Array, after: readonly BytesCodecName[], levels: { gzip: number; zlib: number }): Uint8Array {
+export function encodeChunk(bytes: Uint8Array, after: readonly BytesCodecName[], levels: CodecSettings): Uint8Array {
   let out = bytes;
   for (const c of after) {
     if (c === 'gzip') out = gzipSync(out, { level: levels.gzip });
     else if (c === 'zlib') out = deflateSync(out, { level: levels.zlib });
+    else if (c === 'zstd') out = zstdEncode(out, levels.zstd);
+    else if (c === 'blosc') out = bloscEncode(out, levels.blosc);
+    else if (c === 'lz4') out = lz4Encode(out, levels.lz4);
     else {
       const sum = new Uint8Array(out.length + 4);
       sum.set(out);
@@ -338,7 +328,7 @@ function encodeIndex(entries: readonly ([number, number] | null)[], sh: Sharding
     v.setBigUint64(16 * i, e === null ? empty : BigInt(e[0]), little);
     v.setBigUint64(16 * i + 8, e === null ? empty : BigInt(e[1]), little);
   });
-  return sh.indexCrc ? encodeChunk(body, ['crc32c'], { gzip: 0, zlib: 0 }) : body;
+  return sh.indexCrc ? encodeChunk(body, ['crc32c'], defaultSettings(3, 1)) : body;
 }
 
 /**
@@ -384,32 +374,10 @@ export function writeChunkFile(file: string, part: Uint8Array | { fill: Uint8Arr
   });
 }
 
-/** Compression levels chunks are rewritten with: the store's own, else the defaults. */
-export function levelsOf(meta: ZarrMeta): { gzip: number; zlib: number } {
-  return meta.levels ?? { gzip: GZIP_LEVEL, zlib: ZLIB_LEVEL };
-}
-
-/** The gzip / zlib levels a metadata document names (v3 codecs, inside a shard too; v2 compressor), else the defaults. */
-export function levelsFromDoc(doc: Record<string, unknown>, format: 2 | 3): { gzip: number; zlib: number } {
-  const out = { gzip: GZIP_LEVEL, zlib: ZLIB_LEVEL };
-  const take = (name: unknown, level: unknown): void => {
-    if ((name === 'gzip' || name === 'zlib') && typeof level === 'number' && Number.isInteger(level) && level >= 0 && level <= 9) out[name] = level;
-  };
-  if (format === 2) {
-    const c = own(doc, 'compressor');
-    take(own(c, 'id'), own(c, 'level'));
-    return out;
-  }
-  const walk = (list: unknown): void => {
-    if (!Array.isArray(list)) return;
-    for (const c of list) {
-      const conf = own(c, 'configuration');
-      take(own(c, 'name'), own(conf, 'level'));
-      walk(own(conf, 'codecs'));
-    }
-  };
-  walk(own(doc, 'codecs'));
-  return out;
+/** Settings chunks are rewritten with: the store's own, else the defaults. */
+export function levelsOf(meta: ZarrMeta): CodecSettings {
+  const sh = meta.codecs.sharding;
+  return meta.levels ?? defaultSettings(meta.zarrFormat, (sh === null ? meta.codecs : sh.codecs).stored.itemsize);
 }
 
 /** Chunks are stored raw (mapped and written in place): no bytes -> bytes codec. */
@@ -419,8 +387,7 @@ export function isRaw(codecs: ChunkCodecs): boolean {
 
 /** Bytes of a chunk in its stored layout: `n` from `data.offset`. */
 function chunkBytesOf(data: ChunkData, n: number): Uint8Array {
-  const w = data.storage.bytes(data.offset, n);
-  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  return readBytes(data.storage, data.offset, n);
 }
 
 /**

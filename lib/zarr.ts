@@ -16,6 +16,8 @@ import { describe, fsError, MemmapError, MemmapRangeError, MemmapTypeError } fro
 import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
 import { mapArray, pageSize } from './memmap';
+import { editBytes } from './storage-mapped';
+import { type Advice, adviceCode } from './modes';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
@@ -23,10 +25,12 @@ import { abortError, type AsyncOptions, isAborted, type Reduction, splitArgs } f
 import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
+import { coalesce, ReadAhead } from './zarr-prefetch';
 import { permutedStrides } from './zarr-codec-transpose';
 import { withFileLock } from './zarr-lock';
 import { type ChunkBlock, place, reduceChunked, type ZarrSource } from './zarr-reduce';
-import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, levelsFromDoc, storedElement, writeDirty } from './zarr-write';
+import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, storedElement, writeDirty } from './zarr-write';
+import { settingsFromDoc } from './zarr-compressor';
 import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
 
 export interface OpenZarrOptions {
@@ -148,7 +152,7 @@ export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, op
   const node = readNode(dir);
   if (node.kind !== 'array') throw new MemmapError('ERR_NOT_ZARR_ARRAY', `${dir} is a Zarr group, not an array: open a member with { path }, list them with listZarr()`, { path: dir });
   const meta = node.format === 3 ? v3Meta(node.doc, node.where) : v2Meta(node.doc, node.attributes, node.where);
-  if (mode === 'r+') meta.levels = levelsFromDoc(node.doc, node.format);
+  if (mode === 'r+') meta.levels = settingsFromDoc(node.doc, node.format, (meta.codecs.sharding?.codecs ?? meta.codecs).stored.itemsize);
   return new ZarrArray<N>(kInternal, dir, meta, mode);
 }
 
@@ -385,9 +389,11 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const ndim = this.#meta.shape.length;
     const itemsize = this.itemsize;
     const pick = new Array<number>(ndim).fill(0);
+    const ahead = new ReadAhead((c) => store.locate(c), runs, itemsize, pageSize, this.shards !== null);
     for (;;) {
       const coords: number[] = [];
       for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
+      ahead.next();
       const data: ChunkData | null = store.chunk(coords);
       const bshape: number[] = [];
       const bstrides: number[] = [];
@@ -495,6 +501,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const itemsize = this.itemsize;
     const out = new Uint8Array(count * itemsize);
     const type = ELEM_CODES[this.#dt.name];
+    this.#prefetchPoints(store, groups.values(), at);
     for (const { chunk, points } of groups.values()) {
       const data = store.chunk(chunk);
       const m = points.length;
@@ -550,6 +557,35 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       else g.points.push(k);
     }
     return { count, at, groups };
+  }
+
+  /**
+   * Starts reading what gather() will touch: the page of each point of a chunk read in place, the stored bytes of
+   * an encoded one (decoded whole), one willneed call per file.
+   */
+  #prefetchPoints(store: ChunkStore, groups: Iterable<{ chunk: number[]; points: number[] }>, at: readonly Float64Array[]): void {
+    const batch = new Map<Storage, number[]>();
+    const flush = (): void => {
+      for (const [storage, ranges] of batch) storage.willneed?.(coalesce(ranges, pageSize));
+      batch.clear();
+    };
+    for (const { chunk, points } of groups) {
+      const s = store.locate(chunk);
+      if (s === null || s.storage.willneed === undefined) continue;
+      // Requested before more files are mapped: the mapping cache (64) may close the ones batched first.
+      if (batch.size >= 32 && !batch.has(s.storage)) flush();
+      let list = batch.get(s.storage);
+      if (list === undefined) batch.set(s.storage, (list = []));
+      if (s.strides === null) list.push(s.start, s.length);
+      else {
+        for (const p of points) {
+          let e = 0;
+          for (let d = 0; d < at.length; d++) e += (at[d][p] - chunk[d] * this.chunks[d]) * s.strides[d];
+          list.push(s.start + e * this.itemsize, this.itemsize);
+        }
+      }
+    }
+    flush();
   }
 
   /** `a[...index]` as an in-memory MemmapArray (shape of the selection). @throws as read(). */
@@ -894,6 +930,17 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     return { grid, chunks, storedBytes: total, residentBytes: resident, fraction: total === 0 ? 1 : resident / total };
   }
 
+  /**
+   * Tells the kernel how the chunk files will be read (madvise of each chunk or shard mapping). 'random' by default:
+   * the kernel's read-ahead would pull in chunks a read does not touch, so each read prefetches exactly the bytes
+   * it touches instead. 'normal', 'sequential' and 'random' also hold for files mapped later; 'willneed' and
+   * 'dontneed' act on the files mapped now.
+   * @throws ERR_INVALID_ADVICE for an unknown advice; ERR_CLOSED.
+   */
+  advise(advice: Advice): void {
+    this.#live().advise(adviceCode(advice));
+  }
+
   /** Chunk and shard files mapped now (at most 64: the least recently used is closed). @throws ERR_CLOSED. */
   get openMappings(): number {
     return this.#live().openMappings;
@@ -926,8 +973,6 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       const coords: number[] = [];
       for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
       const data = this.#chunkForWrite(store, coords);
-      const w = data.storage.bytes(data.offset, chunkBytes);
-      const dst = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
       const block: BlockRun[] = [];
       let k = 0;
       for (let d = 0; d < ndim; d++) {
@@ -935,7 +980,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         block.push({ n: r.n, dst0: r.inner * data.strides[d], dstStep: r.step * data.strides[d], src0: kept[d] ? r.at * outStrides[k] : 0, srcStep: kept[d] ? outStrides[k] : 0 });
         if (kept[d]) k++;
       }
-      scatter(dst, src.bytes, block, itemsize, data.dtype.isNative ? 0 : data.dtype.kind === 'c' ? itemsize / 2 : itemsize);
+      // In place through the chunk's mapping (a copy stored back where the runtime refuses a view of it).
+      editBytes(data.storage, data.offset, chunkBytes, (dst) => scatter(dst, src.bytes, block, itemsize, data.dtype.isNative ? 0 : data.dtype.kind === 'c' ? itemsize / 2 : itemsize));
       // Bounded memory however large the write: changed compressed chunks are written out as they pile up.
       if (store.dirtyBytes > MAX_DECODED_BYTES) writeDirty(store, this.#meta, store.takeDirty());
       let d = ndim - 1;

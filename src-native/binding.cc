@@ -74,6 +74,29 @@ Napi::Error MakeError(Napi::Env env, Napi::Value code, const std::string& messag
   ThrowCode(env, "ERR_INVALID_ARG_VALUE", message);
 }
 
+// An external ArrayBuffer over memory we own, or the runtime's refusal:
+// napi_no_external_buffers_allowed where V8's memory cage forbids them
+// (Electron) and always in a build that defines
+// NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED, which has no such constructor.
+// Callers handle both alike, so that build tests the refusal path.
+napi_status NewExternalArrayBuffer(napi_env env, void* data, size_t length, napi_finalize finalize, void* hint,
+                                   napi_value* result) {
+#ifdef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+  (void)env, (void)data, (void)length, (void)finalize, (void)hint, (void)result;
+  return napi_no_external_buffers_allowed;
+#else
+  napi_status status = napi_create_external_arraybuffer(env, data, length, finalize, hint, result);
+  if (status != napi_ok) {
+    // A refusal sets no exception today; never leave one pending behind a status.
+    bool pending = false;
+    napi_value ignored;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+      napi_get_and_clear_last_exception(env, &ignored);
+  }
+  return status;
+#endif
+}
+
 std::string ToPath(const Napi::Value& v);
 
 // Reads a non-negative integer (Number up to 2^53 - 1 or BigInt) as uint64.
@@ -528,16 +551,12 @@ class ResultBytes {
     constexpr size_t kCopyBelow = 64 * 1024;
     if (size_ >= kCopyBelow) {
       napi_value value = nullptr;
-      napi_status status = napi_create_external_arraybuffer(
+      napi_status status = NewExternalArrayBuffer(
           env, data_, size_, [](napi_env, void* data, void*) { std::free(data); }, nullptr, &value);
       if (status == napi_ok) {
         data_ = nullptr;
         return Napi::ArrayBuffer(env, value);
       }
-      bool pending = false;
-      napi_value ignored;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
-        napi_get_and_clear_last_exception(env, &ignored);
     }
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, size_);
     if (size_ > 0) std::memcpy(ab.Data(), data_, size_);
@@ -775,8 +794,11 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                        {
                            InstanceMethod<&Mapping::Buffer>("buffer"),
                            InstanceMethod<&Mapping::ReadAt>("readAt"),
+                           InstanceMethod<&Mapping::Load>("load"),
+                           InstanceMethod<&Mapping::Store>("store"),
                            InstanceMethod<&Mapping::Flush>("flush"),
                            InstanceMethod<&Mapping::Advise>("advise"),
+                           InstanceMethod<&Mapping::Willneed>("willneed"),
                            InstanceMethod<&Mapping::Residency>("residency"),
                            InstanceMethod<&Mapping::Close>("close"),
                            InstanceMethod<&Mapping::Share>("share"),
@@ -848,8 +870,6 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     if (length == 0) return Napi::ArrayBuffer::New(env, 0);
     if (static_cast<double>(length) > GetEnvData(env)->max_buffer)
       ThrowCode(env, "ERR_TOO_LARGE", "window exceeds the largest ArrayBuffer this runtime supports");
-    // JavaScript may write private pages through it from now on: readAt() stops.
-    memmap::expose(shared);
 
     // The backing store holds this handle and the address range until Node
     // frees it (after close() detached it, or when a transferred copy dies).
@@ -862,11 +882,16 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     }
     napi_value value;
     napi_status status =
-        napi_create_external_arraybuffer(env, r.data + start, static_cast<size_t>(length), FinalizeBuffer, ref, &value);
+        NewExternalArrayBuffer(env, r.data + start, static_cast<size_t>(length), FinalizeBuffer, ref, &value);
     if (status != napi_ok) {
       FinalizeBuffer(env, nullptr, ref);
+      // lib/ words the refusal (what to use instead) and stops asking.
+      if (status == napi_no_external_buffers_allowed)
+        ThrowCode(env, "ERR_NO_EXTERNAL_BUFFERS", "this runtime refuses ArrayBuffers over memory it did not allocate");
       ThrowCode(env, "ERR_TOO_LARGE", "the runtime refused an external ArrayBuffer of this size");
     }
+    // JavaScript may write private pages through it from now on: readAt() stops.
+    memmap::expose(shared);
     Napi::ArrayBuffer ab(env, value);
     napi_create_reference(env, value, 0, &ref->weak);
     data->live.insert(ref);
@@ -915,6 +940,46 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     return Napi::Boolean::New(env, true);
   }
 
+  // load(start, length, dst) / store(start, length, src): `length` bytes at
+  // `start` copied out of / into the mapping, through a Uint8Array the caller
+  // owns: element access where the runtime refuses buffers over the mapping
+  // (Electron). No user code runs (no coercion); the copy is SIGBUS-guarded.
+  Napi::Value Load(const Napi::CallbackInfo& info) { return Transfer(info, false); }
+  Napi::Value Store(const Napi::CallbackInfo& info) { return Transfer(info, true); }
+
+  Napi::Value Transfer(const Napi::CallbackInfo& info, bool into_mapping) {
+    Napi::Env env = info.Env();
+    uint64_t start = ToU64(info[0], "start");
+    uint64_t length = ToU64(info[1], "length");
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      ThrowArg(env, into_mapping ? "store(start, length, src: Uint8Array)" : "load(start, length, dst: Uint8Array)");
+    TypedBytes bytes = ToTypedBytes(info[2], into_mapping ? "src" : "dst");
+    if (length > bytes.length) ThrowArg(env, into_mapping ? "store: src is too short" : "load: dst is too short");
+    Pin pin(Live(env));
+    const Region& r = pin.region();
+    if (start > r.length || length > r.length - start) ThrowArg(env, "range out of the mapping");
+    if (length == 0) return env.Undefined();
+    if (into_mapping) {
+      if (r.mode == memmap::Mode::kReadOnly) ThrowCode(env, "ERR_READ_ONLY", "the mapping is read-only (mode 'r')");
+      memmap::expose(pin.shared());  // memory may now differ from the file ('c'): readAt() stops
+    }
+    struct Copy {
+      uint8_t* dst;
+      const uint8_t* src;
+      size_t n;
+    } copy{into_mapping ? r.data + start : bytes.data, into_mapping ? bytes.data : r.data + start,
+           static_cast<size_t>(length)};
+    // memmove: `bytes` may be a window of this very mapping where buffers are allowed.
+    int rc = memmap::guarded(
+        [](void* ctx) {
+          auto* c = static_cast<Copy*>(ctx);
+          std::memmove(c->dst, c->src, c->n);
+        },
+        &copy);
+    if (rc != 0) ThrowKernel(env, rc);
+    return env.Undefined();
+  }
+
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     bool has_start = info.Length() > 0, has_length = info.Length() > 1;
@@ -935,6 +1000,34 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     Pin pin(Live(env));
     int rc = memmap::advise_region(const_cast<Region&>(pin.region()), static_cast<memmap::Advice>(advice));
     if (rc != 0) ThrowErrno(env, rc);
+    return env.Undefined();
+  }
+
+  // willneed(ranges: Float64Array [start, length, ...]): starts reading exactly
+  // these byte ranges into the page cache (MADV_WILLNEED / PrefetchVirtualMemory),
+  // whatever the mapping's advice; ranges past the end are clipped. Chunked
+  // readers (Zarr) give MADV_RANDOM to the mapping and this the chunks a read touches.
+  Napi::Value Willneed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      ThrowArg(env, "willneed(ranges: Float64Array)");
+    Napi::Float64Array f = info[0].As<Napi::Float64Array>();
+    if (f.ElementLength() % 2 != 0) ThrowArg(env, "willneed: ranges come in [start, length] pairs");
+    // Read before the pin: plain numbers from our own JS, but checked all the same.
+    std::vector<uint64_t> ranges(f.ElementLength());
+    for (size_t i = 0; i < ranges.size(); i++) {
+      double v = f[i];
+      if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<uint64_t>(v)))
+        ThrowArg(env, "willneed: ranges must be non-negative integers");
+      ranges[i] = static_cast<uint64_t>(v);
+    }
+    Pin pin(Live(env));
+    const Region& r = pin.region();
+    for (size_t i = 0; i < ranges.size(); i += 2) {
+      uint64_t start = ranges[i], length = ranges[i + 1];
+      if (start >= r.length || length == 0) continue;
+      memmap::prefetch(r, r.data + start, std::min(length, r.length - start));
+    }
     return env.Undefined();
   }
 

@@ -122,6 +122,12 @@ const w = memmap(process.argv[3], { dtype: 'int64', mode: 'w+', shape: 4 });
 w.data.set([1n, -2n, 3n, 2n ** 62n]);
 w.flush();
 w.close();
+// The wasm codecs come from the numcodecs dependency as installed beside memmap.
+const zdir = path.join(path.dirname(process.argv[3]), 'z.zarr');
+const z = m.createZarr(zdir, { shape: [64], dtype: 'int16', chunks: [16], compressor: 'zstd' });
+z.write(null, new Int16Array(64).map((_, i) => i * 3));
+z.close();
+assert.equal(m.openZarr(zdir).get(63), 189);
 const pkgDir = path.dirname(require.resolve('memmap/package.json'));
 console.log(JSON.stringify({
   binary: require('node-gyp-build').path(pkgDir),

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { createZarr, openZarr, pageSize, memmap, MemmapError, MemmapTypeError, MemmapRangeError } = require('..');
-const { useTmpDir } = require('./helpers/tmp');
+const { useTmpDir, snapshot } = require('./helpers/tmp');
 const { throwsCode } = require('./helpers/assert');
 const { runPython } = require('./helpers/python');
 const Z = require('./helpers/zarr');
@@ -64,20 +64,6 @@ function sameArray(got, want, what) {
   }
 }
 
-/** Files under dir with sizes and contents, to prove nothing changed. */
-function snapshot(dir) {
-  if (!fs.existsSync(dir)) return null;
-  const out = {};
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = fs.readFileSync(p).toString('base64');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** What zarr-python 2.13 reads from a v2 store: z[...] as little-endian C-order bytes. */
 function zarrPythonRead(dir, dtype) {
@@ -500,8 +486,8 @@ describe('createZarr() and write(): bad input', function () {
     [{ shape: [4, 4], dtype: 'f4', chunks: [0, 2] }, 'ERR_INVALID_SHAPE', MemmapRangeError],
     [{ shape: [4, 4], dtype: 'f4', chunks: [2, 2], shards: [3, 2] }, 'ERR_INVALID_SHAPE', MemmapRangeError],
     [{ shape: [4, 4], dtype: 'float31' }, 'ERR_INVALID_DTYPE', MemmapTypeError],
-    [{ shape: [4, 4], dtype: 'f4', compressor: 'zstd' }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
-    [{ shape: [4, 4], dtype: 'f4', compressor: { id: 'blosc' }, zarrFormat: 2 }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
+    [{ shape: [4, 4], dtype: 'f4', compressor: 'lz4' }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
+    [{ shape: [4, 4], dtype: 'f4', compressor: { id: 'bz2' }, zarrFormat: 2 }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
     [{ shape: [4, 4], dtype: 'f4', compressor: 'zlib' }, 'ERR_UNSUPPORTED_CODEC', MemmapError],
     [{ shape: [4, 4], dtype: 'f4', zarrFormat: 2, shards: [2, 2] }, 'ERR_ZARR_UNSUPPORTED', MemmapError],
     [{ shape: [4, 4], dtype: 'i1', fillValue: 300 }, 'ERR_INVALID_VALUE', MemmapTypeError],
@@ -618,7 +604,7 @@ np.save(sys.argv[1], a)`,
     r = cli('convert', zdir, back);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /EEXIST/);
-    r = cli('convert', raw, tmp.file('x.zarr'), '--dtype', 'int16', '--compressor', 'zstd');
+    r = cli('convert', raw, tmp.file('x.zarr'), '--dtype', 'int16', '--compressor', 'bz2');
     assert.equal(r.status, 1);
     assert.match(r.stderr, /ERR_UNSUPPORTED_CODEC/);
     assert.equal(fs.existsSync(tmp.file('x.zarr')), false);

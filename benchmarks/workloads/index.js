@@ -22,11 +22,14 @@
 // are one table, compute.js, with more fields; their branches in numpy_reader.py
 // are in COMPUTE there.
 const NAMES = ['open', 'scan', 'row', 'col', 'rows', 'strided', 'random'];
+// Issue 13's chunked layouts: what a Zarr user reads besides scan, row and col (memmap and zarrita readers only).
+const ZARR_NAMES = ['block'];
 const { COMPUTE } = require('./compute');
 const COMPUTE_NAMES = Object.keys(COMPUTE);
 
 const WORKLOADS = {
   ...Object.fromEntries(NAMES.map((name) => [name, { name, family: 'pages', ...require(`./${name}`) }])),
+  ...Object.fromEntries(ZARR_NAMES.map((name) => [name, { name, family: 'pages', ...require(`./${name}`) }])),
   ...Object.fromEntries(COMPUTE_NAMES.map((name) => [name, { name, family: 'compute', ...COMPUTE[name] }])),
 };
 
@@ -36,4 +39,4 @@ function workload(name) {
   return w;
 }
 
-module.exports = { NAMES, COMPUTE_NAMES, WORKLOADS, workload };
+module.exports = { NAMES, ZARR_NAMES, COMPUTE_NAMES, WORKLOADS, workload };

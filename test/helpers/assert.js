@@ -32,6 +32,16 @@ function errorCode(fn) {
   }
 }
 
+/** errorCode() that also checks the class: the code of the MemmapError fn() throws, 'no error', or what else it threw. */
+function memmapCode(fn) {
+  try {
+    const v = fn();
+    return `no error (returned ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)})`;
+  } catch (err) {
+    return err instanceof MemmapError ? err.code : `not a MemmapError: ${err && err.name}: ${err && err.message}`;
+  }
+}
+
 /** Writes a file of `n` bytes where byte k is (k * 7 + 3) & 0xff; returns the bytes. */
 function patternFile(file, n) {
   const buf = Buffer.alloc(n);
@@ -40,4 +50,4 @@ function patternFile(file, n) {
   return buf;
 }
 
-module.exports = { isMemmapError, throwsCode, patternFile, errorCode };
+module.exports = { isMemmapError, throwsCode, patternFile, errorCode, memmapCode };

@@ -43,4 +43,19 @@ function fingerprint(file) {
   return `${st.size}:${h.digest('hex')}:${st.mtimeMs}`;
 }
 
-module.exports = { useTmpDir, fingerprint };
+/** Every file under dir (relative path -> contents, base64), null when dir does not exist: to prove nothing changed. */
+function snapshot(dir) {
+  if (!fs.existsSync(dir)) return null;
+  const out = {};
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p).toString('base64');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+module.exports = { useTmpDir, fingerprint, snapshot };

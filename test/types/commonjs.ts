@@ -126,8 +126,18 @@ expectType<Equal<typeof zf, ZarrArray<'float32'>>>(true);
 expectType<Equal<ReturnType<typeof zf.read>, Float32Array>>(true);
 zf.write([0, 2], null, new Float32Array(8));
 zf.set(0, 0, 1.5);
+// advise() takes the mapped array's Advice values.
+zf.advise('random');
+// @ts-expect-error not an advice
+zf.advise('fast');
 // @ts-expect-error createZarr needs a dtype
 createZarr('b.zarr', { shape: [2] });
+// The compressor: a name, v3 codec JSON or v2 compressor JSON.
+createZarr('c.zarr', { shape: [2], dtype: 'u1', compressor: 'zstd' });
+createZarr('c.zarr', { shape: [2], dtype: 'u1', compressor: { name: 'blosc', configuration: { cname: 'lz4', shuffle: 'bitshuffle' } } });
+createZarr('c.zarr', { shape: [2], dtype: 'u1', zarrFormat: 2, compressor: { id: 'lz4', acceleration: 2 } });
+// @ts-expect-error not a compressor name
+createZarr('c.zarr', { shape: [2], dtype: 'u1', compressor: 'brotli' });
 // A ZarrArray has the mapped array's API: views, iteration, the async twins typed as the sync calls.
 const zv = zf.view([0, 2]);
 expectType<Equal<typeof zv, ZarrArray<'float32'>>>(true);
