@@ -236,7 +236,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly #dt: DType;
   readonly #fill: HeapStorage;
   readonly #storedCodec: Codec;
-  readonly #arrays = new Set<MemmapArray>();
+  /** Arrays chunk() returned, with the file each maps (null: in memory). */
+  readonly #arrays = new Map<MemmapArray, string | null>();
 
   /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
   constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r') {
@@ -523,8 +524,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       a = memoryArray(this.#dt, shape, bytes);
     }
     // Arrays the caller closed are dropped now and then, so the set holds only live ones.
-    if (this.#arrays.size >= 64) for (const x of this.#arrays) if (x.closed) this.#arrays.delete(x);
-    this.#arrays.add(a);
+    if (this.#arrays.size >= 64) for (const x of this.#arrays.keys()) if (x.closed) this.#arrays.delete(x);
+    this.#arrays.set(a, data !== null && data.file !== null && order !== null ? data.file : null);
     return a as MemmapArray<N>;
   }
 
@@ -793,7 +794,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   flush(): void {
     const store = this.#live();
     if (this.readonly) return;
-    writeDirty(store, this.#meta, store.takeDirty());
+    writeDirty(store, this.#meta, store.takeDirty(), (file) => this.#mapped(file));
     store.flushMappings();
   }
 
@@ -802,13 +803,20 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const store = this.#store;
     if (store === null) return;
     try {
+      // chunk() arrays first: Windows cannot replace a shard they map.
+      for (const a of this.#arrays.keys()) a.close();
+      this.#arrays.clear();
       if (!this.readonly) writeDirty(store, this.#meta, store.takeDirty());
     } finally {
       this.#store = null;
       store.close();
-      for (const a of this.#arrays) a.close();
-      this.#arrays.clear();
     }
+  }
+
+  /** Whether an open array chunk() returned maps `file`. */
+  #mapped(file: string): boolean {
+    for (const [a, f] of this.#arrays) if (f === file && !a.closed) return true;
+    return false;
   }
 
   [Symbol.dispose](): void {
