@@ -789,7 +789,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
 
   /**
    * Writes changed compressed chunks (re-encoded whole; a shard is rebuilt and renamed over the old one) and msyncs
-   * the chunks written in place. No-op for mode 'r'. @throws ERR_CLOSED, OS codes.
+   * the chunks written in place. No-op for mode 'r'. @throws ERR_CLOSED, ERR_BUSY (Windows: a file to replace is
+   * still mapped, by a chunk() array or another reader; its changes are kept), OS codes.
    */
   flush(): void {
     const store = this.#live();
