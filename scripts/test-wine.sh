@@ -46,6 +46,8 @@ out=$(mktemp -d)
 cleanup() {
   wineserver -k >/dev/null 2>&1 || true
   rm -rf "$out"
+  section "wine: stage took $(($(now) - WINE_START)) s"
+  printf '  %s\n' "${timings[@]}"
 }
 trap cleanup EXIT
 
@@ -157,6 +159,3 @@ if [ "${MEMMAP_WINE_PACK:-1}" != 0 ]; then
   ' "$pack/app/data.f64"
   took "npm pack check" "$t"
 fi
-
-section "wine: stage took $(($(now) - WINE_START)) s"
-printf '  %s\n' "${timings[@]}"

@@ -16,7 +16,7 @@ const { writeV3, withCrc } = require('./helpers/zarr');
 const { skipOnWindows, wine } = require('./helpers/platform');
 
 const BYTES = { name: 'bytes', configuration: { endian: 'little' } };
-const TIMEOUT = 60000;
+const TIMEOUT = wine ? 180000 : 60000; // a hang detector; wine is slow to map files
 
 /** Runs one fixture case in a child; asserts it exited cleanly (no signal, no hang) and returns its JSON. */
 function hostile(tmp, which, execArgv = [], args = []) {
