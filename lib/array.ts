@@ -52,8 +52,11 @@ export interface ArraySpec {
 /** Internal: a format's remapping of its file, at the shape of the file now or at a new shape (remapFile()). */
 export interface Remapper {
   refresh(shape: readonly number[]): { storage: Storage; shape: number[] };
-  /** `keepSize`: refuse (ERR_SHARED) to make the file shorter. @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …). */
-  resize(shape: readonly number[], next: number[], keepSize: boolean): { storage: Storage; shape: number[] };
+  /**
+   * `keepSize`: refuse (ERR_SHARED) to make the file shorter. `release` (Windows, shrinking): unmap the old array now.
+   * @throws as sum() (ERR_INVALID_AXIS, ERR_INVALID_DTYPE, `out` errors, ERR_CLOSED, ERR_SIGBUS, …).
+   */
+  resize(shape: readonly number[], next: number[], keepSize: boolean, release?: () => void): { storage: Storage; shape: number[] };
 }
 
 const kInternal = Symbol('memmap.internal');
@@ -1034,7 +1037,33 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     if (this.mode === 'c') throw new MemmapError('ERR_READ_ONLY', `memmap of ${this.filename} is copy-on-write (mode 'c'): resize() would write the file`);
     // Everything the array needs is made before the file changes: after it, only assignments run.
     const prepared = this.#prepare(next);
-    return this.#swap(prepared, this.#remapper().resize(this.shape, next, this.#shared).storage);
+    const remapper = this.#remapper();
+    const old = this.#storage as Storage;
+    let released = false;
+    // Windows: the file is cut only once the old mapping is gone (its views detach as by close()).
+    const release = (): void => {
+      released = true;
+      this.#windows.drop();
+      old.close();
+    };
+    let storage: Storage;
+    try {
+      storage = remapper.resize(this.shape, next, this.#shared, release).storage;
+    } catch (err) {
+      if (released) this.#remapOrClose(remapper);
+      throw err;
+    }
+    return this.#swap(prepared, storage);
+  }
+
+  /** After a failed Windows shrink unmapped the array: map the file (unchanged, or cut) again at the shape it now holds. */
+  #remapOrClose(remapper: Remapper): void {
+    try {
+      const again = remapper.refresh(this.shape);
+      this.#swap(this.#prepare(again.shape), again.storage);
+    } catch {
+      this.close();
+    }
   }
 
   #remapper(): Remapper {

@@ -12,6 +12,7 @@ const kBrand = Symbol.for('memmap.error');
 export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_ALL_NAN',
+  'ERR_BUSY',
   'ERR_BYTE_ORDER',
   'ERR_CALLBACK',
   'ERR_CHECKSUM',

@@ -91,7 +91,7 @@ export function mapArray<N extends DTypeName>(spec: MapSpec, header?: (shape: re
   const { storage, shape } = mapFile(spec);
   const remap: Remapper = {
     refresh: (current) => remapFile(spec, current, { refresh: true }),
-    resize: (current, next, keepSize) => remapFile(spec, current, { shape: next, header: header?.(next), keepSize }),
+    resize: (current, next, keepSize, release) => remapFile(spec, current, { shape: next, header: header?.(next), keepSize, release }),
   };
   return createArray<N>({ ...spec, remap }, shape, storage);
 }

@@ -235,13 +235,15 @@ export function growthAxis(ndim: number, order: Order): number {
 }
 
 /** What remapFile() does: follow the file as it is now, or resize it to `shape` (writing a format's `header` at byte 0). */
-export type Remap = { refresh: true } | { shape: number[]; header?: Buffer; keepSize?: boolean };
+export type Remap = { refresh: true } | { shape: number[]; header?: Buffer; keepSize?: boolean; release?: () => void };
 
 /**
  * Maps the file of `spec` (an array of shape `shape`) again, by its path. Refresh: the growth axis becomes the whole
  * rows the file now holds past the offset (a partial trailing row is ignored; fewer rows if it shrank), the file
  * untouched. Resize (modes 'r+'/'w+'): the file is set to end where the array of `how.shape` ends and `how.header`, if
  * any, is written at byte 0 (`keepSize`: never make the file shorter, ERR_SHARED). Every error path leaves the file's size, bytes and times as they were.
+ * Windows cuts no file that is mapped (error 1224): there a shrink calls `release` (the caller unmaps the old array),
+ * cuts, then maps.
  */
 export function remapFile(spec: MapSpec, shape: readonly number[], how: Remap): { storage: MappedStorage; shape: number[] } {
   const { filename, mode, offset, dtype } = spec;
@@ -275,9 +277,13 @@ export function remapFile(spec: MapSpec, shape: readonly number[], how: Remap): 
         grew = true;
         native.resizeFile(fd, needed, path);
       }
-      mapping = new native.Mapping(fd, MODE_CODES[mode], offset, needed - offset, spec.populate ? MAP_FLAGS.populate : 0, spec.osPath ?? filename);
+      const map = (): NativeMapping => new native.Mapping(fd, MODE_CODES[mode], offset, needed - offset, spec.populate ? MAP_FLAGS.populate : 0, spec.osPath ?? filename);
+      const unmapFirst = needed < fileSize && process.platform === 'win32';
+      if (!unmapFirst) mapping = map();
       if (how.header !== undefined) writeExactly(fd, how.header, path);
+      if (unmapFirst) how.release?.();
       if (needed < fileSize) native.resizeFile(fd, needed, path); // cut only once all else worked: cut bytes cannot come back
+      mapping ??= map();
       return { storage: new MappedStorage(mapping), shape: target };
     }
     const length = sizeOf(target) * dtype.itemsize;

@@ -133,7 +133,22 @@ function writeFileAtomic(file: string, write: (fd: number) => void): void {
   } catch (err) {
     if (fd >= 0) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
+    if (inUseOnWindows(err, file)) {
+      throw new MemmapError('ERR_BUSY', `${file} is in use (mapped or open by another reader): Windows cannot replace it until that reader closes it`, { path: file, syscall: 'rename', cause: err });
+    }
     throw err instanceof MemmapError ? err : fsError(err, file);
+  }
+}
+
+/** Windows refuses to rename over a file some process maps or holds open without FILE_SHARE_DELETE. */
+function inUseOnWindows(err: unknown, file: string): boolean {
+  if (process.platform !== 'win32') return false;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code !== 'EPERM' && code !== 'EACCES' && code !== 'EBUSY') return false;
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
 
@@ -255,7 +270,14 @@ function prepareDir(dir: string, overwrite: boolean): void {
     if (!entries.some((e) => META_FILES.includes(e))) {
       throw new MemmapError('ERR_NOT_ZARR_ARRAY', `createZarr(): ${dir} holds files but no Zarr metadata: not overwritten`, { path: dir });
     }
-    for (const e of entries) fs.rmSync(nodePath.join(dir, e), { recursive: true, force: true });
+    for (const e of entries) {
+      const f = nodePath.join(dir, e);
+      try {
+        fs.rmSync(f, { recursive: true, force: true });
+      } catch (err) {
+        throw fsError(err, f); // Windows: EPERM while an open array maps a chunk of it
+      }
+    }
   }
   try {
     fs.mkdirSync(dir, { recursive: true });
@@ -391,10 +413,21 @@ function chunkBytesOf(data: ChunkData, n: number): Uint8Array {
 }
 
 /**
+ * Before `file` is replaced: its cached mapping is closed (Windows cannot rename over a mapped file; elsewhere a
+ * reader of the old file keeps it), and on Windows a caller's array still over it is ERR_BUSY, before anything is written.
+ */
+function release(store: ChunkStore, file: string, inUse: (file: string) => boolean): void {
+  if (process.platform === 'win32' && inUse(file)) {
+    throw new MemmapError('ERR_BUSY', `${file} is mapped by an array chunk() returned: Windows cannot replace it until that array is closed`, { path: file });
+  }
+  store.forget(file);
+}
+
+/**
  * Writes changed in-memory chunks: a whole chunk file each when unsharded; when sharded, each touched shard is
  * rebuilt (its other inner chunks copied as stored) and replaced in one rename, data and index together.
  */
-export function writeDirty(store: ChunkStore, meta: ZarrMeta, dirty: readonly DirtyChunk[]): void {
+export function writeDirty(store: ChunkStore, meta: ZarrMeta, dirty: readonly DirtyChunk[], inUse: (file: string) => boolean = () => false): void {
   const levels = levelsOf(meta);
   const sh = meta.codecs.sharding;
   const n = sizeOf(store.chunkShape) * (sh === null ? meta.codecs.stored : sh.codecs.stored).itemsize;
@@ -402,8 +435,9 @@ export function writeDirty(store: ChunkStore, meta: ZarrMeta, dirty: readonly Di
   try {
     if (sh === null) {
       for (const d of dirty) {
-        writeChunkFile(d.file, encodeChunk(chunkBytesOf(d.data, n), meta.codecs.after, levels));
-        store.forget(d.file);
+        const bytes = encodeChunk(chunkBytesOf(d.data, n), meta.codecs.after, levels);
+        release(store, d.file, inUse);
+        writeChunkFile(d.file, bytes);
         done.add(d);
       }
       return;
@@ -427,6 +461,7 @@ export function writeDirty(store: ChunkStore, meta: ZarrMeta, dirty: readonly Di
           parts.push(old === null || off < 0 ? null : old.bytes(off, old.index[2 * i + 1]).slice());
         }
         for (const d of list) parts[d.inner] = encodeChunk(chunkBytesOf(d.data, n), sh.codecs.after, levels);
+        release(store, file, inUse);
         writeShard(file, parts, sh, isRaw(sh.codecs));
         store.forget(file);
       });

@@ -246,7 +246,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly #dt: DType;
   readonly #fill: HeapStorage;
   readonly #storedCodec: Codec;
-  readonly #arrays = new Set<MemmapArray>();
+  /** Arrays chunk() returned, with the file each maps (null: in memory). */
+  readonly #arrays = new Map<MemmapArray, string | null>();
 
   /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
   constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r', view?: { base: ZarrArray; store: ChunkStore; fill: HeapStorage; win: Axis[] }) {
@@ -623,8 +624,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     }
     // Arrays the caller closed are dropped now and then, so the set holds only live ones.
     const owner = this.#base ?? this;
-    if (owner.#arrays.size >= 64) for (const x of owner.#arrays) if (x.closed) owner.#arrays.delete(x);
-    owner.#arrays.add(a);
+    if (owner.#arrays.size >= 64) for (const x of owner.#arrays.keys()) if (x.closed) owner.#arrays.delete(x);
+    owner.#arrays.set(a, data !== null && data.file !== null && order !== null ? data.file : null);
     return a as MemmapArray<N>;
   }
 
@@ -1071,12 +1072,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
 
   /**
    * Writes changed compressed chunks (re-encoded whole; a shard is rebuilt and renamed over the old one) and msyncs
-   * the chunks written in place. No-op for mode 'r'. @throws ERR_CLOSED, OS codes.
+   * the chunks written in place. No-op for mode 'r'. @throws ERR_CLOSED, ERR_BUSY (Windows: a file to replace is
+   * still mapped, by a chunk() array or another reader; its changes are kept), OS codes.
    */
   flush(): void {
     const store = this.#live();
     if (this.readonly) return;
-    writeDirty(store, this.#meta, store.takeDirty());
+    writeDirty(store, this.#meta, store.takeDirty(), (file) => this.#mapped(file));
     store.flushMappings();
   }
 
@@ -1092,13 +1094,20 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       return;
     }
     try {
+      // chunk() arrays first: Windows cannot replace a shard they map.
+      for (const a of this.#arrays.keys()) a.close();
+      this.#arrays.clear();
       if (!this.readonly) writeDirty(store, this.#meta, store.takeDirty());
     } finally {
       this.#store = null;
       store.close();
-      for (const a of this.#arrays) a.close();
-      this.#arrays.clear();
     }
+  }
+
+  /** Whether an open array chunk() returned maps `file`. */
+  #mapped(file: string): boolean {
+    for (const [a, f] of (this.#base ?? this).#arrays) if (f === file && !a.closed) return true;
+    return false;
   }
 
   [Symbol.dispose](): void {

@@ -3,7 +3,7 @@
 # machine with Debian's mingw-w64 (the posix thread model: the win32 one has no
 # std::thread/std::mutex for node-addon-api), into prebuilds/win32-x64/, then
 # checks the DLL: it exports the Node-API module and imports only system DLLs.
-# npm run test:wine runs the test suite with it. Not part of CI (~1 min).
+# npm run test:wine (a CI stage) builds it when stale and runs the suite with it (~1 min of CPU).
 #
 #   MEMMAP_WERROR=1   warnings are errors, as for binding.gyp
 set -euo pipefail
