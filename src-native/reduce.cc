@@ -38,13 +38,7 @@ constexpr uint64_t kTaskWork = uint64_t{1} << 18;
 // operations in the same order per lane, so results do not depend on which runs.
 #if defined(__x86_64__)
 #define MEMMAP_AVX2 __attribute__((target("avx2")))
-bool has_avx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-}
+bool has_avx2() { return cpu_has_avx2(); }
 #else
 [[maybe_unused]] constexpr bool has_avx2() { return false; }
 #endif
