@@ -25,6 +25,11 @@
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
 #endif
+#if defined(__linux__) && !defined(MADV_POPULATE_READ)
+// Linux 5.14's value; the prebuilds' glibc 2.28 headers predate it. Older
+// kernels refuse it (EINVAL) and get read-ahead instead.
+#define MADV_POPULATE_READ 22
+#endif
 
 namespace memmap {
 
