@@ -72,7 +72,8 @@ zig_build() {
   mkdir -p "$obj"
   # Node-API symbols resolve against the node executable at load time.
   local ldflags=(-shared -s)
-  [[ "$target" == *macos* ]] && ldflags+=(-undefined dynamic_lookup)
+  # Mach-O: the install name would otherwise be this build's temp path.
+  [[ "$target" == *macos* ]] && ldflags+=(-undefined dynamic_lookup "-Wl,-install_name,@rpath/$file")
   printf '%s\n' "${posix_sources[@]}" |
     xargs -P "$JOBS" -I{} "$ZIG" c++ -target "$target" -c "${cxxflags[@]}" src-native/{}.cc -o "$obj/{}.o"
   local objs=()
