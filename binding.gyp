@@ -20,6 +20,14 @@
         "-Wextra",
         "<!@(node -p \"process.env.MEMMAP_WERROR === '1' ? '-Werror' : ''\")"
       ],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "GCC_ENABLE_CPP_RTTI": "NO",
+        "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0",
+        "OTHER_CFLAGS": ["-Wall", "-Wextra"]
+      },
       "conditions": [
         ["OS!='win'", { "sources": ["src-native/mapping_posix.cc"] }],
         ["OS=='win'", { "sources": ["src-native/mapping_win.cc"] }]

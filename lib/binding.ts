@@ -77,8 +77,10 @@ native.init(nativeError, maxBufferLength);
 // own 'newListener'/'removeListener' hooks run first (registered at
 // bootstrap), so ours see libuv's change and put memmap's handler back in
 // front, chaining signals sent with kill() to libuv's.
+// On macOS a lost page may arrive as SIGSEGV too, guarded the same way.
+const faultSignals = process.platform === 'darwin' ? ['SIGBUS', 'SIGSEGV'] : ['SIGBUS'];
 const regard = (event: string | symbol): void => {
-  if (event === 'SIGBUS') native.guardSigbus();
+  if (typeof event === 'string' && faultSignals.includes(event)) native.guardSigbus();
 };
 process.on('newListener', regard);
 process.on('removeListener', regard);

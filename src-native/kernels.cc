@@ -13,6 +13,9 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 namespace memmap {
 
@@ -417,8 +420,7 @@ struct BlockLoops {
 const BlockLoops& block_loops() {
   static const BlockLoops loops = [] {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return BlockLoops{block8_f32_avx2, block8_f64_avx2};
+    if (cpu_has_avx2()) return BlockLoops{block8_f32_avx2, block8_f64_avx2};
 #endif
     return BlockLoops{block8_f32, block8_f64};
   }();
@@ -1010,6 +1012,24 @@ int touch_view(const Region& region, const StridedView& view, unsigned itemsize,
       },
       &job);
   return rc == 0 && job.stop ? -ECANCELED : rc;
+}
+
+// cpuid rather than __builtin_cpu_supports: that one needs libgcc's
+// __cpu_model, which zig's runtime (the prebuilds) does not provide.
+bool cpu_has_avx2() {
+#if defined(__x86_64__)
+  static const bool yes = [] {
+    unsigned a, b, c, d;
+    if (__get_cpuid(1, &a, &b, &c, &d) == 0 || (c & bit_AVX) == 0 || (c & bit_OSXSAVE) == 0) return false;
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return false;  // the OS saves XMM and YMM state
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0 && (b & bit_AVX2) != 0;
+  }();
+  return yes;
+#else
+  return false;
+#endif
 }
 
 }  // namespace memmap

@@ -69,4 +69,7 @@ int gather(const Region& region, ElemType type, bool swap, const uint64_t* offse
 // of each, so it returns once they are in memory.
 int touch_view(const Region& region, const StridedView& view, unsigned itemsize, const CancelFlag* cancel = nullptr);
 
+// Whether this x86-64 CPU and OS run AVX2 code (false elsewhere; cached).
+bool cpu_has_avx2();
+
 }  // namespace memmap

@@ -82,6 +82,11 @@ struct Region {
   Mode mode = Mode::kReadOnly;
   // Last advice given (an Advice value); read with advice_of(). Scans use it.
   int advice = 0;
+#ifdef __APPLE__
+  // A descriptor of the file for F_FULLFSYNC in flush_region() (shared modes;
+  // -1 otherwise): msync alone leaves the writes in the drive's cache.
+  int sync_fd = -1;
+#endif
 };
 
 // The advice last given for the region (relaxed: any recent value will do).
@@ -107,17 +112,37 @@ int advise_region(Region& region, Advice advice);
 // Asks the kernel to start reading [from, from + length) of the region in the
 // background (MADV_WILLNEED), clipped to the region. Best effort: no errors.
 void prefetch(const Region& region, const uint8_t* from, uint64_t length);
+
+// prefetch()'s range: [from, from + length) clipped to the mapped region and
+// widened down to a page boundary. False if nothing of it is mapped.
+inline bool clip_prefetch(const Region& region, const uint8_t* from, uint64_t length, void** addr_out,
+                          uint64_t* length_out) {
+  if (region.base == nullptr) return false;
+  const uint8_t* begin = static_cast<const uint8_t*>(region.base);
+  const uint8_t* end = begin + region.map_length;
+  if (from < begin) from = begin;
+  if (from >= end) return false;
+  if (length > static_cast<uint64_t>(end - from)) length = static_cast<uint64_t>(end - from);
+  const uintptr_t ps = static_cast<uintptr_t>(page_size());
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(from);
+  const uintptr_t aligned = addr - (addr % ps);
+  *addr_out = reinterpret_cast<void*>(aligned);
+  *length_out = length + (addr - aligned);
+  return true;
+}
 // Fills `out` (one byte per page, 1 = resident) for the pages covering
 // [data, data + length); `out` must hold residency_pages(region) bytes.
 uint64_t residency_pages(const Region& region);
 int residency(const Region& region, uint8_t* out);
 
 // Returned by guarded() when the call touched a mapped page the kernel could
-// not provide (SIGBUS: the file shrank under the mapping, or an I/O error).
+// not provide (SIGBUS: the file shrank under the mapping, or an I/O error;
+// macOS raises SIGBUS or SIGSEGV for it, Windows EXCEPTION_IN_PAGE_ERROR).
 constexpr int kBusError = -EFAULT;
 
-// Runs fn(ctx) so that a SIGBUS raised on this thread while it runs returns
-// kBusError instead of killing the process; 0 otherwise. fn must not own
+// Runs fn(ctx) so that a SIGBUS (on macOS also a SIGSEGV) raised on this
+// thread while it runs returns kBusError instead of killing the process; 0
+// otherwise. fn must not own
 // resources (no destructors, no locks): a fault abandons it mid-way.
 // Outside guarded(), a bus error the kernel raises (a lost page) kills the
 // process as with no handler; a SIGBUS sent with kill() goes to whatever
@@ -136,7 +161,28 @@ int ensure_bus_handler();
 void watch_bus_handler();
 
 // Drops a file's pages from the page cache without root: fdatasync, then
-// posix_fadvise(DONTNEED). Pages still mapped by someone stay resident.
+// posix_fadvise(DONTNEED) (macOS: fsync, then msync(MS_INVALIDATE) of a
+// shared mapping of the file). Pages still mapped by someone stay resident.
 int evict_file(const char* path);
+
+// MAP_POPULATE's equivalent where there is none (macOS, Windows): read one
+// byte of every page of [begin, begin + length). Reads do not copy the pages
+// of a private mapping. Guarded: a file shrunk meanwhile ends it early, as a
+// best effort.
+inline void touch_pages(const uint8_t* begin, uint64_t length) {
+  struct Touch {
+    const uint8_t* begin;
+    uint64_t length;
+  } t{begin, length};
+  guarded(
+      [](void* ctx) {
+        const Touch& t = *static_cast<const Touch*>(ctx);
+        const uint64_t ps = page_size();
+        uint8_t sink = 0;
+        for (uint64_t i = 0; i < t.length; i += ps) sink ^= *static_cast<const volatile uint8_t*>(t.begin + i);
+        (void)sink;
+      },
+      &t);
+}
 
 }  // namespace memmap

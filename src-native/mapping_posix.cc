@@ -1,4 +1,6 @@
-// POSIX implementation of the mapping core (Linux, macOS, BSD).
+// POSIX implementation of the mapping core (Linux, macOS, BSD). macOS has no
+// MAP_POPULATE, fdatasync or posix_fadvise, and may report a lost page as
+// SIGSEGV: those differences are the #ifdef __APPLE__ blocks.
 #include "mapping.h"
 
 #include <errno.h>
@@ -22,6 +24,11 @@
 #endif
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
+#endif
+#if defined(__linux__) && !defined(MADV_POPULATE_READ)
+// Linux 5.14's value; the prebuilds' glibc 2.28 headers predate it. Older
+// kernels refuse it (EINVAL) and get read-ahead instead.
+#define MADV_POPULATE_READ 22
 #endif
 
 namespace memmap {
@@ -209,6 +216,20 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
 #endif
   void* base = ::mmap(nullptr, static_cast<size_t>(map_length), prot, mflags, fd, static_cast<off_t>(aligned));
   if (base == MAP_FAILED) return fail("mmap");
+#ifdef __APPLE__
+  if (!is_private(mode)) {
+    out->sync_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (out->sync_fd < 0) {
+      int err = fail("fcntl");
+      ::munmap(base, static_cast<size_t>(map_length));
+      return err;
+    }
+  }
+  if (populate) {
+    ::madvise(base, static_cast<size_t>(map_length), MADV_WILLNEED);
+    touch_pages(static_cast<const uint8_t*>(base), map_length);
+  }
+#else
   if (populate && is_private(mode)) {
     // Best effort, like MAP_POPULATE: MADV_POPULATE_READ (Linux 5.14+) faults
     // the file pages in read-only; older kernels get read-ahead instead.
@@ -217,6 +238,7 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
 #endif
       ::madvise(base, static_cast<size_t>(map_length), MADV_WILLNEED);
   }
+#endif
   out->base = base;
   out->map_length = map_length;
   out->data = static_cast<uint8_t*>(base) + delta;
@@ -227,7 +249,19 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
   return 0;
 }
 
+#ifdef __APPLE__
+namespace {
+void close_sync_fd(Region* region) {
+  if (region->sync_fd >= 0) ::close(region->sync_fd);
+  region->sync_fd = -1;
+}
+}  // namespace
+#endif
+
 int unmap_region(Region* region) {
+#ifdef __APPLE__
+  close_sync_fd(region);
+#endif
   if (region->base == nullptr) return 0;
   int rc = ::munmap(region->base, static_cast<size_t>(region->map_length));
   region->base = nullptr;
@@ -238,6 +272,9 @@ int unmap_region(Region* region) {
 }
 
 int release_file(Region* region) {
+#ifdef __APPLE__
+  close_sync_fd(region);
+#endif
   if (region->base == nullptr) return 0;
   void* p = ::mmap(region->base, static_cast<size_t>(region->map_length), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
@@ -255,7 +292,14 @@ int flush_region(const Region& region, uint64_t start, uint64_t length) {
   uintptr_t addr = reinterpret_cast<uintptr_t>(from);
   uintptr_t aligned = addr - (addr % ps);
   size_t len = static_cast<size_t>(length + (addr - aligned));
-  return ::msync(reinterpret_cast<void*>(aligned), len, MS_SYNC) == 0 ? 0 : fail("msync");
+  if (::msync(reinterpret_cast<void*>(aligned), len, MS_SYNC) != 0) return fail("msync");
+#ifdef __APPLE__
+  // msync and fsync leave the writes in the drive's cache on macOS;
+  // F_FULLFSYNC flushes it. Filesystems without it (some network ones) get fsync.
+  if (region.sync_fd >= 0 && ::fcntl(region.sync_fd, F_FULLFSYNC) != 0 && ::fsync(region.sync_fd) != 0)
+    return fail("fsync");
+#endif
+  return 0;
 }
 
 int advise_region(Region& region, Advice advice) {
@@ -275,16 +319,9 @@ int advise_region(Region& region, Advice advice) {
 }
 
 void prefetch(const Region& region, const uint8_t* from, uint64_t length) {
-  if (region.base == nullptr) return;
-  const uint8_t* begin = static_cast<const uint8_t*>(region.base);
-  const uint8_t* end = begin + region.map_length;
-  if (from < begin) from = begin;
-  if (from >= end) return;
-  if (length > static_cast<uint64_t>(end - from)) length = static_cast<uint64_t>(end - from);
-  const uintptr_t ps = static_cast<uintptr_t>(page_size());
-  uintptr_t addr = reinterpret_cast<uintptr_t>(from);
-  uintptr_t aligned = addr - (addr % ps);
-  ::madvise(reinterpret_cast<void*>(aligned), static_cast<size_t>(length + (addr - aligned)), MADV_WILLNEED);
+  void* addr;
+  uint64_t len;
+  if (clip_prefetch(region, from, length, &addr, &len)) ::madvise(addr, static_cast<size_t>(len), MADV_WILLNEED);
 }
 
 uint64_t residency_pages(const Region& region) {
@@ -295,13 +332,17 @@ uint64_t residency_pages(const Region& region) {
 int residency(const Region& region, uint8_t* out) {
   if (region.base == nullptr) return 0;
 #ifdef __APPLE__
+  // macOS: a char vector of per-page bits (referenced, modified, ...); only
+  // MINCORE_INCORE says the page is in memory.
   char* vec = reinterpret_cast<char*>(out);
+  constexpr uint8_t kIncore = MINCORE_INCORE;
 #else
   unsigned char* vec = out;
+  constexpr uint8_t kIncore = 1;
 #endif
   if (::mincore(region.base, static_cast<size_t>(region.map_length), vec) != 0) return fail("mincore");
   const uint64_t pages = residency_pages(region);
-  for (uint64_t i = 0; i < pages; i++) out[i] &= 1;
+  for (uint64_t i = 0; i < pages; i++) out[i] = (out[i] & kIncore) != 0 ? 1 : 0;
   return 0;
 }
 
@@ -310,9 +351,26 @@ int evict_file(const char* path) {
   uint64_t size;
   int rc = open_file(path, Mode::kReadOnly, &fd, &size);
   if (rc != 0) return rc;
+#ifdef __APPLE__
+  // No fdatasync and no posix_fadvise: write the dirty pages back, then
+  // invalidate a shared mapping of the whole file, which drops its cached pages.
+  if (::fsync(fd) != 0) {
+    rc = fail("fsync");
+  } else if (size > 0 && size <= SIZE_MAX) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      rc = fail("mmap");
+    } else {
+      if (::msync(p, static_cast<size_t>(size), MS_INVALIDATE) != 0) rc = fail("msync");
+      ::munmap(p, static_cast<size_t>(size));
+    }
+  }
+  if (rc == 0) {
+#else
   if (::fdatasync(fd) != 0) {
     rc = fail("fdatasync");
   } else {
+#endif
 #if defined(POSIX_FADV_DONTNEED)
     int err = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     if (err != 0) {
@@ -332,11 +390,21 @@ __attribute__((tls_model("initial-exec")))
 #endif
 thread_local sigjmp_buf* t_bus_jump = nullptr;
 
-// The handler we replaced (or that replaced us), for signals sent with kill().
-// Two slots so the handler never reads one being written: writers (under
-// g_bus_mutex) fill the idle slot, then publish its index.
-struct sigaction g_prev_bus[2];
-std::atomic<int> g_prev_slot{0};
+// The signals a lost page arrives as: SIGBUS, and on macOS also SIGSEGV
+// (which one depends on the access and the release).
+#ifdef __APPLE__
+constexpr int kFaultSignals[] = {SIGBUS, SIGSEGV};
+#else
+constexpr int kFaultSignals[] = {SIGBUS};
+#endif
+constexpr int kFaultSignalCount = sizeof kFaultSignals / sizeof kFaultSignals[0];
+int index_of(int sig) { return sig == SIGBUS ? 0 : 1; }
+
+// Per signal, the handler we replaced (or that replaced us), for signals sent
+// with kill(). Two slots so the handler never reads one being written:
+// writers (under g_bus_mutex) fill the idle slot, then publish its index.
+struct sigaction g_prev_bus[kFaultSignalCount][2];
+std::atomic<int> g_prev_slot[kFaultSignalCount];
 std::mutex g_bus_mutex;
 std::atomic<bool> g_bus_installed{false};
 std::atomic<bool> g_bus_watched{false};
@@ -361,18 +429,26 @@ void on_sigbus(int sig, siginfo_t* info, void* uctx) {
   const bool fault = info != nullptr && info->si_code > 0;
   sigjmp_buf* jump = t_bus_jump;
   if (fault && jump != nullptr) siglongjmp(*jump, 1);
+  const int s = index_of(sig);
+  const struct sigaction& prev = g_prev_bus[s][g_prev_slot[s].load(std::memory_order_acquire)];
   if (fault) {
     // Not our guarded call: maybe another memmap copy's.
-    const struct sigaction& prev = g_prev_bus[g_prev_slot.load(std::memory_order_acquire)];
     if (has_signature(prev)) {
       prev.sa_sigaction(sig, info, uctx);
       return;
     }
+#ifdef __APPLE__
+    // Node's handler (V8's WebAssembly trap handler: SIGBUS and SIGSEGV on
+    // macOS) handles its own faults and crashes on the others.
+    if ((prev.sa_flags & SA_SIGINFO) != 0 && prev.sa_sigaction != nullptr) {
+      prev.sa_sigaction(sig, info, uctx);
+      return;
+    }
+#endif
   }
   if (!fault) {
     // Sent with kill()/raise(): the application's handler (a JS listener
     // through libuv) gets it.
-    const struct sigaction& prev = g_prev_bus[g_prev_slot.load(std::memory_order_acquire)];
     if ((prev.sa_flags & SA_SIGINFO) != 0 && prev.sa_sigaction != nullptr) {
       prev.sa_sigaction(sig, info, uctx);
       return;
@@ -384,32 +460,43 @@ void on_sigbus(int sig, siginfo_t* info, void* uctx) {
     }
   }
   // A lost page outside guarded() (or a default-disposition kill): die of
-  // SIGBUS as with no handler. A handler that returns (libuv's) would make
-  // the faulting access repeat forever.
-  ::signal(SIGBUS, SIG_DFL);
-  if (!fault) ::raise(SIGBUS);
+  // the signal as with no handler. A handler that returns (libuv's) would
+  // make the faulting access repeat forever.
+  ::signal(sig, SIG_DFL);
+  if (!fault) ::raise(sig);
 }
 
 bool is_ours(const struct sigaction& sa) { return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction == on_sigbus; }
 }  // namespace
 
-int ensure_bus_handler() {
+namespace {
+int ensure_handler(int sig) {
   struct sigaction cur;
-  if (::sigaction(SIGBUS, nullptr, &cur) != 0) return fail("sigaction");
+  if (::sigaction(sig, nullptr, &cur) != 0) return fail("sigaction");
   if (is_ours(cur)) return 0;
   std::lock_guard<std::mutex> lock(g_bus_mutex);
-  if (::sigaction(SIGBUS, nullptr, &cur) != 0) return fail("sigaction");
+  if (::sigaction(sig, nullptr, &cur) != 0) return fail("sigaction");
   if (is_ours(cur)) return 0;
-  const int idle = 1 - g_prev_slot.load(std::memory_order_relaxed);
-  g_prev_bus[idle] = cur;
-  g_prev_slot.store(idle, std::memory_order_release);
+  const int s = index_of(sig);
+  const int idle = 1 - g_prev_slot[s].load(std::memory_order_relaxed);
+  g_prev_bus[s][idle] = cur;
+  g_prev_slot[s].store(idle, std::memory_order_release);
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_sigbus;
   sigemptyset(&sa.sa_mask);
   add_signature(&sa.sa_mask);
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  if (::sigaction(SIGBUS, &sa, nullptr) != 0) return fail("sigaction");
+  if (::sigaction(sig, &sa, nullptr) != 0) return fail("sigaction");
+  return 0;
+}
+}  // namespace
+
+int ensure_bus_handler() {
+  for (int sig : kFaultSignals) {
+    int rc = ensure_handler(sig);
+    if (rc != 0) return rc;
+  }
   g_bus_installed.store(true, std::memory_order_release);
   return 0;
 }
@@ -433,7 +520,7 @@ int guarded(void (*fn)(void* ctx), void* ctx) {
     t_bus_jump = outer;
     sigset_t bus;
     sigemptyset(&bus);
-    sigaddset(&bus, SIGBUS);
+    for (int sig : kFaultSignals) sigaddset(&bus, sig);
     pthread_sigmask(SIG_UNBLOCK, &bus, nullptr);
     g_failed_syscall = "mmap access";
     return kBusError;

@@ -242,28 +242,6 @@ void prefetch_range(void* addr, uint64_t length) {
   fn(GetCurrentProcess(), 1, &range, 0);
 }
 
-struct Touch {
-  const uint8_t* begin;
-  uint64_t length;
-};
-
-// MAP_POPULATE's equivalent: read one byte of every page, so the pages are in
-// the working set (PrefetchVirtualMemory only reads them into the cache, and
-// is a stub under wine). Reads do not copy pages of a copy-on-write view.
-// Guarded: a file shrunk meanwhile ends it early, as a best effort.
-void populate(const uint8_t* begin, uint64_t length) {
-  Touch t{begin, length};
-  guarded(
-      [](void* ctx) {
-        const Touch& t = *static_cast<const Touch*>(ctx);
-        const uint64_t ps = page_size();
-        uint8_t sink = 0;
-        for (uint64_t i = 0; i < t.length; i += ps) sink ^= *static_cast<const volatile uint8_t*>(t.begin + i);
-        (void)sink;
-      },
-      &t);
-}
-
 // The error of a CreateFileW that failed (call right after it).
 int open_error(const wchar_t* wpath) {
   const DWORD err = GetLastError();
@@ -472,7 +450,7 @@ int map_region(int fd, Mode mode, uint64_t offset, uint64_t length, unsigned fla
     g_failed_syscall = "MapViewOfFile";
     return -ENOMEM;
   }
-  if ((flags & kMapPopulate) != 0) populate(static_cast<uint8_t*>(base), map_length);
+  if ((flags & kMapPopulate) != 0) touch_pages(static_cast<uint8_t*>(base), map_length);
   out->base = base;
   out->map_length = map_length;
   out->data = static_cast<uint8_t*>(base) + delta;
@@ -564,16 +542,9 @@ int advise_region(Region& region, Advice advice) {
 }
 
 void prefetch(const Region& region, const uint8_t* from, uint64_t length) {
-  if (region.base == nullptr) return;
-  const uint8_t* begin = static_cast<const uint8_t*>(region.base);
-  const uint8_t* end = begin + region.map_length;
-  if (from < begin) from = begin;
-  if (from >= end) return;
-  if (length > static_cast<uint64_t>(end - from)) length = static_cast<uint64_t>(end - from);
-  const uintptr_t ps = static_cast<uintptr_t>(page_size());
-  uintptr_t addr = reinterpret_cast<uintptr_t>(from);
-  uintptr_t aligned = addr - (addr % ps);
-  prefetch_range(reinterpret_cast<void*>(aligned), length + (addr - aligned));
+  void* addr;
+  uint64_t len;
+  if (clip_prefetch(region, from, length, &addr, &len)) prefetch_range(addr, len);
 }
 
 namespace {
