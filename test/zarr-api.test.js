@@ -9,6 +9,7 @@ const { inspect } = require('node:util');
 const { createZarr, openZarr, memmap, MemmapError } = require('..');
 const { useTmpDir } = require('./helpers/tmp');
 const { throwsCode } = require('./helpers/assert');
+const { skipOnWindows } = require('./helpers/platform');
 const { numpyJSON } = require('./helpers/numpy');
 
 const OPS = ['sum', 'prod', 'mean', 'var', 'std', 'min', 'max', 'argmin', 'argmax', 'any', 'all', 'countNonzero', 'nansum', 'nanmean', 'nanvar', 'nanstd', 'nanmin', 'nanmax', 'nanargmin', 'nanargmax'];
@@ -482,6 +483,7 @@ describe('ZarrArray concurrent writers of one shard (a lock per shard file)', fu
     ['raw shard (created by the first writer, written in place)', {}],
   ]) {
     it(`${name}: six processes writing different inner chunks at once: every write lands, no lock is left`, async function () {
+      if (opts.compressor) skipOnWindows(this, 'a rebuilt shard is renamed over a file the other writers have mapped, which Windows refuses (ERR_BUSY): one writer per compressed shard there (docs/zarr.md)');
       const dir = tmp.file(name.split(' ')[0]);
       // One shard of 6 x 1 inner chunks of 4 x 8: all six writers meet in one file.
       createZarr(dir, { shape: [24, 8], dtype: 'int32', chunks: [4, 8], shards: [24, 8], fillValue: 0, ...opts }).close();
