@@ -382,7 +382,8 @@ describe('hostile compressed chunks: ERR_ZARR_CHUNK, never a crash or a huge all
       assert.deepEqual(out.results[k], { code: 'ERR_ZARR_CHUNK', isMemmapError: true, rw: 'ERR_ZARR_CHUNK' }, name);
     }
     assert.equal(out.good, true, 'a good chunk reads after each bad one');
-    if (out.peakRss !== null) assert.ok(out.peakRss < 2 ** 27, `no bomb was expanded (peak RSS ${out.peakRss} bytes)`);
+    // Not under ASan: its shadow memory and allocator quarantine set the peak RSS there (the other stages check it).
+    if (out.peakRss !== null && !process.env.MEMMAP_SANITIZER) assert.ok(out.peakRss < 2 ** 27, `no bomb was expanded (peak RSS ${out.peakRss} bytes)`);
     // (blosc-body read as data, so its write went through.)
     dirs.forEach(([name, d], k) => name === 'blosc-body' || assert.deepEqual(snapshot(d), before[k], `${name}: files changed`));
   });
