@@ -48,6 +48,12 @@ export interface NativeBinding {
   /** The kernels over the bytes of a TypedArray (heap storage); arguments as Storage's after `bytes`. */
   sumBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, threads?: number): number | bigint | Float64Array;
   reduceBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
+  /**
+   * Part of numpy's float sum over a selection cut into blocks (src-native/chunked.h): `sources` are Storage.gridSource()
+   * values; `blocks` per block [source, byte offset, swap, byte strides...]; `starts` [ndim, per axis: count, run
+   * starts..., extent]; `range` [origin, from, to, total, buffered, accRe, accIm]. Returns [re, im].
+   */
+  sumGrid(sources: unknown[], blocks: Float64Array, starts: Float64Array, type: number, squares: boolean, meanRe: number, meanIm: number, range: Float64Array, threads?: number): Float64Array;
   /** A cancellation flag for the async kernels (shared with the native job). */
   Cancel: new () => CancelToken;
   copyBytes(bytes: Uint8Array, type: number, swap: boolean, view: Float64Array, dst: Uint8Array): void;

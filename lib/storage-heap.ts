@@ -50,6 +50,10 @@ export class HeapStorage implements Storage {
     native.reduceBytes(this.#live(), type, swap, view, nkeep, op, outType, ddof, threads, dst);
   }
 
+  gridSource(): unknown {
+    return this.#live();
+  }
+
   flush(): void {
     this.#live();
   }

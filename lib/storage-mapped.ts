@@ -52,6 +52,10 @@ export class MappedStorage implements ShareableStorage, AsyncStorage {
     }
     return { buffer, byteOffset: 0, byteLength: length };
   }
+  gridSource(): unknown {
+    if (this.#m.closed) throw new MemmapError('ERR_CLOSED', 'memmap is closed');
+    return this.#m;
+  }
   readAt(start: number, length: number, dst: Uint8Array): boolean {
     return this.#m.readAt(start, length, dst);
   }

@@ -65,6 +65,11 @@ export interface Storage {
    * elements), ERR_ALL_NAN (nanargmin/nanargmax of a slice of only NaN).
    */
   reduce(type: number, swap: boolean, view: Float64Array, nkeep: number, op: number, outType: number, ddof: number, threads: number, dst: Uint8Array): void;
+  /**
+   * What the kernels over many storages at once (native.sumGrid: a Zarr array's chunks) read the bytes from: the
+   * native Mapping, or the bytes. ERR_CLOSED once closed.
+   */
+  gridSource(): unknown;
   /** Writes changes to where the bytes come from (msync); no-op where there is nothing to write to. */
   flush(): void;
   /** How the bytes will be read (an ADVICE_CODES value); a hint, no-op where it means nothing. */

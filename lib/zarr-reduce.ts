@@ -35,8 +35,11 @@ export interface ZarrSource {
   readonly dt: DType;
   /** The selection's shape and, per axis of it, its runs within one chunk ([first position, count]). */
   layout(index: readonly IndexItem[]): { shape: number[]; runs: [number, number][][] };
-  /** Visits each chunk's part of the selection, in C order of the chunk grid. */
-  blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void): void;
+  /**
+   * Visits each chunk's part of the selection, in C order of the chunk grid. `readAhead` false: no MADV_WILLNEED of
+   * the stored bytes (the caller's kernel reads ahead itself).
+   */
+  blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void, readAhead?: boolean): void;
   /** The selection's elements in C order, this machine's byte order. */
   assemble(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array };
   /** The index of the box of the selection from position `at` (per axis of it), of `shape`. */
@@ -298,6 +301,8 @@ function fullSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
     native.sumBytes(bytes, type, false, viewDescriptor(from * dt.itemsize, [count], [dt.itemsize], 1), threads) as number | Float64Array;
   if (n === 0) return zero();
   const cast = dt.name === 'float16' || dt.name === 'float32' || dt.name === 'complex64';
+  const g = gridSum(src, index, shape, cast, threads, null);
+  if (g !== null) return complex ? g : g[0];
   if (cast) {
     let acc: number | Float64Array | null = null;
     for (let lo = 0; lo < n; lo += LEAF) {
@@ -313,15 +318,101 @@ function fullSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
   return pairwise(0, n, complex, add, (lo, count) => sumOf(flatRange(src, index, shape, lo, count), 0, count));
 }
 
-/** numpy's pairwise_sum tree over [lo, lo + count) down to leaves of at most LEAF elements. */
-function pairwise<R>(lo: number, count: number, complex: boolean, add: (a: R, b: R) => R, leaf: (lo: number, count: number) => R): R {
-  if (count <= LEAF) return leaf(lo, count);
+/** Bytes of the selection one native.sumGrid() call covers: whole rows of axis 0 (the grid path needs one to fit). */
+let GRID_BYTES = 64 * 2 ** 20;
+
+/** Tests only: sets GRID_BYTES (to split small arrays into many calls); returns the old value. */
+export function setGridBytes(bytes: number): number {
+  const old = GRID_BYTES;
+  GRID_BYTES = bytes;
+  return old;
+}
+
+/**
+ * fullSum() (`squares` null) or fullVar()'s sum of squares (`squares` the mean) by the native kernel over the chunks,
+ * in calls of about GRID_BYTES of rows: [re, im]. Null when the grid path cannot take it (a row of axis 0 over
+ * GRID_BYTES; a chunk's mapping closed while the rows' chunks were gathered, when they span more files than the
+ * mapping cache holds): the caller assembles flat ranges instead.
+ */
+function gridSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], buffered: boolean, threads: number, squares: [number, number] | null): Float64Array | null {
+  const n = sizeOf(shape);
+  if (shape.length === 0 || n === 0) return null;
+  const itemsize = src.dt.itemsize;
+  const inner = n / shape[0];
+  if (inner * itemsize > GRID_BYTES) return null;
+  const rows = Math.floor(GRID_BYTES / (inner * itemsize));
+  if (buffered) {
+    // acc += each 8192-element buffer's pairwise sum, in order, carried from call to call.
+    let acc: Float64Array | null = new Float64Array(2);
+    for (let from = 0; from < n && acc !== null; ) {
+      let to = Math.min(n, (Math.floor(from / inner) + rows) * inner);
+      if (to < n) to = Math.min(n, Math.max(from + PIECE, to - (to % PIECE)));
+      acc = gridPart(src, index, shape, from, to, true, acc, squares, threads);
+      from = to;
+    }
+    return acc;
+  }
+  let failed = false;
+  const complex = src.dt.kind === 'c' && squares === null;
+  const leafSize = Math.max(PIECE, Math.floor(GRID_BYTES / itemsize));
+  const add = (a: Float64Array, b: Float64Array): Float64Array => Float64Array.of(a[0] + b[0], a[1] + b[1]);
+  const total = pairwise(0, n, complex, add, (lo, count) => {
+    const part = failed ? null : gridPart(src, index, shape, lo, lo + count, false, null, squares, threads);
+    if (part === null) failed = true;
+    return part ?? new Float64Array(2);
+  }, leafSize);
+  // numpy's add loop: 0.0 + pairwise(all)
+  return failed ? null : Float64Array.of(0 + total[0], 0 + total[1]);
+}
+
+/** One native.sumGrid() call over flat elements [from, to) of the selection (see gridSum()); null as gridSum(). */
+function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], from: number, to: number, buffered: boolean, acc: Float64Array | null, squares: [number, number] | null, threads: number): Float64Array | null {
+  const n = sizeOf(shape);
+  const inner = n / shape[0];
+  const r0 = Math.floor(from / inner);
+  const at = shape.map(() => 0);
+  at[0] = r0;
+  const boxShape = shape.slice();
+  boxShape[0] = Math.ceil(to / inner) - r0;
+  const box = src.box(index, at, boxShape);
+  const ids = new Map<Storage, number>();
+  const storages: Storage[] = [];
+  const desc: number[] = [];
+  src.blocks(
+    box,
+    (b) => {
+      let id = ids.get(b.storage);
+      if (id === undefined) {
+        id = storages.length;
+        ids.set(b.storage, id);
+        storages.push(b.storage);
+      }
+      desc.push(id, b.base, b.swap ? 1 : 0, ...b.strides);
+    },
+    false,
+  );
+  if (storages.some((s) => s.closed)) return null;
+  const starts: number[] = [shape.length];
+  for (const axis of src.layout(box).runs) {
+    starts.push(axis.length + 1);
+    for (const [first] of axis) starts.push(first);
+    const last = axis[axis.length - 1];
+    starts.push(last[0] + last[1]);
+  }
+  const range = Float64Array.of(r0 * inner, from, to, n, buffered ? 1 : 0, acc === null ? 0 : acc[0], acc === null ? 0 : acc[1]);
+  const mean = squares ?? [0, 0];
+  return native.sumGrid(storages.map((s) => s.gridSource()), Float64Array.from(desc), Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
+}
+
+/** numpy's pairwise_sum tree over [lo, lo + count) down to leaves of at most `leafSize` elements. */
+function pairwise<R>(lo: number, count: number, complex: boolean, add: (a: R, b: R) => R, leaf: (lo: number, count: number) => R, leafSize = LEAF): R {
+  if (count <= leafSize) return leaf(lo, count);
   // numpy halves the count of scalars (two per complex element) and rounds down to a multiple of 8 of them.
   const scalars = complex ? 2 * count : count;
   let half = Math.floor(scalars / 2);
   half -= half % 8;
   if (complex) half /= 2;
-  return add(pairwise(lo, half, complex, add, leaf), pairwise(lo + half, count - half, complex, add, leaf));
+  return add(pairwise(lo, half, complex, add, leaf, leafSize), pairwise(lo + half, count - half, complex, add, leaf, leafSize));
 }
 
 /**
@@ -337,6 +428,8 @@ function fullVar(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
   const s = fullSum(src, index, shape, p.threads);
   const mre = complex ? ((s as Float64Array)[0] + (s as Float64Array)[1] * 0) * (1 / n) : (s as number) / n;
   const mim = complex ? ((s as Float64Array)[1] - (s as Float64Array)[0] * 0) * (1 / n) : 0;
+  const g = gridSum(src, index, shape, false, p.threads, [mre, mim]);
+  if (g !== null) return g[0] / Math.max(n - p.ddof, 0);
   const f64 = ELEM_CODES.float64;
   const total = pairwise(0, n, false, (a: number, b: number) => a + b, (lo, count) => {
     const bytes = flatRange(src, index, shape, lo, count);

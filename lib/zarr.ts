@@ -383,7 +383,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   }
 
   /** Visits each chunk's part of the selection (C order of the chunk grid) as a view over the selection's axes. */
-  #blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void): void {
+  #blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void, readAhead = true): void {
     const store = this.#live();
     const { shape, runs, kept } = this.#select(index);
     if (sizeOf(shape) === 0) return;
@@ -394,7 +394,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     for (;;) {
       const coords: number[] = [];
       for (let d = 0; d < ndim; d++) coords.push(runs[d][pick[d]].chunk);
-      ahead.next();
+      if (readAhead) ahead.next();
       const data: ChunkData | null = store.chunk(coords);
       const bshape: number[] = [];
       const bstrides: number[] = [];
@@ -462,7 +462,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         for (let d = 0; d < kept.length; d++) if (kept[d]) out.push(runs[d].map((r) => [r.at, r.n] as [number, number]));
         return { shape, runs: out };
       },
-      blocks: (index, visit) => this.#blocks(index, visit),
+      blocks: (index, visit, readAhead) => this.#blocks(index, visit, readAhead),
       assemble: (index) => this.#gather(index),
       box: (index, at, shape) => {
         const axes = axesOf(this.shape, index);

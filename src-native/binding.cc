@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "chunked.h"
 #include "kernels.h"
 #include "mapping.h"
 #include "reduce.h"
@@ -489,6 +490,9 @@ Napi::Value RunReduce(const Napi::CallbackInfo& info, size_t first, Acquire&& ac
 // read from an argument, where napi_unwrap could not tell a Cancel from a
 // Mapping (instanceof can be faked with a prototype).
 constexpr char kCancelKey[] = "memmap.cancel";
+// Marks a Mapping object, so sumGrid() can tell one from any other object
+// without running user code (instanceof would consult Symbol.hasInstance).
+constexpr napi_type_tag kMappingTag = {0x6d656d6d61702e6d, 0x617070696e67746b};
 constexpr napi_type_tag kCancelTag = {0x6d656d6d61702e63, 0x616e63656c666c67};
 using CancelPtr = std::shared_ptr<memmap::CancelFlag>;
 
@@ -828,6 +832,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
         ThrowCode(env, "ERR_INVALID_TOKEN",
                   "no mapping of this process has this share() id (closed by every holder, or from another process)");
       state_ = new HandleState{shared, 1};
+      Tag(env, info);
       return;
     }
     if (info.Length() < 5) ThrowArg(env, "Mapping(fd, mode, offset, length, flags, path?)");
@@ -845,6 +850,19 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
     }
     if (length > 0) shared->read_path = std::move(path);
     state_ = new HandleState{shared, 1};
+    Tag(env, info);
+  }
+
+  // The region of `v` if it is a Mapping (ERR_CLOSED if closed), nullptr if it is not one. Runs no user code.
+  static SharedRegion* RegionOf(Napi::Env env, const Napi::Value& v) {
+    bool tagged = false;
+    if (!v.IsObject() || napi_check_object_type_tag(env, v, &kMappingTag, &tagged) != napi_ok || !tagged)
+      return nullptr;
+    return Unwrap(v.As<Napi::Object>())->Live(env);
+  }
+
+  static void Tag(Napi::Env env, const Napi::CallbackInfo& info) {
+    if (napi_type_tag_object(env, info.This(), &kMappingTag) != napi_ok) ThrowArg(env, "cannot tag a Mapping");
   }
 
   ~Mapping() override {
@@ -1222,6 +1240,112 @@ Napi::Value ReduceBytes(const Napi::CallbackInfo& info) {
   return RunReduce(info, 1, [&] { return ToHeapBytes(info[0]); });
 }
 
+// sumGrid(sources, blocks, starts, type, squares, meanRe, meanIm, range, threads?):
+// part of numpy's float sum over a selection cut into blocks (chunked.h):
+// Float64Array [re, im]. `range`: Float64Array [origin, from, to, total,
+// buffered, accRe, accIm] (GridRange). `sources`: Mappings and
+// TypedArrays; `blocks`: Float64Array, per block in C order of the grid
+// [source, byte offset, swap, byte strides...]; `starts`: Float64Array
+// [ndim, then per axis: count, its run starts..., the extent].
+Napi::Value SumGrid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // Every value first: an element read may run a getter (that closes a Mapping).
+  if (!info[0].IsArray()) ThrowArg(env, "sources must be an array");
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<Napi::Value> sources(list.Length());
+  for (uint32_t i = 0; i < sources.size(); i++) sources[i] = list.Get(i);
+  auto f64 = [&](const Napi::Value& v, const char* what) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      ThrowArg(env, std::string(what) + " must be a Float64Array");
+    return v.As<Napi::Float64Array>();
+  };
+  Napi::Float64Array blocks = f64(info[1], "blocks");
+  Napi::Float64Array starts = f64(info[2], "starts");
+  memmap::ElemType type = ToElemType(info[3]);
+  const bool squares = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  auto number = [&](const Napi::Value& v) {
+    if (!v.IsNumber()) ThrowArg(env, "mean must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  };
+  const double mre = number(info[5]);
+  const double mim = number(info[6]);
+  Napi::Float64Array rangeArg = f64(info[7], "range");
+  const int threads = ToThreads(info[8]);
+  auto index = [&](double x, double limit) {
+    if (!(x >= 0) || x > limit || std::floor(x) != x) ThrowArg(env, "bad grid");
+    return static_cast<uint64_t>(x);
+  };
+  memmap::ChunkGrid grid;
+  const double* st = starts.Data();
+  const size_t nst = starts.ElementLength();
+  size_t at = 0;
+  auto next = [&]() {
+    if (at >= nst) ThrowArg(env, "bad grid");
+    return st[at++];
+  };
+  grid.ndim = static_cast<int>(index(next(), memmap::kMaxDims));
+  for (int d = 0; d < grid.ndim; d++) {
+    const uint64_t count = index(next(), static_cast<double>(nst));
+    for (uint64_t k = 0; k < count; k++) grid.starts[d].push_back(index(next(), kMaxSafeInteger));
+  }
+  if (at != nst) ThrowArg(env, "bad grid");
+  const size_t per = 3 + static_cast<size_t>(grid.ndim);
+  const double* bd = blocks.Data();
+  if (blocks.ElementLength() % per != 0) ThrowArg(env, "bad grid");
+  const size_t nblocks = blocks.ElementLength() / per;
+  // Then what keeps the bytes alive: a pin per Mapping, the span of each TypedArray.
+  std::vector<std::unique_ptr<Pin>> pins;
+  std::vector<Region> spans(sources.size());
+  std::vector<const Region*> regions(sources.size());
+  for (size_t i = 0; i < sources.size(); i++) {
+    if (sources[i].IsTypedArray()) {
+      TypedBytes t = ToTypedBytes(sources[i], "source");
+      spans[i].data = t.data;
+      spans[i].length = t.length;
+      regions[i] = &spans[i];
+      continue;
+    }
+    SharedRegion* shared = Mapping::RegionOf(env, sources[i]);
+    if (shared == nullptr) ThrowArg(env, "sources must be Mappings or TypedArrays");
+    pins.push_back(std::make_unique<Pin>(shared));
+    regions[i] = &pins.back()->region();
+  }
+  grid.blocks.resize(nblocks);
+  for (size_t b = 0; b < nblocks; b++) {
+    const double* e = bd + b * per;
+    memmap::GridBlock& g = grid.blocks[b];
+    g.region = regions[index(e[0], static_cast<double>(sources.size()) - 1)];
+    g.offset = index(e[1], kMaxSafeInteger);
+    g.swap = e[2] != 0;
+    for (int d = 0; d < grid.ndim; d++) {
+      const double s = e[3 + d];
+      if (!(std::fabs(s) <= kMaxSafeInteger) || std::floor(s) != s) ThrowArg(env, "bad stride");
+      g.strides[d] = static_cast<int64_t>(s);
+    }
+  }
+  if (rangeArg.ElementLength() != 7) ThrowArg(env, "bad range");
+  const double* ra = rangeArg.Data();
+  memmap::GridRange range;
+  range.origin = index(ra[0], kMaxSafeInteger);
+  range.from = index(ra[1], kMaxSafeInteger);
+  range.to = index(ra[2], kMaxSafeInteger);
+  range.total = index(ra[3], kMaxSafeInteger);
+  range.buffered = ra[4] != 0;
+  range.acc_re = ra[5];
+  range.acc_im = ra[6];
+  const int rc = memmap::sum_grid(grid, type, squares ? memmap::GridSum::kSquares : memmap::GridSum::kSum, mre, mim,
+                                  &range, threads);
+  pins.clear();
+  if (rc == -EINVAL)
+    ThrowArg(env,
+             "bad grid: blocks that do not tile the selection, a type other than float or complex, or a bad range");
+  if (rc != 0) ThrowKernel(env, rc);
+  Napi::Float64Array pair = Napi::Float64Array::New(env, 2);
+  pair[0] = range.acc_re;
+  pair[1] = range.acc_im;
+  return pair;
+}
+
 // The tables the native code is built from, for lib/ to check against its own
 // (test/registry.test.js): dtypes [{name, kind, itemsize, code}], modes and
 // advice and reductions {name: code}, mapFlags {populate}.
@@ -1389,6 +1513,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("copyBytes", Napi::Function::New<CopyBytes>(env, "copyBytes"));
   exports.Set("gatherBytes", Napi::Function::New<GatherBytes>(env, "gatherBytes"));
   exports.Set("reduceBytes", Napi::Function::New<ReduceBytes>(env, "reduceBytes"));
+  exports.Set("sumGrid", Napi::Function::New<SumGrid>(env, "sumGrid"));
   exports.Set("Mapping", Mapping::Init(env));
   exports.Set("Cancel", CancelClass(env));
   exports.Set("tables", Tables(env));

@@ -78,6 +78,11 @@ describe('zarr hostile: stores that would hang, crash or exhaust memory (child p
     for (const k of ['get', 'read', 'gather', 'sum']) assert.deepEqual(out[k], coded('ERR_SIGBUS'), k);
   });
 
+  it('a shard that shrank under a full float sum (the native kernel over the chunk grid): ERR_SIGBUS, not a crash', function () {
+    skipOnWindows(this, 'a mapped file cannot shrink on Windows');
+    assert.deepEqual(hostile(tmp, 'truncated-grid'), { first: { value: 256 * 512 }, sum: coded('ERR_SIGBUS'), var: coded('ERR_SIGBUS') });
+  });
+
   it('a shard that shrank: the crc32c check and the gzip inflate of an inner chunk are ERR_SIGBUS, not a crash', function () {
     skipOnWindows(this, 'Windows refuses to shrink a mapped file (error 1224), so no page is lost to truncation');
     assert.deepEqual(hostile(tmp, 'truncated-shard-crc'), { first: { value: 3 }, get: coded('ERR_SIGBUS') });

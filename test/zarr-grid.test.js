@@ -1,0 +1,154 @@
+'use strict';
+// Full float sums of a ZarrArray by the native kernel over its chunk grid (src-native/chunked.cc, issue 13): numpy's
+// bits over the assembled array for every float and complex type, ragged and 128-aligned grids (the block-by-block
+// fast path), fill chunks, big-endian and compressed chunks, strided selections, and a sum split into many calls.
+// Then native.sumGrid() itself against bad grids and hostile callers.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { createZarr, openZarr } = require('..');
+const { native } = require('../dist/binding');
+const { setGridBytes } = require('../dist/zarr-reduce');
+const { useTmpDir } = require('./helpers/tmp');
+const { throwsCode } = require('./helpers/assert');
+const { numpyJSON } = require('./helpers/numpy');
+
+// `rows`: rows written (the rest stay the fill value, read from no file).
+const CASES = [
+  { name: 'f4-aligned-sharded', dtype: 'float32', shape: [300, 1024], chunks: [64, 256], shards: [128, 512], fill: 0.5, rows: 280 },
+  { name: 'f4-ragged', dtype: 'float32', shape: [37, 651], chunks: [8, 100], fill: 0, rows: 37 },
+  { name: 'f4-gzip', dtype: 'float32', shape: [50, 1024], chunks: [16, 256], compressor: 'gzip', fill: 0, rows: 50 },
+  { name: 'f8-be-v2', dtype: '>f8', shape: [200, 384], chunks: [50, 128], zarrFormat: 2, fill: -1, rows: 170 },
+  { name: 'f8-aligned', dtype: 'float64', shape: [130, 1280], chunks: [32, 256], fill: 0, rows: 130 },
+  { name: 'c8', dtype: 'complex64', shape: [64, 256], chunks: [16, 128], fill: 0, rows: 60 },
+  { name: 'c16-3d', dtype: 'complex128', shape: [6, 40, 70], chunks: [4, 16, 32], fill: 0, rows: 6 },
+  { name: 'f2', dtype: 'float16', shape: [100, 256], chunks: [32, 128], fill: 0, rows: 100 },
+];
+const SEL = [[3, -2], [null, null, -3]];
+
+describe('ZarrArray full sums by the native kernel over the chunk grid', function () {
+  this.timeout(300000);
+  const tmp = useTmpDir();
+  let calls = 0;
+  let sumGrid;
+  before(function () {
+    sumGrid = native.sumGrid;
+    native.sumGrid = (...args) => {
+      calls++;
+      return sumGrid(...args);
+    };
+  });
+  after(function () {
+    native.sumGrid = sumGrid;
+  });
+
+  it("sum/mean/var/std of everything and of a strided selection: numpy's bits, in one call or many", function () {
+    const got = {};
+    for (const c of CASES) {
+      const dir = tmp.file(c.name);
+      const z = createZarr(dir, { shape: c.shape, dtype: c.dtype, chunks: c.chunks, shards: c.shards, compressor: c.compressor ?? null, zarrFormat: c.zarrFormat ?? 3, fillValue: c.fill });
+      const T = z.read(...c.shape.map(() => [0, 1])).constructor;
+      const lanes = c.dtype.startsWith('complex') ? 2 : 1;
+      const inner = c.shape.slice(1).reduce((a, b) => a * b, 1);
+      const n = c.rows * inner * lanes;
+      const v = T === Uint16Array ? null : T.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 1e3 + (i % 11) * 1e-3);
+      const values = v ?? new Uint16Array(n).map((_, i) => 0x3c00 + (i % 977)); // float16 bits
+      z.write([0, c.rows], null, values);
+      z.close();
+      const a = openZarr(dir);
+      const results = [];
+      for (const bytes of [64 * 2 ** 20, 50000]) {
+        const old = setGridBytes(bytes);
+        try {
+          calls = 0;
+          const r = [a.sum(), a.mean(), a.sum(...SEL)];
+          if (!c.dtype.startsWith('complex') && c.dtype !== 'float16') r.push(a.var(), a.std({ ddof: 1 }));
+          assert.ok(calls >= (bytes < 1e6 ? 2 : 1), `${c.name}: the grid kernel ran (${calls} calls)`);
+          results.push(r.map((x) => (typeof x === 'number' ? x : [x.re, x.im])));
+        } finally {
+          setGridBytes(old);
+        }
+      }
+      assert.deepEqual(results[1], results[0], `${c.name}: many calls give the bits of one`);
+      got[c.name] = results[0];
+      fs.writeFileSync(tmp.file(`${c.name}.raw`), Buffer.from(a.read().buffer));
+      a.close();
+    }
+    const want = numpyJSON(
+      `
+cases, where = json.loads(sys.argv[1]), sys.argv[2]
+out = {}
+for c in cases:
+    dt = np.dtype(c['dtype']).newbyteorder('=')
+    a = np.fromfile(os.path.join(where, c['name'] + '.raw'), dtype=dt).reshape(c['shape'])
+    acc = np.complex128 if dt.kind == 'c' else np.float64
+    s = np.ascontiguousarray(a[3:-2, ::-3])  # zarr's z[...] is a contiguous copy
+    r = [a.sum(dtype=acc), a.mean(dtype=acc), s.sum(dtype=acc)]
+    if dt.kind == 'f' and dt.itemsize > 2:
+        r += [a.var(dtype=np.float64), a.std(dtype=np.float64, ddof=1)]
+    out[c['name']] = [[float(x.real), float(x.imag)] if dt.kind == 'c' else float(x) for x in r]
+emit(out)
+`,
+      [JSON.stringify(CASES), tmp.dir],
+    );
+    for (const c of CASES) assert.deepEqual(got[c.name], want[c.name], c.name);
+  });
+});
+
+describe('native.sumGrid(): bad grids and hostile callers', function () {
+  const tmp = useTmpDir();
+  const { ELEM_CODES } = require('../dist/dtype');
+  const f32 = ELEM_CODES.float32;
+  const grid = (...starts) => Float64Array.from([starts.length, ...starts.flatMap((s) => [s.length, ...s])]);
+  const range = (from, to, total, buffered = 1) => Float64Array.of(0, from, to, total, buffered, 0, 0);
+  const one = Float64Array.of(0, 0, 0, 4);
+  /** A native Mapping of 16 float32 (0..15), read-only. */
+  function mapping() {
+    const file = tmp.file(`m${Math.random()}.f32`);
+    fs.writeFileSync(file, Buffer.from(Float32Array.from({ length: 16 }, (_, i) => i).buffer));
+    const fd = fs.openSync(file, 'r');
+    try {
+      return new native.Mapping(fd, native.tables.modes.r, 0, 64, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  it('sums blocks of a mapping and of heap bytes (one byte-swapped) as numpy would', function () {
+    const a = new Float32Array([1, 2, 3, 4]);
+    const b = Buffer.alloc(16);
+    [5, 6, 7, 8].forEach((x, i) => b.writeFloatBE(x, 4 * i));
+    const m = mapping();
+    // Blocks along one axis: [1..4] (heap), [5..8] (swapped heap), [12..15] (the mapping, from byte 48).
+    const blocks = Float64Array.of(0, 0, 0, 4, 1, 0, 1, 4, 2, 48, 0, 4);
+    const r = native.sumGrid([new Uint8Array(a.buffer), new Uint8Array(b.buffer, b.byteOffset, 16), m], blocks, grid([0, 4, 8, 12]), f32, false, 0, 0, range(0, 12, 12));
+    assert.deepEqual(Array.from(r), [36 + 54, 0]);
+    m.close();
+  });
+
+  it('refuses blocks outside their bytes (ERR_OUT_OF_RANGE), grids that do not tile and bad ranges (ERR_INVALID_ARG_VALUE)', function () {
+    const bytes = new Uint8Array(16);
+    throwsCode(() => native.sumGrid([bytes], Float64Array.of(0, 4, 0, 4), grid([0, 4]), f32, false, 0, 0, range(0, 4, 4)), 'ERR_OUT_OF_RANGE');
+    throwsCode(() => native.sumGrid([bytes], Float64Array.of(0, -4, 0, 4), grid([0, 4]), f32, false, 0, 0, range(0, 4, 4)), 'ERR_INVALID_ARG_VALUE');
+    throwsCode(() => native.sumGrid([bytes], Float64Array.of(0, 8, 0, -4), grid([0, 4]), f32, false, 0, 0, range(0, 4, 4)), 'ERR_OUT_OF_RANGE');
+    throwsCode(() => native.sumGrid([bytes], one, grid([0, 4, 8]), f32, false, 0, 0, range(0, 8, 8)), 'ERR_INVALID_ARG_VALUE'); // 2 runs, 1 block
+    throwsCode(() => native.sumGrid([bytes], one, grid([0, 0]), f32, false, 0, 0, range(0, 0, 0)), 'ERR_INVALID_ARG_VALUE'); // an empty run
+    throwsCode(() => native.sumGrid([bytes], Float64Array.of(1, 0, 0, 4), grid([0, 4]), f32, false, 0, 0, range(0, 4, 4)), 'ERR_INVALID_ARG_VALUE');
+    throwsCode(() => native.sumGrid([{}], one, grid([0, 4]), f32, false, 0, 0, range(0, 4, 4)), 'ERR_INVALID_ARG_VALUE');
+    throwsCode(() => native.sumGrid([bytes], one, grid([0, 4]), f32, false, 0, 0, range(1, 4, 4)), 'ERR_INVALID_ARG_VALUE'); // buffers start at 8192k
+    throwsCode(() => native.sumGrid([bytes], one, grid([0, 4]), f32, false, 0, 0, range(0, 5, 5)), 'ERR_INVALID_ARG_VALUE'); // past the grid
+    throwsCode(() => native.sumGrid([bytes], one, grid([0, 4]), ELEM_CODES.int32, false, 0, 0, range(0, 4, 4)), 'ERR_INVALID_ARG_VALUE');
+  });
+
+  it('a closed Mapping, or one a getter closes while the sources are read, is ERR_CLOSED; nothing reads unmapped memory', function () {
+    const m = mapping();
+    const sources = [m, null];
+    Object.defineProperty(sources, 1, {
+      get() {
+        m.close();
+        return new Uint8Array(16);
+      },
+    });
+    throwsCode(() => native.sumGrid(sources, Float64Array.of(0, 0, 0, 4, 1, 0, 0, 4), grid([0, 4, 8]), f32, false, 0, 0, range(0, 8, 8)), 'ERR_CLOSED');
+    throwsCode(() => native.sumGrid([m], one, grid([0, 4]), f32, false, 0, 0, range(0, 4, 4)), 'ERR_CLOSED');
+  });
+});
