@@ -277,6 +277,11 @@ export class ChunkStore {
   }
 
   /** Sets the advice of every chunk mapping (lasting advice: also of those mapped later). */
+  /** The advice every chunk mapping has (random unless advise() changed it). */
+  get advice(): number {
+    return this.#advice;
+  }
+
   advise(advice: number): void {
     if (LASTING_ADVICE.includes(advice)) this.#advice = advice;
     for (const e of this.#files.values()) e.storage?.advise(advice);

@@ -40,6 +40,11 @@ export interface ZarrSource {
    * the stored bytes (the caller's kernel reads ahead itself).
    */
   blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void, readAhead?: boolean): void;
+  /**
+   * Advice for a chunk file a scan reads much of (`scanning` true: 'sequential', so the kernel streams it in large
+   * folios), and back to the array's own advice after it.
+   */
+  scanAdvice(storage: Storage, scanning: boolean): void;
   /** The selection's elements in C order, this machine's byte order. */
   assemble(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array };
   /** The index of the box of the selection from position `at` (per axis of it), of `shape`. */
@@ -365,6 +370,9 @@ function gridSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
   return failed ? null : Float64Array.of(0 + total[0], 0 + total[1]);
 }
 
+/** Bytes of a chunk file a scan must read before the file is left to the kernel's read-ahead (read_ahead_kb's order). */
+const SCAN_BYTES = 8 * 2 ** 20;
+
 /** One native.sumGrid() call over flat elements [from, to) of the selection (see gridSum()); null as gridSum(). */
 function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], from: number, to: number, buffered: boolean, acc: Float64Array | null, squares: [number, number] | null, threads: number): Float64Array | null {
   const n = sizeOf(shape);
@@ -378,6 +386,7 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
   const ids = new Map<Storage, number>();
   const storages: Storage[] = [];
   const desc: number[] = [];
+  const touched = new Map<Storage, number>();
   src.blocks(
     box,
     (b) => {
@@ -388,10 +397,14 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
         storages.push(b.storage);
       }
       desc.push(id, b.base, b.swap ? 1 : 0, ...b.strides);
+      if (b.storage.willneed !== undefined) touched.set(b.storage, (touched.get(b.storage) ?? 0) + sizeOf(b.shape) * src.dt.itemsize);
     },
     false,
   );
   if (storages.some((s) => s.closed)) return null;
+  // Chunk files this call reads SCAN_BYTES or more of stream under 'sequential' (the read-ahead may read up to
+  // read_ahead_kb past what is touched).
+  const streamed = [...touched].filter(([, bytes]) => bytes >= SCAN_BYTES).map(([s]) => s);
   const starts: number[] = [shape.length];
   for (const axis of src.layout(box).runs) {
     starts.push(axis.length + 1);
@@ -401,7 +414,12 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
   }
   const range = Float64Array.of(r0 * inner, from, to, n, buffered ? 1 : 0, acc === null ? 0 : acc[0], acc === null ? 0 : acc[1]);
   const mean = squares ?? [0, 0];
-  return native.sumGrid(storages.map((s) => s.gridSource()), Float64Array.from(desc), Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
+  for (const s of streamed) src.scanAdvice(s, true);
+  try {
+    return native.sumGrid(storages.map((s) => s.gridSource()), Float64Array.from(desc), Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
+  } finally {
+    for (const s of streamed) if (!s.closed) src.scanAdvice(s, false);
+  }
 }
 
 /** numpy's pairwise_sum tree over [lo, lo + count) down to leaves of at most `leafSize` elements. */

@@ -17,7 +17,7 @@ import { dtypeRepr, type Printable, reprOf, strOf, tupleRepr } from './format';
 import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescriptor, viewOf } from './layout';
 import { mapArray, pageSize } from './memmap';
 import { editBytes } from './storage-mapped';
-import { type Advice, adviceCode } from './modes';
+import { ADVICE_CODES, type Advice, adviceCode } from './modes';
 import { normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
@@ -463,6 +463,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         return { shape, runs: out };
       },
       blocks: (index, visit, readAhead) => this.#blocks(index, visit, readAhead),
+      scanAdvice: (storage, scanning) => storage.advise(scanning ? ADVICE_CODES.sequential : this.#live().advice),
       assemble: (index) => this.#gather(index),
       box: (index, at, shape) => {
         const axes = axesOf(this.shape, index);

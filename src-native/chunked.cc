@@ -25,7 +25,7 @@ using namespace sumdetail;  // NOLINT(build/namespaces)
 // it is one long run of memory (shorter ones measured slower: the hardware prefetcher restarts at each).
 constexpr uint64_t kGridTaskElems = uint64_t{1} << 22;
 // Bytes the prefetcher asks for ahead of the tasks running.
-constexpr uint64_t kGridAheadBytes = uint64_t{64} << 20;
+constexpr uint64_t kGridAheadBytes = uint64_t{512} << 20;
 // Buffers per round of a cast sum: their partial sums are folded between rounds.
 constexpr uint64_t kGridRoundUnits = uint64_t{1} << 16;
 constexpr uint64_t kGridMaxElements = uint64_t{1} << 62;
@@ -80,7 +80,7 @@ struct GridIndex {
 // Reads mapped blocks ahead of the loop: a band (run of axis 0) at a time,
 // MADV_WILLNEED over each block's bytes, adjacent ranges of one region merged.
 // The chunks' mappings are MADV_RANDOM, so without this every fault would
-// read one page.
+// read one page. Regions advised 'sequential' are left to the kernel.
 struct GridPrefetcher {
   const GridIndex* ix = nullptr;
   const std::vector<std::pair<uint64_t, uint64_t>>* extents = nullptr;  // per block: byte [lo, hi) in its region
@@ -105,6 +105,9 @@ struct GridPrefetcher {
     };
     for (uint64_t bi = band * ix->per_band; bi < (band + 1) * ix->per_band; bi++) {
       const GridBlock& b = ix->g->blocks[bi];
+      // Under advise('sequential') the kernel's own read-ahead streams the file, in large folios: faster than
+      // MADV_WILLNEED's page-sized ones (a cold scan of whole shards measured 2-3x faster that way).
+      if (advice_of(*b.region) == Advice::kSequential) continue;
       const auto& x = (*extents)[bi];
       if (b.region == region && x.first <= hi + gap && x.second + gap >= lo) {
         lo = std::min(lo, x.first);
@@ -207,6 +210,7 @@ struct Segment {
   const uint8_t* p;
   uint64_t e0;
   uint64_t e1;
+  uint64_t slot;  // where its first leaf goes in RowScratch::leaves
   bool fast;
 };
 struct RowScratch {
@@ -253,7 +257,9 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, uint64_t a, u
     }
     sc.prefix[r - row0] = bi;
   }
-  // The runs in the order they are summed: down each block's rows, block after block.
+  // The runs in the order they are summed: down each block's rows, block after block. Leaves are kept column-major
+  // (leaf column, then row): written in that order, so the stores stream too.
+  const uint64_t nrows = row1 - row0;
   uint64_t nseg = 0;
   for (uint64_t g = 0; g < nr; g++) {
     for (uint64_t r = row0; r < row1; r++) {
@@ -267,7 +273,7 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, uint64_t a, u
       const uint8_t* p = blk.region->data + off;
       const bool fast = !blk.swap && blk.strides[last] == static_cast<int64_t>(sizeof(float)) &&
                         reinterpret_cast<uintptr_t>(p) % sizeof(float) == 0;
-      sc.segs[nseg++] = Segment{p, e0, e1, fast};
+      sc.segs[nseg++] = Segment{p, e0, e1, (r - row0) + ((e0 - rs) / kBlock) * nrows, fast};
     }
   }
   // A run is about 1 KiB and the next one often far away (the next block's rows): the hardware prefetcher restarts at
@@ -292,12 +298,23 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, uint64_t a, u
       } else {
         v = pairwise<false>(src, e, kBlock).re;
       }
-      leaves[(e - a) / kBlock] = v;
+      leaves[x.slot + ((e - x.e0) / kBlock) * nrows] = v;
     }
   }
   constexpr uint64_t kPer = kBufSize / kBlock;  // a whole buffer's tree is balanced: halves down to 128
+  const uint64_t cols = width / kBlock;
+  double l[kPer];
   for (uint64_t k = 0; k < nbuf; k++) {
-    double* l = leaves + k * kPer;
+    const uint64_t e = a + k * kBufSize;
+    uint64_t row = e / width - row0;
+    uint64_t col = (e % width) / kBlock;
+    for (uint64_t j = 0; j < kPer; j++) {
+      l[j] = leaves[col * nrows + row];
+      if (++col == cols) {
+        col = 0;
+        row++;
+      }
+    }
     for (uint64_t w = kPer; w > 1; w /= 2) {
       for (uint64_t i = 0; i < w / 2; i++) l[i] = l[2 * i] + l[2 * i + 1];
     }
@@ -359,7 +376,7 @@ int sum_grid_typed(const GridIndex& ix, GridPrefetcher* pf, bool squares, double
           t_rows.prefix.resize(rows);
           t_rows.segs.resize(rows * ix.nruns[ix.ndim - 1]);
           t_rows.within.resize(rows * static_cast<uint64_t>(ix.ndim - 1));
-          t_rows.leaves.resize(per_task * (kBufSize / kBlock));
+          t_rows.leaves.resize(rows * (ix.shape[ix.ndim - 1] / kBlock));
         } catch (const std::bad_alloc&) {
           return -ENOMEM;
         }
