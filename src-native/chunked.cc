@@ -303,6 +303,27 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, uint64_t a, u
   }
   constexpr uint64_t kPer = kBufSize / kBlock;  // a whole buffer's tree is balanced: halves down to 128
   const uint64_t cols = width / kBlock;
+  if (width % kBufSize == 0) {
+    // Every buffer is the leaves of one row at columns [h * kPer, (h + 1) * kPer): add each tree level for all rows
+    // at once, column by column (the same additions, in streams). Rows the task covers only in part are added too,
+    // from whatever their unused slots hold, and never read.
+    for (uint64_t h = 0; h < cols / kPer; h++) {
+      double* base = leaves + h * kPer * nrows;
+      for (uint64_t w = kPer; w > 1; w /= 2) {
+        for (uint64_t i = 0; i < w / 2; i++) {
+          double* d = base + i * nrows;
+          const double* x = base + 2 * i * nrows;
+          const double* y = x + nrows;
+          for (uint64_t r = 0; r < nrows; r++) d[r] = x[r] + y[r];
+        }
+      }
+    }
+    for (uint64_t k = 0; k < nbuf; k++) {
+      const uint64_t e = a + k * kBufSize;
+      out[k] = Pair{leaves[(e % width) / kBlock * nrows + (e / width - row0)], 0};
+    }
+    return;
+  }
   double l[kPer];
   for (uint64_t k = 0; k < nbuf; k++) {
     const uint64_t e = a + k * kBufSize;

@@ -15,6 +15,10 @@ const { numpyJSON } = require('./helpers/numpy');
 // `rows`: rows written (the rest stay the fill value, read from no file).
 const CASES = [
   { name: 'f4-aligned-sharded', dtype: 'float32', shape: [300, 1024], chunks: [64, 256], shards: [128, 512], fill: 0.5, rows: 280 },
+  // Rows a multiple of 8192 (each buffer within a row: its tree added level by level for all rows at once); tasks of
+  // 2^22 elements that start mid-row (2^22 is no multiple of 24576).
+  { name: 'f4-rows-8192', dtype: 'float32', shape: [21, 8192], chunks: [8, 2048], shards: [16, 8192], fill: 2, rows: 19 },
+  { name: 'f4-rows-24576', dtype: 'float32', shape: [200, 24576], chunks: [64, 8192], fill: 0, rows: 200 },
   { name: 'f4-ragged', dtype: 'float32', shape: [37, 651], chunks: [8, 100], fill: 0, rows: 37 },
   { name: 'f4-gzip', dtype: 'float32', shape: [50, 1024], chunks: [16, 256], compressor: 'gzip', fill: 0, rows: 50 },
   { name: 'f8-be-v2', dtype: '>f8', shape: [200, 384], chunks: [50, 128], zarrFormat: 2, fill: -1, rows: 170 },
