@@ -29,6 +29,8 @@ constexpr uint64_t kGridAheadBytes = uint64_t{512} << 20;
 // Buffers per round of a cast sum: their partial sums are folded between rounds.
 constexpr uint64_t kGridRoundUnits = uint64_t{1} << 16;
 constexpr uint64_t kGridMaxElements = uint64_t{1} << 62;
+// Widest row full_buffers() takes (its scratch holds about two rows of leaves, 8 bytes per 128 elements).
+constexpr uint64_t kFastMaxWidth = uint64_t{1} << 24;
 
 // Finds elements (C order over the selection) in their blocks.
 struct GridIndex {
@@ -381,7 +383,7 @@ int sum_grid_typed(const GridIndex& ix, GridPrefetcher* pf, bool squares, double
   const BlockLoops loops = block_loops();
   bool fast_rows = false;
   if constexpr (std::is_same<typename Traits::Scalar, float>::value && Traits::kLanes == 1)
-    fast_rows = cast && rows_align(ix);
+    fast_rows = cast && ix.ndim >= 2 && ix.shape[ix.ndim - 1] <= kFastMaxWidth && rows_align(ix);
   Pair acc{range->acc_re, range->acc_im};
   for (uint64_t u0 = 0; u0 < nunits; u0 += partial.size()) {
     const uint64_t u1 = std::min<uint64_t>(nunits, u0 + partial.size());
