@@ -276,12 +276,12 @@ export class ChunkStore {
     this.#keepDecoded(cacheKey, data, r.length);
   }
 
-  /** Sets the advice of every chunk mapping (lasting advice: also of those mapped later). */
   /** The advice every chunk mapping has (random unless advise() changed it). */
   get advice(): number {
     return this.#advice;
   }
 
+  /** Sets the advice of every chunk mapping (lasting advice: also of those mapped later). */
   advise(advice: number): void {
     if (LASTING_ADVICE.includes(advice)) this.#advice = advice;
     for (const e of this.#files.values()) e.storage?.advise(advice);
