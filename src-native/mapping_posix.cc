@@ -324,6 +324,17 @@ void prefetch(const Region& region, const uint8_t* from, uint64_t length) {
   if (clip_prefetch(region, from, length, &addr, &len)) ::madvise(addr, static_cast<size_t>(len), MADV_WILLNEED);
 }
 
+void populate(const Region& region, const uint8_t* from, uint64_t length) {
+#if defined(__linux__)
+  void* addr;
+  uint64_t len;
+  if (clip_prefetch(region, from, length, &addr, &len) &&
+      ::madvise(addr, static_cast<size_t>(len), MADV_POPULATE_READ) == 0)
+    return;
+#endif
+  prefetch(region, from, length);
+}
+
 uint64_t residency_pages(const Region& region) {
   const uint64_t ps = page_size();
   return (region.map_length + ps - 1) / ps;

@@ -547,6 +547,9 @@ void prefetch(const Region& region, const uint8_t* from, uint64_t length) {
   if (clip_prefetch(region, from, length, &addr, &len)) prefetch_range(addr, len);
 }
 
+// No batch mapping call on Windows: read ahead, the loop's faults map.
+void populate(const Region& region, const uint8_t* from, uint64_t length) { prefetch(region, from, length); }
+
 namespace {
 // The view starts up to 64 KiB before data: residency covers the pages of
 // [data, data + length) only, as on POSIX.
