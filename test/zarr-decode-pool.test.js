@@ -118,6 +118,25 @@ describe('async twins decode zstd, blosc and lz4 chunks on worker threads', func
     });
   }
 
+  it('many calls at once (more chunks than threads, queued): each gets its own bits, never more than POOL_SIZE threads', async function () {
+    const arrays = STORES.flatMap((s) => [openZarr(tmp.file(s.name)), openZarr(tmp.file(s.name))]);
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, pool.state().threads)), 1);
+    try {
+      const got = await Promise.all(arrays.map((a, i) => (i % 2 === 0 ? a.readAsync() : a.readAsync([100, 150], [null, null, -1]))));
+      arrays.forEach((a, i) => {
+        const fresh = openZarr(tmp.file(STORES[i >> 1].name));
+        assert.equal(hex(got[i]), hex(i % 2 === 0 ? fresh.read() : fresh.read([100, 150], [null, null, -1])), STORES[i >> 1].name);
+        fresh.close();
+      });
+    } finally {
+      clearInterval(watch);
+      for (const a of arrays) a.close();
+    }
+    assert.ok(most <= POOL_SIZE, `${most} threads`);
+    assert.equal(pool.state().queued, 0);
+  });
+
   it('gzip stays on node:zlib and raw chunks on the native prefetch: no pool job', async function () {
     const before = pool.state().decoded;
     for (const name of ['gzip', 'raw']) {
