@@ -14,14 +14,11 @@ import { type AsyncStorage, type CancelToken, isAsync, type Storage } from './st
 import { HeapStorage } from './storage-heap';
 import { mapFile } from './storage-mapped';
 import { crc32cDecode } from './zarr-codec-crc32c';
-import { gzipDecode } from './zarr-codec-gzip';
 import { decodeShardIndex, shardIndexBytes } from './zarr-codec-sharding';
 import { permutedStrides } from './zarr-codec-transpose';
-import { zlibDecode } from './zarr-codec-zlib';
-import { zstdDecode } from './zarr-codec-zstd';
-import { bloscDecode } from './zarr-codec-blosc';
-import { lz4Decode } from './zarr-codec-lz4';
-import type { BytesCodecName, ChunkCodecs, ZarrMeta } from './zarr-meta';
+import { decodeChain, WASM_CODECS } from './zarr-decode';
+import { decodeOffThread } from './zarr-decode-pool';
+import type { ChunkCodecs, ZarrMeta } from './zarr-meta';
 
 /** A chunk's elements: bytes of `storage` from `offset`, at element `strides` in the chunk's axes, of dtype `dtype`. */
 export interface ChunkData {
@@ -59,15 +56,6 @@ export const MAX_MAPPINGS = 64;
 export const MAX_DECODED_BYTES = 64 * 2 ** 20;
 
 const UINT8 = parseDType('uint8');
-
-/** Decompressors: each bounds its output by `limit` (a gzip or zstd bomb, a header that lies) before allocating it. */
-const DECODERS: Record<Exclude<BytesCodecName, 'crc32c'>, (bytes: Uint8Array, where: string, limit: number) => Uint8Array> = {
-  gzip: gzipDecode,
-  zlib: zlibDecode,
-  zstd: zstdDecode,
-  blosc: bloscDecode,
-  lz4: lz4Decode,
-};
 
 interface FileEntry {
   file: string;
@@ -191,13 +179,9 @@ export class ChunkStore {
       // No DataView over the mapping: JavaScript reading a page the file lost dies of SIGBUS (get() copies natively).
       return { storage: entry.storage as Storage, offset: start, strides, dtype: codecs.stored, file: entry.file, view: null };
     }
-    let bytes = this.#window(entry, start, length);
     // Decompressed output is bounded by what the chunk can hold (+ the checksums still to strip): no gzip bomb.
     const limit = Math.min(expect + 4 * codecs.after.length, maxBufferLength);
-    for (let i = codecs.after.length - 1; i >= 0; i--) {
-      const c = codecs.after[i];
-      bytes = c === 'crc32c' ? crc32cDecode(bytes, where) : DECODERS[c](bytes, where, limit);
-    }
+    const bytes = decodeChain(codecs.after, this.#window(entry, start, length), where, limit);
     if (bytes.length !== expect) throw wrongSize(bytes.length);
     return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
   }
@@ -242,10 +226,10 @@ export class ChunkStore {
 
   /**
    * Makes chunk(coords) cheap with the work off the JavaScript thread (the async twins): a chunk read in place has
-   * its pages faulted in by the native prefetch; a gzip/zlib one has its bytes copied by the native kernel on the
-   * libuv pool and inflated by node:zlib's async API, then joins the decoded-chunk cache as chunk() would put it
-   * (other codecs are left to chunk()). `wrap` runs one native async call with the caller's cancellation. Nothing
-   * is cached once the store is closed.
+   * its pages faulted in by the native prefetch; a compressed one has its bytes copied by the native kernel on the
+   * libuv pool, then decoded (gzip/zlib by node:zlib's async API; zstd/blosc/lz4 by the decode pool's threads) and
+   * joins the decoded-chunk cache as chunk() would put it. `wrap` runs one native async call with the caller's
+   * cancellation. Nothing is cached once the store is closed.
    */
   async load(coords: readonly number[], wrap: <T>(storage: AsyncStorage, run: (c: CancelToken | undefined) => Promise<T>) => Promise<T>): Promise<void> {
     this.#checkOpen();
@@ -256,7 +240,6 @@ export class ChunkStore {
     const r = this.#range(entry, inner);
     const storage = entry.storage;
     if (r === null || r.outside || storage === null || !isAsync(storage)) return;
-    if (r.codecs.after.some((c) => c !== 'crc32c' && c !== 'gzip' && c !== 'zlib')) return;
     const window = viewDescriptor(r.start, [r.length], [1], 1);
     if (this.#inPlace(r.codecs)) {
       await wrap(storage, (c) => storage.prefetch(window, 1, c));
@@ -265,9 +248,16 @@ export class ChunkStore {
     let bytes: Uint8Array = new Uint8Array(await wrap(storage, (c) => storage.copyAsync(ELEM_CODES.uint8, false, window, c)));
     const expect = sizeOf(this.chunkShape) * r.codecs.stored.itemsize;
     const limit = Math.min(expect + 4 * r.codecs.after.length, maxBufferLength);
-    for (let i = r.codecs.after.length - 1; i >= 0; i--) {
-      const c = r.codecs.after[i];
-      bytes = c === 'crc32c' ? crc32cDecode(bytes, entry.file) : await inflateAsync(c, bytes, entry.file, limit);
+    if (r.codecs.after.some((c) => WASM_CODECS.includes(c))) {
+      // The whole chain on a pool thread; null: no thread can start here, chunk() decodes it when the call reads it.
+      const out = await decodeOffThread(r.codecs.after, bytes, entry.file, limit);
+      if (out === null) return;
+      bytes = out;
+    } else {
+      for (let i = r.codecs.after.length - 1; i >= 0; i--) {
+        const c = r.codecs.after[i];
+        bytes = c === 'crc32c' ? crc32cDecode(bytes, entry.file) : await inflateAsync(c, bytes, entry.file, limit);
+      }
     }
     if (this.#closed || this.#dirty.has(cacheKey) || this.#decoded.has(cacheKey)) return;
     // A wrong size is left for chunk() to report (ERR_ZARR_CHUNK) when the call reads it.

@@ -26,7 +26,7 @@ use_build_dir "$OUT/noext"
 export MEMMAP_NO_EXTERNAL_BUFFERS=1
 # Element values, reductions (sync and async, close during a call), .npy, Zarr
 # writes, printing: none of these files takes `data`, `bytes` or segments() of a mapping.
-DEFAULT_FILES="test/async-native.test.js test/sum-read-gather.test.js test/reductions.test.js test/npy-numpy.test.js test/zarr-write.test.js test/print.test.js test/array-protocol.test.js"
+DEFAULT_FILES="test/async-native.test.js test/sum-read-gather.test.js test/reductions.test.js test/npy-numpy.test.js test/zarr-write.test.js test/zarr-decode-pool.test.js test/print.test.js test/array-protocol.test.js"
 # shellcheck disable=SC2086
 node node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --reporter "${MEMMAP_REPORTER:-dot}" \
   test/no-external-buffers.test.js ${MEMMAP_NOEXT_FILES:-$DEFAULT_FILES}

@@ -139,7 +139,8 @@ console.log(JSON.stringify({
 const ESM_SCRIPT = `
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import memmapDefault, { memmap, MemmapError } from 'memmap';
+import { dirname, join } from 'node:path';
+import memmapDefault, { memmap, MemmapError, openZarr } from 'memmap';
 import * as ns from 'memmap';
 assert.equal(memmapDefault, memmap);
 assert.ok(!Object.keys(ns).includes('__esModule'), Object.keys(ns).join());
@@ -147,12 +148,18 @@ const a = memmapDefault(process.argv[2], { dtype: 'float32' });
 assert.deepEqual(Array.from(a.data), [0, 1.5, 3, 4.5, 6, 7.5]);
 a.close();
 // One instance behind both formats: same functions, same error classes.
-const cjs = createRequire(import.meta.url)('memmap');
-assert.equal(cjs.memmap, memmap);
-assert.equal(cjs.MemmapError, MemmapError);
+const cjs = createRequire(import.meta.url);
+assert.equal(cjs('memmap').memmap, memmap);
+assert.equal(cjs('memmap').MemmapError, MemmapError);
 assert.equal(ns.memmap, memmap);
 let code;
 try { memmap(process.argv[2], { dtype: 'float33' }); } catch (e) { assert.ok(e instanceof MemmapError); code = e.code; }
+// The zstd store cjs.js wrote, read async: its chunks decode on the pool's threads, the worker file found in the
+// installed dist/ (the process then exits by itself: idle threads are unref()'d).
+const pool = cjs(join(dirname(cjs.resolve('memmap/package.json')), 'dist', 'zarr-decode-pool.js'));
+const z = await openZarr(join(dirname(process.argv[2]), 'z.zarr')).readAsync();
+assert.deepEqual(Array.from(z), Array.from({ length: 64 }, (_, i) => i * 3));
+assert.equal(pool.decodePoolForTests.state().decoded, 4);
 console.log(JSON.stringify({ ok: true, code }));
 `;
 
@@ -252,7 +259,7 @@ describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', f
     assert.deepEqual(Array.from(back), [1n, -2n, 3n, 2n ** 62n]);
   });
 
-  it('works from ESM (import) with one shared instance', function () {
+  it('works from ESM (import) with one shared instance, and the decode pool finds its worker in the installed dist/', function () {
     if (!project) this.skip();
     fs.writeFileSync(path.join(project, 'esm.mjs'), ESM_SCRIPT);
     const res = JSON.parse(run(process.execPath, ['esm.mjs', path.join(project, 'f32.bin')], { cwd: project, env: userEnv() }));
