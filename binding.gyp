@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "memmap",
-      "sources": ["src-native/binding.cc", "src-native/kernels.cc", "src-native/regions.cc", "src-native/threads.cc", "src-native/reduce.cc", "src-native/chunked.cc"],
+      "sources": ["src-native/binding.cc", "src-native/kernels.cc", "src-native/regions.cc", "src-native/threads.cc", "src-native/reduce.cc", "src-native/chunked.cc", "src-native/chunk_copy.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=<!(node -p \"require('./package.json').binary.napi_versions[0]\")",

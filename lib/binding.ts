@@ -66,6 +66,13 @@ export interface NativeBinding {
     new (adopt: 'shared', id: string): NativeMapping;
   };
   readonly pageSize: number;
+  /**
+   * A selection across chunks copied into `dst` in one call (src-native/chunk_copy.h): `sources` the Mappings and
+   * heap bytes it reads (Storage.gridSource()), `dstStrides` the destination's byte strides (one per axis, ndim),
+   * `parts` records [source, swap, src, dst, shape[ndim], srcStrides[ndim]] (byte offsets and strides). Every mapping
+   * stays mapped until it returns; mapped parts are asked for (MADV_WILLNEED) a window ahead of the copy.
+   */
+  copyChunks(type: number, sources: unknown[], parts: Float64Array, dstStrides: Float64Array, dst: Uint8Array): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -55,7 +55,7 @@ napi_version=$(node -p 'require("./package.json").binary.napi_versions[0]')
 werror=()
 [ "${MEMMAP_WERROR:-}" = 1 ] && werror=(-Werror)
 # binding.gyp's sources and flags (build/memmap.target.mk, Release).
-posix_sources=(binding kernels regions threads reduce chunked mapping_posix)
+posix_sources=(binding kernels regions threads reduce chunked mapping_posix chunk_copy)
 cxxflags=(-O3 -fPIC -pthread -fno-omit-frame-pointer -std=c++17 -fexceptions -fno-rtti -fvisibility=hidden
   -Wall -Wextra "${werror[@]}"
   -DNAPI_VERSION="$napi_version" -DNAPI_CPP_EXCEPTIONS -D_FILE_OFFSET_BITS=64 -D_LARGEFILE_SOURCE

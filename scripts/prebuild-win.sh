@@ -37,7 +37,7 @@ werror=()
 [ "${MEMMAP_WERROR:-}" = 1 ] && werror=(-Werror)
 # binding.gyp's sources and flags, the Windows mapping core for the POSIX one;
 # two compilers at a time (MEMMAP_JOBS).
-sources=(binding kernels regions threads reduce chunked mapping_win)
+sources=(binding kernels regions threads reduce chunked mapping_win chunk_copy)
 cxxflags=(-O3 -std=c++17 -fexceptions -fno-rtti -fvisibility=hidden -Wall -Wextra "${werror[@]}"
   -DNAPI_VERSION="$napi_version" -DNAPI_CPP_EXCEPTIONS -D_FILE_OFFSET_BITS=64 -DBUILDING_NODE_EXTENSION
   -I"$addon_api" -I"$napi_headers/include")

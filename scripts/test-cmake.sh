@@ -21,7 +21,7 @@ node scripts/check-flag-parity.js build build-cmake/build
 section "cmake-js: tests against the cmake-js build"
 npm run build:ts
 use_build_dir build-cmake
-SPEC="${MEMMAP_CMAKE_SPEC:-test/memmap.test.js test/modes.test.js test/lifecycle.test.js test/first-reads.test.js test/reduce-native.test.js test/sum-read-gather.test.js test/async-native.test.js test/sharing.test.js test/zarr-read.test.js}"
+SPEC="${MEMMAP_CMAKE_SPEC:-test/memmap.test.js test/modes.test.js test/lifecycle.test.js test/first-reads.test.js test/reduce-native.test.js test/sum-read-gather.test.js test/async-native.test.js test/sharing.test.js test/zarr-read.test.js test/zarr-copy.test.js}"
 if [ "$SPEC" = all ]; then
   node node_modules/mocha/bin/mocha.js --reporter "${MEMMAP_REPORTER:-dot}"
 else

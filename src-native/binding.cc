@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "chunk_copy.h"
 #include "chunked.h"
 #include "kernels.h"
 #include "mapping.h"
@@ -1346,6 +1347,90 @@ Napi::Value SumGrid(const Napi::CallbackInfo& info) {
   return pair;
 }
 
+// copyChunks(type, sources, parts, dstStrides, dst): a selection across
+// chunks copied into `dst` in one call (chunk_copy.h). `sources`: an Array of
+// Mappings and TypedArrays (heap bytes); `dstStrides`: a Float64Array of the
+// destination's byte strides (its length is ndim); `parts`: a Float64Array of
+// records [source, swap, src, dst, shape[ndim], srcStrides[ndim]] (byte
+// offsets and strides). Every value is read first, then each mapping is
+// pinned for the whole copy; the heap bytes are taken last.
+Napi::Value CopyChunks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  memmap::ElemType type = ToElemType(info[0]);
+  if (!info[1].IsArray()) ThrowArg(env, "copyChunks: sources must be an Array");
+  Napi::Array list = info[1].As<Napi::Array>();
+  const uint32_t nsrc = list.Length();
+  std::vector<Napi::Value> values(nsrc);
+  for (uint32_t i = 0; i < nsrc; i++) values[i] = list.Get(i);
+  auto floats = [&](const Napi::Value& v, const char* what) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      ThrowArg(env, std::string("copyChunks: ") + what + " must be a Float64Array");
+    return v.As<Napi::Float64Array>();
+  };
+  auto integer = [&](double x, bool sign) {
+    if (!(std::fabs(x) <= kMaxSafeInteger) || std::floor(x) != x || (!sign && x < 0))
+      ThrowArg(env, "copyChunks: parts hold integers");
+    return x;
+  };
+  Napi::Float64Array fs = floats(info[3], "dstStrides");
+  const size_t ndim = fs.ElementLength();
+  if (ndim > static_cast<size_t>(memmap::kMaxDims)) ThrowArg(env, "copyChunks: too many dimensions");
+  std::vector<int64_t> dst_strides(ndim);
+  for (size_t k = 0; k < ndim; k++) dst_strides[k] = static_cast<int64_t>(integer(fs[k], true));
+  Napi::Float64Array fp = floats(info[2], "parts");
+  const size_t record = 4 + 2 * ndim;
+  if (fp.ElementLength() % record != 0) ThrowArg(env, "copyChunks: parts hold whole records");
+  const size_t count = fp.ElementLength() / record;
+  std::vector<uint64_t> shapes(count * ndim);
+  std::vector<int64_t> strides(count * ndim);
+  std::vector<memmap::ChunkPart> parts(count);
+  std::vector<uint32_t> which(count);
+  for (size_t i = 0; i < count; i++) {
+    const double* r = fp.Data() + i * record;
+    const double source = integer(r[0], false);
+    if (source >= nsrc) ThrowArg(env, "copyChunks: no such source");
+    which[i] = static_cast<uint32_t>(source);
+    parts[i].swap = r[1] != 0;
+    parts[i].src = static_cast<uint64_t>(integer(r[2], false));
+    parts[i].dst = static_cast<uint64_t>(integer(r[3], false));
+    for (size_t k = 0; k < ndim; k++) {
+      shapes[i * ndim + k] = static_cast<uint64_t>(integer(r[4 + k], false));
+      strides[i * ndim + k] = static_cast<int64_t>(integer(r[4 + ndim + k], true));
+    }
+    parts[i].shape = shapes.data() + i * ndim;
+    parts[i].src_strides = strides.data() + i * ndim;
+  }
+  TypedBytes dst = ToTypedBytes(info[4], "destination");
+  // No JavaScript runs from here on: pin every mapping, then take the heap bytes.
+  std::vector<std::unique_ptr<Pin>> pins(nsrc);
+  for (uint32_t i = 0; i < nsrc; i++) {
+    if (values[i].IsTypedArray()) continue;
+    SharedRegion* shared = Mapping::RegionOf(env, values[i]);
+    if (shared == nullptr) ThrowArg(env, "copyChunks: a source is neither a Mapping nor a TypedArray");
+    pins[i] = std::make_unique<Pin>(shared);
+  }
+  std::vector<Region> heap(nsrc);
+  for (uint32_t i = 0; i < nsrc; i++) {
+    if (pins[i] != nullptr) continue;
+    TypedBytes t = ToTypedBytes(values[i], "source");
+    heap[i].data = t.data;
+    heap[i].length = t.length;
+  }
+  for (uint32_t i = 0; i < nsrc; i++) {
+    const Region& r = pins[i] != nullptr ? pins[i]->region() : heap[i];
+    if (Overlaps(r, dst.data, dst.length)) ThrowArg(env, "destination overlaps the source");
+  }
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t s = which[i];
+    parts[i].region = pins[s] != nullptr ? &pins[s]->region() : &heap[s];
+    parts[i].mapped = pins[s] != nullptr;
+  }
+  int rc = memmap::copy_chunk_parts(parts.data(), count, static_cast<int>(ndim), type, dst_strides.data(), dst.data,
+                                    dst.length);
+  if (rc != 0) ThrowKernel(env, rc);
+  return env.Undefined();
+}
+
 // The tables the native code is built from, for lib/ to check against its own
 // (test/registry.test.js): dtypes [{name, kind, itemsize, code}], modes and
 // advice and reductions {name: code}, mapFlags {populate}.
@@ -1518,6 +1603,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("Cancel", CancelClass(env));
   exports.Set("tables", Tables(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(memmap::page_size())));
+  exports.Set("copyChunks", Napi::Function::New<CopyChunks>(env, "copyChunks"));
   return exports;
 }
 

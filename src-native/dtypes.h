@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace memmap {
 
@@ -95,6 +96,17 @@ inline unsigned elem_size(ElemType type) {
 inline unsigned swap_unit(ElemType type, bool swap) {
   if (!swap) return 0;
   return dispatch(type, [](auto t) { return static_cast<unsigned>(sizeof(typename decltype(t)::Scalar)); });
+}
+
+// Copies one element, reversing each `unit`-byte part when swapping.
+inline void copy_elem(uint8_t* dst, const uint8_t* src, unsigned size, unsigned unit) {
+  if (unit <= 1) {
+    std::memcpy(dst, src, size);
+    return;
+  }
+  for (unsigned part = 0; part < size; part += unit) {
+    for (unsigned b = 0; b < unit; b++) dst[part + b] = src[part + unit - 1 - b];
+  }
 }
 
 }  // namespace memmap

@@ -642,17 +642,6 @@ int sum_int(const Simple& s, int threads, const CancelFlag* cancel, SharedPrefet
   return 0;
 }
 
-// Copies one element, reversing each `unit`-byte part when swapping.
-inline void copy_elem(uint8_t* dst, const uint8_t* src, unsigned size, unsigned unit) {
-  if (unit <= 1) {
-    std::memcpy(dst, src, size);
-    return;
-  }
-  for (unsigned part = 0; part < size; part += unit) {
-    for (unsigned b = 0; b < unit; b++) dst[part + b] = src[part + unit - 1 - b];
-  }
-}
-
 struct CopyJob {
   const Simple* s;
   unsigned size;
