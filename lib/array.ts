@@ -443,7 +443,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     const storage = this.#live();
     const count = sizeOf(v.shape);
     if (o.out === undefined) {
-      const out = this.#allocate(count);
+      const out = this.#allocateAs(this.#dt, count, true) as DataTypes[N];
       storage.copy(ELEM_CODES[this.#dt.name], !this.#dt.isNative, viewDescriptor(v.offset, v.shape, v.strides, 1), bytesOf(out));
       return out;
     }
@@ -496,7 +496,7 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
       view[2 + rest + d] = count === 0 || dim <= 1 ? 0 : strides[k + d] * this.itemsize;
     }
     if (out === undefined) {
-      const result = this.#allocate(count);
+      const result = this.#allocateAs(dt, count, true) as DataTypes[N];
       storage.copy(ELEM_CODES[dt.name], !dt.isNative, view, bytesOf(result));
       return result;
     }
@@ -544,20 +544,10 @@ export class MemmapArray<N extends DTypeName = DTypeName> {
     return this.#allocateAs(this.#dt, count) as DataTypes[N];
   }
 
-  /** A new heap TypedArray of `count` elements of `dt`. */
-  #allocateAs(dt: DType, count: number): AnyTypedArray {
-    const bytes = count * dt.itemsize;
-    if (bytes > maxBufferLength) {
-      throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
-    }
-    let buffer: ArrayBuffer;
-    try {
-      buffer = new ArrayBuffer(bytes);
-    } catch (err) {
-      throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes cannot be allocated`, { cause: err });
-    }
+  /** A new heap TypedArray of `count` elements of `dt` (`uninitialized`: see newBuffer()). */
+  #allocateAs(dt: DType, count: number, uninitialized = false): AnyTypedArray {
     const { array, lanes } = DTYPES[dt.name];
-    return new array(buffer, 0, count * lanes) as AnyTypedArray;
+    return new array(newBuffer(count * dt.itemsize, uninitialized), 0, count * lanes) as AnyTypedArray;
   }
 
   // ---- reductions (numpy's, planned in reduce.ts, run natively) ----------
@@ -1363,6 +1353,22 @@ function typedOutBytes(out: unknown, dt: DType, count: number, arrayOnly: boolea
   const length = Reflect.apply(getLength, out, []) as number;
   if (length !== want) throw new MemmapError('ERR_SHAPE_MISMATCH', `out holds ${length} values; the result has ${want}`);
   return new Uint8Array(Reflect.apply(getBuffer, out, []) as ArrayBuffer, Reflect.apply(getByteOffset, out, []) as number, Reflect.apply(getByteLength, out, []) as number);
+}
+
+/**
+ * A new ArrayBuffer of `bytes` bytes; ERR_TOO_LARGE past the largest one this Node.js supports or when the allocation
+ * fails. `uninitialized`: not zero-filled (Buffer.allocUnsafeSlow's memory, never pooled), for a copy that writes every
+ * byte before anyone sees it (zero-filling 256 KiB cost a read about as much as the copy itself).
+ */
+export function newBuffer(bytes: number, uninitialized = false): ArrayBuffer {
+  if (bytes > maxBufferLength) {
+    throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes exceeds the largest ArrayBuffer this Node.js supports (${maxBufferLength} bytes)`);
+  }
+  try {
+    return uninitialized ? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer) : new ArrayBuffer(bytes);
+  } catch (err) {
+    throw new MemmapError('ERR_TOO_LARGE', `a copy of ${bytes} bytes cannot be allocated`, { cause: err });
+  }
 }
 
 /** The scalar a full reduction returns, from the result's bytes. */

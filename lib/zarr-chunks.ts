@@ -112,6 +112,12 @@ export class ChunkStore {
     this.#perShard = sh === null ? meta.grid.map(() => 1) : meta.grid.map((g, d) => g / sh.inner[d]);
   }
 
+  /** Whether stored chunks are read in place (mapped) rather than decoded into memory. */
+  get inPlace(): boolean {
+    const sh = this.#meta.codecs.sharding;
+    return this.#inPlace(sh === null ? this.#meta.codecs : sh.codecs);
+  }
+
   /** Inner chunks per shard along each axis (all 1 when not sharded). */
   get perShard(): readonly number[] {
     return this.#perShard;

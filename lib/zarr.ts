@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { inspect } from 'node:util';
-import { maxBufferLength } from './binding';
+import { maxBufferLength, native } from './binding';
 import type { MeanTypes, Reduced, ReduceArgs, SumTypes } from './array';
-import { cancellable, MemmapArray as MemmapArrayClass, type MemmapArray, memoryArray, signalOf, valueReader } from './array';
+import { cancellable, MemmapArray as MemmapArrayClass, type MemmapArray, memoryArray, newBuffer, outBytes, signalOf, valueReader } from './array';
 import { guardPrototype } from './boundary';
 import { type Codec, codecOf } from './codec';
 import { type CanonicalDType, type DataTypes, type DType, DTYPES, type DTypeName, type DTypeString, ELEM_CODES, type InputTypes, parseDType, type ValueTypes } from './dtype';
@@ -18,17 +18,17 @@ import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescri
 import { mapArray, pageSize } from './memmap';
 import { editBytes } from './storage-mapped';
 import { ADVICE_CODES, type Advice, adviceCode } from './modes';
-import { normalizeMode, readOptions } from './options';
+import { appendOwn, normalizeMode, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
 import { abortError, type AsyncOptions, isAborted, type Reduction, splitArgs } from './reduce';
 import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
-import { type ChunkData, ChunkStore, MAX_DECODED_BYTES } from './zarr-chunks';
+import { type ChunkData, ChunkStore, MAX_DECODED_BYTES, MAX_MAPPINGS } from './zarr-chunks';
 import { coalesce, ReadAhead } from './zarr-prefetch';
 import { permutedStrides } from './zarr-codec-transpose';
 import { withFileLock } from './zarr-lock';
-import { type ChunkBlock, place, reduceChunked, type ZarrSource } from './zarr-reduce';
+import { type ChunkBlock, reduceChunked, type ZarrSource } from './zarr-reduce';
 import { createRawFile, type CreateZarrOptions, createZarrStore, isRaw, storedElement, writeDirty } from './zarr-write';
 import { settingsFromDoc } from './zarr-compressor';
 import { isObject, own, parseJsonObject, v2Meta, v3Meta, type ZarrMeta } from './zarr-meta';
@@ -197,6 +197,8 @@ export function listZarr(path: string | URL, options?: { path?: string }): ZarrN
 const kInternal = Symbol('memmap.zarr');
 /** Chunk runs one read may cross along its axes (each a small object: more would exhaust the JS heap). */
 const MAX_RUNS = 2 ** 22;
+/** Chunk parts one native copy call takes at most (its records: 8 doubles each for a 2-d read). */
+const PARTS_PER_CALL = 4096;
 let isZarr: (x: unknown) => boolean;
 
 /** One axis of a selection: its runs within single chunks. */
@@ -422,33 +424,98 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     }
   }
 
-  /** The selection's elements in C order, this machine's byte order: each chunk's part copied by the native kernel. */
-  #gather(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array } {
+  /**
+   * The selection's elements in C order, this machine's byte order, into a new buffer or the bytes `into` gives for
+   * the selection's shape (read()'s `out`, checked before anything is read).
+   */
+  #gather(index: readonly IndexItem[], into?: (shape: number[]) => Uint8Array): { shape: number[]; bytes: Uint8Array } {
     this.#live();
-    const shape = this.#select(index).shape;
+    const sel = this.#select(index);
+    const total = sizeOf(sel.shape) * this.itemsize; // at most maxBufferLength: #select checked
+    // Every byte is written below (missing chunks from the fill value): no zero fill.
+    const bytes = into === undefined ? new Uint8Array(newBuffer(total, true)) : into(sel.shape);
+    // Checked again: `into` may run caller code (an `out` array's getters).
+    const store = this.#live();
+    if (total > 0) this.#copyParts(store, sel, bytes);
+    return { shape: sel.shape, bytes };
+  }
+
+  /**
+   * Copies the selection into `out` (C order): each chunk's part straight to its place, many chunks per native call
+   * (src-native/chunk_copy.cc), which asks for the mapped ones' bytes ahead of the copy. Compressed chunks are decoded
+   * here first, their stored bytes requested ahead by ReadAhead.
+   */
+  #copyParts(store: ChunkStore, sel: { shape: number[]; runs: Run[][]; kept: boolean[] }, out: Uint8Array): void {
+    const { shape, runs, kept } = sel;
+    const ndim = runs.length;
     const itemsize = this.itemsize;
-    const count = sizeOf(shape);
-    const total = count * itemsize; // at most maxBufferLength: #select checked
-    let out: Uint8Array;
-    try {
-      out = new Uint8Array(total);
-    } catch (err) {
-      throw new MemmapError('ERR_TOO_LARGE', `cannot allocate ${total} bytes for the selection: read it in parts`, { cause: err });
-    }
-    const outStrides = stridesFor(shape, 'C');
+    const nk = shape.length;
+    const cstrides = stridesFor(shape, 'C');
+    const dstStrides = new Float64Array(nk);
+    for (let k = 0; k < nk; k++) dstStrides[k] = cstrides[k] * itemsize;
+    let count = 1;
+    for (let d = 0; d < ndim; d++) count *= runs[d].length;
+    const record = 4 + 2 * nk;
+    const parts = new Float64Array(Math.min(count, PARTS_PER_CALL) * record);
+    const sources: unknown[] = [];
+    const sourceOf = new Map<Storage, number>();
+    let n = 0;
+    let files = 0;
+    let held = 0;
     const type = ELEM_CODES[this.#dt.name];
-    this.#blocks(index, (b) => {
-      const desc = viewDescriptor(b.base, b.shape, b.strides, 1);
-      // A block that is one contiguous run of the output (whole rows) is copied straight into it.
-      const at = contiguousAt(shape, b.shape, b.at, outStrides);
-      if (at >= 0) b.storage.copy(type, b.swap, desc, out.subarray(at * itemsize, (at + sizeOf(b.shape)) * itemsize));
-      else {
-        const tmp = new Uint8Array(sizeOf(b.shape) * itemsize);
-        b.storage.copy(type, b.swap, desc, tmp);
-        place(out, outStrides, b.at, tmp, b.shape, itemsize);
+    const flush = (): void => {
+      native.copyChunks(type, sources, n * record === parts.length ? parts : parts.subarray(0, n * record), dstStrides, out);
+      n = files = held = 0;
+      sources.length = 0;
+      sourceOf.clear();
+    };
+    const ahead = store.inPlace ? null : new ReadAhead((c) => store.locate(c), runs, itemsize, pageSize, this.shards !== null);
+    const pick = new Array<number>(ndim).fill(0);
+    const coords = new Array<number>(ndim).fill(0);
+    for (;;) {
+      for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
+      ahead?.next();
+      const data = store.chunk(coords);
+      const storage = data === null ? this.#fill : data.storage;
+      let source = sourceOf.get(storage);
+      if (source === undefined) {
+        // A call holds at most half the mapping cache's files (opening more would close the first ones before it
+        // runs) and a bounded amount of decoded chunks (they stay alive until it runs, cached or not).
+        const mapped = data !== null && data.file !== null;
+        if ((mapped && files >= MAX_MAPPINGS / 2) || (!mapped && held >= MAX_DECODED_BYTES / 2)) flush();
+        source = sources.length;
+        appendOwn(sources, storage.gridSource()); // no Array.prototype method: native code reads the list
+        sourceOf.set(storage, source);
+        if (mapped) files++;
+        else if (data !== null) held += storage.length;
       }
-    });
-    return { shape, bytes: out };
+      const o = n * record;
+      parts[o] = source;
+      parts[o + 1] = data !== null && !data.dtype.isNative ? 1 : 0;
+      let src = data === null ? 0 : data.offset;
+      let dst = 0;
+      for (let d = 0, k = 0; d < ndim; d++) {
+        const r = runs[d][pick[d]];
+        const st = data === null ? 0 : data.strides[d] * itemsize;
+        src += r.inner * st;
+        if (kept[d]) {
+          dst += r.at * dstStrides[k];
+          parts[o + 4 + k] = r.n;
+          parts[o + 4 + nk + k] = r.n > 1 ? r.step * st : 0;
+          k++;
+        }
+      }
+      parts[o + 2] = src;
+      parts[o + 3] = dst;
+      if (++n * record === parts.length) flush();
+      let d = ndim - 1;
+      for (; d >= 0; d--) {
+        if (++pick[d] < runs[d].length) break;
+        pick[d] = 0;
+      }
+      if (d < 0) break;
+    }
+    if (n > 0) flush();
   }
 
   /** What lib/zarr-reduce.ts needs of this array. */
@@ -479,13 +546,22 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
 
   /**
    * A copy of `a[...index]` (numpy basic indexing, as MemmapArray.read()) as a new TypedArray in C order of the
-   * selection, this machine's byte order; missing chunks read as the fill value.
-   * @throws ERR_INVALID_INDEX, ERR_OUT_OF_RANGE, ERR_UNKNOWN_OPTION, ERR_TOO_LARGE, ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED.
+   * selection, this machine's byte order; missing chunks read as the fill value. A trailing `{ out }` (a TypedArray of
+   * this dtype holding exactly the selection's elements, or a writable C-order array of its dtype and shape) receives
+   * them instead and is returned, as numpy's `out=`.
+   * @throws ERR_INVALID_INDEX, ERR_OUT_OF_RANGE, ERR_UNKNOWN_OPTION, ERR_TOO_LARGE, ERR_CHECKSUM, ERR_ZARR_CHUNK, ERR_CLOSED;
+   * for `out`: ERR_INVALID_ARG_TYPE (not a TypedArray of this dtype or an array), ERR_DTYPE_MISMATCH, ERR_SHAPE_MISMATCH,
+   * ERR_READ_ONLY, ERR_NOT_CONTIGUOUS.
    */
-  read(...index: IndexItem[]): DataTypes[N] {
-    const { index: items, options } = splitArgs(index);
-    readOptions(options, [], 'read()');
-    const { bytes } = this.#gather(items);
+  read(...args: [...IndexItem[], { out?: DataTypes[N] | MemmapArray<N> }] | IndexItem[]): DataTypes[N] {
+    const { index, options } = splitArgs(args);
+    const o = readOptions(options, ['out'], 'read()');
+    if (o.out !== undefined) {
+      const out = o.out;
+      this.#gather(index, (shape) => outBytes(out, this.#dt, shape, false));
+      return out as DataTypes[N];
+    }
+    const { bytes } = this.#gather(index);
     const { array, lanes } = DTYPES[this.#dt.name];
     return new array(bytes.buffer as ArrayBuffer, 0, (bytes.byteLength / this.itemsize) * lanes) as DataTypes[N];
   }
@@ -1272,19 +1348,6 @@ function axesOf(shape: readonly number[], index: readonly IndexItem[]): Axis[] {
 function sliceItem(start: number, count: number, step: number): IndexItem {
   const stop = start + count * step;
   return [start, stop < 0 ? null : stop, step];
-}
-
-/**
- * The element offset in `out` (C order, `outStrides`) of a block of `bshape` at `at` when the block is one
- * contiguous run of it (axes before the first longer than 1 of length 1, the rest whole), else -1.
- */
-function contiguousAt(shape: readonly number[], bshape: readonly number[], at: readonly number[], outStrides: readonly number[]): number {
-  let d = 0;
-  while (d < bshape.length && bshape[d] === 1) d++;
-  for (let e = d + 1; e < bshape.length; e++) if (bshape[e] !== shape[e]) return -1;
-  let o = 0;
-  for (let e = 0; e < at.length; e++) o += at[e] * outStrides[e];
-  return o;
 }
 
 /** 'C' or 'F' when these strides are that layout of `shape`, else null. */

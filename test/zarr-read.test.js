@@ -719,7 +719,8 @@ describe('openZarr(): bad input is a MemmapError with a code', function () {
     throwsCode(() => a.get(4), 'ERR_OUT_OF_RANGE');
     throwsCode(() => a.get(0, 0), 'ERR_INVALID_INDEX');
     throwsCode(() => a.read(null, null), 'ERR_INVALID_INDEX');
-    throwsCode(() => a.read({ out: 1 }), 'ERR_UNKNOWN_OPTION');
+    throwsCode(() => a.read({ into: 1 }), 'ERR_UNKNOWN_OPTION');
+    throwsCode(() => a.read({ out: 1 }), 'ERR_INVALID_ARG_TYPE');
     throwsCode(() => a.chunk(2), 'ERR_OUT_OF_RANGE');
     throwsCode(() => ZarrArray.prototype.get.call({}, 0), 'ERR_INVALID_ARG_TYPE');
     throwsCode(() => new ZarrArray(), 'ERR_ILLEGAL_CONSTRUCTOR');
