@@ -47,8 +47,9 @@ describe('architecture: what each module may import (docs/development.md)', func
 
   it('only binding.ts loads the addon; only storages, factories and formats use it', function () {
     const users = modules.filter((m) => /\bnative\b[,} ]/.test((fs.readFileSync(path.join(LIB, `${m}.ts`), 'utf8').match(/^import[^;]*from '\.\/binding'/m) || [''])[0]));
-    // zarr-reduce.ts is the Zarr format's reductions: native kernels over a chunk's bytes.
-    assert.deepEqual(users.sort(), ['memmap', 'npy', 'share', 'storage-heap', 'storage-mapped', 'zarr-reduce']);
+    // zarr-reduce.ts is the Zarr format's reductions: native kernels over a chunk's bytes; zarr.ts its read(), one
+    // native copy over many chunks' storages (native.copyChunks).
+    assert.deepEqual(users.sort(), ['memmap', 'npy', 'share', 'storage-heap', 'storage-mapped', 'zarr', 'zarr-reduce']);
     for (const m of modules) {
       if (m === 'binding') continue;
       assert.ok(!fs.readFileSync(path.join(LIB, `${m}.ts`), 'utf8').includes('node-gyp-build'), `${m} loads the addon`);
