@@ -1,7 +1,7 @@
 // Shapes, strides (in elements) and index arithmetic.
 import { types } from 'node:util';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
-import { appendOwn, ownArrayItems, unBig } from './options';
+import { appendOwn, ownArrayItems, ownSlots, unBig } from './options';
 
 export type Order = 'C' | 'F';
 
@@ -21,7 +21,7 @@ export function normalizeShape(shape: unknown, what = 'shape'): number[] {
   if (dims === undefined) {
     throw new MemmapTypeError('ERR_INVALID_SHAPE', `${what} must be an array of non-negative integers, got ${describe(shape)}`);
   }
-  const out: number[] = [];
+  const out = ownSlots<number>(dims.length);
   for (let i = 0; i < dims.length; i++) {
     const d = dims[i];
     const n = unBig(d);
@@ -29,7 +29,7 @@ export function normalizeShape(shape: unknown, what = 'shape'): number[] {
       throw new MemmapTypeError('ERR_INVALID_SHAPE', `${what}[${i}] must be an integer below 2^53, got ${describe(d)}`);
     }
     if (n < 0) throw new MemmapRangeError('ERR_INVALID_SHAPE', `${what}[${i}] must be non-negative, got ${n}`);
-    appendOwn(out, n === 0 ? 0 : n); // no -0
+    out[i] = n === 0 ? 0 : n; // no -0
   }
   return out;
 }
@@ -78,8 +78,7 @@ export function sizeOf(shape: readonly number[]): number {
 
 /** Element strides of a contiguous array in C (row-major) or F (column-major) order. */
 export function stridesFor(shape: readonly number[], order: Order): number[] {
-  const strides: number[] = [];
-  for (let i = 0; i < shape.length; i++) appendOwn(strides, 0); // own elements: the assignments below run no setter
+  const strides = ownSlots<number>(shape.length); // own elements: the assignments below run no setter
   let step = 1;
   if (order === 'C') {
     for (let i = shape.length - 1; i >= 0; i--) {
@@ -163,14 +162,15 @@ export function viewOf(shape: readonly number[], strides: readonly number[], ind
     throw new MemmapRangeError('ERR_INVALID_INDEX', `too many indices: array is ${shape.length}-dimensional, got ${index.length}`);
   }
   let offset = 0;
-  const outShape: number[] = [];
-  const outStrides: number[] = [];
+  const outShape = ownSlots<number>(shape.length);
+  const outStrides = ownSlots<number>(shape.length);
+  let k = 0; // kept axes so far
   for (let d = 0; d < shape.length; d++) {
     const item = d < index.length ? index[d] : null;
     const dim = shape[d];
     if (item === null || item === undefined) {
-      appendOwn(outShape, dim);
-      appendOwn(outStrides, strides[d]);
+      outShape[k] = dim;
+      outStrides[k++] = strides[d];
     } else if (typeof item === 'number' || typeof item === 'bigint') {
       offset += axisIndex(item, dim, d) * strides[d];
     } else {
@@ -193,11 +193,13 @@ export function viewOf(shape: readonly number[], strides: readonly number[], ind
       // Python's len(range(start, stop, step)); floor(...) + 1 stays right for a step of ±Infinity (a huge bigint).
       const count = step > 0 ? (start < stop ? Math.floor((stop - start - 1) / step) + 1 : 0) : start > stop ? Math.floor((start - stop - 1) / -step) + 1 : 0;
       if (count > 0) offset += start * strides[d];
-      appendOwn(outShape, count);
+      outShape[k] = count;
       // a[0:10:2**52] is a[0:1], as numpy: the step of a length-1 axis is irrelevant (its stride becomes 0 below).
-      appendOwn(outStrides, count > 1 ? step * strides[d] : 0);
+      outStrides[k++] = count > 1 ? step * strides[d] : 0;
     }
   }
+  outShape.length = k;
+  outStrides.length = k;
   let empty = false;
   for (let d = 0; d < outShape.length; d++) if (outShape[d] === 0) empty = true;
   if (empty) offset = 0; // no element is selected: the offset and strides are never used

@@ -6,7 +6,7 @@
 import { type DType, DTYPES, type DTypeName, MACHINE_LITTLE_ENDIAN, parseDType } from './dtype';
 import { describe, MemmapError, MemmapRangeError, MemmapTypeError } from './errors';
 import { type IndexItem, MAX_DIMS, viewDescriptor, type ViewSpec } from './layout';
-import { appendOwn, ownArrayItems, readOptions } from './options';
+import { appendOwn, ownArrayItems, ownSlots, readOptions } from './options';
 
 /**
  * The reductions, in src-native/reduce.h's order (MEMMAP_REDUCTIONS; the code
@@ -149,8 +149,9 @@ export function splitArgs(args: readonly unknown[]): { index: IndexItem[]; optio
   const n = args.length;
   const last = n > 0 ? args[n - 1] : undefined;
   const hasOptions = typeof last === 'object' && last !== null && !isList(last);
-  const index: IndexItem[] = [];
-  for (let i = 0; i < (hasOptions ? n - 1 : n); i++) appendOwn(index, args[i] as IndexItem);
+  const count = hasOptions ? n - 1 : n;
+  const index = ownSlots<IndexItem>(count);
+  for (let i = 0; i < count; i++) index[i] = args[i] as IndexItem;
   return { index, options: hasOptions ? last : undefined };
 }
 

@@ -18,7 +18,7 @@ import { axisIndex, indexColumns, type IndexItem, sizeOf, stridesFor, viewDescri
 import { mapArray, pageSize } from './memmap';
 import { editBytes } from './storage-mapped';
 import { ADVICE_CODES, type Advice, adviceCode } from './modes';
-import { appendOwn, normalizeMode, readOptions } from './options';
+import { appendOwn, normalizeMode, ownSlots, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
 import { abortError, type AsyncOptions, isAborted, type Reduction, splitArgs } from './reduce';
@@ -457,16 +457,20 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     for (let d = 0; d < ndim; d++) count *= runs[d].length;
     const record = 4 + 2 * nk;
     const parts = new Float64Array(Math.min(count, PARTS_PER_CALL) * record);
-    const sources: unknown[] = [];
+    // The storages a call reads, in own slots (native code reads the list: no Array.prototype setter may run).
+    const room = Math.min(count, 8);
+    let sources = ownSlots<unknown>(room);
+    let nsrc = 0;
     const sourceOf = new Map<Storage, number>();
     let n = 0;
     let files = 0;
     let held = 0;
     const type = ELEM_CODES[this.#dt.name];
     const flush = (): void => {
+      sources.length = nsrc;
       native.copyChunks(type, sources, n * record === parts.length ? parts : parts.subarray(0, n * record), dstStrides, out);
-      n = files = held = 0;
-      sources.length = 0;
+      n = files = held = nsrc = 0;
+      sources = ownSlots<unknown>(room);
       sourceOf.clear();
     };
     const ahead = store.inPlace ? null : new ReadAhead((c) => store.locate(c), runs, itemsize, pageSize, this.shards !== null);
@@ -483,8 +487,9 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         // runs) and a bounded amount of decoded chunks (they stay alive until it runs, cached or not).
         const mapped = data !== null && data.file !== null;
         if ((mapped && files >= MAX_MAPPINGS / 2) || (!mapped && held >= MAX_DECODED_BYTES / 2)) flush();
-        source = sources.length;
-        appendOwn(sources, storage.gridSource()); // no Array.prototype method: native code reads the list
+        source = nsrc++;
+        if (source < room) sources[source] = storage.gridSource();
+        else appendOwn(sources, storage.gridSource());
         sourceOf.set(storage, source);
         if (mapped) files++;
         else if (data !== null) held += storage.length;
