@@ -124,6 +124,11 @@ import { createZarr, type ZarrArray } from 'memmap';
 const zf = createZarr('a.zarr', { shape: [4, 4], dtype: '<f4', chunks: [2, 2], compressor: 'gzip' });
 expectType<Equal<typeof zf, ZarrArray<'float32'>>>(true);
 expectType<Equal<ReturnType<typeof zf.read>, Float32Array>>(true);
+// read() with { out }: out's type is the array's read() type (or an array of its dtype); it returns that type.
+const zr = zf.read([0, 2], { out: new Float32Array(8) });
+expectType<Equal<typeof zr, Float32Array>>(true);
+// @ts-expect-error out of another dtype
+zf.read([0, 2], { out: new Float64Array(8) });
 zf.write([0, 2], null, new Float32Array(8));
 zf.set(0, 0, 1.5);
 // advise() takes the mapped array's Advice values.
