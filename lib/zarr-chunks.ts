@@ -65,6 +65,8 @@ interface FileEntry {
   index: Float64Array | null;
   /** Chunks (inner chunk numbers; 0 for a whole file) whose checksums were checked. */
   verified: Set<number>;
+  /** What chunk() returned for the chunks read in place, by inner chunk number (valid while the entry is). */
+  mapped: Map<number, ChunkData>;
 }
 
 /** gzip/zlib off the JavaScript thread (node:zlib's async API), bounded as the sync decoders are. */
@@ -89,6 +91,8 @@ export class ChunkStore {
   readonly chunkShape: number[];
   readonly #perShard: number[];
   readonly #files = new Map<string, FileEntry>();
+  /** Chunk file paths by key (path.join costs a read of a small block as much as the rest of its lookup). */
+  readonly #paths = new Map<string, string>();
   readonly #decoded = new Map<string, { data: ChunkData; bytes: number }>();
   #decodedBytes = 0;
   /** 'r+': files mapped writable; only raw chunks (no bytes -> bytes codec, not even crc32c) are used in place. */
@@ -130,7 +134,12 @@ export class ChunkStore {
     let inner = 0;
     if (sharded) for (let d = 0; d < coords.length; d++) inner = inner * this.#perShard[d] + (coords[d] % this.#perShard[d]);
     const key = this.#meta.key(outer);
-    return { file: path.join(this.#dir, key), key, inner };
+    let file = this.#paths.get(key);
+    if (file === undefined) {
+      if (this.#paths.size >= 4096) this.#paths.clear();
+      this.#paths.set(key, (file = path.join(this.#dir, key)));
+    }
+    return { file, key, inner };
   }
 
   /** The chunk's elements, or null where nothing is stored (the fill value). */
@@ -147,6 +156,8 @@ export class ChunkStore {
       return hit.data;
     }
     const entry = this.#open(file);
+    const known = entry.mapped.get(inner);
+    if (known !== undefined) return known;
     const r = this.#range(entry, inner);
     if (r === null) return null;
     const { start, length, codecs } = r;
@@ -155,6 +166,7 @@ export class ChunkStore {
     }
     const data = this.#decode(entry, start, length, codecs, inner);
     if (data.file === null) this.#keepDecoded(cacheKey, data, length);
+    else entry.mapped.set(inner, data);
     return data;
   }
 
@@ -328,7 +340,7 @@ export class ChunkStore {
       if (code === 'ERR_EMPTY_FILE') throw new MemmapError('ERR_ZARR_CHUNK', `${file}: an empty chunk file`, { path: file });
       if (code !== 'ENOENT') throw err;
     }
-    const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set() };
+    const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set(), mapped: new Map() };
     this.#files.set(file, entry);
     while (this.#files.size > MAX_MAPPINGS) {
       const [k, oldest] = this.#files.entries().next().value as [string, FileEntry];
