@@ -77,6 +77,12 @@ if [ "${1:-}" = --step ]; then
   ldflags=(-shared -s)
   # Mach-O: the install name would otherwise be this build's temp path.
   [[ "$target" == *macos* ]] && ldflags+=(-undefined dynamic_lookup "-Wl,-install_name,@rpath/$file")
+  # ELF: never unmapped by dlclose (Node unloads an addon that only a worker
+  # loaded when that worker exits). The static libc++abi keeps each thread's
+  # exception state under a pthread key whose destructor is our code; it runs
+  # when the thread ends, after the unload: SIGSEGV. g++ builds use the
+  # system's libstdc++, which is never unloaded.
+  [[ "$target" == *linux* ]] && ldflags+=(-Wl,-z,nodelete)
   if [ "$kind" = compile ]; then
     "$ZIG" c++ -target "$target" -c "${cxxflags[@]}" "src-native/$4.cc" -o "$5"
     label="$name $4.cc"
