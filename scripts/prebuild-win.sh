@@ -35,9 +35,10 @@ napi_version=$(node -p 'require("./package.json").binary.napi_versions[0]')
 "$DLLTOOL" -d "$napi_headers/def/node_api.def" -l "$stage/libnode.a" -D node.exe
 werror=()
 [ "${MEMMAP_WERROR:-}" = 1 ] && werror=(-Werror)
-# binding.gyp's sources and flags, the Windows mapping core for the POSIX one;
+# binding.gyp's sources for OS=='win' (scripts/gyp-sources.js) and its flags;
 # two compilers at a time (MEMMAP_JOBS).
-sources=(binding kernels regions threads reduce chunked mapping_win chunk_copy)
+gyp_sources=$(node scripts/gyp-sources.js win)
+mapfile -t sources <<<"$gyp_sources"
 cxxflags=(-O3 -std=c++17 -fexceptions -fno-rtti -fvisibility=hidden -Wall -Wextra "${werror[@]}"
   -DNAPI_VERSION="$napi_version" -DNAPI_CPP_EXCEPTIONS -D_FILE_OFFSET_BITS=64 -DBUILDING_NODE_EXTENSION
   -I"$addon_api" -I"$napi_headers/include")

@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { useTmpDir } = require('./helpers/tmp');
+const { skipUnderWine } = require('./helpers/platform');
 const { checkFile, checkDir, TARGETS } = require('../scripts/check-prebuilds');
 
 const ROOT = path.join(__dirname, '..');
@@ -92,6 +93,28 @@ describe('check-prebuilds', function () {
     assert.match(all.stdout, /FAIL .*darwin-arm64[/\\]memmap\.node: missing/);
   });
 
+  it('--pack checks the prebuilds/ of the tarball npm pack makes, not the directory', function () {
+    skipUnderWine(this, 'no npm in the wine prefix');
+    this.timeout(120000);
+    const pkg = path.join(tmp.dir, 'pkg');
+    fs.mkdirSync(path.join(pkg, 'prebuilds', here), { recursive: true });
+    fs.copyFileSync(loaded, path.join(pkg, 'prebuilds', here, name));
+    const manifest = { name: 'packed', version: '1.0.0', files: ['prebuilds/'] };
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify(manifest));
+    const check = (...args) => spawnSync(process.execPath, [SCRIPT, '--pack', pkg, '--max-glibc', '99', ...args], { encoding: 'utf8' });
+    const ok = check();
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.ok(ok.stdout.includes(`ok   ${path.join('package', 'prebuilds', here, name)}: `), ok.stdout);
+    const all = check('--all');
+    assert.equal(all.status, 1, all.stdout + all.stderr);
+    assert.equal(all.stdout.match(/: missing$/gm).length, TARGETS.length - 1, all.stdout);
+    // On disk but left out of the tarball: the check must not pass.
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ ...manifest, files: ['prebuilds/none/'] }));
+    const unpacked = check();
+    assert.equal(unpacked.status, 1, unpacked.stdout + unpacked.stderr);
+    assert.match(unpacked.stdout, /no prebuilds in /);
+  });
+
   it("passes every binary in the package's prebuilds/ (all six after npm run prebuild:all)", function () {
     const dir = path.join(ROOT, 'prebuilds');
     const all = process.env.MEMMAP_PREBUILDS_ALL === '1';
@@ -102,5 +125,41 @@ describe('check-prebuilds', function () {
     const failed = results.filter((r) => r.problems.length).map((r) => `${r.file}: ${r.problems.join('; ')}`);
     assert.deepEqual(failed, []);
     assert.deepEqual(missing, [], `MEMMAP_PREBUILDS_ALL=1: all of ${TARGETS.join(', ')}`);
+  });
+});
+
+// scripts/gyp-sources.js: the source list prebuild-all.sh (zig) and prebuild-win.sh (mingw) compile.
+describe('gyp-sources', function () {
+  const { sources } = require('../scripts/gyp-sources');
+  const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8'));
+  const all = fs
+    .readdirSync(path.join(ROOT, 'src-native'))
+    .filter((f) => f.endsWith('.cc'))
+    .map((f) => f.slice(0, -3));
+
+  it("lists every src-native/*.cc but the other OS's mapping core", function () {
+    assert.deepEqual(sources(gyp, 'linux').sort(), all.filter((s) => s !== 'mapping_win').sort());
+    assert.deepEqual(sources(gyp, 'mac').sort(), all.filter((s) => s !== 'mapping_win').sort());
+    assert.deepEqual(sources(gyp, 'win').sort(), all.filter((s) => s !== 'mapping_posix').sort());
+  });
+
+  it('follows a new source and both branches of a condition', function () {
+    const t = {
+      target_name: 'memmap',
+      sources: ['src-native/a.cc'],
+      conditions: [
+        ["OS=='win'", { sources: ['src-native/w.cc'] }, { sources: ['src-native/p.cc'] }],
+        ["OS!='mac'", { sources: ['src-native/nm.cc'] }],
+      ],
+    };
+    assert.deepEqual(sources({ targets: [t] }, 'win'), ['a', 'w', 'nm']);
+    assert.deepEqual(sources({ targets: [t] }, 'mac'), ['a', 'p']);
+  });
+
+  it('fails on what it does not understand instead of guessing', function () {
+    const t = (extra) => ({ targets: [{ target_name: 'memmap', sources: ['src-native/a.cc'], ...extra }] });
+    assert.throws(() => sources(t({ conditions: [["OS=='linux' and target_arch=='x64'", {}]] }), 'linux'), /condition not understood/);
+    assert.throws(() => sources(t({ sources: ['other/a.c'] }), 'linux'), /not under src-native/);
+    assert.throws(() => sources({ targets: [] }, 'linux'), /no single target/);
   });
 });
