@@ -6,6 +6,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const { pathToFileURL } = require('node:url');
 const { spawnSync } = require('node:child_process');
 const { createZarr, openZarr, MemmapError } = require('..');
 const wasm = require('../dist/zarr-wasm');
@@ -305,7 +306,7 @@ describe('the decode pool in a process of its own', function () {
 
   it('works from ESM (import), the worker file found beside the module', function () {
     const script = `
-import { openZarr } from ${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.mjs'))};
+import { openZarr } from ${JSON.stringify(pathToFileURL(path.join(__dirname, '..', 'dist', 'index.mjs')).href)};
 import { createRequire } from 'node:module';
 const { decodePoolForTests } = createRequire(import.meta.url)(${JSON.stringify(path.join(__dirname, '..', 'dist', 'zarr-decode-pool.js'))});
 const a = openZarr(process.argv[1]);
