@@ -118,6 +118,12 @@ void prefetch(const Region& region, const uint8_t* from, uint64_t length);
 // errors (a page the file lost stays unmapped, for the guarded loop to meet).
 void populate(const Region& region, const uint8_t* from, uint64_t length);
 
+// Fills out[0..n) with bytes from the OS's cryptographic generator, holding no
+// descriptor open afterwards (libc++'s std::random_device keeps /dev/urandom
+// open for its lifetime): getrandom() on Linux, arc4random_buf() on macOS,
+// the C++ runtime's rand_s() on Windows.
+void random_bytes(void* out, size_t n);
+
 // prefetch()'s range: [from, from + length) clipped to the mapped region and
 // widened down to a page boundary. False if nothing of it is mapped.
 inline bool clip_prefetch(const Region& region, const uint8_t* from, uint64_t length, void** addr_out,

@@ -9,6 +9,9 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -333,6 +337,23 @@ void populate(const Region& region, const uint8_t* from, uint64_t length) {
     return;
 #endif
   prefetch(region, from, length);
+}
+
+void random_bytes(void* out, size_t n) {
+  auto* p = static_cast<uint8_t*>(out);
+#if defined(__APPLE__)
+  arc4random_buf(p, n);
+#else
+  while (n > 0) {
+    const ssize_t got = ::getrandom(p, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      abort();  // no kernel entropy (Linux < 3.17): a token must never be guessable
+    }
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+#endif
 }
 
 uint64_t residency_pages(const Region& region) {

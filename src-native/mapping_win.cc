@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -545,6 +546,13 @@ void prefetch(const Region& region, const uint8_t* from, uint64_t length) {
   void* addr;
   uint64_t len;
   if (clip_prefetch(region, from, length, &addr, &len)) prefetch_range(addr, len);
+}
+
+// mingw's libstdc++ random_device is rand_s(): no descriptor to keep.
+void random_bytes(void* out, size_t n) {
+  static std::random_device device;
+  auto* p = static_cast<uint8_t*>(out);
+  for (size_t k = 0; k < n; k++) p[k] = static_cast<uint8_t>(device());
 }
 
 // No batch mapping call on Windows: read ahead, the loop's faults map.

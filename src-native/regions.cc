@@ -1,7 +1,6 @@
 // Shared regions and the share() registry (see regions.h).
 #include "regions.h"
 
-#include <random>
 #include <unordered_map>
 
 namespace memmap {
@@ -14,14 +13,13 @@ std::unordered_map<std::string, SharedRegion*> g_registry;  // guarded by g_regi
 
 // 128 random bits, hex.
 std::string random_id() {
-  static std::mutex rng_mutex;
-  static std::random_device device;
-  std::lock_guard<std::mutex> lock(rng_mutex);
+  uint8_t bytes[16];
+  random_bytes(bytes, sizeof bytes);
   static const char* hex = "0123456789abcdef";
   std::string id;
-  for (int k = 0; k < 4; k++) {
-    uint32_t word = device();
-    for (int j = 0; j < 8; j++, word >>= 4) id.push_back(hex[word & 15]);
+  for (uint8_t b : bytes) {
+    id.push_back(hex[b >> 4]);
+    id.push_back(hex[b & 15]);
   }
   return id;
 }

@@ -16,6 +16,19 @@ const { skipOnWindows } = require('./helpers/platform');
 describe('sharing across worker threads', function () {
   const tmp = useTmpDir();
 
+  it('share() tokens come from the OS generator and leave no descriptor open (libc++ kept /dev/urandom open)', function () {
+    if (!fs.existsSync('/proc/self/fd')) this.skip();
+    const file = tmp.file('fds.u8');
+    fs.writeFileSync(file, Buffer.alloc(4096));
+    const arrays = Array.from({ length: 8 }, () => memmap(file, { dtype: 'uint8', mode: 'r' }));
+    const before = fs.readdirSync('/proc/self/fd').length;
+    const tokens = new Set(arrays.map((a) => a.share()));
+    const after = fs.readdirSync('/proc/self/fd').length;
+    for (const a of arrays) a.close();
+    assert.equal(tokens.size, 8);
+    assert.equal(after, before, 'share() opened descriptors and kept them');
+  });
+
   it('four workers share one r+ mapping: writes visible at once, unmapped only when every thread is done', function () {
     skipOnWindows(this, 'the workers count mappings in /proc/self/maps');
     const file = tmp.file('threads.i32');
