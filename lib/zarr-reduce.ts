@@ -340,6 +340,17 @@ export function setGridBytes(bytes: number): number {
  * mapping cache holds): the caller assembles flat ranges instead.
  */
 function gridSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], buffered: boolean, threads: number, squares: [number, number] | null): Float64Array | null {
+  // Chunk files stay under the scan's advice from the first call that streams them to the end of the scan: switched
+  // back to 'random' between calls, each call would start their read-ahead (and huge folios) over (2x slower cold).
+  const streaming = new Set<Storage>();
+  try {
+    return gridCalls(src, index, shape, buffered, threads, squares, streaming);
+  } finally {
+    for (const s of streaming) if (!s.closed) src.scanAdvice(s, false);
+  }
+}
+
+function gridCalls(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], buffered: boolean, threads: number, squares: [number, number] | null, streaming: Set<Storage>): Float64Array | null {
   const n = sizeOf(shape);
   if (shape.length === 0 || n === 0) return null;
   const itemsize = src.dt.itemsize;
@@ -352,7 +363,7 @@ function gridSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
     for (let from = 0; from < n && acc !== null; ) {
       let to = Math.min(n, (Math.floor(from / inner) + rows) * inner);
       if (to < n) to = Math.min(n, Math.max(from + PIECE, to - (to % PIECE)));
-      acc = gridPart(src, index, shape, from, to, true, acc, squares, threads);
+      acc = gridPart(src, index, shape, from, to, true, acc, squares, threads, streaming);
       from = to;
     }
     return acc;
@@ -362,7 +373,7 @@ function gridSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
   const leafSize = Math.max(PIECE, Math.floor(GRID_BYTES / itemsize));
   const add = (a: Float64Array, b: Float64Array): Float64Array => Float64Array.of(a[0] + b[0], a[1] + b[1]);
   const total = pairwise(0, n, complex, add, (lo, count) => {
-    const part = failed ? null : gridPart(src, index, shape, lo, lo + count, false, null, squares, threads);
+    const part = failed ? null : gridPart(src, index, shape, lo, lo + count, false, null, squares, threads, streaming);
     if (part === null) failed = true;
     return part ?? new Float64Array(2);
   }, leafSize);
@@ -374,7 +385,7 @@ function gridSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
 const SCAN_BYTES = 8 * 2 ** 20;
 
 /** One native.sumGrid() call over flat elements [from, to) of the selection (see gridSum()); null as gridSum(). */
-function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], from: number, to: number, buffered: boolean, acc: Float64Array | null, squares: [number, number] | null, threads: number): Float64Array | null {
+function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly number[], from: number, to: number, buffered: boolean, acc: Float64Array | null, squares: [number, number] | null, threads: number, streaming: Set<Storage>): Float64Array | null {
   const n = sizeOf(shape);
   const inner = n / shape[0];
   const r0 = Math.floor(from / inner);
@@ -403,8 +414,12 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
   );
   if (storages.some((s) => s.closed)) return null;
   // Chunk files this call reads SCAN_BYTES or more of stream under 'sequential' (the read-ahead may read up to
-  // read_ahead_kb past what is touched).
-  const streamed = [...touched].filter(([, bytes]) => bytes >= SCAN_BYTES).map(([s]) => s);
+  // read_ahead_kb past what is touched) until the scan ends (gridSum()).
+  for (const [s, bytes] of touched) {
+    if (bytes < SCAN_BYTES || streaming.has(s)) continue;
+    streaming.add(s);
+    src.scanAdvice(s, true);
+  }
   const starts: number[] = [shape.length];
   for (const axis of src.layout(box).runs) {
     starts.push(axis.length + 1);
@@ -414,12 +429,7 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
   }
   const range = Float64Array.of(r0 * inner, from, to, n, buffered ? 1 : 0, acc === null ? 0 : acc[0], acc === null ? 0 : acc[1]);
   const mean = squares ?? [0, 0];
-  for (const s of streamed) src.scanAdvice(s, true);
-  try {
-    return native.sumGrid(storages.map((s) => s.gridSource()), Float64Array.from(desc), Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
-  } finally {
-    for (const s of streamed) if (!s.closed) src.scanAdvice(s, false);
-  }
+  return native.sumGrid(storages.map((s) => s.gridSource()), Float64Array.from(desc), Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
 }
 
 /** numpy's pairwise_sum tree over [lo, lo + count) down to leaves of at most `leafSize` elements. */

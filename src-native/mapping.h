@@ -82,12 +82,16 @@ struct Region {
   Mode mode = Mode::kReadOnly;
   // Last advice given (an Advice value); read with advice_of(). Scans use it.
   int advice = 0;
+  // Whether huge_pages() asked for huge pages since the last advise_region(); read with huge_pages_of().
+  mutable int huge = 0;
 #ifdef __APPLE__
   // A descriptor of the file for F_FULLFSYNC in flush_region() (shared modes;
   // -1 otherwise): msync alone leaves the writes in the drive's cache.
   int sync_fd = -1;
 #endif
 };
+
+inline bool huge_pages_of(const Region& region) { return __atomic_load_n(&region.huge, __ATOMIC_RELAXED) != 0; }
 
 // The advice last given for the region (relaxed: any recent value will do).
 inline Advice advice_of(const Region& region) {
@@ -117,6 +121,12 @@ void prefetch(const Region& region, const uint8_t* from, uint64_t length);
 // MADV_POPULATE_READ on Linux 5.14+; prefetch() elsewhere. Best effort: no
 // errors (a page the file lost stays unmapped, for the guarded loop to meet).
 void populate(const Region& region, const uint8_t* from, uint64_t length);
+// Asks for huge pages for the whole region (MADV_HUGEPAGE on Linux, nothing
+// elsewhere): a fault then reads the file in PMD-sized folios and maps each with
+// one entry. Scans ask for it; advise_region(kRandom) turns it off again
+// (MADV_NOHUGEPAGE: under it a fault would read a whole 2 MiB folio). Best
+// effort: no errors.
+void huge_pages(const Region& region);
 
 // Fills out[0..n) with bytes from the OS's cryptographic generator, holding no
 // descriptor open afterwards (libc++'s std::random_device keeps /dev/urandom

@@ -318,6 +318,10 @@ int advise_region(Region& region, Advice advice) {
   }
   const int a = kMadvise[index];
   if (::madvise(region.base, static_cast<size_t>(region.map_length), a) != 0) return fail("madvise");
+#if defined(MADV_NOHUGEPAGE)
+  if (advice == Advice::kRandom && __atomic_exchange_n(&region.huge, 0, __ATOMIC_RELAXED) != 0)
+    ::madvise(region.base, static_cast<size_t>(region.map_length), MADV_NOHUGEPAGE);
+#endif
   __atomic_store_n(&region.advice, static_cast<int>(advice), __ATOMIC_RELAXED);
   return 0;
 }
@@ -337,6 +341,13 @@ void populate(const Region& region, const uint8_t* from, uint64_t length) {
     return;
 #endif
   prefetch(region, from, length);
+}
+
+void huge_pages(const Region& region) {
+#if defined(MADV_HUGEPAGE)
+  if (region.base != nullptr) ::madvise(region.base, static_cast<size_t>(region.map_length), MADV_HUGEPAGE);
+#endif
+  __atomic_store_n(&region.huge, 1, __ATOMIC_RELAXED);
 }
 
 void random_bytes(void* out, size_t n) {

@@ -558,6 +558,9 @@ void random_bytes(void* out, size_t n) {
 // No batch mapping call on Windows: read ahead, the loop's faults map.
 void populate(const Region& region, const uint8_t* from, uint64_t length) { prefetch(region, from, length); }
 
+// Large pages for file views need SeLockMemoryPrivilege and SEC_LARGE_PAGES at creation: nothing to ask for here.
+void huge_pages(const Region&) {}
+
 namespace {
 // The view starts up to 64 KiB before data: residency covers the pages of
 // [data, data + length) only, as on POSIX.

@@ -96,6 +96,53 @@ emit(out)
     );
     for (const c of CASES) assert.deepEqual(got[c.name], want[c.name], c.name);
   });
+
+  // The mapping's VmFlags in /proc/self/smaps: sr (sequential), rr (random), hg / nh (huge pages asked for / against).
+  const vmFlags = (file) => {
+    const lines = fs.readFileSync('/proc/self/smaps', 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.endsWith(` ${file}`));
+    if (at < 0) return null;
+    const flags = lines.slice(at + 1).find((l) => l.startsWith('VmFlags:'));
+    return new Set(flags.slice(8).trim().split(/\s+/));
+  };
+
+  it('a scan streams its chunk files in huge pages, then gives them back their random advice (Linux)', function () {
+    if (process.platform !== 'linux') this.skip();
+    const dir = tmp.file('scan-advice');
+    // One 16 MiB shard: a scan reads more than SCAN_BYTES of it.
+    const z = createZarr(dir, { shape: [2048, 2048], dtype: 'float32', chunks: [256, 256], shards: [2048, 2048] });
+    z.write([0, 2048], null, Float32Array.from({ length: 2048 * 2048 }, (_, i) => i % 2));
+    z.close();
+    const shard = fs.realpathSync(`${dir}/c/0/0`);
+    const a = openZarr(dir);
+    try {
+      a.get(0, 0); // maps the shard
+      const before = vmFlags(shard);
+      assert.ok(before.has('rr') && !before.has('hg') && !before.has('nh'), `random, no huge-page advice: ${[...before]}`);
+      let during = null;
+      const sumGrid2 = native.sumGrid;
+      native.sumGrid = (...args) => {
+        during = vmFlags(shard);
+        return sumGrid2(...args);
+      };
+      try {
+        assert.equal(a.sum(), 2048 * 1024);
+      } finally {
+        native.sumGrid = sumGrid2;
+      }
+      assert.ok(during.has('sr') && !during.has('rr'), `sequential during the scan: ${[...during]}`);
+      const after = vmFlags(shard);
+      // nh: huge pages were asked for in the scan and turned off with the random advice.
+      assert.ok(after.has('rr') && !after.has('sr') && after.has('nh') && !after.has('hg'), `random and no huge pages after: ${[...after]}`);
+      // A lasting advise('sequential') keeps huge pages after a scan.
+      a.advise('sequential');
+      a.sum();
+      const lasting = vmFlags(shard);
+      assert.ok(lasting.has('sr') && lasting.has('hg'), `sequential with huge pages: ${[...lasting]}`);
+    } finally {
+      a.close();
+    }
+  });
 });
 
 describe('native.sumGrid(): bad grids and hostile callers', function () {
