@@ -144,39 +144,42 @@ int resize_file(int fd, uint64_t size) {
 
 int close_file(int fd) { return ::close(fd) == 0 ? 0 : fail("close"); }
 
-int read_file_at(const char* path, uint64_t dev, uint64_t ino, uint64_t pos, void* dst, uint64_t length) {
+int open_for_reads(const char* path, uint64_t dev, uint64_t ino) {
   int fd;
   do {
     fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return 1;
+  if (fd < 0) return -1;
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_dev) != dev ||
       static_cast<uint64_t>(st.st_ino) != ino) {
     ::close(fd);
-    return 1;  // renamed, replaced or gone: the mapping is the only way to its bytes
+    return -1;  // renamed, replaced or gone: the mapping is the only way to its bytes
   }
+  return fd;
+}
+
+int read_at(int fd, uint64_t pos, void* dst, uint64_t length) {
   auto* p = static_cast<uint8_t*>(dst);
-  int rc = 0;
   while (length > 0) {
-    if (pos > static_cast<uint64_t>(INT64_MAX)) {
-      rc = -ERANGE;
-      break;
-    }
+    if (pos > static_cast<uint64_t>(INT64_MAX)) return -ERANGE;
     ssize_t n = ::pread(fd, p, static_cast<size_t>(std::min<uint64_t>(length, SSIZE_MAX)), static_cast<off_t>(pos));
     if (n < 0) {
       if (errno == EINTR) continue;
-      rc = fail("pread");
-      break;
+      return fail("pread");
     }
-    if (n == 0) {
-      rc = -ERANGE;
-      break;
-    }
+    if (n == 0) return -ERANGE;
     p += n;
     pos += static_cast<uint64_t>(n);
     length -= static_cast<uint64_t>(n);
   }
+  return 0;
+}
+
+int read_file_at(const char* path, uint64_t dev, uint64_t ino, uint64_t pos, void* dst, uint64_t length) {
+  const int fd = open_for_reads(path, dev, ino);
+  if (fd < 0) return 1;
+  const int rc = read_at(fd, pos, dst, length);
   ::close(fd);
   return rc;
 }
@@ -348,6 +351,31 @@ void huge_pages(const Region& region) {
   if (region.base != nullptr) ::madvise(region.base, static_cast<size_t>(region.map_length), MADV_HUGEPAGE);
 #endif
   __atomic_store_n(&region.huge, 1, __ATOMIC_RELAXED);
+}
+
+double resident_share(const Region& region, const uint8_t* from, uint64_t length) {
+#if !defined(__linux__)
+  // Measured on Linux only: scans map the pages elsewhere.
+  (void)region;
+  (void)from;
+  (void)length;
+  return 0;
+#else
+  void* addr;
+  uint64_t len;
+  if (!clip_prefetch(region, from, length, &addr, &len)) return 0;
+  const uint64_t pages = (len + page_size() - 1) / page_size();
+  // A page of the vector at a time: 16 MiB of the file per call with 4 KiB pages.
+  unsigned char vec[4096];
+  uint64_t in = 0;
+  for (uint64_t done = 0; done < pages; done += sizeof vec) {
+    const uint64_t n = std::min<uint64_t>(sizeof vec, pages - done);
+    if (::mincore(static_cast<uint8_t*>(addr) + done * page_size(), static_cast<size_t>(n * page_size()), vec) != 0)
+      return 0;
+    for (uint64_t k = 0; k < n; k++) in += vec[k] & 1;
+  }
+  return static_cast<double>(in) / static_cast<double>(pages);
+#endif
 }
 
 void random_bytes(void* out, size_t n) {

@@ -5,7 +5,7 @@
 // Then native.sumGrid() itself against bad grids and hostile callers.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { createZarr, openZarr } = require('..');
+const { createZarr, openZarr, evict } = require('..');
 const { native } = require('../dist/binding');
 const { setGridBytes } = require('../dist/zarr-reduce');
 const { useTmpDir } = require('./helpers/tmp');
@@ -97,23 +97,101 @@ emit(out)
     for (const c of CASES) assert.deepEqual(got[c.name], want[c.name], c.name);
   });
 
-  // The mapping's VmFlags in /proc/self/smaps: sr (sequential), rr (random), hg / nh (huge pages asked for / against).
-  const vmFlags = (file) => {
+  // The mapping of `file` in /proc/self/smaps: its VmFlags (sr sequential, rr random, hg / nh huge pages asked for /
+  // against) and its Rss (bytes of it mapped in this process).
+  const smaps = (file) => {
     const lines = fs.readFileSync('/proc/self/smaps', 'utf8').split('\n');
     const at = lines.findIndex((l) => l.endsWith(` ${file}`));
     if (at < 0) return null;
-    const flags = lines.slice(at + 1).find((l) => l.startsWith('VmFlags:'));
-    return new Set(flags.slice(8).trim().split(/\s+/));
+    const rest = lines.slice(at + 1);
+    const end = rest.findIndex((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l));
+    const entry = end < 0 ? rest : rest.slice(0, end);
+    const flags = entry.find((l) => l.startsWith('VmFlags:'));
+    const rss = entry.find((l) => l.startsWith('Rss:'));
+    return { flags: new Set(flags.slice(8).trim().split(/\s+/)), rss: Number(/(\d+) kB/.exec(rss)[1]) * 1024 };
   };
+  const vmFlags = (file) => smaps(file)?.flags ?? null;
+
+  /** A 2048 x 2048 float32 store in one 16 MiB shard (a scan reads more than SCAN_BYTES of it): [dir, shard path]. */
+  const oneShard = (name, value) => {
+    const dir = tmp.file(name);
+    const z = createZarr(dir, { shape: [2048, 2048], dtype: 'float32', chunks: [256, 256], shards: [2048, 2048] });
+    z.write([0, 2048], null, Float32Array.from({ length: 2048 * 2048 }, (_, i) => value(i)));
+    z.close();
+    return [dir, fs.realpathSync(`${dir}/c/0/0`)];
+  };
+  const MiB = 2 ** 20;
+
+  it('a scan copies a chunk file whose pages are in the page cache instead of mapping it, else maps it (Linux)', function () {
+    if (process.platform !== 'linux') this.skip();
+    const [dir, shard] = oneShard('scan-copy', (i) => i % 2);
+    const want = 2048 * 1024;
+    // Just written: in the page cache. The scan copies it: nothing of the shard gets mapped.
+    let a = openZarr(dir);
+    try {
+      a.get(0, 0);
+      assert.equal(a.sum(), want);
+      assert.ok(smaps(shard).rss < MiB, `copied, not mapped: Rss ${smaps(shard).rss}`);
+    } finally {
+      a.close();
+    }
+    // Writes are seen, before and after flush() (a file written through its mapping is read there after).
+    a = openZarr(dir, { mode: 'r+' });
+    try {
+      a.get(0, 0);
+      a.set(5, 7, 100); // was 1
+      assert.equal(a.sum(), want + 99);
+      a.flush();
+      assert.equal(a.sum(), want + 99);
+      a.set(2047, 2047, 0); // was 1
+      a.flush();
+      assert.equal(a.sum(), want + 98);
+    } finally {
+      a.close();
+    }
+    const t = openZarr(dir);
+    try {
+      assert.equal(t.get(5, 7), 100);
+      assert.equal(t.get(2047, 2047), 0);
+    } finally {
+      t.close();
+    }
+    // Not in the page cache: mapped (and the pages read in huge folios); a later scan reads the mapping again.
+    evict(shard);
+    a = openZarr(dir);
+    try {
+      assert.equal(a.sum(), want + 98);
+      assert.ok(smaps(shard).rss >= 15 * MiB, `cold: mapped, Rss ${smaps(shard).rss}`);
+      assert.equal(a.sum(), want + 98);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('a chunk file replaced on disk after it was mapped is summed from the mapping, not the new file (Linux)', function () {
+    if (process.platform !== 'linux') this.skip();
+    const [dir, shard] = oneShard('scan-replaced', (i) => i % 2);
+    const [, other] = oneShard('scan-other', (i) => i % 4);
+    const a = openZarr(dir);
+    try {
+      a.get(0, 0);
+      fs.renameSync(other, shard);
+      // The mapping still holds the old file: its sum, not the new file's (2048 * 2048 * 1.5).
+      assert.equal(a.sum(), 2048 * 1024);
+    } finally {
+      a.close();
+    }
+    const b = openZarr(dir);
+    try {
+      assert.equal(b.sum(), 2048 * 2048 * 1.5);
+    } finally {
+      b.close();
+    }
+  });
 
   it('a scan streams its chunk files in huge pages, then gives them back their random advice (Linux)', function () {
     if (process.platform !== 'linux') this.skip();
-    const dir = tmp.file('scan-advice');
-    // One 16 MiB shard: a scan reads more than SCAN_BYTES of it.
-    const z = createZarr(dir, { shape: [2048, 2048], dtype: 'float32', chunks: [256, 256], shards: [2048, 2048] });
-    z.write([0, 2048], null, Float32Array.from({ length: 2048 * 2048 }, (_, i) => i % 2));
-    z.close();
-    const shard = fs.realpathSync(`${dir}/c/0/0`);
+    const [dir, shard] = oneShard('scan-advice', (i) => i % 2);
     const a = openZarr(dir);
     try {
       a.get(0, 0); // maps the shard
