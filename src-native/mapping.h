@@ -141,6 +141,12 @@ void huge_pages(const Region& region);
 // cache now (mincore; 0 where that is unknown). Scans copy resident pages with
 // read_at instead of mapping them (see chunked.cc).
 double resident_share(const Region& region, const uint8_t* from, uint64_t length);
+// Whether reading [from, from + length) of the region through the mapping is
+// cheap: its pages are mapped in this process already, or the page cache holds
+// them in huge folios (one entry maps 2 MiB). Maps two pages of a 2 MiB window
+// to find out (MADV_POPULATE_READ, counting the calling thread's faults). Linux;
+// false elsewhere and for ranges without a whole 2 MiB window.
+bool maps_cheaply(const Region& region, const uint8_t* from, uint64_t length);
 
 // Fills out[0..n) with bytes from the OS's cryptographic generator, holding no
 // descriptor open afterwards (libc++'s std::random_device keeps /dev/urandom

@@ -563,6 +563,7 @@ void huge_pages(const Region&) {}
 
 // Scans read views through the mapping here (the copy path of chunked.cc was measured on Linux only).
 double resident_share(const Region&, const uint8_t*, uint64_t) { return 0; }
+bool maps_cheaply(const Region&, const uint8_t*, uint64_t) { return false; }
 int open_for_reads(const char*, uint64_t, uint64_t) { return -1; }
 int read_at(int, uint64_t, void*, uint64_t) { return -ENOSYS; }
 
