@@ -37,6 +37,8 @@ constexpr uint64_t kFastMaxWidth = uint64_t{1} << 24;
 // Bytes of a file full_buffers() copies with one read_at() (a 256 x 256 float32 chunk; 64 KiB and 1 MiB measured
 // slower: more calls, or the copy no longer in L2 when it is summed).
 constexpr uint64_t kStageBytes = uint64_t{256} << 10;
+// Runs full_buffers() lists at a time (a few block columns): its per-thread list stays about 200 KiB.
+constexpr uint64_t kSegBatch = 4096;
 // Share of a file's pages in the scan that must be in the page cache for the scan to copy it (the reads of the rest
 // go through the kernel's read-ahead like any read()).
 constexpr double kCopyShare = 0.9;
@@ -341,77 +343,81 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, const int* bl
   // The runs in the order they are summed: down each block's rows, block after block. Leaves are kept column-major
   // (leaf column, then row): written in that order, so the stores stream too.
   const uint64_t nrows = row1 - row0;
-  uint64_t nseg = 0;
-  for (uint64_t g = 0; g < nr; g++) {
-    for (uint64_t r = row0; r < row1; r++) {
-      const uint64_t rs = r * width;
-      const uint64_t e0 = std::max(a, rs + cs[g]);
-      const uint64_t e1 = std::min(b, rs + cs[g + 1]);
-      if (e0 >= e1) continue;
-      const uint64_t bi = sc.prefix[r - row0] * nr + g;
-      const GridBlock& blk = ix.g->blocks[bi];
-      int64_t off = static_cast<int64_t>(blk.offset) + static_cast<int64_t>(e0 - rs - cs[g]) * blk.strides[last];
-      for (int d = 0; d < last; d++) off += static_cast<int64_t>(sc.within[(r - row0) * last + d]) * blk.strides[d];
-      const uint8_t* p = blk.region->data + off;
-      const bool fast = !blk.swap && blk.strides[last] == static_cast<int64_t>(sizeof(float)) &&
-                        reinterpret_cast<uintptr_t>(p) % sizeof(float) == 0;
-      const int fd = block_fd != nullptr && fast ? block_fd[bi] : -1;
-      sc.segs[nseg++] = Segment{p,
-                                e0,
-                                e1,
-                                (r - row0) + ((e0 - rs) / kBlock) * nrows,
-                                fast,
-                                fd,
-                                blk.region->offset + static_cast<uint64_t>(off)};
-    }
-  }
-  // A run is about 1 KiB and the next one often far away (the next block's rows): the hardware prefetcher restarts at
-  // each, so runs a few steps ahead are asked for here.
-  constexpr uint64_t kAhead = 4;
-  auto ask = [&](const Segment& x) {
-    if (!x.fast || x.fd >= 0) return;
-    const uint64_t bytes = (x.e1 - x.e0) * sizeof(float);
-    for (uint64_t k = 0; k < bytes; k += 64) __builtin_prefetch(x.p + k, 0, 3);
-  };
-  for (uint64_t i = 0; i < std::min(nseg, kAhead); i++) ask(sc.segs[i]);
   double* leaves = sc.leaves.data();
-  // Copied segments: runs of one file that fit kStageBytes together (a block's rows, in file order) are read with one
-  // read_at() into the stage, at the same alignment modulo 64 as their mapping. A read that fails (a file truncated
-  // meanwhile) leaves them to the mapping, where the guarded loop reports lost pages.
   uint8_t* stage =
       sc.stage.empty() ? nullptr : sc.stage.data() + (64 - reinterpret_cast<uintptr_t>(sc.stage.data()) % 64);
-  uint64_t staged_to = 0;  // segments [.., staged_to) are read from the stage
-  uint64_t stage_lo = 0;
-  bool staged = false;
-  for (uint64_t i = 0; i < nseg; i++) {
-    if (i + kAhead < nseg) ask(sc.segs[i + kAhead]);
-    Segment x = sc.segs[i];
-    if (x.fd >= 0 && stage != nullptr) {
-      if (i >= staged_to) {
-        const uint64_t lo = x.pos & ~uint64_t{63};
-        uint64_t hi = x.pos + (x.e1 - x.e0) * sizeof(float);
-        uint64_t j = i + 1;
-        for (; j < nseg && sc.segs[j].fd == x.fd && sc.segs[j].pos >= lo; j++) {
-          const uint64_t end = sc.segs[j].pos + (sc.segs[j].e1 - sc.segs[j].e0) * sizeof(float);
-          if (std::max(hi, end) - lo > kStageBytes) break;
-          hi = std::max(hi, end);
-        }
-        staged_to = j;
-        stage_lo = lo;
-        staged = hi - lo <= kStageBytes && read_at(x.fd, lo, stage, hi - lo) == 0;
+  // Block columns a batch at a time (about kSegBatch runs), so the list of runs stays small.
+  const uint64_t per_batch = std::max<uint64_t>(1, kSegBatch / std::max<uint64_t>(1, nrows));
+  for (uint64_t g0 = 0; g0 < nr; g0 += per_batch) {
+    uint64_t nseg = 0;
+    for (uint64_t g = g0; g < std::min(nr, g0 + per_batch); g++) {
+      for (uint64_t r = row0; r < row1; r++) {
+        const uint64_t rs = r * width;
+        const uint64_t e0 = std::max(a, rs + cs[g]);
+        const uint64_t e1 = std::min(b, rs + cs[g + 1]);
+        if (e0 >= e1) continue;
+        const uint64_t bi = sc.prefix[r - row0] * nr + g;
+        const GridBlock& blk = ix.g->blocks[bi];
+        int64_t off = static_cast<int64_t>(blk.offset) + static_cast<int64_t>(e0 - rs - cs[g]) * blk.strides[last];
+        for (int d = 0; d < last; d++) off += static_cast<int64_t>(sc.within[(r - row0) * last + d]) * blk.strides[d];
+        const uint8_t* p = blk.region->data + off;
+        const bool fast = !blk.swap && blk.strides[last] == static_cast<int64_t>(sizeof(float)) &&
+                          reinterpret_cast<uintptr_t>(p) % sizeof(float) == 0;
+        const int fd = block_fd != nullptr && fast ? block_fd[bi] : -1;
+        sc.segs[nseg++] = Segment{p,
+                                  e0,
+                                  e1,
+                                  (r - row0) + ((e0 - rs) / kBlock) * nrows,
+                                  fast,
+                                  fd,
+                                  blk.region->offset + static_cast<uint64_t>(off)};
       }
-      if (staged) x.p = stage + (x.pos - stage_lo);
     }
-    for (uint64_t e = x.e0; e < x.e1; e += kBlock) {
-      double v;
-      if (x.fast) {
-        double q[8];
-        src.loops.f32(reinterpret_cast<const float*>(x.p) + (e - x.e0), kBlock, q);
-        v = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
-      } else {
-        v = pairwise<false>(src, e, kBlock).re;
+    // A run is about 1 KiB and the next one often far away (the next block's rows): the hardware prefetcher restarts at
+    // each, so runs a few steps ahead are asked for here.
+    constexpr uint64_t kAhead = 4;
+    auto ask = [&](const Segment& x) {
+      if (!x.fast || x.fd >= 0) return;
+      const uint64_t bytes = (x.e1 - x.e0) * sizeof(float);
+      for (uint64_t k = 0; k < bytes; k += 64) __builtin_prefetch(x.p + k, 0, 3);
+    };
+    for (uint64_t i = 0; i < std::min(nseg, kAhead); i++) ask(sc.segs[i]);
+    // Copied segments: runs of one file that fit kStageBytes together (a block's rows, in file order) are read with one
+    // read_at() into the stage, at the same alignment modulo 64 as their mapping. A read that fails (a file truncated
+    // meanwhile) leaves them to the mapping, where the guarded loop reports lost pages.
+    uint64_t staged_to = 0;  // segments [.., staged_to) are read from the stage
+    uint64_t stage_lo = 0;
+    bool staged = false;
+    for (uint64_t i = 0; i < nseg; i++) {
+      if (i + kAhead < nseg) ask(sc.segs[i + kAhead]);
+      Segment x = sc.segs[i];
+      if (x.fd >= 0 && stage != nullptr) {
+        if (i >= staged_to) {
+          const uint64_t lo = x.pos & ~uint64_t{63};
+          uint64_t hi = x.pos + (x.e1 - x.e0) * sizeof(float);
+          uint64_t j = i + 1;
+          for (; j < nseg && sc.segs[j].fd == x.fd && sc.segs[j].pos >= lo; j++) {
+            const uint64_t end = sc.segs[j].pos + (sc.segs[j].e1 - sc.segs[j].e0) * sizeof(float);
+            if (std::max(hi, end) - lo > kStageBytes) break;
+            hi = std::max(hi, end);
+          }
+          staged_to = j;
+          stage_lo = lo;
+          staged = hi - lo <= kStageBytes && read_at(x.fd, lo, stage, hi - lo) == 0;
+        }
+        if (staged) x.p = stage + (x.pos - stage_lo);
       }
-      leaves[x.slot + ((e - x.e0) / kBlock) * nrows] = v;
+      for (uint64_t e = x.e0; e < x.e1; e += kBlock) {
+        double v;
+        if (x.fast) {
+          double q[8];
+          src.loops.f32(reinterpret_cast<const float*>(x.p) + (e - x.e0), kBlock, q);
+          v = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+        } else {
+          v = pairwise<false>(src, e, kBlock).re;
+        }
+        leaves[x.slot + ((e - x.e0) / kBlock) * nrows] = v;
+      }
     }
   }
   constexpr uint64_t kPer = kBufSize / kBlock;  // a whole buffer's tree is balanced: halves down to 128
@@ -520,7 +526,7 @@ int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, ui
         try {
           const uint64_t rows = per_task * kBufSize / ix.shape[ix.ndim - 1] + 2;
           t_rows.prefix.resize(rows);
-          t_rows.segs.resize(rows * ix.nruns[ix.ndim - 1]);
+          t_rows.segs.resize(std::min(rows * ix.nruns[ix.ndim - 1], std::max(rows, kSegBatch)));
           t_rows.within.resize(rows * static_cast<uint64_t>(ix.ndim - 1));
           t_rows.leaves.resize(rows * (ix.shape[ix.ndim - 1] / kBlock));
           if (block_fd != nullptr) t_rows.stage.resize(kStageBytes + 64);

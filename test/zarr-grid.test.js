@@ -187,7 +187,7 @@ emit(out)
       assert.equal(a.sum(), want + 98);
       const m = smaps(shard);
       assert.ok(m.rss >= 15 * MiB, `cold: mapped, Rss ${m.rss}`);
-      // Where the kernel and filesystem give file mappings huge pages (Linux 6.16+ on ext4, xfs), the scan got them.
+      // Where the kernel and filesystem give file mappings huge pages (kernel 6.18 with ext4 here), the scan got them.
       huge = m.pmd > 0;
       assert.equal(a.sum(), want + 98);
     } finally {
