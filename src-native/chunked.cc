@@ -7,10 +7,12 @@
 #include "chunked.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <type_traits>
@@ -301,7 +303,67 @@ int open_resident(const GridIndex& ix, const std::vector<std::pair<uint64_t, uin
   }
   return 0;
 }
-thread_local RowScratch t_rows;
+// The scratch is leased from a process-wide pool for one call: parallel_for's threads live for one call, so scratch
+// local to them was allocated and faulted in again by every call (about 150 faults a call here, ~9 µs each).
+class ScratchLease {
+ public:
+  ScratchLease() : id_(next_id().fetch_add(1, std::memory_order_relaxed) + 1) {}
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  ~ScratchLease() {
+    Pool& pool = pool_of();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    for (auto& s : held_)
+      if (pool.free.size() < kKeep) pool.free.push_back(std::move(s));
+  }
+  // This thread's scratch for the call (allocations may throw std::bad_alloc).
+  RowScratch& get() {
+    if (t_scratch != nullptr && t_lease == id_) return *t_scratch;
+    std::unique_ptr<RowScratch> s;
+    {
+      Pool& pool = pool_of();
+      std::lock_guard<std::mutex> lock(pool.mu);
+      if (!pool.free.empty()) {
+        s = std::move(pool.free.back());
+        pool.free.pop_back();
+      }
+    }
+    if (!s) s = std::make_unique<RowScratch>();
+    RowScratch* raw = s.get();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_.push_back(std::move(s));
+    }
+    t_scratch = raw;
+    t_lease = id_;
+    return *raw;
+  }
+  // The scratch get() gave this thread (fn runs on pre's thread).
+  static RowScratch& mine() { return *t_scratch; }
+
+ private:
+  static constexpr size_t kKeep = 16;  // about 0.7 MiB each
+  struct Pool {
+    std::mutex mu;
+    std::vector<std::unique_ptr<RowScratch>> free;
+  };
+  // Never destroyed: a thread may still return scratch while statics are torn down at exit.
+  static Pool& pool_of() {
+    static Pool* pool = new Pool;
+    return *pool;
+  }
+  static std::atomic<uint64_t>& next_id() {
+    static std::atomic<uint64_t> id{0};
+    return id;
+  }
+  static thread_local RowScratch* t_scratch;
+  static thread_local uint64_t t_lease;
+  const uint64_t id_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<RowScratch>> held_;
+};
+thread_local RowScratch* ScratchLease::t_scratch = nullptr;
+thread_local uint64_t ScratchLease::t_lease = 0;
 
 // Whether full_buffers() applies: a float32 sum through numpy's buffer whose 128-element leaves all lie in one run
 // of the last axis (its length and run starts multiples of 128, as the pairwise tree of a whole 8192-element buffer
@@ -324,7 +386,7 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, const int* bl
   const uint64_t b = a + nbuf * kBufSize;
   const uint64_t row0 = a / width;
   const uint64_t row1 = (b + width - 1) / width;
-  RowScratch& sc = t_rows;
+  RowScratch& sc = ScratchLease::mine();
   for (uint64_t r = row0; r < row1; r++) {
     uint64_t e = r;
     uint64_t c[kMaxDims];
@@ -509,6 +571,7 @@ int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, ui
   }
   const int* block_fd = files.of_blocks();
   pf->block_fd = block_fd;
+  ScratchLease lease;  // after `files`: returned before they are closed, when every task is done
   // Regions read through their mappings: later scans read them there too (see open_resident()).
   for (size_t bi = 0; bi < ix.g->blocks.size(); bi++)
     if (block_fd == nullptr || block_fd[bi] < 0)
@@ -525,6 +588,7 @@ int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, ui
       if (fast_rows) {
         try {
           const uint64_t rows = per_task * kBufSize / ix.shape[ix.ndim - 1] + 2;
+          RowScratch& t_rows = lease.get();
           t_rows.prefix.resize(rows);
           t_rows.segs.resize(std::min(rows * ix.nruns[ix.ndim - 1], std::max(rows, kSegBatch)));
           t_rows.within.resize(rows * static_cast<uint64_t>(ix.ndim - 1));
