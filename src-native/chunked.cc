@@ -95,7 +95,7 @@ struct GridIndex {
 // Reads mapped blocks ahead of the loop: a band (run of axis 0) at a time,
 // MADV_WILLNEED over each block's bytes, adjacent ranges of one region merged.
 // The chunks' mappings are MADV_RANDOM, so without this every fault would
-// read one page. Regions advised 'sequential' are populated instead.
+// read one page. Regions advised 'sequential' are left to the kernel's read-ahead, copied blocks to their reads.
 struct GridPrefetcher {
   const GridIndex* ix = nullptr;
   const std::vector<std::pair<uint64_t, uint64_t>>* extents = nullptr;  // per block: byte [lo, hi) in its region
@@ -116,9 +116,9 @@ struct GridPrefetcher {
     uint64_t lo = 0;
     uint64_t hi = 0;
     const uint64_t gap = page_size();
-    // Under advise('sequential') (chunk files a scan reads much of) the pages are mapped in one call: the kernel's
-    // own read-ahead streams the file in large folios (MADV_WILLNEED's are page-sized; a cold scan measured 2-3x
-    // faster), and one call maps a band's pages instead of a fault per 64 KiB (about 20% of a first scan here).
+    // Under advise('sequential') (chunk files a scan reads much of, with huge pages) nothing is asked for: the
+    // kernel's read-ahead streams the file in large folios (MADV_WILLNEED's are page-sized; a cold scan measured
+    // 2-3x faster).
     auto flush = [&] {
       if (region == nullptr || hi <= lo) return;
       if (advice_of(*region) == Advice::kSequential) {
