@@ -346,7 +346,14 @@ function gridSum(src: ZarrSource, index: readonly IndexItem[], shape: readonly n
   try {
     return gridCalls(src, index, shape, buffered, threads, squares, streaming);
   } finally {
-    for (const s of streaming) if (!s.closed) src.scanAdvice(s, false);
+    // Each file's advice restored even when one fails (the scan's own error, if any, is the one thrown).
+    for (const s of streaming) {
+      try {
+        if (!s.closed) src.scanAdvice(s, false);
+      } catch {
+        // a hint: the file keeps 'sequential'
+      }
+    }
   }
 }
 

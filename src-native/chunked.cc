@@ -17,6 +17,7 @@
 #include <new>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "sum_detail.h"
@@ -95,7 +96,8 @@ struct GridIndex {
 // Reads mapped blocks ahead of the loop: a band (run of axis 0) at a time,
 // MADV_WILLNEED over each block's bytes, adjacent ranges of one region merged.
 // The chunks' mappings are MADV_RANDOM, so without this every fault would
-// read one page. Regions advised 'sequential' are left to the kernel's read-ahead, copied blocks to their reads.
+// read one page. Regions advised 'sequential' are populated (left to the kernel's read-ahead under huge pages),
+// copied blocks to their reads.
 struct GridPrefetcher {
   const GridIndex* ix = nullptr;
   const std::vector<std::pair<uint64_t, uint64_t>>* extents = nullptr;  // per block: byte [lo, hi) in its region
@@ -116,14 +118,15 @@ struct GridPrefetcher {
     uint64_t lo = 0;
     uint64_t hi = 0;
     const uint64_t gap = page_size();
-    // Under advise('sequential') (chunk files a scan reads much of, with huge pages) nothing is asked for: the
-    // kernel's read-ahead streams the file in large folios (MADV_WILLNEED's are page-sized; a cold scan measured
-    // 2-3x faster).
+    // Under advise('sequential') (chunk files a scan reads much of) the kernel's read-ahead streams the file in
+    // large folios (MADV_WILLNEED's are page-sized; a cold scan measured 2-3x faster).
     auto flush = [&] {
       if (region == nullptr || hi <= lo) return;
       if (advice_of(*region) == Advice::kSequential) {
-        // Left to the kernel's read-ahead: it reads huge folios only from faults (MADV_POPULATE_READ measured 2x
-        // slower cold under huge pages, MADV_WILLNEED reads 4 KiB folios).
+        // Under huge pages left to the kernel's read-ahead, which reads huge folios only from faults
+        // (MADV_POPULATE_READ measured 2x slower cold, MADV_WILLNEED reads 4 KiB folios); without them (no THP,
+        // Windows, macOS) mapped a band at a time in one call instead of a fault per 64 KiB.
+        if (!huge_pages_of(*region)) populate(*region, region->data + lo, hi - lo);
       } else
         prefetch(*region, region->data + lo, hi - lo);
     };
@@ -270,7 +273,7 @@ int open_resident(const GridIndex& ix, const std::vector<std::pair<uint64_t, uin
   try {
     std::unordered_map<const Region*, size_t> which;
     for (size_t f = 0; f < g.files.size(); f++)
-      if (!g.files[f].second.empty() && __atomic_load_n(&g.files[f].first->scanned, __ATOMIC_RELAXED) == 0)
+      if (!g.files[f].second.empty() && __atomic_load_n(&g.files[f].first->scan_read, __ATOMIC_RELAXED) != 1)
         which.emplace(g.files[f].first, f);
     if (which.empty()) return 0;
     std::vector<std::pair<uint64_t, uint64_t>> span(g.files.size(), {UINT64_MAX, 0});
@@ -282,14 +285,19 @@ int open_resident(const GridIndex& ix, const std::vector<std::pair<uint64_t, uin
       x.second = std::max(x.second, extents[bi].second);
     }
     std::vector<int> fd_of(g.files.size(), -1);
+    out->fds.reserve(which.size());
     for (const auto& [region, f] : which) {
       const auto& x = span[f];
-      if (x.first >= x.second || resident_share(*region, region->data + x.first, x.second - x.first) < kCopyShare ||
+      if (x.first >= x.second || resident_share(*region, region->data + x.first, x.second - x.first) < kCopyShare)
+        continue;
+      // Probed once per region: the probe maps the pages it looks at, so a second probe would find them mapped.
+      if (__atomic_load_n(&region->scan_read, __ATOMIC_RELAXED) == 0 &&
           maps_cheaply(*region, region->data + x.first, x.second - x.first))
         continue;
       const int fd = open_for_reads(g.files[f].second.c_str(), region->dev, region->ino);
       if (fd < 0) continue;
       out->fds.push_back(fd);
+      __atomic_store_n(&region->scan_read, 2, __ATOMIC_RELAXED);
       fd_of[f] = fd;
     }
     if (out->fds.empty()) return 0;
@@ -314,7 +322,7 @@ class ScratchLease {
     Pool& pool = pool_of();
     std::lock_guard<std::mutex> lock(pool.mu);
     for (auto& s : held_)
-      if (pool.free.size() < kKeep) pool.free.push_back(std::move(s));
+      if (pool.free.size() < kKeep && bytes(*s) <= kKeepBytes) pool.free.push_back(std::move(s));
   }
   // This thread's scratch for the call (allocations may throw std::bad_alloc).
   RowScratch& get() {
@@ -342,7 +350,14 @@ class ScratchLease {
   static RowScratch& mine() { return *t_scratch; }
 
  private:
-  static constexpr size_t kKeep = 16;  // about 0.7 MiB each
+  // Kept: up to 8 scratches of up to 2 MiB (a 16 MiB band of rows 16384 wide needs 0.7 MiB); larger ones (narrow
+  // rows list more runs, wide rows more leaves) are freed.
+  static constexpr size_t kKeep = 8;
+  static constexpr size_t kKeepBytes = size_t{2} << 20;
+  static size_t bytes(const RowScratch& s) {
+    return s.segs.capacity() * sizeof(Segment) + (s.prefix.capacity() + s.within.capacity()) * sizeof(uint64_t) +
+           s.leaves.capacity() * sizeof(double) + s.stage.capacity();
+  }
   struct Pool {
     std::mutex mu;
     std::vector<std::unique_ptr<RowScratch>> free;
@@ -457,15 +472,20 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, const int* bl
         if (i >= staged_to) {
           const uint64_t lo = x.pos & ~uint64_t{63};
           uint64_t hi = x.pos + (x.e1 - x.e0) * sizeof(float);
+          uint64_t used = hi - x.pos;
           uint64_t j = i + 1;
           for (; j < nseg && sc.segs[j].fd == x.fd && sc.segs[j].pos >= lo; j++) {
-            const uint64_t end = sc.segs[j].pos + (sc.segs[j].e1 - sc.segs[j].e0) * sizeof(float);
+            const uint64_t len = (sc.segs[j].e1 - sc.segs[j].e0) * sizeof(float);
+            const uint64_t end = sc.segs[j].pos + len;
             if (std::max(hi, end) - lo > kStageBytes) break;
             hi = std::max(hi, end);
+            used += len;
           }
           staged_to = j;
           stage_lo = lo;
-          staged = hi - lo <= kStageBytes && read_at(x.fd, lo, stage, hi - lo) == 0;
+          // A sparse group (a strided selection's runs far apart) is read through the mapping: a copy of its span
+          // would read mostly bytes it does not sum.
+          staged = hi - lo <= kStageBytes && hi - lo <= 2 * used + 64 && read_at(x.fd, lo, stage, hi - lo) == 0;
         }
         if (staged) x.p = stage + (x.pos - stage_lo);
       }
@@ -575,7 +595,7 @@ int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, ui
   // Regions read through their mappings: later scans read them there too (see open_resident()).
   for (size_t bi = 0; bi < ix.g->blocks.size(); bi++)
     if (block_fd == nullptr || block_fd[bi] < 0)
-      __atomic_store_n(&ix.g->blocks[bi].region->scanned, 1, __ATOMIC_RELAXED);
+      __atomic_store_n(&ix.g->blocks[bi].region->scan_read, 1, __ATOMIC_RELAXED);
   Pair acc{range->acc_re, range->acc_im};
   for (uint64_t u0 = 0; u0 < nunits; u0 += partial.size()) {
     const uint64_t u1 = std::min<uint64_t>(nunits, u0 + partial.size());
@@ -729,13 +749,17 @@ int sum_grid(const ChunkGrid& grid, ElemType type, GridSum what, double mean_re,
   pf.bands_ahead = std::max<uint64_t>(1, kGridAheadBytes / band_bytes);
   // Chunk files the scan streams (advised 'sequential' while it runs) are read in PMD-sized folios and mapped with
   // one entry per 2 MiB: a cold scan measured 2x faster here, and the folios stay huge in the page cache, so later
-  // scans in any process map them with 1/512 of the page-table entries. advise('random') after the scan turns it
-  // off again (a fault would otherwise read a whole 2 MiB folio).
-  const Region* last = nullptr;
-  for (const GridBlock& b : grid.blocks) {
-    if (b.region == last || advice_of(*b.region) != Advice::kSequential || huge_pages_of(*b.region)) continue;
-    last = b.region;
-    huge_pages(*b.region);
+  // scans in any process map them with 1/512 of the page-table entries. The advice restored after the scan turns it
+  // off again ('random': a fault would otherwise read a whole 2 MiB folio).
+  try {
+    std::unordered_set<const Region*> asked;
+    for (const GridBlock& b : grid.blocks) {
+      if (advice_of(*b.region) != Advice::kSequential || huge_pages_of(*b.region) || !asked.insert(b.region).second)
+        continue;
+      huge_pages(*b.region);
+    }
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
   }
   return dispatch(type, [&](auto t) {
     using Traits = decltype(t);

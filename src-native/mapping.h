@@ -91,9 +91,10 @@ struct Region {
   int advice = 0;
   // Whether huge_pages() asked for huge pages since the last advise_region(); read with huge_pages_of().
   mutable int huge = 0;
-  // Whether a scan read it through the mapping (its pages are then likely mapped in this process, so later scans
-  // read them there instead of copying them with read_at).
-  mutable int scanned = 0;
+  // How scans read it, decided by the first scan that could copy it (chunked.cc open_resident()): 0 not yet, 1
+  // through the mapping (its pages are then likely mapped in this process), 2 copied with read_at (its pages were
+  // 4 KiB folios; the probe cannot be repeated, it maps the pages it probes).
+  mutable int scan_read = 0;
 #ifdef __APPLE__
   // A descriptor of the file for F_FULLFSYNC in flush_region() (shared modes;
   // -1 otherwise): msync alone leaves the writes in the drive's cache.
@@ -131,15 +132,17 @@ void prefetch(const Region& region, const uint8_t* from, uint64_t length);
 // MADV_POPULATE_READ on Linux 5.14+; prefetch() elsewhere. Best effort: no
 // errors (a page the file lost stays unmapped, for the guarded loop to meet).
 void populate(const Region& region, const uint8_t* from, uint64_t length);
-// Asks for huge pages for the whole region (MADV_HUGEPAGE on Linux, nothing
-// elsewhere): a fault then reads the file in PMD-sized folios and maps each with
-// one entry. Scans ask for it; advise_region(kRandom) turns it off again
-// (MADV_NOHUGEPAGE: under it a fault would read a whole 2 MiB folio). Best
-// effort: no errors.
-void huge_pages(const Region& region);
+// Asks for huge pages for the whole region (MADV_HUGEPAGE on Linux): a fault
+// then reads the file in PMD-sized folios and maps each with one entry. Scans
+// ask for it; advise_region() with other advice than sequential turns it off
+// again (MADV_NOHUGEPAGE: under 'random' a fault would read a whole 2 MiB
+// folio). Whether the kernel took it (false elsewhere, or without THP).
+bool huge_pages(const Region& region);
 // The share of the pages of [from, from + length) of the region in the page
-// cache now (mincore; 0 where that is unknown). Scans copy resident pages with
-// read_at instead of mapping them (see chunked.cc).
+// cache now (mincore; 0 where that is unknown). Linux reports page-cache pages
+// only of files the caller owns or may write; of others, the pages mapped in
+// this process. Scans copy resident pages with read_at instead of mapping them
+// (see chunked.cc).
 double resident_share(const Region& region, const uint8_t* from, uint64_t length);
 // Whether reading [from, from + length) of the region through the mapping is
 // cheap: its pages are mapped in this process already, or the page cache holds

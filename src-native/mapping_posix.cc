@@ -323,7 +323,7 @@ int advise_region(Region& region, Advice advice) {
   const int a = kMadvise[index];
   if (::madvise(region.base, static_cast<size_t>(region.map_length), a) != 0) return fail("madvise");
 #if defined(MADV_NOHUGEPAGE)
-  if (advice == Advice::kRandom && __atomic_exchange_n(&region.huge, 0, __ATOMIC_RELAXED) != 0)
+  if (advice != Advice::kSequential && __atomic_exchange_n(&region.huge, 0, __ATOMIC_RELAXED) != 0)
     ::madvise(region.base, static_cast<size_t>(region.map_length), MADV_NOHUGEPAGE);
 #endif
   __atomic_store_n(&region.advice, static_cast<int>(advice), __ATOMIC_RELAXED);
@@ -347,11 +347,16 @@ void populate(const Region& region, const uint8_t* from, uint64_t length) {
   prefetch(region, from, length);
 }
 
-void huge_pages(const Region& region) {
+bool huge_pages(const Region& region) {
 #if defined(MADV_HUGEPAGE)
-  if (region.base != nullptr) ::madvise(region.base, static_cast<size_t>(region.map_length), MADV_HUGEPAGE);
-#endif
+  if (region.base == nullptr || ::madvise(region.base, static_cast<size_t>(region.map_length), MADV_HUGEPAGE) != 0)
+    return false;
   __atomic_store_n(&region.huge, 1, __ATOMIC_RELAXED);
+  return true;
+#else
+  (void)region;
+  return false;
+#endif
 }
 
 double resident_share(const Region& region, const uint8_t* from, uint64_t length) {

@@ -559,7 +559,7 @@ void random_bytes(void* out, size_t n) {
 void populate(const Region& region, const uint8_t* from, uint64_t length) { prefetch(region, from, length); }
 
 // Large pages for file views need SeLockMemoryPrivilege and SEC_LARGE_PAGES at creation: nothing to ask for here.
-void huge_pages(const Region&) {}
+bool huge_pages(const Region&) { return false; }
 
 // Scans read views through the mapping here (the copy path of chunked.cc was measured on Linux only).
 double resident_share(const Region&, const uint8_t*, uint64_t) { return 0; }
