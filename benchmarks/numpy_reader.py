@@ -245,7 +245,7 @@ def main():
     if spec.get('warmupFile'):
         # Same warm-up as worker.js: the reader and workload on a small separate file.
         w = dict(spec, file=spec['warmupFile'], n=spec['warmupN'], params=None)
-        for _ in range(50):  # WARMUP_ROUNDS in worker.js
+        for _ in range(int(spec.get('warmupRounds', 50))):  # as worker.js
             read(w, prepare(w))
     reps = max(1, int(spec.get('reps', 1)))
     preps = [prepare(spec) for _ in range(reps)]

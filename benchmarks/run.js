@@ -89,6 +89,8 @@ function summarize(runs) {
   return {
     wallMs: median(walls),
     ...(calls > 1 ? { calls, perCallMs: median(walls) / calls } : {}),
+    // Workloads that time the read only: the time with the checking sum too.
+    ...(ok[0].withSumNs !== undefined ? { withSumMs: pick((r) => r.withSumNs / 1e6) } : {}),
     wallMsMin: Math.min(...walls),
     wallMsMax: Math.max(...walls),
     openMs: pick((r) => r.openNs / 1e6),
@@ -174,6 +176,8 @@ function runSuite(opts, { script = 'run.js' } = {}) {
         params,
         warmupFile: c.hint === 'first-call' ? null : warmFiles[c.layout],
         warmupN: warmN,
+        // --quick checks the harness, not speed: a few warm-up rounds instead of 50 (a third of its time).
+        warmupRounds: opts.quick ? 3 : 50,
         ...(c.pkg ? { pkg: c.pkg } : {}),
       };
       const launch = LAUNCHERS[S.READERS[c.reader].runs];
@@ -187,9 +191,9 @@ function runSuite(opts, { script = 'run.js' } = {}) {
       const touched = Z.touchedBytes(c.workload, n, params, c.layout);
       if (out.counters && touched !== null) out.counters.touchedBytes = touched;
       // Per-run record: what the medians come from (constants like count stay out).
-      const { sum, wallNs, firstNs, openNs, loadNs, counters, retriedAfter, calls } = out;
+      const { sum, wallNs, withSumNs, firstNs, openNs, loadNs, counters, retriedAfter, calls } = out;
       if (ok && out.values) valuesOf.get(c).push({ values: out.values, ref: out.ref });
-      runsOf.get(c).push({ ok, error, sum, wallNs, firstNs, openNs, loadNs, counters, residentBefore, residentAfter, retriedAfter, calls });
+      runsOf.get(c).push({ ok, error, sum, wallNs, withSumNs, firstNs, openNs, loadNs, counters, residentBefore, residentAfter, retriedAfter, calls });
       done++;
       const eta = ((Date.now() - started) / done) * (totalRuns - done);
       const line = `[${String(done).padStart(String(totalRuns).length)}/${totalRuns}] round ${round + 1}/${opts.runs} ${c.id.padEnd(40)} ${ok ? fmtMs(out.wallNs / 1e6).padStart(10) : 'ERROR'.padStart(10)}  eta ${Math.round(eta / 1000)}s`;

@@ -23,7 +23,7 @@ const READERS = {
   'np.memmap': { runs: 'python', color: '#ff7f0e', note: 'numpy np.memmap + slicing + .sum(dtype=float64) (C loops)' },
   'np.fromfile': { runs: 'python', color: '#2ca02c', note: 'np.fromfile(f, count) per contiguous run after a seek; scan in 4 MiB chunks' },
   // Issue 13: zarrita's get() on the same Zarr store (it reads each chunk with readFile and decodes in JavaScript/wasm).
-  zarrita: { runs: 'node', color: '#8c564b', workloads: ZARR_NAMES, note: "zarrita (npm) get(arr, [slice, slice]) on the same Zarr store, then the same JavaScript sum" },
+  zarrita: { runs: 'node', color: '#8c564b', workloads: ZARR_NAMES, note: "zarrita (npm) get(arr, [slice, slice]) on the same Zarr store, then the same JavaScript sum (the block's time stops at the end of get(): the sum checks it)" },
 };
 
 /** Layouts of the data: C- and F-order files, and Zarr stores made from the C-order one (kit/zarr.js). */

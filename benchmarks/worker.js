@@ -59,7 +59,7 @@ const READERS = {
       prep.w.native(a, prep.p, prep.extra);
       prep.opened = process.hrtime.bigint();
     }
-    return prep.w.native(a, prep.p, prep.extra);
+    return prep.w.native(a, prep.p, prep.extra, () => (prep.readAt = process.hrtime.bigint()));
   },
 
   // The JavaScript way: a loop over the zero-copy a.data.
@@ -110,6 +110,7 @@ const READERS = {
     if (primed(spec, prep)) await block();
     prep.opened = process.hrtime.bigint();
     const r = await block();
+    prep.readAt = process.hrtime.bigint();
     return sum2d(r.data, 0, 1, 0, r.data.length, 1);
   },
 
@@ -127,7 +128,8 @@ const READERS = {
 function prepare(spec) {
   const p = workloadParams(spec.n, spec.params);
   const w = workloadOf(spec.workload);
-  const prep = { w, p, extra: w.prepare ? w.prepare(spec.n, p) : null, runs: null, buf: null, opened: 0n, close: () => {} };
+  // readAt: when the data was in memory (workloads that time the read, not the sum that checks it).
+  const prep = { w, p, extra: w.prepare ? w.prepare(spec.n, p) : null, runs: null, buf: null, opened: 0n, readAt: null, close: () => {} };
   if (spec.reader === 'readSync') {
     if (spec.workload === 'scan') {
       prep.buf = Buffer.alloc(Math.min(p.chunkBytes, spec.n * spec.n * 4));
@@ -153,7 +155,7 @@ function makeColdAgain(file) {
   if (fraction > 0.01) throw new Error(`could not make the file cold between repetitions: ${(fraction * 100).toFixed(1)}% resident`);
 }
 
-/** Warm-up rounds, the same in numpy_reader.py: enough for V8 to optimise the call path. */
+/** Warm-up rounds unless the spec says (--quick: 3), the same in numpy_reader.py: enough for V8 to optimise the call path. */
 const WARMUP_ROUNDS = 50;
 
 const isPromise = (x) => x !== null && typeof x === 'object' && typeof x.then === 'function';
@@ -185,7 +187,7 @@ async function main() {
   // a steady-state program, not a cold VM. numpy_reader.py warms up the same way.
   if (spec.warmupFile) {
     const w = { ...spec, file: spec.warmupFile, n: spec.warmupN, hint: 'none', params: null };
-    for (let k = 0; k < WARMUP_ROUNDS; k++) {
+    for (let k = 0, rounds = spec.warmupRounds ?? WARMUP_ROUNDS; k < rounds; k++) {
       const prep = prepare(w);
       const r = read(w, prep);
       if (isPromise(r)) await r;
@@ -199,6 +201,7 @@ async function main() {
   const reps = Math.max(1, spec.reps | 0);
   let result = null;
   const walls = [];
+  const withSums = []; // timesRead workloads: to the end of the checking sum
   const opens = [];
   const deltas = [];
   let sum = 0;
@@ -239,7 +242,10 @@ async function main() {
     }
     prep.close();
     deltas.push(delta);
-    walls.push(Number(t1 - (fromOpen ? prep.opened : t0)));
+    const start = fromOpen ? prep.opened : t0;
+    const stop = workload.timesRead && prep.readAt !== null ? prep.readAt : t1;
+    walls.push(Number(stop - start));
+    if (workload.timesRead) withSums.push(Number(t1 - start));
     opens.push(Number(prep.opened - t0));
   }
   let values = null;
@@ -262,6 +268,7 @@ async function main() {
     ...(values && workload.match ? { values: Buffer.from(values.buffer).toString('base64') } : {}),
     reps,
     wallNs: median(walls),
+    ...(withSums.length > 0 ? { withSumNs: median(withSums) } : {}),
     firstNs: walls[0],
     openNs: median(opens),
     counters,

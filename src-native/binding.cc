@@ -1310,13 +1310,6 @@ Napi::Value SumGrid(const Napi::CallbackInfo& info) {
     if (shared == nullptr) ThrowArg(env, "sources must be Mappings or TypedArrays");
     pins.push_back(std::make_unique<Pin>(shared));
     regions[i] = &pins.back()->region();
-    // Its file, while only the mapping holds the bytes (ReadAt): a scan may copy resident pages from it.
-    std::string path;
-    {
-      std::lock_guard<std::mutex> lock(memmap::g_region_mutex);
-      path = shared->read_path;
-    }
-    if (!path.empty()) grid.files.emplace_back(regions[i], std::move(path));
   }
   grid.blocks.resize(nblocks);
   for (size_t b = 0; b < nblocks; b++) {

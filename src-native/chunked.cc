@@ -14,7 +14,6 @@
 #include <mutex>
 #include <new>
 #include <type_traits>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -35,14 +34,8 @@ constexpr uint64_t kGridRoundUnits = uint64_t{1} << 16;
 constexpr uint64_t kGridMaxElements = uint64_t{1} << 62;
 // Widest row full_buffers() takes (its scratch holds about two rows of leaves, 8 bytes per 128 elements).
 constexpr uint64_t kFastMaxWidth = uint64_t{1} << 24;
-// Bytes of a file full_buffers() copies with one read_at() (a 256 x 256 float32 chunk; 64 KiB and 1 MiB measured
-// slower: more calls, or the copy no longer in L2 when it is summed).
-constexpr uint64_t kStageBytes = uint64_t{256} << 10;
 // Runs full_buffers() lists at a time (a few block columns): its per-thread list stays about 200 KiB.
 constexpr uint64_t kSegBatch = 4096;
-// Share of a file's pages in the scan that must be in the page cache for the scan to copy it (the reads of the rest
-// go through the kernel's read-ahead like any read()).
-constexpr double kCopyShare = 0.9;
 
 // Finds elements (C order over the selection) in their blocks.
 struct GridIndex {
@@ -94,12 +87,10 @@ struct GridIndex {
 // Reads mapped blocks ahead of the loop: a band (run of axis 0) at a time,
 // MADV_WILLNEED over each block's bytes, adjacent ranges of one region merged.
 // The chunks' mappings are MADV_RANDOM, so without this every fault would
-// read one page. Regions advised 'sequential' are populated (left to the kernel's read-ahead under huge pages),
-// copied blocks to their reads.
+// read one page. Regions advised 'sequential' are populated (left to the kernel's read-ahead under huge pages).
 struct GridPrefetcher {
   const GridIndex* ix = nullptr;
   const std::vector<std::pair<uint64_t, uint64_t>>* extents = nullptr;  // per block: byte [lo, hi) in its region
-  const int* block_fd = nullptr;  // per block: the file it is copied from (not mapped), or -1; null: none are
   std::mutex mu;
   uint64_t next_band = 0;
 
@@ -129,7 +120,6 @@ struct GridPrefetcher {
         prefetch(*region, region->data + lo, hi - lo);
     };
     for (uint64_t bi = band * ix->per_band; bi < (band + 1) * ix->per_band; bi++) {
-      if (block_fd != nullptr && block_fd[bi] >= 0) continue;
       const GridBlock& b = ix->g->blocks[bi];
       const auto& x = (*extents)[bi];
       if (b.region == region && x.first <= hi + gap && x.second + gap >= lo) {
@@ -235,80 +225,14 @@ struct Segment {
   uint64_t e1;
   uint64_t slot;  // where its first leaf goes in RowScratch::leaves
   bool fast;
-  int fd;        // the file it is copied from, or -1 (read at p)
-  uint64_t pos;  // p's position in that file
 };
 struct RowScratch {
   std::vector<Segment> segs;     // per row and run of the last axis
   std::vector<uint64_t> prefix;  // per row: the block index without its last-axis run
   std::vector<uint64_t> within;  // per row, per axis before the last: the position in its run
   std::vector<double> leaves;
-  std::vector<uint8_t> stage;  // kStageBytes copied from a file (64 more, for alignment)
 };
 
-// The files a scan copies resident blocks from (read_at) instead of reading them through their mappings.
-struct GridFiles {
-  std::vector<int> block_fd;  // per block, or empty: none
-  std::vector<int> fds;
-  GridFiles() = default;
-  GridFiles(const GridFiles&) = delete;
-  GridFiles& operator=(const GridFiles&) = delete;
-  ~GridFiles() {
-    for (int fd : fds) close_file(fd);
-  }
-  const int* of_blocks() const { return block_fd.empty() ? nullptr : block_fd.data(); }
-};
-
-// Regions this scan copies: those with a file whose pages in the scan's extent are (nearly) all in the page cache in
-// 4 KiB folios, and which no scan read through the mapping before (their pages would be mapped already). Mapping a
-// page cache another reader filled costs a page-table entry per 4 KiB folio (readahead starts each file with small
-// ones): measured 4x the cost of a copy here (a warm 1 GiB store: 51 ms copied against 204 ms mapped, two threads);
-// huge folios map with one entry per 2 MiB, cheaper than their copy (25 ms against 33 ms), so a probe of one 2 MiB
-// window decides. Best effort: a file that cannot be opened is read through its mapping.
-int open_resident(const GridIndex& ix, const std::vector<std::pair<uint64_t, uint64_t>>& extents, GridFiles* out) {
-  const ChunkGrid& g = *ix.g;
-  if (g.files.empty()) return 0;
-  try {
-    std::unordered_map<const Region*, size_t> which;
-    for (size_t f = 0; f < g.files.size(); f++)
-      if (!g.files[f].second.empty() && __atomic_load_n(&g.files[f].first->scan_read, __ATOMIC_RELAXED) != 1)
-        which.emplace(g.files[f].first, f);
-    if (which.empty()) return 0;
-    std::vector<std::pair<uint64_t, uint64_t>> span(g.files.size(), {UINT64_MAX, 0});
-    for (size_t bi = 0; bi < g.blocks.size(); bi++) {
-      auto it = which.find(g.blocks[bi].region);
-      if (it == which.end()) continue;
-      auto& x = span[it->second];
-      x.first = std::min(x.first, extents[bi].first);
-      x.second = std::max(x.second, extents[bi].second);
-    }
-    std::vector<int> fd_of(g.files.size(), -1);
-    out->fds.reserve(which.size());
-    for (const auto& [region, f] : which) {
-      const auto& x = span[f];
-      if (x.first >= x.second || resident_share(*region, region->data + x.first, x.second - x.first) < kCopyShare)
-        continue;
-      // Probed once per region: the probe maps the pages it looks at, so a second probe would find them mapped.
-      if (__atomic_load_n(&region->scan_read, __ATOMIC_RELAXED) == 0 &&
-          maps_cheaply(*region, region->data + x.first, x.second - x.first))
-        continue;
-      const int fd = open_for_reads(g.files[f].second.c_str(), region->dev, region->ino);
-      if (fd < 0) continue;
-      out->fds.push_back(fd);
-      __atomic_store_n(&region->scan_read, 2, __ATOMIC_RELAXED);
-      fd_of[f] = fd;
-    }
-    if (out->fds.empty()) return 0;
-    out->block_fd.assign(g.blocks.size(), -1);
-    for (size_t bi = 0; bi < g.blocks.size(); bi++) {
-      auto it = which.find(g.blocks[bi].region);
-      if (it != which.end()) out->block_fd[bi] = fd_of[it->second];
-    }
-  } catch (const std::bad_alloc&) {
-    return -ENOMEM;
-  }
-  return 0;
-}
 // The scratch is leased from a process-wide pool for one call: parallel_for's threads live for one call, so scratch
 // local to them was allocated and faulted in again by every call (about 150 faults a call here, ~9 µs each).
 class ScratchLease {
@@ -354,7 +278,7 @@ class ScratchLease {
   static constexpr size_t kKeepBytes = size_t{2} << 20;
   static size_t bytes(const RowScratch& s) {
     return s.segs.capacity() * sizeof(Segment) + (s.prefix.capacity() + s.within.capacity()) * sizeof(uint64_t) +
-           s.leaves.capacity() * sizeof(double) + s.stage.capacity();
+           s.leaves.capacity() * sizeof(double);
   }
   struct Pool {
     std::mutex mu;
@@ -390,8 +314,7 @@ bool rows_align(const GridIndex& ix) {
 // sums them, into out[0..nbuf). The leaves are computed block by block, down each block's rows (the order memory
 // holds them in, which the hardware prefetcher follows), then added up each buffer's tree.
 template <typename Traits>
-void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, const int* block_fd, uint64_t a, uint64_t nbuf,
-                  Pair* out) {
+void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, uint64_t a, uint64_t nbuf, Pair* out) {
   const int last = ix.ndim - 1;
   const uint64_t width = ix.shape[last];
   const auto& cs = ix.g->starts[last];
@@ -419,8 +342,6 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, const int* bl
   // (leaf column, then row): written in that order, so the stores stream too.
   const uint64_t nrows = row1 - row0;
   double* leaves = sc.leaves.data();
-  uint8_t* stage =
-      sc.stage.empty() ? nullptr : sc.stage.data() + (64 - reinterpret_cast<uintptr_t>(sc.stage.data()) % 64);
   // Block columns a batch at a time (about kSegBatch runs), so the list of runs stays small.
   const uint64_t per_batch = std::max<uint64_t>(1, kSegBatch / std::max<uint64_t>(1, nrows));
   for (uint64_t g0 = 0; g0 < nr; g0 += per_batch) {
@@ -438,55 +359,21 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, const int* bl
         const uint8_t* p = blk.region->data + off;
         const bool fast = !blk.swap && blk.strides[last] == static_cast<int64_t>(sizeof(float)) &&
                           reinterpret_cast<uintptr_t>(p) % sizeof(float) == 0;
-        const int fd = block_fd != nullptr && fast ? block_fd[bi] : -1;
-        sc.segs[nseg++] = Segment{p,
-                                  e0,
-                                  e1,
-                                  (r - row0) + ((e0 - rs) / kBlock) * nrows,
-                                  fast,
-                                  fd,
-                                  blk.region->offset + static_cast<uint64_t>(off)};
+        sc.segs[nseg++] = Segment{p, e0, e1, (r - row0) + ((e0 - rs) / kBlock) * nrows, fast};
       }
     }
     // A run is about 1 KiB and the next one often far away (the next block's rows): the hardware prefetcher restarts at
     // each, so runs a few steps ahead are asked for here.
     constexpr uint64_t kAhead = 4;
     auto ask = [&](const Segment& x) {
-      if (!x.fast || x.fd >= 0) return;
+      if (!x.fast) return;
       const uint64_t bytes = (x.e1 - x.e0) * sizeof(float);
       for (uint64_t k = 0; k < bytes; k += 64) __builtin_prefetch(x.p + k, 0, 3);
     };
     for (uint64_t i = 0; i < std::min(nseg, kAhead); i++) ask(sc.segs[i]);
-    // Copied segments: runs of one file that fit kStageBytes together (a block's rows, in file order) are read with one
-    // read_at() into the stage, at the same alignment modulo 64 as their mapping. A read that fails (a file truncated
-    // meanwhile) leaves them to the mapping, where the guarded loop reports lost pages.
-    uint64_t staged_to = 0;  // segments [.., staged_to) are read from the stage
-    uint64_t stage_lo = 0;
-    bool staged = false;
     for (uint64_t i = 0; i < nseg; i++) {
       if (i + kAhead < nseg) ask(sc.segs[i + kAhead]);
-      Segment x = sc.segs[i];
-      if (x.fd >= 0 && stage != nullptr) {
-        if (i >= staged_to) {
-          const uint64_t lo = x.pos & ~uint64_t{63};
-          uint64_t hi = x.pos + (x.e1 - x.e0) * sizeof(float);
-          uint64_t used = hi - x.pos;
-          uint64_t j = i + 1;
-          for (; j < nseg && sc.segs[j].fd == x.fd && sc.segs[j].pos >= lo; j++) {
-            const uint64_t len = (sc.segs[j].e1 - sc.segs[j].e0) * sizeof(float);
-            const uint64_t end = sc.segs[j].pos + len;
-            if (std::max(hi, end) - lo > kStageBytes) break;
-            hi = std::max(hi, end);
-            used += len;
-          }
-          staged_to = j;
-          stage_lo = lo;
-          // A sparse group (a strided selection's runs far apart) is read through the mapping: a copy of its span
-          // would read mostly bytes it does not sum.
-          staged = hi - lo <= kStageBytes && hi - lo <= 2 * used + 64 && read_at(x.fd, lo, stage, hi - lo) == 0;
-        }
-        if (staged) x.p = stage + (x.pos - stage_lo);
-      }
+      const Segment& x = sc.segs[i];
       for (uint64_t e = x.e0; e < x.e1; e += kBlock) {
         double v;
         if (x.fast) {
@@ -543,8 +430,8 @@ void full_buffers(const GridIndex& ix, const GridSrc<Traits>& src, const int* bl
 }
 
 template <typename Traits>
-int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, uint64_t>>& extents, GridPrefetcher* pf,
-                   bool squares, double mre, double mim, GridRange* range, int threads, const CancelFlag* cancel) {
+int sum_grid_typed(const GridIndex& ix, GridPrefetcher* pf, bool squares, double mre, double mim, GridRange* range,
+                   int threads, const CancelFlag* cancel) {
   constexpr bool kComplex = Traits::kLanes == 2;
   const bool cast = range->buffered;
   const uint64_t lanes = squares ? 1 : Traits::kLanes;
@@ -581,19 +468,7 @@ int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, ui
   bool fast_rows = false;
   if constexpr (std::is_same<typename Traits::Scalar, float>::value && Traits::kLanes == 1)
     fast_rows = cast && ix.ndim >= 2 && ix.shape[ix.ndim - 1] <= kFastMaxWidth && rows_align(ix);
-  // Only full_buffers() copies (a scan's other loops read every block through its memory).
-  GridFiles files;
-  if (fast_rows) {
-    const int rc = open_resident(ix, extents, &files);
-    if (rc != 0) return rc;
-  }
-  const int* block_fd = files.of_blocks();
-  pf->block_fd = block_fd;
-  ScratchLease lease;  // after `files`: returned before they are closed, when every task is done
-  // Regions read through their mappings: later scans read them there too (see open_resident()).
-  for (size_t bi = 0; bi < ix.g->blocks.size(); bi++)
-    if (block_fd == nullptr || block_fd[bi] < 0)
-      __atomic_store_n(&ix.g->blocks[bi].region->scan_read, 1, __ATOMIC_RELAXED);
+  ScratchLease lease;
   Pair acc{range->acc_re, range->acc_im};
   for (uint64_t u0 = 0; u0 < nunits; u0 += partial.size()) {
     const uint64_t u1 = std::min<uint64_t>(nunits, u0 + partial.size());
@@ -611,7 +486,6 @@ int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, ui
           t_rows.segs.resize(std::min(rows * ix.nruns[ix.ndim - 1], std::max(rows, kSegBatch)));
           t_rows.within.resize(rows * static_cast<uint64_t>(ix.ndim - 1));
           t_rows.leaves.resize(rows * (ix.shape[ix.ndim - 1] / kBlock));
-          if (block_fd != nullptr) t_rows.stage.resize(kStageBytes + 64);
         } catch (const std::bad_alloc&) {
           return -ENOMEM;
         }
@@ -630,7 +504,7 @@ int sum_grid_typed(const GridIndex& ix, const std::vector<std::pair<uint64_t, ui
           uint64_t a = 0;
           uint64_t b = 0;
           unit(u, &a, &b);
-          full_buffers<Traits>(ix, src, block_fd, a, full - u, partial.data() + (u - u0));
+          full_buffers<Traits>(ix, src, a, full - u, partial.data() + (u - u0));
           u = full;
         }
       }
@@ -762,7 +636,7 @@ int sum_grid(const ChunkGrid& grid, ElemType type, GridSum what, double mean_re,
   return dispatch(type, [&](auto t) {
     using Traits = decltype(t);
     if constexpr (Traits::kKind == 'f' || Traits::kKind == 'c')
-      return sum_grid_typed<Traits>(ix, extents, &pf, squares, mean_re, mean_im, range, threads, cancel);
+      return sum_grid_typed<Traits>(ix, &pf, squares, mean_re, mean_im, range, threads, cancel);
     else
       return -EINVAL;
   });

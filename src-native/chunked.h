@@ -8,8 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <utility>
 #include <vector>
 
 #include "dtypes.h"
@@ -33,9 +31,6 @@ struct ChunkGrid {
   int ndim = 0;
   std::vector<uint64_t> starts[kMaxDims];
   std::vector<GridBlock> blocks;
-  // The file each of these regions maps, by path (read_file_at's terms): a scan may copy resident pages from it
-  // instead of mapping them. Other regions are read through their memory.
-  std::vector<std::pair<const Region*, std::string>> files;
 };
 
 enum class GridSum {

@@ -66,13 +66,6 @@ int close_file(int fd);
 // 0; 1 (nothing read) if it does not or cannot be opened; -ERANGE if the file
 // ends first (it was truncated); a negative errno if the read fails.
 int read_file_at(const char* path, uint64_t dev, uint64_t ino, uint64_t pos, void* dst, uint64_t length);
-// The same file opened for a run of reads (read_at, then close_file): a
-// descriptor, or -1 if the path no longer names it or such reads are not
-// offered here (Windows).
-int open_for_reads(const char* path, uint64_t dev, uint64_t ino);
-// Reads exactly `length` bytes at `pos`: 0; -ERANGE if the file ends first; a
-// negative errno if the read fails.
-int read_at(int fd, uint64_t pos, void* dst, uint64_t length);
 
 // One mapped window of a file. `base`/`map_length` are the page-aligned
 // region handed to mmap; `data` = base + (offset - aligned offset) is the first
@@ -91,10 +84,6 @@ struct Region {
   int advice = 0;
   // Whether huge_pages() asked for huge pages since the last advise_region(); read with huge_pages_of().
   mutable int huge = 0;
-  // How scans read it, decided by the first scan that could copy it (chunked.cc open_resident()): 0 not yet, 1
-  // through the mapping (its pages are then likely mapped in this process), 2 copied with read_at (its pages were
-  // 4 KiB folios; the probe cannot be repeated, it maps the pages it probes).
-  mutable int scan_read = 0;
 #ifdef __APPLE__
   // A descriptor of the file for F_FULLFSYNC in flush_region() (shared modes;
   // -1 otherwise): msync alone leaves the writes in the drive's cache.
@@ -138,18 +127,6 @@ void populate(const Region& region, const uint8_t* from, uint64_t length);
 // again (MADV_NOHUGEPAGE: under 'random' a fault would read a whole 2 MiB
 // folio). Whether the kernel took it (false elsewhere, or without THP).
 bool huge_pages(const Region& region);
-// The share of the pages of [from, from + length) of the region in the page
-// cache now (mincore; 0 where that is unknown). Linux reports page-cache pages
-// only of files the caller owns or may write; of others, the pages mapped in
-// this process. Scans copy resident pages with read_at instead of mapping them
-// (see chunked.cc).
-double resident_share(const Region& region, const uint8_t* from, uint64_t length);
-// Whether reading [from, from + length) of the region through the mapping is
-// cheap: its pages are mapped in this process already, or the page cache holds
-// them in huge folios (one entry maps 2 MiB). Maps two pages of a 2 MiB window
-// to find out (MADV_POPULATE_READ, counting the calling thread's faults). Linux;
-// false elsewhere and for ranges without a whole 2 MiB window.
-bool maps_cheaply(const Region& region, const uint8_t* from, uint64_t length);
 
 // Fills out[0..n) with bytes from the OS's cryptographic generator, holding no
 // descriptor open afterwards (libc++'s std::random_device keeps /dev/urandom

@@ -145,6 +145,8 @@ int resize_file(int fd, uint64_t size) {
 
 int close_file(int fd) { return ::close(fd) == 0 ? 0 : fail("close"); }
 
+namespace {
+// The file at `path` opened for reads if it is still the one mapped (dev, ino), else -1.
 int open_for_reads(const char* path, uint64_t dev, uint64_t ino) {
   int fd;
   do {
@@ -176,6 +178,8 @@ int read_at(int fd, uint64_t pos, void* dst, uint64_t length) {
   }
   return 0;
 }
+
+}  // namespace
 
 int read_file_at(const char* path, uint64_t dev, uint64_t ino, uint64_t pos, void* dst, uint64_t length) {
   const int fd = open_for_reads(path, dev, ino);
@@ -355,58 +359,6 @@ bool huge_pages(const Region& region) {
   return true;
 #else
   (void)region;
-  return false;
-#endif
-}
-
-double resident_share(const Region& region, const uint8_t* from, uint64_t length) {
-#if !defined(__linux__)
-  // Measured on Linux only: scans map the pages elsewhere.
-  (void)region;
-  (void)from;
-  (void)length;
-  return 0;
-#else
-  void* addr;
-  uint64_t len;
-  if (!clip_prefetch(region, from, length, &addr, &len)) return 0;
-  const uint64_t pages = (len + page_size() - 1) / page_size();
-  // A page of the vector at a time: 16 MiB of the file per call with 4 KiB pages.
-  unsigned char vec[4096];
-  uint64_t in = 0;
-  for (uint64_t done = 0; done < pages; done += sizeof vec) {
-    const uint64_t n = std::min<uint64_t>(sizeof vec, pages - done);
-    if (::mincore(static_cast<uint8_t*>(addr) + done * page_size(), static_cast<size_t>(n * page_size()), vec) != 0)
-      return 0;
-    for (uint64_t k = 0; k < n; k++) in += vec[k] & 1;
-  }
-  return static_cast<double>(in) / static_cast<double>(pages);
-#endif
-}
-
-bool maps_cheaply(const Region& region, const uint8_t* from, uint64_t length) {
-#if defined(__linux__) && defined(MADV_POPULATE_READ) && defined(RUSAGE_THREAD)
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uint8_t* begin = static_cast<const uint8_t*>(region.base);
-  const uint8_t* end = begin + region.map_length;
-  const uint8_t* lo = std::max(from, begin);
-  const uint8_t* hi = std::min(from + length, end);
-  const uintptr_t w = (reinterpret_cast<uintptr_t>(lo) + kHuge - 1) & ~(kHuge - 1);
-  if (lo >= hi || w + kHuge > reinterpret_cast<uintptr_t>(hi)) return false;
-  // The window's first page is mapped (if it was not): a huge folio is then mapped whole, and its middle page takes
-  // no fault; in 4 KiB folios it does (a fault maps at most 64 KiB around it). Pages mapped already take none.
-  const size_t page = static_cast<size_t>(page_size());
-  if (::madvise(reinterpret_cast<void*>(w), page, MADV_POPULATE_READ) != 0) return false;
-  struct rusage before;
-  struct rusage after;
-  if (::getrusage(RUSAGE_THREAD, &before) != 0) return false;
-  if (::madvise(reinterpret_cast<void*>(w + kHuge / 2), page, MADV_POPULATE_READ) != 0) return false;
-  if (::getrusage(RUSAGE_THREAD, &after) != 0) return false;
-  return after.ru_minflt + after.ru_majflt == before.ru_minflt + before.ru_majflt;
-#else
-  (void)region;
-  (void)from;
-  (void)length;
   return false;
 #endif
 }

@@ -561,12 +561,6 @@ void populate(const Region& region, const uint8_t* from, uint64_t length) { pref
 // Large pages for file views need SeLockMemoryPrivilege and SEC_LARGE_PAGES at creation: nothing to ask for here.
 bool huge_pages(const Region&) { return false; }
 
-// Scans read views through the mapping here (the copy path of chunked.cc was measured on Linux only).
-double resident_share(const Region&, const uint8_t*, uint64_t) { return 0; }
-bool maps_cheaply(const Region&, const uint8_t*, uint64_t) { return false; }
-int open_for_reads(const char*, uint64_t, uint64_t) { return -1; }
-int read_at(int, uint64_t, void*, uint64_t) { return -ENOSYS; }
-
 namespace {
 // The view starts up to 64 KiB before data: residency covers the pages of
 // [data, data + length) only, as on POSIX.

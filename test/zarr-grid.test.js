@@ -145,22 +145,22 @@ emit(out)
     }
   };
 
-  it('a scan copies a chunk file whose pages are in the page cache instead of mapping it, else maps it (Linux)', function () {
+  it('a scan reads its chunk files through their mappings: from 4 KiB folios, from the disk, from huge folios (Linux)', function () {
     if (process.platform !== 'linux') this.skip();
-    // tmpfs pages cannot be evicted (and are no file's page cache to copy from).
+    // tmpfs pages cannot be evicted.
     if (fs.statfsSync(tmp.dir).type === TMPFS_MAGIC) this.skip();
-    const [dir, shard] = oneShard('scan-copy', (i) => i % 2);
+    const [dir, shard] = oneShard('scan-map', (i) => i % 2);
     const want = 2048 * 1024;
-    // In the page cache in 4 KiB folios: the scan copies it, nothing of the shard gets mapped.
+    // In the page cache in 4 KiB folios (as another program's small reads leave it): mapped, under the scan's
+    // sequential advice (fault-around maps 64 KiB a fault; copying with pread measured 1.6x slower on a warm 1 GiB
+    // store, and a second scan in the process finds the pages mapped already).
     smallFolios(shard);
     let a = openZarr(dir);
     try {
       a.get(0, 0);
       assert.equal(a.sum(), want);
-      assert.ok(smaps(shard).rss < MiB, `copied, not mapped: Rss ${smaps(shard).rss}`);
-      // And again (the first scan's probe mapped two of its pages: a second probe would find them mapped).
+      assert.ok(smaps(shard).rss >= 15 * MiB, `mapped: Rss ${smaps(shard).rss}`);
       assert.equal(a.sum(), want);
-      assert.ok(smaps(shard).rss < MiB, `copied again: Rss ${smaps(shard).rss}`);
     } finally {
       a.close();
     }
