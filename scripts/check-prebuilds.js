@@ -8,6 +8,8 @@
 // Usage: node scripts/check-prebuilds.js [dir=prebuilds] [--all] [--max-glibc 2.28]
 //        node scripts/check-prebuilds.js --pack [package dir=.] [--all] [--max-glibc 2.28]
 //   --all   also fail when one of the six shipped targets is missing.
+//   --require linux-x64,win32-x64,...  also fail when one of these targets
+//           (prebuild:all's names) is missing: CI's check of the ones it builds.
 //   --pack  check the prebuilds/ inside the tarball `npm pack` makes of the
 //           package (what would be published), not the directory.
 const fs = require('node:fs');
@@ -24,6 +26,15 @@ const TARGETS = [
   'darwin-arm64/memmap.node',
   'win32-x64/memmap.node',
 ];
+// prebuild:all's target names -> TARGETS entries.
+const NAMES = {
+  'linux-x64': TARGETS[0],
+  'linux-arm64': TARGETS[1],
+  'linux-x64-musl': TARGETS[2],
+  'darwin-x64': TARGETS[3],
+  'darwin-arm64': TARGETS[4],
+  'win32-x64': TARGETS[5],
+};
 const ELF_MACHINES = { 62: 'x64', 183: 'arm64' };
 const MACHO_CPUS = { 0x01000007: 'x64', 0x0100000c: 'arm64' };
 const PE_MACHINES = { 0x8664: 'x64', 0xaa64: 'arm64' };
@@ -209,8 +220,8 @@ function checkFile(file, { maxGlibc = '2.28' } = {}) {
   return { file, info, problems };
 }
 
-/** Checks every prebuilds/*\/*.node under `dir`; with `all`, the six shipped targets must be there. */
-function checkDir(dir, { all = false, maxGlibc } = {}) {
+/** Checks every prebuilds/*\/*.node under `dir`; with `all`, the six shipped targets must be there, else those `required`. */
+function checkDir(dir, { all = false, required = [], maxGlibc } = {}) {
   const files = fs.existsSync(dir)
     ? fs
         .readdirSync(dir)
@@ -218,7 +229,7 @@ function checkDir(dir, { all = false, maxGlibc } = {}) {
         .flatMap((d) => fs.readdirSync(path.join(dir, d)).filter((f) => f.endsWith('.node')).map((f) => path.join(dir, d, f)))
     : [];
   const results = files.map((f) => checkFile(f, { maxGlibc }));
-  const missing = all ? TARGETS.filter((t) => !files.includes(path.join(dir, t))) : [];
+  const missing = (all ? TARGETS : required).filter((t) => !files.includes(path.join(dir, t)));
   return { results, missing };
 }
 
@@ -231,7 +242,12 @@ function packPrebuilds(root, into) {
   return path.join(into, 'package', 'prebuilds');
 }
 
-module.exports = { checkFile, checkDir, readBinary, packPrebuilds, TARGETS };
+module.exports = { checkFile, checkDir, readBinary, packPrebuilds, TARGETS, NAMES };
+
+function usage(message) {
+  console.error(`check-prebuilds: ${message} (names: ${Object.keys(NAMES).join(', ')})`);
+  process.exit(2);
+}
 
 if (require.main === module) {
   const args = process.argv.slice(2);
@@ -239,7 +255,9 @@ if (require.main === module) {
   const mg = args.indexOf('--max-glibc');
   const maxGlibc = mg >= 0 ? args[mg + 1] : undefined;
   const pack = args.includes('--pack');
-  const given = args.find((a, i) => !a.startsWith('--') && (mg < 0 || i !== mg + 1));
+  const rq = args.indexOf('--require');
+  const required = rq >= 0 ? (args[rq + 1] ?? '').split(',').map((n) => NAMES[n] ?? usage(`--require: unknown target ${n}`)) : [];
+  const given = args.find((a, i) => !a.startsWith('--') && (mg < 0 || i !== mg + 1) && (rq < 0 || i !== rq + 1));
   let dir = given || 'prebuilds';
   let tmp = null;
   if (pack) {
@@ -248,7 +266,7 @@ if (require.main === module) {
     dir = packPrebuilds(given || '.', tmp);
     console.log(`npm pack of ${path.resolve(given || '.')}: checking its ${path.relative(tmp, dir)}/`);
   }
-  const { results, missing } = checkDir(dir, { all, maxGlibc });
+  const { results, missing } = checkDir(dir, { all, required, maxGlibc });
   const shown = (f) => (tmp ? path.relative(tmp, f) : f);
   let failed = missing.length > 0;
   for (const r of results) {

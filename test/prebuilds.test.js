@@ -8,7 +8,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { useTmpDir } = require('./helpers/tmp');
 const { skipUnderWine } = require('./helpers/platform');
-const { checkFile, checkDir, TARGETS } = require('../scripts/check-prebuilds');
+const { checkFile, checkDir, TARGETS, NAMES } = require('../scripts/check-prebuilds');
 
 const ROOT = path.join(__dirname, '..');
 const SCRIPT = path.join(ROOT, 'scripts', 'check-prebuilds.js');
@@ -108,6 +108,14 @@ describe('check-prebuilds', function () {
     const all = check('--all');
     assert.equal(all.status, 1, all.stdout + all.stderr);
     assert.equal(all.stdout.match(/: missing$/gm).length, TARGETS.length - 1, all.stdout);
+    // --require: only the named targets must be there (CI's check of the ones it builds).
+    const hereName = Object.keys(NAMES).find((k) => NAMES[k] === `${here}/${name}`);
+    if (hereName) assert.equal(check('--require', hereName).status, 0);
+    const other = Object.keys(NAMES).find((k) => k !== hereName);
+    const req = check('--require', `${hereName ?? 'linux-x64'},${other}`);
+    assert.equal(req.status, 1, req.stdout + req.stderr);
+    assert.equal(req.stdout.match(/: missing$/gm).length, hereName ? 1 : 2, req.stdout);
+    assert.equal(check('--require', 'nowhere-x64').status, 2);
     // On disk but left out of the tarball: the check must not pass.
     fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ ...manifest, files: ['prebuilds/none/'] }));
     const unpacked = check();
