@@ -25,7 +25,7 @@ const W = require('./workloads');
 
 /** The suite's options (run.js, open.js); `--help` prints them. */
 const OPTIONS = {
-  quick: { type: 'flag', help: 'smoke run: 32 MiB files, 1 round, fewer combinations (no warm F order; hints on scan, row, col)' },
+  quick: { type: 'flag', help: 'smoke run: 32 MiB files, 1 round, 3 warm-up rounds, fewer combinations (no warm F order; hints on scan, row, col)' },
   preset: { type: 'string', metavar: 'NAME', help: `a named selection of cases: ${Object.keys(S.PRESETS).join(', ')} (sets --filter and --name)` },
   size: { type: 'bytes', default: (o) => (o.quick ? 32 * 2 ** 20 : 2 ** 30), defaultText: '1G; 32M with --quick', help: 'bytes per data file (nearest square n x n float32, n a multiple of 64)' },
   runs: { type: 'int', default: (o) => (o.quick ? 1 : 3), defaultText: '3; 1 with --quick', help: 'rounds: every case once per round, in a fresh process; results are medians over rounds' },

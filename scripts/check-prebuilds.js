@@ -5,8 +5,8 @@
 // exported, and what it needs from the system: glibc builds no GLIBC_ symbol
 // version newer than 2.28 (what Node 20 needs), musl builds no glibc at all,
 // Mach-O only libSystem, PE only Windows' own DLLs and node.exe.
-// Usage: node scripts/check-prebuilds.js [dir=prebuilds] [--all] [--max-glibc 2.28]
-//        node scripts/check-prebuilds.js --pack [package dir=.] [--all] [--max-glibc 2.28]
+// Usage: node scripts/check-prebuilds.js [dir=prebuilds] [--all | --require names] [--max-glibc 2.28]
+//        node scripts/check-prebuilds.js --pack [package dir=.] [--all | --require names] [--max-glibc 2.28]
 //   --all   also fail when one of the six shipped targets is missing.
 //   --require linux-x64,win32-x64,...  also fail when one of these targets
 //           (prebuild:all's names) is missing: CI's check of the ones it builds.
@@ -255,8 +255,9 @@ if (require.main === module) {
   const mg = args.indexOf('--max-glibc');
   const maxGlibc = mg >= 0 ? args[mg + 1] : undefined;
   const pack = args.includes('--pack');
+  if (args.some((a) => a.startsWith('--require=') || a.startsWith('--max-glibc='))) usage('give --require and --max-glibc their value as the next argument');
   const rq = args.indexOf('--require');
-  const required = rq >= 0 ? (args[rq + 1] ?? '').split(',').map((n) => NAMES[n] ?? usage(`--require: unknown target ${n}`)) : [];
+  const required = rq >= 0 ? (args[rq + 1] ?? '').split(',').map((n) => (Object.hasOwn(NAMES, n) ? NAMES[n] : usage(`--require: unknown target ${n}`))) : [];
   const given = args.find((a, i) => !a.startsWith('--') && (mg < 0 || i !== mg + 1) && (rq < 0 || i !== rq + 1));
   let dir = given || 'prebuilds';
   let tmp = null;

@@ -49,7 +49,8 @@ export ZIG_GLOBAL_CACHE_DIR="$CACHE/cache" ZIG_LOCAL_CACHE_DIR="$CACHE/cache"
 : "${MEMMAP_NAPI_VERSION:=$(node -p 'require("./package.json").binary.napi_versions[0]')}"
 export MEMMAP_ADDON_API MEMMAP_NAPI_HEADERS MEMMAP_NAPI_VERSION
 werror=()
-[ "${MEMMAP_WERROR:-}" = 1 ] && werror=(-Werror)
+# The compile check is about warnings too: always -Werror.
+[ "${MEMMAP_WERROR:-}" = 1 ] || [ "${MEMMAP_ZIG_CHECK:-}" = 1 ] && werror=(-Werror)
 # binding.gyp's flags (build/memmap.target.mk, Release). -g0: the link strips
 # (-s), and zig would otherwise emit DWARF for every object.
 opt=-O3
@@ -141,6 +142,10 @@ zig_names=()
 win=0
 for t in $TARGETS; do
   if [ "$t" = win32-x64 ]; then
+    if [ "${MEMMAP_ZIG_CHECK:-}" = 1 ]; then
+      echo "MEMMAP_ZIG_CHECK=1 checks zig targets only: win32-x64 (mingw) is built by npm run test:wine / prebuild:win" >&2
+      exit 2
+    fi
     win=1
   elif zig_target "$t" >/dev/null; then
     zig_names+=("$t")

@@ -9,7 +9,6 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #if defined(__linux__)
 #include <sys/random.h>
 #endif

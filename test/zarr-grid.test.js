@@ -199,7 +199,7 @@ emit(out)
     } finally {
       a.close();
     }
-    // Huge folios in the page cache map with an entry per 2 MiB, cheaper than a copy: a new mapping's scan maps them.
+    // Huge folios in the page cache map with an entry per 2 MiB: a new mapping's scan maps them so.
     if (huge) {
       a = openZarr(dir);
       try {

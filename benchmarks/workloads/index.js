@@ -11,7 +11,9 @@
 //   expected(n, p)?        the sum, when elements() would be too slow for it
 //   accessOrder?           read()-based readers keep access order (else file order)
 //   prepare(n, p)?         per-run data (e.g. random indices), passed on as `extra`
-//   native(a, p, extra)    the memmap reader: one native call on the array
+//   native(a, p, extra, read?)  the memmap reader: one native call on the array
+//   timesRead?             the clock stops when the data is in memory (native calls
+//                          read(), zarrita marks it): the checking sum is not timed
 //   memmapJs(a, p)?        the memmap-js reader when it is not `loop` over a.data
 //   loop(d, n, si, sj, p, extra)  a JavaScript loop over a Float32Array of the
 //                          whole array with strides si, sj (memmap-js, readFileSync)
