@@ -212,6 +212,25 @@ describe('open latency and warm-sum benchmark (open.js --quick)', function () {
   });
 });
 
+describe('cold scans and the VM\'s free memory (cold-memory.js)', function () {
+  before(function () {
+    skipOnWindows(this, 'the benchmarks evict files and read /sys');
+  });
+  this.timeout(120e3 * SLOW);
+  const tmp = useTmpDir();
+
+  it('scans both layouts cold, at once and after a pause, with the same sum, and reports wall and CPU', function () {
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'benchmarks', 'cold-memory.js'), '--size', '4M', '--runs', '1', '--wait', '10', '--data-dir', tmp.file('data')], {
+      encoding: 'utf8',
+      timeout: 110e3 * SLOW,
+    });
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    const rows = r.stdout.split('\n').filter((l) => /^(C-order file|Zarr, sharded) \| \d+ ms \| \d+ ms/.test(l));
+    assert.deepEqual(rows.map((l) => l.split(' | ').slice(0, 2).join(' | ')), ['C-order file | 0 ms', 'Zarr, sharded | 0 ms', 'C-order file | 10 ms', 'Zarr, sharded | 10 ms']);
+    assert.match(r.stdout, /free page reporting: (on|off)/);
+  });
+});
+
 describe('benchmark workloads (benchmarks/common.js)', function () {
   const n = 64;
   const p = bench.workloadParams(n, { rowsCount: 4, step: 16, randomCount: 10 });
