@@ -1107,9 +1107,12 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         withFileLock(file, () => {
           if (!fs.existsSync(file)) createRawFile(store, this.#meta, coords, file);
         });
-        store.forget(file);
-        data = store.chunk(coords);
       }
+      // Looked up again whether this writer created the file or found it: another writer may have created it since
+      // the lookup above, and the chunk must then be written in place too. Left in memory, it would be written back
+      // by rebuilding the shard and renaming it over the one the other writers are writing into (their writes lost).
+      store.forget(file);
+      data = store.chunk(coords);
     }
     if (data === null) {
       // A chunk never written (or an empty inner chunk of a shard someone else wrote): the fill value, in memory.

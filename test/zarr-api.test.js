@@ -478,6 +478,30 @@ describe('ZarrArray concurrent writers of one shard (a lock per shard file)', fu
       c.on('close', (status, signal) => resolve({ status, signal, err }));
     });
 
+  it('a writer that found the raw shard missing, then created by another writer, writes into it in place (not a rebuilt copy)', function () {
+    const dir = tmp.file('late');
+    createZarr(dir, { shape: [8, 8], dtype: 'int32', chunks: [4, 8], shards: [8, 8], fillValue: 0 }).close();
+    const b = openZarr(dir, { mode: 'r+' });
+    const a = openZarr(dir, { mode: 'r+' });
+    try {
+      assert.equal(b.get(5, 0), 0); // b looks the shard up while it is missing
+      a.write([0, 4], null, 1); // a creates the shard and writes its chunk in place
+      b.write([4, 8], null, 2);
+      b.close(); // b's chunk written: a's mapping must still be the shard's file
+      a.write([0, 4], null, 3);
+      a.flush();
+    } finally {
+      a.close();
+      b.close();
+    }
+    const c = openZarr(dir);
+    try {
+      assert.deepEqual([c.get(0, 0), c.get(3, 7), c.get(4, 0), c.get(7, 7)], [3, 3, 2, 2]);
+    } finally {
+      c.close();
+    }
+  });
+
   for (const [name, opts] of [
     ['gzip shard (rebuilt and renamed by each writer)', { compressor: 'gzip' }],
     ['raw shard (created by the first writer, written in place)', {}],
