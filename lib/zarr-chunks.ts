@@ -350,6 +350,11 @@ export class ChunkStore {
     return entry;
   }
 
+  /** Whether the store holds a mapping of `file` now (not when it found the file missing, or never opened it). */
+  mapsFile(file: string): boolean {
+    return (this.#files.get(file)?.storage ?? null) !== null;
+  }
+
   /** Mappings open now (tests check the bound). */
   get openMappings(): number {
     let n = 0;

@@ -1108,11 +1108,14 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
           if (!fs.existsSync(file)) createRawFile(store, this.#meta, coords, file);
         });
       }
-      // Looked up again whether this writer created the file or found it: another writer may have created it since
-      // the lookup above, and the chunk must then be written in place too. Left in memory, it would be written back
-      // by rebuilding the shard and renaming it over the one the other writers are writing into (their writes lost).
-      store.forget(file);
-      data = store.chunk(coords);
+      // Looked up again unless the lookup above read the file itself (then the chunk is an empty inner chunk): another
+      // writer may have created the file since that lookup found it missing, and the chunk must then be written in
+      // place too. Left in memory, it would be written back by rebuilding the shard and renaming it over the file the
+      // other writers are writing into (their writes lost). A mapping this store holds is never closed here.
+      if (!store.mapsFile(file)) {
+        store.forget(file);
+        data = store.chunk(coords);
+      }
     }
     if (data === null) {
       // A chunk never written (or an empty inner chunk of a shard someone else wrote): the fill value, in memory.
