@@ -13,6 +13,7 @@ const { median } = require('./kit/stats');
 const { sideForBytes, ensureArrayFile } = require('./common');
 const { ensureZarrStore } = require('./kit/zarr');
 const { makeCold, makeWarm } = require('./kit/cache');
+const { sleepMs } = require('./kit/child');
 
 const OPTIONS = {
   size: { type: 'bytes', default: 2 ** 30, defaultText: '1G', help: 'bytes of the array (n x n float32)' },
@@ -40,7 +41,6 @@ function main() {
   const dir = opts.dataDir;
   const { file } = ensureArrayFile(dir, n, 'C', console.log);
   const { file: store } = ensureZarrStore(dir, n, 'zarr', file, console.log);
-  const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   console.log(`cold full scan sum(), ${n} x ${n} float32, median of ${opts.runs} (fresh process each; warmed, then evicted)`);
   console.log('layout | pause after eviction | wall | user CPU | system CPU');
   console.log('---|---|---|---|---');
@@ -51,7 +51,7 @@ function main() {
       for (let r = 0; r < opts.runs; r++) {
         makeWarm(target);
         if (makeCold(target) > 0.01) throw new Error(`could not evict ${target}`);
-        sleep(wait);
+        sleepMs(wait);
         const out = spawnSync(process.execPath, [__filename, '--child', target, String(n)], { encoding: 'utf8' });
         if (out.status !== 0) throw new Error(out.stderr);
         const row = JSON.parse(out.stdout);
