@@ -24,7 +24,8 @@ import type { ChunkCodecs, ZarrMeta } from './zarr-meta';
 export interface ChunkData {
   storage: Storage;
   offset: number;
-  strides: number[];
+  /** Shared by the chunks of one codec chain: never changed. */
+  readonly strides: readonly number[];
   dtype: DType;
   /** The file it is mapped in place from; null when decoded into memory. */
   file: string | null;
@@ -91,6 +92,14 @@ export class ChunkStore {
   readonly chunkShape: number[];
   readonly #perShard: number[];
   readonly #files = new Map<string, FileEntry>();
+  /** The entry #open() returned last (the newest in #files while it is there): a scan asks for one shard many times in a row. */
+  #mru: FileEntry | null = null;
+  /** where()'s last chunk file: the outer coordinates, key and path (a scan's chunks come a shard row at a time). */
+  #lastOuter: number[] | null = null;
+  #lastKey = '';
+  #lastFile = '';
+  /** How in-place chunks of a codec chain are read (computed once per chain: a scan reads thousands of chunks). */
+  readonly #placed = new Map<ChunkCodecs, { inPlace: boolean; strides: readonly number[]; expect: number }>();
   /** Chunk file paths by key (path.join costs a read of a small block as much as the rest of its lookup). */
   readonly #paths = new Map<string, string>();
   readonly #decoded = new Map<string, { data: ChunkData; bytes: number }>();
@@ -130,15 +139,26 @@ export class ChunkStore {
   /** Where the chunk at `coords` (inner-chunk grid) is stored: its file (a shard when sharded), its key, its index in the shard. */
   where(coords: readonly number[]): { file: string; key: string; inner: number } {
     const sharded = this.#meta.codecs.sharding !== null;
-    const outer = sharded ? coords.map((c, d) => Math.floor(c / this.#perShard[d])) : coords;
+    const ps = this.#perShard;
+    const last = this.#lastOuter;
+    let same = last !== null && last.length === coords.length;
     let inner = 0;
-    if (sharded) for (let d = 0; d < coords.length; d++) inner = inner * this.#perShard[d] + (coords[d] % this.#perShard[d]);
+    for (let d = 0; d < coords.length; d++) {
+      const o = sharded ? Math.floor(coords[d] / ps[d]) : coords[d];
+      if (sharded) inner = inner * ps[d] + (coords[d] - o * ps[d]);
+      if (same && (last as number[])[d] !== o) same = false;
+    }
+    if (same) return { file: this.#lastFile, key: this.#lastKey, inner };
+    const outer = sharded ? coords.map((c, d) => Math.floor(c / ps[d])) : coords.slice();
     const key = this.#meta.key(outer);
     let file = this.#paths.get(key);
     if (file === undefined) {
       if (this.#paths.size >= 4096) this.#paths.clear();
       this.#paths.set(key, (file = path.join(this.#dir, key)));
     }
+    this.#lastOuter = outer;
+    this.#lastKey = key;
+    this.#lastFile = file;
     return { file, key, inner };
   }
 
@@ -146,14 +166,16 @@ export class ChunkStore {
   chunk(coords: readonly number[]): ChunkData | null {
     this.#checkOpen();
     const { file, key, inner } = this.where(coords);
-    const cacheKey = `${key}#${inner}`;
-    const dirty = this.#dirty.get(cacheKey);
-    if (dirty !== undefined) return dirty.data;
-    const hit = this.#decoded.get(cacheKey);
-    if (hit !== undefined) {
-      this.#decoded.delete(cacheKey);
-      this.#decoded.set(cacheKey, hit);
-      return hit.data;
+    const cacheKey = this.#dirty.size > 0 || this.#decoded.size > 0 ? `${key}#${inner}` : null;
+    if (cacheKey !== null) {
+      const dirty = this.#dirty.get(cacheKey);
+      if (dirty !== undefined) return dirty.data;
+      const hit = this.#decoded.get(cacheKey);
+      if (hit !== undefined) {
+        this.#decoded.delete(cacheKey);
+        this.#decoded.set(cacheKey, hit);
+        return hit.data;
+      }
     }
     const entry = this.#open(file);
     const known = entry.mapped.get(inner);
@@ -165,7 +187,7 @@ export class ChunkStore {
       throw new MemmapError('ERR_ZARR_CHUNK', `${file}: index entry ${inner} (offset ${start}, ${length} bytes) is outside the shard (${entry.length} bytes)`, { path: file });
     }
     const data = this.#decode(entry, start, length, codecs, inner);
-    if (data.file === null) this.#keepDecoded(cacheKey, data, length);
+    if (data.file === null) this.#keepDecoded(cacheKey ?? `${key}#${inner}`, data, length);
     else entry.mapped.set(inner, data);
     return data;
   }
@@ -178,14 +200,25 @@ export class ChunkStore {
     return out;
   }
 
+  #placement(codecs: ChunkCodecs): { inPlace: boolean; strides: readonly number[]; expect: number } {
+    let p = this.#placed.get(codecs);
+    if (p === undefined) {
+      p = { inPlace: this.#inPlace(codecs), strides: permutedStrides(this.chunkShape, codecs.order), expect: sizeOf(this.chunkShape) * codecs.stored.itemsize };
+      this.#placed.set(codecs, p);
+    }
+    return p;
+  }
+
   #decode(entry: FileEntry, start: number, length: number, codecs: ChunkCodecs, inner: number): ChunkData {
     const shape = this.chunkShape;
-    const expect = sizeOf(shape) * codecs.stored.itemsize;
-    const strides = permutedStrides(shape, codecs.order);
+    const placed = this.#placement(codecs);
+    const expect = placed.expect;
     const where = entry.file;
     const wrongSize = (n: number): MemmapError =>
       new MemmapError('ERR_ZARR_CHUNK', `${where}: a chunk of ${shape.join(' x ')} ${codecs.stored.name} holds ${expect} bytes, this one ${n}`, { path: where });
-    if (this.#inPlace(codecs)) {
+    if (placed.inPlace) {
+      // Chunks share their strides array: nothing changes it (ChunkData's readers only read it).
+      const strides = placed.strides;
       // In place: only checksums to check, once per mapping.
       const sums = codecs.after.length;
       if (sums > 0 && !entry.verified.has(inner)) {
@@ -201,7 +234,7 @@ export class ChunkStore {
     const limit = Math.min(expect + 4 * codecs.after.length, maxBufferLength);
     const bytes = decodeChain(codecs.after, this.#window(entry, start, length), where, limit);
     if (bytes.length !== expect) throw wrongSize(bytes.length);
-    return { storage: new HeapStorage(bytes), offset: 0, strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
+    return { storage: new HeapStorage(bytes), offset: 0, strides: placed.strides, dtype: codecs.stored, file: null, view: dataView(bytes) };
   }
 
   /** Closed during a call (a getter of an argument): no mapping may be made that close() will not release. */
@@ -325,10 +358,13 @@ export class ChunkStore {
 
   /** The file's entry, mapped (or known missing), most recently used last. */
   #open(file: string): FileEntry {
+    const mru = this.#mru;
+    if (mru !== null && mru.file === file) return mru;
     const hit = this.#files.get(file);
     if (hit !== undefined) {
       this.#files.delete(file);
       this.#files.set(file, hit);
+      this.#mru = hit;
       return hit;
     }
     let storage: Storage | null = null;
@@ -347,6 +383,7 @@ export class ChunkStore {
       this.#files.delete(k);
       oldest.storage?.close();
     }
+    this.#mru = entry;
     return entry;
   }
 
@@ -405,6 +442,7 @@ export class ChunkStore {
     const e = this.#files.get(file);
     if (e !== undefined) {
       this.#files.delete(file);
+      if (this.#mru === e) this.#mru = null;
       e.storage?.close();
     }
     const key = path.relative(this.#dir, file).split(path.sep).join('/');
@@ -446,6 +484,7 @@ export class ChunkStore {
     this.#closed = true;
     for (const e of this.#files.values()) e.storage?.close();
     this.#files.clear();
+    this.#mru = null;
     for (const v of this.#decoded.values()) v.data.storage.close();
     this.#decoded.clear();
     this.#decodedBytes = 0;

@@ -7,8 +7,9 @@ import { MemmapError } from './errors';
 import type { Endian } from './zarr-codec-bytes';
 import { crc32cDecode } from './zarr-codec-crc32c';
 
-const EMPTY = 2n ** 64n - 1n;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const U32 = 2 ** 32;
+/** The high word of 2^53: a value with a high word at or above it is past Number.MAX_SAFE_INTEGER. */
+const SAFE_HIGH = 2 ** 21;
 
 /** Bytes of the index of `count` inner chunks. */
 export function shardIndexBytes(count: number, crc: boolean): number {
@@ -25,9 +26,12 @@ export function decodeShardIndex(bytes: Uint8Array, count: number, endian: Endia
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const little = endian === 'little';
   const out = new Float64Array(2 * count);
+  // Two 32-bit words per entry, not getBigUint64: a BigInt per entry cost ~0.7 µs each on a scan's first pass.
+  const [lo, hi] = little ? [0, 4] : [4, 0];
   for (let i = 0; i < 2 * count; i++) {
-    const v = view.getBigUint64(8 * i, little);
-    out[i] = v === EMPTY ? -1 : v > MAX_SAFE ? -2 : Number(v);
+    const h = view.getUint32(8 * i + hi, little);
+    const l = view.getUint32(8 * i + lo, little);
+    out[i] = h === 0xffffffff && l === 0xffffffff ? -1 : h >= SAFE_HIGH ? -2 : h * U32 + l;
   }
   return out;
 }

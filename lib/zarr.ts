@@ -537,6 +537,32 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       blocks: (index, visit, readAhead) => this.#blocks(index, visit, readAhead),
       scanAdvice: (storage, scanning) => storage.advise(scanning ? ADVICE_CODES.sequential : this.#live().advice),
       assemble: (index) => this.#gather(index),
+      fileRows: (index) => {
+        const { runs, kept } = this.#select(index);
+        const per = this.#live().perShard;
+        const first = kept.indexOf(true);
+        let across = 1;
+        let rows = Infinity;
+        for (let d = 0; d < runs.length; d++) {
+          // Runs come in the selection's order, so one file's runs are consecutive (steps of either sign).
+          let files = 0;
+          let file = NaN;
+          let n = 0;
+          for (const r of runs[d]) {
+            const f = Math.floor(r.chunk / per[d]);
+            if (f !== file) {
+              if (files > 0 && d === first) rows = Math.min(rows, n);
+              files++;
+              file = f;
+              n = 0;
+            }
+            n += r.n;
+          }
+          if (d === first) rows = Math.min(rows, n);
+          else across *= files;
+        }
+        return { across, rows: first < 0 || rows === Infinity ? 1 : rows };
+      },
       box: (index, at, shape) => {
         const axes = axesOf(this.shape, index);
         let k = 0;

@@ -97,6 +97,37 @@ emit(out)
     for (const c of CASES) assert.deepEqual(got[c.name], want[c.name], c.name);
   });
 
+  it('rows of many chunk files: each call maps no more files than the cache holds, and the sum keeps its bits', function () {
+    const { MAX_MAPPINGS } = require('../dist/zarr-chunks');
+    // 32 chunk files per chunk row, 16 chunk rows: 512 files, 8x the mapping cache.
+    const shape = [64, 8192];
+    const dir = tmp.file('many-files');
+    const z = createZarr(dir, { shape, dtype: 'float32', chunks: [4, 256], zarrFormat: 2 });
+    const values = Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.cos(i * 0.11) * 100 + i * 1e-4);
+    z.write(values);
+    z.close();
+    fs.writeFileSync(tmp.file('many-files.raw'), Buffer.from(values.buffer));
+    const flat = memmap(tmp.file('many-files.raw'), { dtype: 'float32', shape });
+    const a = openZarr(dir);
+    const seen = [];
+    const inner = native.sumGrid;
+    native.sumGrid = (...args) => {
+      seen.push(args[0].length);
+      return inner(...args);
+    };
+    try {
+      const got = [a.sum(), a.mean(), a.sum([1, -1], [null, null, -1]), a.var()];
+      const want = [flat.sum(), flat.mean(), flat.sum([1, -1], [null, null, -1]), flat.var()];
+      assert.deepEqual(got, want);
+      assert.ok(seen.length >= 4, `the grid kernel ran (${seen.length} calls)`);
+      assert.ok(Math.max(...seen) <= MAX_MAPPINGS, `files per call: ${Math.max(...seen)}`);
+    } finally {
+      native.sumGrid = inner;
+      a.close();
+      flat.close();
+    }
+  });
+
   // The mapping of `file` in /proc/self/smaps: its VmFlags (sr sequential, rr random, hg / nh huge pages asked for /
   // against) and its Rss (bytes of it mapped in this process).
   const smaps = (file) => {

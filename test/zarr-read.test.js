@@ -413,6 +413,21 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     }
   });
 
+  it('shard index entries decode as their uint64 values (either byte order): -1 for the empty marker, -2 past 2^53', function () {
+    const { decodeShardIndex } = require('../dist/zarr-codec-sharding');
+    const big = [0n, 1n, 4096n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 32n + 5n, 2n ** 52n + 3n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 2n, 2n ** 64n - 1n, 0xfffffffen << 32n | 0xffffffffn, 0xffffffffn << 32n];
+    let seed = 7n;
+    for (let k = 0; k < 33; k++) big.push((seed = (seed * 6364136223846793005n + 1442695040888963407n) % 2n ** 64n) >> BigInt(k % 12));
+    if (big.length % 2 === 1) big.push(12345n);
+    const expect = big.map((v) => (v === 2n ** 64n - 1n ? -1 : v > BigInt(Number.MAX_SAFE_INTEGER) ? -2 : Number(v)));
+    for (const little of [true, false]) {
+      const bytes = new Uint8Array(8 * big.length);
+      const view = new DataView(bytes.buffer);
+      big.forEach((v, i) => view.setBigUint64(8 * i, v, little));
+      assert.deepEqual([...decodeShardIndex(bytes, big.length / 2, little ? 'little' : 'big', false, 'x')], expect, little ? 'little' : 'big');
+    }
+  });
+
   it('a wrong crc32c is ERR_CHECKSUM (chunk or shard index) and leaves the file unchanged', function () {
     Z.writeV3(tmp.file('crc'), { shape, chunks: [3, 4], dtype: 'int32', values, after: ['crc32c'] });
     Z.writeV3(tmp.file('crcshard'), { shape, chunks: [2, 2], shard: [4, 4], dtype: 'int32', values });
