@@ -261,8 +261,8 @@ def main():
     total = 0.0
     ref_values = None
     for k, prep in enumerate(preps):
-        if k > 0 and spec.get('cache') == 'cold':
-            evict(spec['file'])  # the runner made it cold for the first repetition
+        if spec.get('cache') == 'cold':
+            evict(spec['file'])  # just before each cold repetition, as worker.js
         before = snapshot('before')
         t0 = time.perf_counter_ns()
         total = read(spec, prep)

@@ -15,7 +15,7 @@ import { MemmapError } from './errors';
 import { type IndexItem, sizeOf, stridesFor, viewDescriptor, type ViewSpec } from './layout';
 import { plan, REDUCTIONS, type ReducePlan, type Reduction, splitArgs, sqrtInPlace } from './reduce';
 import type { Storage } from './storage';
-import { MAX_MAPPINGS } from './zarr-chunks';
+import { MAX_DECODED_BYTES, MAX_MAPPINGS } from './zarr-chunks';
 
 /** One chunk's part of a selection: a view of `storage` over the selection's axes, placed at `at`. */
 export interface ChunkBlock {
@@ -42,6 +42,12 @@ export interface ZarrSource {
    */
   blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void, readAhead?: boolean): void;
   /**
+   * The selection's chunk parts as native.sumGrid() takes them (blocks()' order, no objects per part): the storages;
+   * per part [storage id, byte offset, swap (1/0), byte stride per axis of the selection]; per storage, the bytes
+   * its parts hold.
+   */
+  gridParts(index: readonly IndexItem[]): { storages: Storage[]; desc: Float64Array; bytes: number[] };
+  /**
    * Advice for a chunk file a scan reads much of (`scanning` true: 'sequential', so the kernel streams it in large
    * folios), and back to the array's own advice after it.
    */
@@ -51,10 +57,12 @@ export interface ZarrSource {
   /** The index of the box of the selection from position `at` (per axis of it), of `shape`. */
   box(index: readonly IndexItem[], at: readonly number[], shape: readonly number[]): IndexItem[];
   /**
-   * How the selection's chunk files lie: `across`, the files one row of its first axis touches (a shard or chunk per
-   * file along each other axis); `rows`, the fewest of its rows any one file row holds.
+   * How the selection's chunks and chunk files lie along its first axis: per row of it, the files (`files.across`: a
+   * shard, or a chunk when not sharded, per position along the other axes) and the chunks it touches; per file row
+   * and per chunk row, the fewest of its rows one holds. `decoded`: the bytes of one chunk when chunks are decoded
+   * into memory (compressed), 0 when they are read in place.
    */
-  fileRows(index: readonly IndexItem[]): { across: number; rows: number };
+  rowSpans(index: readonly IndexItem[]): { files: { across: number; rows: number }; chunks: { across: number; rows: number }; decoded: number };
 }
 
 /** Bytes of the selection one band may assemble (bands are whole chunk runs: one run is taken even when larger). */
@@ -398,16 +406,23 @@ function gridCalls(src: ZarrSource, index: readonly IndexItem[], shape: readonly
   return failed ? null : Float64Array.of(0 + total[0], 0 + total[1]);
 }
 
+/** Chunk parts one sumGrid() call takes at most (each a few numbers in a JavaScript list first: tiny chunks stay bounded). */
+const GRID_BLOCKS = 2 ** 16;
+
 /**
  * Rows of the selection's first axis per sumGrid() call: GRID_BYTES of them, fewer when they would span more chunk
  * files than the mapping cache holds (a call needs every file it reads mapped at once: a closed one sends the scan to
- * the slow path). Calls may start inside a file row, so a call's rows fit one file row fewer than the cache allows.
+ * the slow path), more than GRID_BLOCKS chunks, or (compressed) more decoded chunks than the decode cache keeps.
+ * Calls may start inside a file or chunk row, so a call's rows fit one row fewer than the bound allows. Exported for
+ * its tests.
  */
-function callRows(src: ZarrSource, index: readonly IndexItem[], rowBytes: number): number {
+export function callRows(src: Pick<ZarrSource, 'rowSpans'>, index: readonly IndexItem[], rowBytes: number): number {
   const rows = Math.floor(GRID_BYTES / rowBytes);
-  const { across, rows: perFileRow } = src.fileRows(index);
-  const fileRows = Math.max(1, Math.floor(MAX_MAPPINGS / across) - 1);
-  return Math.max(1, Math.min(rows, fileRows * perFileRow));
+  const { files, chunks, decoded } = src.rowSpans(index);
+  const fileRows = Math.max(1, Math.floor(MAX_MAPPINGS / files.across) - 1);
+  // Decoded chunks live in the store's bounded cache: a call holding more than it keeps would close its first ones.
+  const chunkRows = Math.max(1, Math.floor(Math.min(GRID_BLOCKS, decoded > 0 ? MAX_DECODED_BYTES / decoded : Infinity) / chunks.across) - 1);
+  return Math.max(1, Math.min(rows, fileRows * files.rows, chunkRows * chunks.rows));
 }
 
 /** Bytes of a chunk file a scan must read before the file is left to the kernel's read-ahead (read_ahead_kb's order). */
@@ -423,29 +438,13 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
   const boxShape = shape.slice();
   boxShape[0] = Math.ceil(to / inner) - r0;
   const box = src.box(index, at, boxShape);
-  const ids = new Map<Storage, number>();
-  const storages: Storage[] = [];
-  const desc: number[] = [];
-  const touched = new Map<Storage, number>();
-  src.blocks(
-    box,
-    (b) => {
-      let id = ids.get(b.storage);
-      if (id === undefined) {
-        id = storages.length;
-        ids.set(b.storage, id);
-        storages.push(b.storage);
-      }
-      desc.push(id, b.base, b.swap ? 1 : 0, ...b.strides);
-      if (b.storage.willneed !== undefined) touched.set(b.storage, (touched.get(b.storage) ?? 0) + sizeOf(b.shape) * src.dt.itemsize);
-    },
-    false,
-  );
+  const { storages, desc, bytes } = src.gridParts(box);
   if (storages.some((s) => s.closed)) return null;
   // Chunk files this call reads SCAN_BYTES or more of stream under 'sequential' (the read-ahead may read up to
   // read_ahead_kb past what is touched) until the scan ends (gridSum()).
-  for (const [s, bytes] of touched) {
-    if (bytes < SCAN_BYTES || streaming.has(s)) continue;
+  for (let id = 0; id < storages.length; id++) {
+    const s = storages[id];
+    if (s.willneed === undefined || bytes[id] < SCAN_BYTES || streaming.has(s)) continue;
     streaming.add(s);
     src.scanAdvice(s, true);
   }
@@ -458,7 +457,7 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
   }
   const range = Float64Array.of(r0 * inner, from, to, n, buffered ? 1 : 0, acc === null ? 0 : acc[0], acc === null ? 0 : acc[1]);
   const mean = squares ?? [0, 0];
-  return native.sumGrid(storages.map((s) => s.gridSource()), Float64Array.from(desc), Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
+  return native.sumGrid(storages.map((s) => s.gridSource()), desc, Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
 }
 
 /** numpy's pairwise_sum tree over [lo, lo + count) down to leaves of at most `leafSize` elements. */

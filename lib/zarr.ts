@@ -424,6 +424,64 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     }
   }
 
+  /** ZarrSource.gridParts(): #blocks()' walk without its per-part objects (a scan's first pass meets thousands of chunks). */
+  #gridParts(index: readonly IndexItem[]): { storages: Storage[]; desc: Float64Array; bytes: number[] } {
+    const store = this.#live();
+    const { shape, runs, kept } = this.#select(index);
+    const storages: Storage[] = [];
+    const bytes: number[] = [];
+    if (sizeOf(shape) === 0) return { storages, desc: new Float64Array(0), bytes };
+    const ndim = runs.length;
+    const itemsize = this.itemsize;
+    const record = 3 + shape.length;
+    let count = 1;
+    for (let d = 0; d < ndim; d++) count *= runs[d].length;
+    const desc = new Float64Array(count * record);
+    const ids = new Map<Storage, number>();
+    let last: Storage | null = null;
+    let lastId = -1;
+    const pick = new Array<number>(ndim).fill(0);
+    // chunk() keeps nothing of `coords` (where() copies what it remembers): one list for the whole walk.
+    const coords = new Array<number>(ndim).fill(0);
+    for (let p = 0; p < count; p++) {
+      for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
+      const data = store.chunk(coords);
+      const storage: Storage = data === null ? this.#fill : data.storage;
+      let id = lastId;
+      if (storage !== last) {
+        id = ids.get(storage) ?? -1;
+        if (id < 0) {
+          id = storages.length;
+          ids.set(storage, id);
+          storages.push(storage);
+          bytes.push(0);
+        }
+        last = storage;
+        lastId = id;
+      }
+      let o = p * record;
+      let offset = 0;
+      let elems = 1;
+      desc[o] = id;
+      desc[o + 2] = data !== null && !data.dtype.isNative ? 1 : 0;
+      o += 3;
+      for (let d = 0; d < ndim; d++) {
+        const r = runs[d][pick[d]];
+        const st = data === null ? 0 : data.strides[d];
+        offset += r.inner * st;
+        elems *= r.n;
+        if (kept[d]) desc[o++] = r.n > 1 ? r.step * st * itemsize : 0;
+      }
+      desc[p * record + 1] = data === null ? 0 : data.offset + offset * itemsize;
+      bytes[id] += elems * itemsize;
+      for (let d = ndim - 1; d >= 0; d--) {
+        if (++pick[d] < runs[d].length) break;
+        pick[d] = 0;
+      }
+    }
+    return { storages, desc, bytes };
+  }
+
   /**
    * The selection's elements in C order, this machine's byte order, into a new buffer or the bytes `into` gives for
    * the selection's shape (read()'s `out`, checked before anything is read).
@@ -535,33 +593,47 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         return { shape, runs: out };
       },
       blocks: (index, visit, readAhead) => this.#blocks(index, visit, readAhead),
+      gridParts: (index) => this.#gridParts(index),
       scanAdvice: (storage, scanning) => storage.advise(scanning ? ADVICE_CODES.sequential : this.#live().advice),
       assemble: (index) => this.#gather(index),
-      fileRows: (index) => {
+      rowSpans: (index) => {
         const { runs, kept } = this.#select(index);
         const per = this.#live().perShard;
         const first = kept.indexOf(true);
-        let across = 1;
-        let rows = Infinity;
-        for (let d = 0; d < runs.length; d++) {
-          // Runs come in the selection's order, so one file's runs are consecutive (steps of either sign).
-          let files = 0;
-          let file = NaN;
+        // Groups of consecutive runs whose chunk lies in one group of `size` chunks: how many, and the fewest
+        // elements one holds (runs come in the selection's order, so a group's runs are consecutive, either step sign).
+        const groups = (axis: readonly Run[], size: number): { count: number; least: number } => {
+          let count = 0;
+          let least = Infinity;
+          let at = NaN;
           let n = 0;
-          for (const r of runs[d]) {
-            const f = Math.floor(r.chunk / per[d]);
-            if (f !== file) {
-              if (files > 0 && d === first) rows = Math.min(rows, n);
-              files++;
-              file = f;
+          for (const r of axis) {
+            const g = Math.floor(r.chunk / size);
+            if (g !== at) {
+              if (count > 0) least = Math.min(least, n);
+              count++;
+              at = g;
               n = 0;
             }
             n += r.n;
           }
-          if (d === first) rows = Math.min(rows, n);
-          else across *= files;
+          return { count, least: Math.min(least, n) };
+        };
+        const files = { across: 1, rows: 1 };
+        const chunks = { across: 1, rows: 1 };
+        for (let d = 0; d < runs.length; d++) {
+          const f = groups(runs[d], per[d]);
+          const c = groups(runs[d], 1);
+          if (d === first) {
+            files.rows = Math.max(1, f.least);
+            chunks.rows = Math.max(1, c.least);
+          } else {
+            files.across *= f.count;
+            chunks.across *= c.count;
+          }
         }
-        return { across, rows: first < 0 || rows === Infinity ? 1 : rows };
+        const store = this.#live();
+        return { files, chunks, decoded: store.inPlace ? 0 : sizeOf(store.chunkShape) * this.itemsize };
       },
       box: (index, at, shape) => {
         const axes = axesOf(this.shape, index);

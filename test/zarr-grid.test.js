@@ -97,34 +97,90 @@ emit(out)
     for (const c of CASES) assert.deepEqual(got[c.name], want[c.name], c.name);
   });
 
-  it('rows of many chunk files: each call maps no more files than the cache holds, and the sum keeps its bits', function () {
-    const { MAX_MAPPINGS } = require('../dist/zarr-chunks');
-    // 32 chunk files per chunk row, 16 chunk rows: 512 files, 8x the mapping cache.
-    const shape = [64, 8192];
-    const dir = tmp.file('many-files');
-    const z = createZarr(dir, { shape, dtype: 'float32', chunks: [4, 256], zarrFormat: 2 });
-    const values = Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.cos(i * 0.11) * 100 + i * 1e-4);
+  // A store written from `values` (createZarr options `opts`) beside the same values as a C-order file; `check`
+  // gets both open and the calls native.sumGrid() received (per call: its sources, its chunk parts).
+  function withStore(name, shape, opts, values, check) {
+    const dir = tmp.file(name);
+    const z = createZarr(dir, { shape, dtype: 'float32', ...opts });
     z.write(values);
     z.close();
-    fs.writeFileSync(tmp.file('many-files.raw'), Buffer.from(values.buffer));
-    const flat = memmap(tmp.file('many-files.raw'), { dtype: 'float32', shape });
+    fs.writeFileSync(tmp.file(`${name}.raw`), Buffer.from(values.buffer));
+    const flat = memmap(tmp.file(`${name}.raw`), { dtype: 'float32', shape });
     const a = openZarr(dir);
-    const seen = [];
+    const calls = [];
     const inner = native.sumGrid;
     native.sumGrid = (...args) => {
-      seen.push(args[0].length);
+      calls.push({ sources: args[0].length, parts: args[1].length / (3 + shape.length) }); // a part: source, base, swap, strides
       return inner(...args);
     };
     try {
-      const got = [a.sum(), a.mean(), a.sum([1, -1], [null, null, -1]), a.var()];
-      const want = [flat.sum(), flat.mean(), flat.sum([1, -1], [null, null, -1]), flat.var()];
-      assert.deepEqual(got, want);
-      assert.ok(seen.length >= 4, `the grid kernel ran (${seen.length} calls)`);
-      assert.ok(Math.max(...seen) <= MAX_MAPPINGS, `files per call: ${Math.max(...seen)}`);
+      check(a, flat, calls);
     } finally {
       native.sumGrid = inner;
       a.close();
       flat.close();
+    }
+  }
+  const most = (calls, key) => Math.max(...calls.map((c) => c[key]));
+
+  it('rows of many chunk files: each call maps no more files than the cache holds, and the sum keeps its bits', function () {
+    const { MAX_MAPPINGS } = require('../dist/zarr-chunks');
+    // 32 chunk files per chunk row, 16 chunk rows: 512 files, 8x the mapping cache.
+    const shape = [64, 8192];
+    const values = Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.cos(i * 0.11) * 100 + i * 1e-4);
+    withStore('many-files', shape, { chunks: [4, 256], zarrFormat: 2 }, values, (a, flat, calls) => {
+      const got = [a.sum(), a.mean(), a.sum([1, -1], [null, null, -1]), a.var()];
+      const want = [flat.sum(), flat.mean(), flat.sum([1, -1], [null, null, -1]), flat.var()];
+      assert.deepEqual(got, want);
+      assert.ok(calls.length >= 4, `the grid kernel ran (${calls.length} calls)`);
+      assert.ok(most(calls, 'sources') <= MAX_MAPPINGS, `files per call: ${most(calls, 'sources')}`);
+    });
+  });
+
+  it('tiny chunks: each call takes a bounded number of chunk parts, and the sum keeps its bits', function () {
+    // 131072 chunks of 2 x 4 in two shards: one call would list them all.
+    const shape = [1024, 1024];
+    const values = Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.sin(i * 0.013) * 10 + (i % 7) * 1e-3);
+    withStore('tiny-chunks', shape, { chunks: [2, 4], shards: [512, 1024] }, values, (a, flat, calls) => {
+      assert.equal(a.sum(), flat.sum());
+      assert.equal(a.var(), flat.var());
+      assert.ok(calls.length >= 4, `calls: ${calls.length}`);
+      assert.ok(most(calls, 'parts') <= 2 ** 16, `chunk parts per call: ${most(calls, 'parts')}`);
+    });
+  });
+
+  it('compressed chunks: each call holds no more decoded chunks than the decode cache keeps (no fall back to assembling)', function () {
+    const { MAX_DECODED_BYTES } = require('../dist/zarr-chunks');
+    // 72 MiB of float32 in 256 KiB gzip chunks: more than the decode cache's 64 MiB.
+    const shape = [4608, 4096];
+    const values = new Float32Array(shape[0] * shape[1]).fill(1.5);
+    for (let i = 0; i < values.length; i += 4097) values[i] = (i % 13) * 0.25;
+    withStore('gzip-big', shape, { chunks: [256, 256], compressor: 'gzip' }, values, (a, flat, calls) => {
+      assert.equal(a.sum(), flat.sum());
+      // All 288 chunks went through the kernel (a call that lost a chunk to the cache would send the scan elsewhere).
+      assert.equal(calls.reduce((x, c) => x + c.parts, 0), 288);
+      const chunk = 256 * 256 * 4;
+      assert.ok(most(calls, 'parts') * chunk <= MAX_DECODED_BYTES, `decoded bytes per call: ${most(calls, 'parts') * chunk}`);
+    });
+  });
+
+  it('callRows(): the rows of one call under each bound', function () {
+    const { callRows } = require('../dist/zarr-reduce');
+    const spans = (files, chunks, decoded = 0) => ({ rowSpans: () => ({ files, chunks, decoded }) });
+    const old = setGridBytes(2 ** 30);
+    try {
+      // 16384 x 16384 float32 in 4 x 4 shards of 256 x 256 chunks: the GiB fits one call.
+      assert.equal(callRows(spans({ across: 4, rows: 4096 }, { across: 64, rows: 256 }), [], 65536), 16384);
+      // The same compressed: 64 MiB of decoded chunks per call, less a row of chunks (3 rows of 64 chunks of 256 KiB).
+      assert.equal(callRows(spans({ across: 4, rows: 4096 }, { across: 64, rows: 256 }, 262144), [], 65536), 768);
+      // One file per chunk, 32 across: two files rows fit 64 mappings, one is kept spare.
+      assert.equal(callRows(spans({ across: 32, rows: 4 }, { across: 32, rows: 4 }), [], 32768), 4);
+      // Tiny chunks: 2^16 of them per call at most.
+      assert.equal(callRows(spans({ across: 1, rows: 512 }, { across: 256, rows: 2 }), [], 4096), 510);
+      // More files across than the cache holds: one row of files (the call may still fail and fall back).
+      assert.equal(callRows(spans({ across: 100, rows: 8 }, { across: 100, rows: 8 }), [], 4096), 8);
+    } finally {
+      setGridBytes(old);
     }
   });
 
