@@ -70,6 +70,21 @@ interface FileEntry {
   mapped: Map<number, ChunkData>;
 }
 
+/**
+ * A chunk file whose chunks are read in place with nothing pending (see ChunkStore.placedFile()): the mapping, the
+ * shard index (null: the file is one chunk, from byte 0), and what every chunk of it must be.
+ */
+export interface PlacedFile {
+  readonly storage: Storage;
+  readonly index: Float64Array | null;
+  /** Bytes of the file. */
+  readonly length: number;
+  /** Bytes of one chunk. */
+  readonly expect: number;
+  readonly strides: readonly number[];
+  readonly swap: boolean;
+}
+
 /** gzip/zlib off the JavaScript thread (node:zlib's async API), bounded as the sync decoders are. */
 function inflateAsync(codec: string, bytes: Uint8Array, where: string, maxOutputLength: number): Promise<Uint8Array> {
   const run = codec === 'gzip' ? zlib.gunzip : zlib.inflate;
@@ -190,6 +205,25 @@ export class ChunkStore {
     if (data.file === null) this.#keepDecoded(cacheKey ?? `${key}#${inner}`, data, length);
     else entry.mapped.set(inner, data);
     return data;
+  }
+
+  /**
+   * `file`'s chunks as a scan reads them without chunk() (no ChunkData made and kept per chunk: a scan's first pass
+   * meets thousands): null when chunk() must be asked for each (not read in place, checksums to verify, chunks
+   * changed or decoded in memory, the file missing). A chunk whose index entry is empty, out of the file, or of the
+   * wrong size is still chunk()'s to report.
+   */
+  placedFile(file: string): PlacedFile | null {
+    this.#checkOpen();
+    if (this.#dirty.size > 0 || this.#decoded.size > 0) return null;
+    const sh = this.#meta.codecs.sharding;
+    const codecs = sh === null ? this.#meta.codecs : sh.codecs;
+    const placed = this.#placement(codecs);
+    if (!placed.inPlace || codecs.after.length > 0) return null;
+    const entry = this.#open(file);
+    if (entry.storage === null) return null;
+    const index = sh === null ? null : (entry.index ??= this.#readIndex(entry));
+    return { storage: entry.storage, index, length: entry.length, expect: placed.expect, strides: placed.strides, swap: !codecs.stored.isNative };
   }
 
   /** A copy of the bytes, made by the native copy kernel: a page the file lost is ERR_SIGBUS, not a crash. */

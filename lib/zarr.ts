@@ -24,7 +24,7 @@ import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce
 import { abortError, type AsyncOptions, isAborted, type Reduction, splitArgs } from './reduce';
 import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
-import { type ChunkData, ChunkStore, MAX_DECODED_BYTES, MAX_MAPPINGS } from './zarr-chunks';
+import { type ChunkData, ChunkStore, MAX_DECODED_BYTES, MAX_MAPPINGS, type PlacedFile } from './zarr-chunks';
 import { coalesce, ReadAhead } from './zarr-prefetch';
 import { permutedStrides } from './zarr-codec-transpose';
 import { withFileLock } from './zarr-lock';
@@ -443,9 +443,25 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const pick = new Array<number>(ndim).fill(0);
     // chunk() keeps nothing of `coords` (where() copies what it remembers): one list for the whole walk.
     const coords = new Array<number>(ndim).fill(0);
+    // The file of the last chunk and how its chunks are read (placedFile(): null when chunk() is asked for each).
+    let file = '';
+    let placed: PlacedFile | null = null;
     for (let p = 0; p < count; p++) {
       for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
-      const data = store.chunk(coords);
+      const at = store.where(coords);
+      if (at.file !== file) {
+        placed = store.placedFile(at.file);
+        file = at.file;
+      }
+      let data: { storage: Storage; offset: number; strides: readonly number[]; swap: boolean } | null = null;
+      const start = placed === null ? -1 : placed.index === null ? 0 : placed.index[2 * at.inner];
+      const length = placed === null ? -1 : placed.index === null ? placed.length : placed.index[2 * at.inner + 1];
+      if (placed !== null && start >= 0 && length === placed.expect && start + length <= placed.length) {
+        data = { storage: placed.storage, offset: start, strides: placed.strides, swap: placed.swap };
+      } else {
+        const c = store.chunk(coords);
+        if (c !== null) data = { storage: c.storage, offset: c.offset, strides: c.strides, swap: !c.dtype.isNative };
+      }
       const storage: Storage = data === null ? this.#fill : data.storage;
       let id = lastId;
       if (storage !== last) {
@@ -463,7 +479,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       let offset = 0;
       let elems = 1;
       desc[o] = id;
-      desc[o + 2] = data !== null && !data.dtype.isNative ? 1 : 0;
+      desc[o + 2] = data !== null && data.swap ? 1 : 0;
       o += 3;
       for (let d = 0; d < ndim; d++) {
         const r = runs[d][pick[d]];

@@ -18,6 +18,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "sum_detail.h"
+
 namespace memmap {
 namespace {
 
@@ -1281,6 +1283,26 @@ int run_tasks(TaskRunner& tr, uint64_t count, bool small, Body& body) {
   return tr.rc.load();
 }
 
+// Ops whose single output numpy adds as one pairwise sum over all the elements: var's squares, a fresh array summed
+// uncast. Slices of such a reduction must be subtrees of that sum, added back up its tree (slices added one after
+// the other differed from numpy in the last bit for runs over kTaskWork).
+template <typename Op>
+struct TreeMerge : std::false_type {};
+template <typename V, typename A>
+struct TreeMerge<VarOp<V, A, false>> : std::true_type {};
+
+// The slices (sumdetail::split_leaves() of the run into subtrees of at most kTaskWork) added up numpy's tree.
+template <typename Op, typename Acc>
+Acc tree_merge(const Op& op, uint64_t n, const Acc* parts, uint64_t* next) {
+  if (n <= kTaskWork) return parts[(*next)++];
+  uint64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  Acc a = tree_merge(op, n2, parts, next);
+  const Acc b = tree_merge(op, n - n2, parts, next);
+  op.merge(a, b);
+  return a;
+}
+
 // Runs `op` over the plan; output o goes to dst + o * osize.
 template <typename V, typename Op>
 int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t* dst, TaskRunner& tr) {
@@ -1404,8 +1426,15 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
     if (Op::kSequential) per = pl.rshape[0];
     slices = (pl.rshape[0] + per - 1) / per;
   }
+  std::vector<std::pair<uint64_t, uint64_t>> tree;  // TreeMerge over one run: the slices
   std::vector<Acc> parts;
   try {
+    if constexpr (TreeMerge<Op>::value) {
+      if (pl.nr == 1 && pl.rshape[0] > kTaskWork) {
+        sumdetail::split_leaves(0, pl.rshape[0], &tree, kTaskWork);
+        slices = tree.size();
+      }
+    }
     parts.resize(slices);
   } catch (...) {
     return -ENOMEM;
@@ -1417,8 +1446,8 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
       reduce_run(acc, pl.base, 1, 0, pl.idx0, 0, vbuf);
     } else {
       Plan s = sub;
-      const uint64_t lo = t * per;
-      s.rshape[0] = std::min(per, pl.rshape[0] - lo);
+      const uint64_t lo = tree.empty() ? t * per : tree[t].first;
+      s.rshape[0] = tree.empty() ? std::min(per, pl.rshape[0] - lo) : tree[t].second;
       s.idx0 = pl.idx0 + static_cast<int64_t>(lo) * pl.rmult[0];
       walk_runs(s, pl.base + static_cast<int64_t>(lo) * pl.rstride[0],
                 [&](const uint8_t* p, uint64_t n, int64_t stride, int64_t idx, int64_t mult) {
@@ -1430,6 +1459,10 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
   };
   int rc = run_tasks(tr, slices, small, body);
   if (rc != 0) return rc;
+  if (!tree.empty()) {
+    uint64_t next = 0;
+    return op.finish(tree_merge(op, pl.rshape[0], parts.data(), &next), pl.nred, dst);
+  }
   Acc acc = parts[0];
   for (uint64_t t = 1; t < slices; t++) op.merge(acc, parts[t]);
   return op.finish(acc, pl.nred, dst);

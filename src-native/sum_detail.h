@@ -116,16 +116,17 @@ Pair pairwise(const Src& s, uint64_t i, uint64_t n) {
   return res;
 }
 
-// numpy's split of a run of n scalars longer than kLeaf into subtrees of at most kLeaf.
-inline void split_leaves(uint64_t off, uint64_t n, std::vector<std::pair<uint64_t, uint64_t>>* out) {
-  if (n <= kLeaf) {
+// numpy's split of a run of n scalars longer than `leaf` into subtrees of at most `leaf` (kLeaf by default).
+inline void split_leaves(uint64_t off, uint64_t n, std::vector<std::pair<uint64_t, uint64_t>>* out,
+                         uint64_t leaf = kLeaf) {
+  if (n <= leaf) {
     out->emplace_back(off, n);
     return;
   }
   uint64_t n2 = n / 2;
   n2 -= n2 % 8;
-  split_leaves(off, n2, out);
-  split_leaves(off + n2, n - n2, out);
+  split_leaves(off, n2, out, leaf);
+  split_leaves(off + n2, n - n2, out, leaf);
 }
 
 // Adds the leaf sums of a run of n scalars back up the same tree.

@@ -172,3 +172,59 @@ describe('reductions cross-checked with numpy', function () {
     assert.deepEqual(failures.slice(0, 30), [], `${failures.length} of ${checked} disagree`);
   });
 });
+
+describe('var and std of a whole array past one task slice (2^18 elements): numpy bit for bit', function () {
+  this.timeout(300000);
+  const tmp = useTmpDir();
+
+  it('float32, float64 (both byte orders) and complex128, 1-d and 2-d, several lengths and patterns, any thread count', function () {
+    const cases = [];
+    for (const descr of ['<f4', '<f8', '>f8', '<c16']) {
+      for (const shape of [[300000], [480000], [1000003], [60, 8000]]) {
+        for (const seed of [1, 2, 3]) cases.push({ descr, shape, seed, file: path.join(tmp.dir, `v${cases.length}.bin`) });
+      }
+    }
+    for (const c of cases) {
+      const size = Number(c.descr.slice(2)) / (c.descr.includes('c') ? 2 : 1);
+      const count = c.shape.reduce((x, y) => x * y, 1) * (c.descr.includes('c') ? 2 : 1);
+      const bytes = Buffer.alloc(count * size);
+      const little = c.descr[0] === '<';
+      const k = c.seed;
+      for (let i = 0; i < count; i++) {
+        const x = Math.sin(i * 0.001 * k + k) * 1000 + (i % (7 + k)) * 0.01;
+        if (size === 4) bytes.writeFloatLE(x, 4 * i);
+        else if (little) bytes.writeDoubleLE(x, 8 * i);
+        else bytes.writeDoubleBE(x, 8 * i);
+      }
+      fs.writeFileSync(c.file, bytes);
+    }
+    const spec = path.join(tmp.dir, 'cases.json');
+    fs.writeFileSync(spec, JSON.stringify(cases));
+    const want = numpyJSON(
+      `
+out = []
+for c in json.loads(open(sys.argv[1]).read()):
+    a = np.fromfile(c['file'], dtype=c['descr']).reshape(c['shape'])
+    # float32: numpy's default accumulates in float32; memmap's var is numpy's var(dtype=float64). Complex: the
+    # default (a dtype of complex128 would cast the real squares back to complex, in buffers).
+    acc = np.float64 if a.dtype.kind == 'f' else None
+    out.append([float(a.var(dtype=acc)), float(a.std(dtype=acc, ddof=1))])
+emit(out)
+`,
+      [spec],
+    );
+    const failures = [];
+    cases.forEach((c, i) => {
+      const a = memmap(c.file, { dtype: c.descr, shape: c.shape });
+      try {
+        for (const threads of [1, 2, 3, undefined]) {
+          const got = [a.var({ threads }), a.std({ ddof: 1, threads })];
+          if (!Object.is(got[0], want[i][0]) || !Object.is(got[1], want[i][1])) failures.push(`${c.descr} [${c.shape}] seed ${c.seed} threads ${threads}: ${got} vs numpy ${want[i]}`);
+        }
+      } finally {
+        a.close();
+      }
+    });
+    assert.deepEqual(failures, []);
+  });
+});
