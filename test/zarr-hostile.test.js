@@ -219,6 +219,38 @@ describe('zarr hostile: crafted metadata, shard indexes and chunks (in process)'
     throwsCode(() => openZarr(d).get(0), 'ERR_ZARR_CHUNK');
   });
 
+  it('float sums over the chunk grid meet the same bad index entries: ERR_ZARR_CHUNK; an empty entry sums as the fill value', function () {
+    const d = path.join(tmp.dir, 'shard-f4');
+    const values = Float32Array.from({ length: 16 }, (_, i) => i + 0.5);
+    writeV3(d, { shape: [16], chunks: [4], dtype: 'float32', values, shard: [16], fill: 2 });
+    const shard = path.join(d, 'c', '0');
+    const orig = fs.readFileSync(shard);
+    const at = orig.length - 4 - 64;
+    const patch = (off, nbytes) => {
+      const b = Buffer.from(orig);
+      const idx = Buffer.from(b.subarray(at, at + 64));
+      idx.writeBigUInt64LE(off, 16);
+      idx.writeBigUInt64LE(nbytes, 24);
+      withCrc(idx).copy(b, at);
+      fs.writeFileSync(shard, b);
+      return snapshot(d);
+    };
+    for (const [off, nbytes] of [[1000n, 16n], [2n ** 63n, 16n], [0n, 8n], [0n, 32n], [2n ** 53n - 1n, 2n ** 53n - 1n], [0n, 0n]]) {
+      const before = patch(off, nbytes);
+      const z = openZarr(d);
+      throwsCode(() => z.sum(), 'ERR_ZARR_CHUNK');
+      throwsCode(() => z.var(), 'ERR_ZARR_CHUNK');
+      assert.equal(z.sum([0, 4]), 0.5 + 1.5 + 2.5 + 3.5); // the chunks before it still sum
+      z.close();
+      assert.deepEqual(snapshot(d), before);
+    }
+    patch(2n ** 64n - 1n, 2n ** 64n - 1n); // inner chunk 1 empty: the fill value
+    const z = openZarr(d);
+    const want = values.reduce((s, x, i) => s + (i >= 4 && i < 8 ? 2 : x), 0);
+    assert.equal(z.sum(), want);
+    z.close();
+  });
+
   it('chunk files shorter or longer than the chunk, empty, or with a bad crc32c are coded errors', function () {
     const d = fresh({ shape: [12] });
     fs.mkdirSync(path.join(d, 'c'));
