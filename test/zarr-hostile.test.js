@@ -31,6 +31,24 @@ function hostile(tmp, which, execArgv = [], args = []) {
 const coded = (code, name = 'MemmapError') => ({ code, name, memmap: true });
 
 /** Every file below `dir`, with its fingerprint. */
+// The single shard c/0 of a 1-d store of four inner chunks (index at the end, crc32c): patch(off, nbytes) rewrites
+// inner chunk 1's index entry (with a valid checksum) and returns the store's snapshot.
+function indexPatcher(d) {
+  const shard = path.join(d, 'c', '0');
+  const orig = fs.readFileSync(shard);
+  const at = orig.length - 4 - 64;
+  const patch = (off, nbytes) => {
+    const b = Buffer.from(orig);
+    const idx = Buffer.from(b.subarray(at, at + 64));
+    idx.writeBigUInt64LE(off, 16);
+    idx.writeBigUInt64LE(nbytes, 24);
+    withCrc(idx).copy(b, at);
+    fs.writeFileSync(shard, b);
+    return snapshot(d);
+  };
+  return { shard, orig, patch };
+}
+
 function snapshot(dir) {
   const out = {};
   for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
@@ -190,18 +208,7 @@ describe('zarr hostile: crafted metadata, shard indexes and chunks (in process)'
   it('shard index entries past the end, at 2^63, overflowing, too short or long are ERR_ZARR_CHUNK; overlapping ones read', function () {
     const d = path.join(tmp.dir, 'shard');
     writeV3(d, { shape: [16], chunks: [4], dtype: 'int32', values: new Int32Array(16).map((_, i) => i), shard: [16] });
-    const shard = path.join(d, 'c', '0');
-    const orig = fs.readFileSync(shard);
-    const at = orig.length - 4 - 64;
-    const patch = (off, nbytes) => {
-      const b = Buffer.from(orig);
-      const idx = Buffer.from(b.subarray(at, at + 64));
-      idx.writeBigUInt64LE(off, 16);
-      idx.writeBigUInt64LE(nbytes, 24);
-      withCrc(idx).copy(b, at);
-      fs.writeFileSync(shard, b);
-      return snapshot(d);
-    };
+    const { shard, orig, patch } = indexPatcher(d);
     for (const [off, nbytes] of [[1000n, 16n], [2n ** 63n, 16n], [2n ** 64n - 2n, 16n], [0n, 8n], [0n, 32n], [0n, 2n ** 63n], [2n ** 53n - 1n, 2n ** 53n - 1n], [0n, 0n]]) {
       const before = patch(off, nbytes);
       const z = openZarr(d);
@@ -223,18 +230,7 @@ describe('zarr hostile: crafted metadata, shard indexes and chunks (in process)'
     const d = path.join(tmp.dir, 'shard-f4');
     const values = Float32Array.from({ length: 16 }, (_, i) => i + 0.5);
     writeV3(d, { shape: [16], chunks: [4], dtype: 'float32', values, shard: [16], fill: 2 });
-    const shard = path.join(d, 'c', '0');
-    const orig = fs.readFileSync(shard);
-    const at = orig.length - 4 - 64;
-    const patch = (off, nbytes) => {
-      const b = Buffer.from(orig);
-      const idx = Buffer.from(b.subarray(at, at + 64));
-      idx.writeBigUInt64LE(off, 16);
-      idx.writeBigUInt64LE(nbytes, 24);
-      withCrc(idx).copy(b, at);
-      fs.writeFileSync(shard, b);
-      return snapshot(d);
-    };
+    const { patch } = indexPatcher(d);
     for (const [off, nbytes] of [[1000n, 16n], [2n ** 63n, 16n], [0n, 8n], [0n, 32n], [2n ** 53n - 1n, 2n ** 53n - 1n], [0n, 0n]]) {
       const before = patch(off, nbytes);
       const z = openZarr(d);
