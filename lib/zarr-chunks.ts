@@ -52,9 +52,37 @@ export interface StoredChunk {
 /** Advice a mapping keeps (applied to every chunk file mapped later); willneed and dontneed act once. */
 const LASTING_ADVICE: readonly number[] = [ADVICE_CODES.normal, ADVICE_CODES.sequential, ADVICE_CODES.random];
 
-/** Default bounds of the caches. */
-export const MAX_MAPPINGS = 64;
+/** Chunk files all stores of the process have mapped now (tests). */
+export const mappedFileCount = (): number => mappedFiles;
+
+/** Default bounds of a store's caches (openZarr()'s maxMappings and cacheBytes). */
+export const MAX_MAPPINGS = 1024;
 export const MAX_DECODED_BYTES = 64 * 2 ** 20;
+/**
+ * Chunk files mapped by all stores of the process together: half of Linux's default vm.max_map_count (65530). Past
+ * it, a store that maps another file first unmaps its own oldest, down to 64.
+ */
+export const MAPPINGS_BUDGET = 32768;
+let budget = MAPPINGS_BUDGET;
+let minMappings = 64;
+let mappedFiles = 0;
+
+/** Tests only: sets the process-wide budget and the floor a store keeps under it; returns the old pair. */
+export function setMappingsBudget(total: number, floor: number): [number, number] {
+  const old: [number, number] = [budget, minMappings];
+  budget = total;
+  minMappings = floor;
+  return old;
+}
+
+/** A store's cache bounds. */
+export interface StoreLimits {
+  /** Chunk files kept mapped (most recently used). */
+  readonly mappings: number;
+  /** Bytes of decoded chunks kept. */
+  readonly decodedBytes: number;
+}
+export const DEFAULT_LIMITS: StoreLimits = { mappings: MAX_MAPPINGS, decodedBytes: MAX_DECODED_BYTES };
 
 const UINT8 = parseDType('uint8');
 
@@ -130,9 +158,15 @@ export class ChunkStore {
    * pull in neighbouring chunks a read does not touch; reads prefetch exactly their chunks' bytes instead.
    */
   #advice: number = ADVICE_CODES.random;
+  readonly limits: StoreLimits;
+  /** Files a walk is collecting for one native call (hold()): not unmapped until it releases them. */
+  #held: Set<FileEntry> | null = null;
+  /** Decoded chunks the cache let go of during a hold (a walk may have them in its call): closed on release. */
+  #letGo: Storage[] = [];
 
-  constructor(dir: string, meta: ZarrMeta, writable = false) {
+  constructor(dir: string, meta: ZarrMeta, writable = false, limits: StoreLimits = DEFAULT_LIMITS) {
     this.#dir = dir;
+    this.limits = limits;
     this.#meta = meta;
     this.#writable = writable;
     const sh = meta.codecs.sharding;
@@ -364,14 +398,15 @@ export class ChunkStore {
 
   #keepDecoded(key: string, data: ChunkData, _encoded: number): void {
     const bytes = data.storage.length;
-    if (bytes > MAX_DECODED_BYTES) return;
+    if (bytes > this.limits.decodedBytes) return;
     this.#decoded.set(key, { data, bytes });
     this.#decodedBytes += bytes;
     for (const [k, v] of this.#decoded) {
-      if (this.#decodedBytes <= MAX_DECODED_BYTES) break;
+      if (this.#decodedBytes <= this.limits.decodedBytes) break;
       this.#decoded.delete(k);
       this.#decodedBytes -= v.bytes;
-      v.data.storage.close();
+      if (this.#held !== null) this.#letGo.push(v.data.storage);
+      else v.data.storage.close();
     }
   }
 
@@ -399,6 +434,7 @@ export class ChunkStore {
       this.#files.delete(file);
       this.#files.set(file, hit);
       this.#mru = hit;
+      this.#held?.add(hit);
       return hit;
     }
     let storage: Storage | null = null;
@@ -412,13 +448,46 @@ export class ChunkStore {
     }
     const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set(), mapped: new Map() };
     this.#files.set(file, entry);
-    while (this.#files.size > MAX_MAPPINGS) {
-      const [k, oldest] = this.#files.entries().next().value as [string, FileEntry];
-      this.#files.delete(k);
-      oldest.storage?.close();
-    }
+    if (storage !== null) mappedFiles++;
+    this.#held?.add(entry);
+    this.#trim();
     this.#mru = entry;
     return entry;
+  }
+
+  /** Unmaps the least recently used files over the store's bound (or its floor, over the process's budget); not held ones. */
+  #trim(): void {
+    const over = (): boolean => this.#files.size > this.limits.mappings || (mappedFiles > budget && this.#files.size > minMappings);
+    if (!over()) return;
+    for (const [k, e] of this.#files) {
+      if (this.#held?.has(e) === true) continue;
+      this.#files.delete(k);
+      if (this.#mru === e) this.#mru = null;
+      this.#unmap(e);
+      if (!over()) return;
+    }
+  }
+
+  /**
+   * Keeps every file opened from now on mapped until the returned function runs: a walk collects a native call's
+   * chunks (the store may go past its bound meanwhile; the walks bound how many files one call takes).
+   */
+  hold(): () => void {
+    const held = new Set<FileEntry>();
+    this.#held = held;
+    return () => {
+      if (this.#held !== held) return;
+      this.#held = null;
+      for (const s of this.#letGo.splice(0)) s.close();
+      if (!this.#closed) this.#trim();
+    };
+  }
+
+  /** Closes the entry's mapping (once: the entry leaves #files with it). */
+  #unmap(entry: FileEntry): void {
+    if (entry.storage === null) return;
+    mappedFiles--;
+    entry.storage.close();
   }
 
   /** Whether the store holds a mapping of `file` now (not when it found the file missing, or never opened it). */
@@ -477,7 +546,7 @@ export class ChunkStore {
     if (e !== undefined) {
       this.#files.delete(file);
       if (this.#mru === e) this.#mru = null;
-      e.storage?.close();
+      this.#unmap(e);
     }
     const key = path.relative(this.#dir, file).split(path.sep).join('/');
     for (const [k, v] of this.#decoded) {
@@ -516,9 +585,11 @@ export class ChunkStore {
     this.#dirty.clear();
     this.#dirtyBytes = 0;
     this.#closed = true;
-    for (const e of this.#files.values()) e.storage?.close();
+    for (const e of this.#files.values()) this.#unmap(e);
     this.#files.clear();
     this.#mru = null;
+    this.#held = null;
+    for (const s of this.#letGo.splice(0)) s.close();
     for (const v of this.#decoded.values()) v.data.storage.close();
     this.#decoded.clear();
     this.#decodedBytes = 0;

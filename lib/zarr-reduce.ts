@@ -15,7 +15,7 @@ import { MemmapError } from './errors';
 import { type IndexItem, sizeOf, stridesFor, viewDescriptor, type ViewSpec } from './layout';
 import { plan, REDUCTIONS, type ReducePlan, type Reduction, splitArgs, sqrtInPlace } from './reduce';
 import type { Storage } from './storage';
-import { MAX_DECODED_BYTES, MAX_MAPPINGS } from './zarr-chunks';
+import type { StoreLimits } from './zarr-chunks';
 
 /** One chunk's part of a selection: a view of `storage` over the selection's axes, placed at `at`. */
 export interface ChunkBlock {
@@ -44,9 +44,9 @@ export interface ZarrSource {
   /**
    * The selection's chunk parts as native.sumGrid() takes them (blocks()' order, no objects per part): the storages;
    * per part [storage id, byte offset, swap (1/0), byte stride per axis of the selection]; per storage, the bytes
-   * its parts hold.
+   * its parts hold; release() once the call has run (until then the store keeps them mapped and decoded).
    */
-  gridParts(index: readonly IndexItem[]): { storages: Storage[]; desc: Float64Array; bytes: number[] };
+  gridParts(index: readonly IndexItem[]): { storages: Storage[]; desc: Float64Array; bytes: number[]; release: () => void };
   /**
    * Advice for a chunk file a scan reads much of (`scanning` true: 'sequential', so the kernel streams it in large
    * folios), and back to the array's own advice after it.
@@ -62,7 +62,7 @@ export interface ZarrSource {
    * and per chunk row, the fewest of its rows one holds. `decoded`: the bytes of one chunk when chunks are decoded
    * into memory (compressed), 0 when they are read in place.
    */
-  rowSpans(index: readonly IndexItem[]): { files: { across: number; rows: number }; chunks: { across: number; rows: number }; decoded: number };
+  rowSpans(index: readonly IndexItem[]): { files: { across: number; rows: number }; chunks: { across: number; rows: number }; decoded: number; limits: StoreLimits };
 }
 
 /** Bytes of the selection one band may assemble (bands are whole chunk runs: one run is taken even when larger). */
@@ -418,10 +418,10 @@ const GRID_BLOCKS = 2 ** 16;
  */
 export function callRows(src: Pick<ZarrSource, 'rowSpans'>, index: readonly IndexItem[], rowBytes: number): number {
   const rows = Math.floor(GRID_BYTES / rowBytes);
-  const { files, chunks, decoded } = src.rowSpans(index);
-  const fileRows = Math.max(1, Math.floor(MAX_MAPPINGS / files.across) - 1);
+  const { files, chunks, decoded, limits } = src.rowSpans(index);
+  const fileRows = Math.max(1, Math.floor(limits.mappings / files.across) - 1);
   // Decoded chunks live in the store's bounded cache: a call holding more than it keeps would close its first ones.
-  const chunkRows = Math.max(1, Math.floor(Math.min(GRID_BLOCKS, decoded > 0 ? MAX_DECODED_BYTES / decoded : Infinity) / chunks.across) - 1);
+  const chunkRows = Math.max(1, Math.floor(Math.min(GRID_BLOCKS, decoded > 0 ? limits.decodedBytes / decoded : Infinity) / chunks.across) - 1);
   return Math.max(1, Math.min(rows, fileRows * files.rows, chunkRows * chunks.rows));
 }
 
@@ -438,26 +438,31 @@ function gridPart(src: ZarrSource, index: readonly IndexItem[], shape: readonly 
   const boxShape = shape.slice();
   boxShape[0] = Math.ceil(to / inner) - r0;
   const box = src.box(index, at, boxShape);
-  const { storages, desc, bytes } = src.gridParts(box);
-  if (storages.some((s) => s.closed)) return null;
-  // Chunk files this call reads SCAN_BYTES or more of stream under 'sequential' (the read-ahead may read up to
-  // read_ahead_kb past what is touched) until the scan ends (gridSum()).
-  for (let id = 0; id < storages.length; id++) {
-    const s = storages[id];
-    if (s.willneed === undefined || bytes[id] < SCAN_BYTES || streaming.has(s)) continue;
-    streaming.add(s);
-    src.scanAdvice(s, true);
+  const { storages, desc, bytes, release } = src.gridParts(box);
+  try {
+    // (The store keeps the call's files mapped until release(); a closed one here was closed by the caller's code.)
+    if (storages.some((s) => s.closed)) return null;
+    // Chunk files this call reads SCAN_BYTES or more of stream under 'sequential' (the read-ahead may read up to
+    // read_ahead_kb past what is touched) until the scan ends (gridSum()).
+    for (let id = 0; id < storages.length; id++) {
+      const s = storages[id];
+      if (s.willneed === undefined || bytes[id] < SCAN_BYTES || streaming.has(s)) continue;
+      streaming.add(s);
+      src.scanAdvice(s, true);
+    }
+    const starts: number[] = [shape.length];
+    for (const axis of src.layout(box).runs) {
+      starts.push(axis.length + 1);
+      for (const [first] of axis) starts.push(first);
+      const last = axis[axis.length - 1];
+      starts.push(last[0] + last[1]);
+    }
+    const range = Float64Array.of(r0 * inner, from, to, n, buffered ? 1 : 0, acc === null ? 0 : acc[0], acc === null ? 0 : acc[1]);
+    const mean = squares ?? [0, 0];
+    return native.sumGrid(storages.map((s) => s.gridSource()), desc, Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
+  } finally {
+    release();
   }
-  const starts: number[] = [shape.length];
-  for (const axis of src.layout(box).runs) {
-    starts.push(axis.length + 1);
-    for (const [first] of axis) starts.push(first);
-    const last = axis[axis.length - 1];
-    starts.push(last[0] + last[1]);
-  }
-  const range = Float64Array.of(r0 * inner, from, to, n, buffered ? 1 : 0, acc === null ? 0 : acc[0], acc === null ? 0 : acc[1]);
-  const mean = squares ?? [0, 0];
-  return native.sumGrid(storages.map((s) => s.gridSource()), desc, Float64Array.from(starts), ELEM_CODES[src.dt.name], squares !== null, mean[0], mean[1], range, threads);
 }
 
 /** numpy's pairwise_sum tree over [lo, lo + count) down to leaves of at most `leafSize` elements. */

@@ -24,7 +24,7 @@ import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce
 import { abortError, type AsyncOptions, isAborted, type Reduction, splitArgs } from './reduce';
 import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
-import { type ChunkData, ChunkStore, MAX_DECODED_BYTES, MAX_MAPPINGS, type PlacedFile } from './zarr-chunks';
+import { type ChunkData, ChunkStore, DEFAULT_LIMITS, MAPPINGS_BUDGET, type PlacedFile, type StoreLimits } from './zarr-chunks';
 import { coalesce, ReadAhead } from './zarr-prefetch';
 import { permutedStrides } from './zarr-codec-transpose';
 import { withFileLock } from './zarr-lock';
@@ -38,6 +38,13 @@ export interface OpenZarrOptions {
   mode?: 'r' | 'r+';
   /** A member of the group at `path`, e.g. 'a/b' (`/`-separated, no `..`). */
   path?: string;
+  /**
+   * Chunk files (shards) kept mapped, most recently used (default 1024; 1 to 32768). A full scan of a store of more
+   * files maps them again each time; every store of the process together keeps at most 32768.
+   */
+  maxMappings?: number;
+  /** Bytes of decoded (compressed) chunks kept in memory (default 64 MiB; 0 keeps none). */
+  cacheBytes?: number;
 }
 
 /** What ZarrArray.residency() returns. */
@@ -145,7 +152,7 @@ function readNode(dir: string): { format: 2 | 3; kind: 'array' | 'group'; doc: R
  * ERR_UNSUPPORTED_CODEC, ERR_UNKNOWN_OPTION, ERR_INVALID_MODE, OS codes (ENOENT, …).
  */
 export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, options?: OpenZarrOptions): ZarrArray<N> {
-  const o = readOptions(options, ['mode', 'path'], 'openZarr()');
+  const o = readOptions(options, ['mode', 'path', 'maxMappings', 'cacheBytes'], 'openZarr()');
   const mode = normalizeMode(o.mode ?? 'r');
   if (mode !== 'r' && mode !== 'r+') throw new MemmapError('ERR_INVALID_MODE', `openZarr() opens arrays with mode 'r' or 'r+', not '${mode}' (createZarr() creates one)`);
   const dir = nodeDir(path, o.path, 'openZarr()');
@@ -153,7 +160,19 @@ export function openZarr<N extends DTypeName = DTypeName>(path: string | URL, op
   if (node.kind !== 'array') throw new MemmapError('ERR_NOT_ZARR_ARRAY', `${dir} is a Zarr group, not an array: open a member with { path }, list them with listZarr()`, { path: dir });
   const meta = node.format === 3 ? v3Meta(node.doc, node.where) : v2Meta(node.doc, node.attributes, node.where);
   if (mode === 'r+') meta.levels = settingsFromDoc(node.doc, node.format, (meta.codecs.sharding?.codecs ?? meta.codecs).stored.itemsize);
-  return new ZarrArray<N>(kInternal, dir, meta, mode);
+  const limits: StoreLimits = {
+    mappings: cacheBound(o.maxMappings, DEFAULT_LIMITS.mappings, 1, MAPPINGS_BUDGET, 'maxMappings'),
+    decodedBytes: cacheBound(o.cacheBytes, DEFAULT_LIMITS.decodedBytes, 0, Number.MAX_SAFE_INTEGER, 'cacheBytes'),
+  };
+  return new ZarrArray<N>(kInternal, dir, meta, mode, undefined, limits);
+}
+
+/** An integer option in [min, max], or its default when absent. */
+function cacheBound(value: unknown, fallback: number, min: number, max: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', `openZarr(): ${name} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new MemmapRangeError('ERR_INVALID_ARG_VALUE', `openZarr(): ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
 }
 
 /**
@@ -252,13 +271,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly #arrays = new Map<MemmapArray, string | null>();
 
   /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
-  constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r', view?: { base: ZarrArray; store: ChunkStore; fill: HeapStorage; win: Axis[] }) {
+  constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r', view?: { base: ZarrArray; store: ChunkStore; fill: HeapStorage; win: Axis[] }, limits: StoreLimits = DEFAULT_LIMITS) {
     if (token !== kInternal) throw new MemmapTypeError('ERR_ILLEGAL_CONSTRUCTOR', 'use openZarr() to open a Zarr array');
     this.#meta = meta;
     this.#dt = meta.dtype;
     this.mode = mode;
     this.readonly = mode === 'r';
-    this.#store = view === undefined ? new ChunkStore(dir, meta, mode === 'r+') : view.store;
+    this.#store = view === undefined ? new ChunkStore(dir, meta, mode === 'r+', limits) : view.store;
     this.#base = view === undefined ? null : view.base;
     this.#win = view === undefined ? null : view.win;
     this.#fill = view === undefined ? new HeapStorage(meta.fill) : view.fill;
@@ -425,44 +444,105 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   }
 
   /** ZarrSource.gridParts(): #blocks()' walk without its per-part objects (a scan's first pass meets thousands of chunks). */
-  #gridParts(index: readonly IndexItem[]): { storages: Storage[]; desc: Float64Array; bytes: number[] } {
+  #gridParts(index: readonly IndexItem[]): { storages: Storage[]; desc: Float64Array; bytes: number[]; release: () => void } {
     const store = this.#live();
     const { shape, runs, kept } = this.#select(index);
     const storages: Storage[] = [];
     const bytes: number[] = [];
-    if (sizeOf(shape) === 0) return { storages, desc: new Float64Array(0), bytes };
+    if (sizeOf(shape) === 0) return { storages, desc: new Float64Array(0), bytes, release: () => {} };
+    // What the call reads stays mapped (and decoded) until it has run: release() after it.
+    const release = store.hold();
+    try {
+      return { ...this.#gridWalk(store, runs, kept, shape.length), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  #gridWalk(store: ChunkStore, runs: Run[][], kept: boolean[], nk: number): { storages: Storage[]; desc: Float64Array; bytes: number[] } {
+    const storages: Storage[] = [];
+    const bytes: number[] = [];
     const ndim = runs.length;
     const itemsize = this.itemsize;
-    const record = 3 + shape.length;
+    const record = 3 + nk;
     let count = 1;
     for (let d = 0; d < ndim; d++) count *= runs[d].length;
     const desc = new Float64Array(count * record);
+    // Per axis and run: which file along the axis (numbered densely in this walk) and the chunk's place in it, so a
+    // part's file and index entry are a few multiply-adds (a where() per part was most of a first scan's JavaScript).
+    const per = store.perShard;
+    const fileAt: Int32Array[] = [];
+    const innerAt: Int32Array[] = [];
+    const fileMul = new Array<number>(ndim).fill(1);
+    const innerMul = new Array<number>(ndim).fill(1);
+    for (let d = ndim - 1; d >= 0; d--) {
+      const axis = runs[d];
+      const f = new Int32Array(axis.length);
+      const c = new Int32Array(axis.length);
+      const dense = new Map<number, number>();
+      for (let r = 0; r < axis.length; r++) {
+        const outer = Math.floor(axis[r].chunk / per[d]);
+        let k = dense.get(outer);
+        if (k === undefined) dense.set(outer, (k = dense.size));
+        f[r] = k;
+        c[r] = axis[r].chunk - outer * per[d];
+      }
+      fileAt[d] = f;
+      innerAt[d] = c;
+      if (d > 0) {
+        fileMul[d - 1] = fileMul[d] * dense.size;
+        innerMul[d - 1] = innerMul[d] * per[d];
+      }
+    }
+    // Each file's placement (placedFile(): null when chunk() is asked for each of its chunks), found on first use.
+    const placedOf = new Map<number, PlacedFile | null>();
     const ids = new Map<Storage, number>();
     let last: Storage | null = null;
     let lastId = -1;
     const pick = new Array<number>(ndim).fill(0);
     // chunk() keeps nothing of `coords` (where() copies what it remembers): one list for the whole walk.
     const coords = new Array<number>(ndim).fill(0);
-    // The file of the last chunk and how its chunks are read (placedFile(): null when chunk() is asked for each).
-    let file = '';
+    let fileNo = -1;
     let placed: PlacedFile | null = null;
     for (let p = 0; p < count; p++) {
-      for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
-      const at = store.where(coords);
-      if (at.file !== file) {
-        placed = store.placedFile(at.file);
-        file = at.file;
+      let f = 0;
+      let inner = 0;
+      for (let d = 0; d < ndim; d++) {
+        f += fileAt[d][pick[d]] * fileMul[d];
+        inner += innerAt[d][pick[d]] * innerMul[d];
       }
-      let data: { storage: Storage; offset: number; strides: readonly number[]; swap: boolean } | null = null;
-      const start = placed === null ? -1 : placed.index === null ? 0 : placed.index[2 * at.inner];
-      const length = placed === null ? -1 : placed.index === null ? placed.length : placed.index[2 * at.inner + 1];
+      if (f !== fileNo) {
+        let hit = placedOf.get(f);
+        if (hit === undefined) {
+          for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
+          hit = store.placedFile(store.where(coords).file);
+          placedOf.set(f, hit);
+        }
+        placed = hit;
+        fileNo = f;
+      }
+      let storage: Storage = this.#fill;
+      let base = 0;
+      let strides: readonly number[] | null = null;
+      let swap = false;
+      const start = placed === null ? -1 : placed.index === null ? 0 : placed.index[2 * inner];
+      const length = placed === null ? -1 : placed.index === null ? placed.length : placed.index[2 * inner + 1];
       if (placed !== null && start >= 0 && length === placed.expect && start + length <= placed.length) {
-        data = { storage: placed.storage, offset: start, strides: placed.strides, swap: placed.swap };
+        storage = placed.storage;
+        base = start;
+        strides = placed.strides;
+        swap = placed.swap;
       } else {
+        for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
         const c = store.chunk(coords);
-        if (c !== null) data = { storage: c.storage, offset: c.offset, strides: c.strides, swap: !c.dtype.isNative };
+        if (c !== null) {
+          storage = c.storage;
+          base = c.offset;
+          strides = c.strides;
+          swap = !c.dtype.isNative;
+        }
       }
-      const storage: Storage = data === null ? this.#fill : data.storage;
       let id = lastId;
       if (storage !== last) {
         id = ids.get(storage) ?? -1;
@@ -479,16 +559,16 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       let offset = 0;
       let elems = 1;
       desc[o] = id;
-      desc[o + 2] = data !== null && data.swap ? 1 : 0;
+      desc[o + 2] = swap ? 1 : 0;
       o += 3;
       for (let d = 0; d < ndim; d++) {
         const r = runs[d][pick[d]];
-        const st = data === null ? 0 : data.strides[d];
+        const st = strides === null ? 0 : strides[d];
         offset += r.inner * st;
         elems *= r.n;
         if (kept[d]) desc[o++] = r.n > 1 ? r.step * st * itemsize : 0;
       }
-      desc[p * record + 1] = data === null ? 0 : data.offset + offset * itemsize;
+      desc[p * record + 1] = strides === null ? 0 : base + offset * itemsize;
       bytes[id] += elems * itemsize;
       for (let d = ndim - 1; d >= 0; d--) {
         if (++pick[d] < runs[d].length) break;
@@ -540,9 +620,13 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     let files = 0;
     let held = 0;
     const type = ELEM_CODES[this.#dt.name];
+    // The files a call collects stay mapped until it has run (the store would unmap the oldest past its bound).
+    let release = store.hold();
     const flush = (): void => {
       sources.length = nsrc;
       native.copyChunks(type, sources, n * record === parts.length ? parts : parts.subarray(0, n * record), dstStrides, out);
+      release();
+      release = store.hold();
       n = files = held = nsrc = 0;
       sources = ownSlots<unknown>(room);
       sourceOf.clear();
@@ -550,51 +634,55 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const ahead = store.inPlace ? null : new ReadAhead((c) => store.locate(c), runs, itemsize, pageSize, this.shards !== null);
     const pick = new Array<number>(ndim).fill(0);
     const coords = new Array<number>(ndim).fill(0);
-    for (;;) {
-      for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
-      ahead?.next();
-      const data = store.chunk(coords);
-      const storage = data === null ? this.#fill : data.storage;
-      let source = sourceOf.get(storage);
-      if (source === undefined) {
-        // A call holds at most half the mapping cache's files (opening more would close the first ones before it
-        // runs) and a bounded amount of decoded chunks (they stay alive until it runs, cached or not).
-        const mapped = data !== null && data.file !== null;
-        if ((mapped && files >= MAX_MAPPINGS / 2) || (!mapped && held >= MAX_DECODED_BYTES / 2)) flush();
-        source = nsrc++;
-        if (source < room) sources[source] = storage.gridSource();
-        else appendOwn(sources, storage.gridSource());
-        sourceOf.set(storage, source);
-        if (mapped) files++;
-        else if (data !== null) held += storage.length;
-      }
-      const o = n * record;
-      parts[o] = source;
-      parts[o + 1] = data !== null && !data.dtype.isNative ? 1 : 0;
-      let src = data === null ? 0 : data.offset;
-      let dst = 0;
-      for (let d = 0, k = 0; d < ndim; d++) {
-        const r = runs[d][pick[d]];
-        const st = data === null ? 0 : data.strides[d] * itemsize;
-        src += r.inner * st;
-        if (kept[d]) {
-          dst += r.at * dstStrides[k];
-          parts[o + 4 + k] = r.n;
-          parts[o + 4 + nk + k] = r.n > 1 ? r.step * st : 0;
-          k++;
+    try {
+      for (;;) {
+        for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
+        // A call takes at most half the store's bound of files and of decoded bytes (the store keeps what a call
+        // holds until it has run, past its bounds if need be): a full one runs before the next chunk is opened.
+        if (n > 0 && (files >= Math.max(1, store.limits.mappings / 2) || held >= store.limits.decodedBytes / 2)) flush();
+        ahead?.next();
+        const data = store.chunk(coords);
+        const storage = data === null ? this.#fill : data.storage;
+        let source = sourceOf.get(storage);
+        if (source === undefined) {
+          const mapped = data !== null && data.file !== null;
+          source = nsrc++;
+          if (source < room) sources[source] = storage.gridSource();
+          else appendOwn(sources, storage.gridSource());
+          sourceOf.set(storage, source);
+          if (mapped) files++;
+          else if (data !== null) held += storage.length;
         }
+        const o = n * record;
+        parts[o] = source;
+        parts[o + 1] = data !== null && !data.dtype.isNative ? 1 : 0;
+        let src = data === null ? 0 : data.offset;
+        let dst = 0;
+        for (let d = 0, k = 0; d < ndim; d++) {
+          const r = runs[d][pick[d]];
+          const st = data === null ? 0 : data.strides[d] * itemsize;
+          src += r.inner * st;
+          if (kept[d]) {
+            dst += r.at * dstStrides[k];
+            parts[o + 4 + k] = r.n;
+            parts[o + 4 + nk + k] = r.n > 1 ? r.step * st : 0;
+            k++;
+          }
+        }
+        parts[o + 2] = src;
+        parts[o + 3] = dst;
+        if (++n * record === parts.length) flush();
+        let d = ndim - 1;
+        for (; d >= 0; d--) {
+          if (++pick[d] < runs[d].length) break;
+          pick[d] = 0;
+        }
+        if (d < 0) break;
       }
-      parts[o + 2] = src;
-      parts[o + 3] = dst;
-      if (++n * record === parts.length) flush();
-      let d = ndim - 1;
-      for (; d >= 0; d--) {
-        if (++pick[d] < runs[d].length) break;
-        pick[d] = 0;
-      }
-      if (d < 0) break;
+      if (n > 0) flush();
+    } finally {
+      release();
     }
-    if (n > 0) flush();
   }
 
   /** What lib/zarr-reduce.ts needs of this array. */
@@ -649,7 +737,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
           }
         }
         const store = this.#live();
-        return { files, chunks, decoded: store.inPlace ? 0 : sizeOf(store.chunkShape) * this.itemsize };
+        return { files, chunks, decoded: store.inPlace ? 0 : sizeOf(store.chunkShape) * this.itemsize, limits: store.limits };
       },
       box: (index, at, shape) => {
         const axes = axesOf(this.shape, index);
@@ -762,27 +850,35 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
    */
   #prefetchPoints(store: ChunkStore, groups: Iterable<{ chunk: number[]; points: number[] }>, at: readonly Float64Array[]): void {
     const batch = new Map<Storage, number[]>();
+    // A batch's files stay mapped until their willneed calls (the store would unmap the oldest past its bound).
+    let release = store.hold();
     const flush = (): void => {
       for (const [storage, ranges] of batch) storage.willneed?.(coalesce(ranges, pageSize));
       batch.clear();
+      release();
+      release = store.hold();
     };
-    for (const { chunk, points } of groups) {
-      const s = store.locate(chunk);
-      if (s === null || s.storage.willneed === undefined) continue;
-      // Requested before more files are mapped: the mapping cache (64) may close the ones batched first.
-      if (batch.size >= 32 && !batch.has(s.storage)) flush();
-      let list = batch.get(s.storage);
-      if (list === undefined) batch.set(s.storage, (list = []));
-      if (s.strides === null) list.push(s.start, s.length);
-      else {
-        for (const p of points) {
-          let e = 0;
-          for (let d = 0; d < at.length; d++) e += (at[d][p] - chunk[d] * this.chunks[d]) * s.strides[d];
-          list.push(s.start + e * this.itemsize, this.itemsize);
+    try {
+      for (const { chunk, points } of groups) {
+        // At most 32 files per batch, so a batch keeps the store near its bound (a full one is asked for first).
+        if (batch.size >= 32) flush();
+        const s = store.locate(chunk);
+        if (s === null || s.storage.willneed === undefined) continue;
+        let list = batch.get(s.storage);
+        if (list === undefined) batch.set(s.storage, (list = []));
+        if (s.strides === null) list.push(s.start, s.length);
+        else {
+          for (const p of points) {
+            let e = 0;
+            for (let d = 0; d < at.length; d++) e += (at[d][p] - chunk[d] * this.chunks[d]) * s.strides[d];
+            list.push(s.start + e * this.itemsize, this.itemsize);
+          }
         }
       }
+      flush();
+    } finally {
+      release();
     }
-    flush();
   }
 
   /** `a[...index]` as an in-memory MemmapArray (shape of the selection). @throws as read(). */
@@ -893,7 +989,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     if (signal !== undefined && isAborted(signal)) throw abortError(signal);
     const sh = this.#meta.codecs.sharding;
     const chunkBytes = sizeOf(this.chunks) * this.itemsize;
-    const list = isRaw(sh === null ? this.#meta.codecs : sh.codecs) ? chunks : chunks.slice(0, Math.max(1, Math.floor(MAX_DECODED_BYTES / 2 / Math.max(chunkBytes, 1))));
+    const list = isRaw(sh === null ? this.#meta.codecs : sh.codecs) ? chunks : chunks.slice(0, Math.max(1, Math.floor(store.limits.decodedBytes / 2 / Math.max(chunkBytes, 1))));
     const wrap = <T>(storage: AsyncStorage, run: (c: CancelToken | undefined) => Promise<T>): Promise<T> => cancellable(storage, signal, run);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -1180,7 +1276,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       // In place through the chunk's mapping (a copy stored back where the runtime refuses a view of it).
       editBytes(data.storage, data.offset, chunkBytes, (dst) => scatter(dst, src.bytes, block, itemsize, data.dtype.isNative ? 0 : data.dtype.kind === 'c' ? itemsize / 2 : itemsize));
       // Bounded memory however large the write: changed compressed chunks are written out as they pile up.
-      if (store.dirtyBytes > MAX_DECODED_BYTES) writeDirty(store, this.#meta, store.takeDirty());
+      if (store.dirtyBytes > store.limits.decodedBytes) writeDirty(store, this.#meta, store.takeDirty());
       let d = ndim - 1;
       for (; d >= 0; d--) {
         if (++pick[d] < runs[d].length) break;

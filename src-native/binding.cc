@@ -1312,17 +1312,20 @@ Napi::Value SumGrid(const Napi::CallbackInfo& info) {
     regions[i] = &pins.back()->region();
   }
   grid.blocks.resize(nblocks);
+  grid.strides.resize(nblocks * static_cast<size_t>(grid.ndim));
   for (size_t b = 0; b < nblocks; b++) {
     const double* e = bd + b * per;
     memmap::GridBlock& g = grid.blocks[b];
     g.region = regions[index(e[0], static_cast<double>(sources.size()) - 1)];
     g.offset = index(e[1], kMaxSafeInteger);
     g.swap = e[2] != 0;
+    int64_t* strides = grid.strides.data() + b * static_cast<size_t>(grid.ndim);
     for (int d = 0; d < grid.ndim; d++) {
       const double s = e[3 + d];
       if (!(std::fabs(s) <= kMaxSafeInteger) || std::floor(s) != s) ThrowArg(env, "bad stride");
-      g.strides[d] = static_cast<int64_t>(s);
+      strides[d] = static_cast<int64_t>(s);
     }
+    g.strides = strides;
   }
   if (rangeArg.ElementLength() != 7) ThrowArg(env, "bad range");
   const double* ra = rangeArg.Data();

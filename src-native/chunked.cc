@@ -569,7 +569,7 @@ int check_grid(const ChunkGrid& g, unsigned itemsize, GridIndex* ix,
   uint64_t gi[kMaxDims] = {};
   for (size_t bi = 0; bi < g.blocks.size(); bi++) {
     const GridBlock& b = g.blocks[bi];
-    if (b.region == nullptr) return -EINVAL;
+    if (b.region == nullptr || b.strides == nullptr) return -EINVAL;
     __int128 lo = b.offset;
     __int128 hi = b.offset;
     for (int d = 0; d < g.ndim; d++) {

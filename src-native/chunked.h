@@ -18,10 +18,10 @@
 namespace memmap {
 
 struct GridBlock {
-  const Region* region = nullptr;  // the bytes the block is a view of (a mapping is read ahead of the loop)
-  bool swap = false;               // not in this machine's byte order
-  uint64_t offset = 0;             // byte offset of the block's first element in the region
-  int64_t strides[kMaxDims] = {};  // byte strides along the selection's axes
+  const Region* region = nullptr;    // the bytes the block is a view of (a mapping is read ahead of the loop)
+  bool swap = false;                 // not in this machine's byte order
+  uint64_t offset = 0;               // byte offset of the block's first element in the region
+  const int64_t* strides = nullptr;  // byte strides along the selection's axes (ndim of them, in ChunkGrid::strides)
 };
 
 // The selection (ndim >= 1) cut into a grid of blocks. Along axis d, block
@@ -31,6 +31,8 @@ struct ChunkGrid {
   int ndim = 0;
   std::vector<uint64_t> starts[kMaxDims];
   std::vector<GridBlock> blocks;
+  // The blocks' strides, ndim per block: a grid of 2^16 blocks would zero 35 MB with kMaxDims strides in each.
+  std::vector<int64_t> strides;
 };
 
 enum class GridSum {

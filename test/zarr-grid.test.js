@@ -99,14 +99,14 @@ emit(out)
 
   // A store written from `values` (createZarr options `opts`) beside the same values as a C-order file; `check`
   // gets both open and the calls native.sumGrid() received (per call: its sources, its chunk parts).
-  function withStore(name, shape, opts, values, check) {
+  function withStore(name, shape, opts, values, check, openOptions = {}) {
     const dir = tmp.file(name);
     const z = createZarr(dir, { shape, dtype: 'float32', ...opts });
     z.write(values);
     z.close();
     fs.writeFileSync(tmp.file(`${name}.raw`), Buffer.from(values.buffer));
     const flat = memmap(tmp.file(`${name}.raw`), { dtype: 'float32', shape });
-    const a = openZarr(dir);
+    const a = openZarr(dir, openOptions);
     const calls = [];
     const inner = native.sumGrid;
     native.sumGrid = (...args) => {
@@ -123,18 +123,34 @@ emit(out)
   }
   const most = (calls, key) => Math.max(...calls.map((c) => c[key]));
 
-  it('rows of many chunk files: each call maps no more files than the cache holds, and the sum keeps its bits', function () {
-    const { MAX_MAPPINGS } = require('../dist/zarr-chunks');
-    // 32 chunk files per chunk row, 16 chunk rows: 512 files, 8x the mapping cache.
+  it('rows of many chunk files: each call maps no more files than the store keeps, and the sum keeps its bits', function () {
+    const maxMappings = 64;
+    // 32 chunk files per chunk row, 16 chunk rows: 512 files, 8x what the store keeps mapped.
     const shape = [64, 8192];
     const values = Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.cos(i * 0.11) * 100 + i * 1e-4);
     withStore('many-files', shape, { chunks: [4, 256], zarrFormat: 2 }, values, (a, flat, calls) => {
       const got = [a.sum(), a.mean(), a.sum([1, -1], [null, null, -1]), a.var()];
       const want = [flat.sum(), flat.mean(), flat.sum([1, -1], [null, null, -1]), flat.var()];
       assert.deepEqual(got, want);
-      assert.ok(calls.length >= 4, `the grid kernel ran (${calls.length} calls)`);
-      assert.ok(most(calls, 'sources') <= MAX_MAPPINGS, `files per call: ${most(calls, 'sources')}`);
-    });
+      assert.ok(calls.length >= 8, `the grid kernel ran (${calls.length} calls)`);
+      assert.ok(most(calls, 'sources') <= maxMappings, `files per call: ${most(calls, 'sources')}`);
+    }, { maxMappings });
+  });
+
+  it('more shards across a row than the store keeps mapped: a call keeps all it reads, and the kernel sums them', function () {
+    const { mappedFileCount } = require('../dist/zarr-chunks');
+    const maxMappings = 64;
+    // 100 shards across, each holding 4 rows of chunks: every row of chunks visits all 100 again.
+    const shape = [8, 1600];
+    const values = Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => Math.sin(i * 0.7) * 50 + (i % 5) * 1e-3);
+    const base = mappedFileCount();
+    withStore('shards-across', shape, { chunks: [1, 4], shards: [4, 16] }, values, (a, flat, calls) => {
+      assert.deepEqual([a.sum(), a.mean(), a.var(), a.sum([1, 7], [null, null, -3])], [flat.sum(), flat.mean(), flat.var(), flat.sum([1, 7], [null, null, -3])]);
+      assert.deepEqual([a.sum([0, 4]), a.sum([4, 8])], [flat.sum([0, 4]), flat.sum([4, 8])]);
+      // Every sum ran in the kernel (none went to assembling rows), calls over 100 files or more.
+      assert.ok(calls.length >= 6 && most(calls, 'sources') >= 100, `calls ${calls.length}, files ${most(calls, 'sources')}`);
+      assert.equal(mappedFileCount() - base, maxMappings, 'back to the bound after the calls');
+    }, { maxMappings });
   });
 
   it('tiny chunks: each call takes a bounded number of chunk parts, and the sum keeps its bits', function () {
@@ -166,7 +182,8 @@ emit(out)
 
   it('callRows(): the rows of one call under each bound', function () {
     const { callRows } = require('../dist/zarr-reduce');
-    const spans = (files, chunks, decoded = 0) => ({ rowSpans: () => ({ files, chunks, decoded }) });
+    // A store that keeps 64 files mapped and 64 MiB of decoded chunks.
+    const spans = (files, chunks, decoded = 0) => ({ rowSpans: () => ({ files, chunks, decoded, limits: { mappings: 64, decodedBytes: 64 * 2 ** 20 } }) });
     const old = setGridBytes(2 ** 30);
     try {
       // 16384 x 16384 float32 in 4 x 4 shards of 256 x 256 chunks: the GiB fits one call.
@@ -177,7 +194,7 @@ emit(out)
       assert.equal(callRows(spans({ across: 32, rows: 4 }, { across: 32, rows: 4 }), [], 32768), 4);
       // Tiny chunks: 2^16 of them per call at most.
       assert.equal(callRows(spans({ across: 1, rows: 512 }, { across: 256, rows: 2 }), [], 4096), 510);
-      // More files across than the cache holds: one row of files (the call may still fail and fall back).
+      // More files across than the store keeps: one row of files (the store keeps them mapped until the call has run).
       assert.equal(callRows(spans({ across: 100, rows: 8 }, { across: 100, rows: 8 }), [], 4096), 8);
     } finally {
       setGridBytes(old);

@@ -608,10 +608,14 @@ describe('openZarr(): hand-made v3 stores (sharding index at the start, checksum
     }
   });
 
-  it('keeps at most 64 chunk mappings open, and close() releases them all (idempotent; then ERR_CLOSED)', function () {
+  it('keeps at most maxMappings chunk mappings open, and close() releases them all (idempotent; then ERR_CLOSED)', function () {
     const big = new Int32Array(20 * 20).map((_, i) => i);
     Z.writeV3(tmp.file('many'), { shape: [20, 20], chunks: [2, 2], dtype: 'int32', values: big }); // 100 chunk files
-    const a = openZarr(tmp.file('many'));
+    const all = openZarr(tmp.file('many'));
+    assert.equal(all.sum(), big.reduce((s, x) => s + x, 0));
+    assert.equal(all.openMappings, 100); // the default keeps 1024
+    all.close();
+    const a = openZarr(tmp.file('many'), { maxMappings: 64 });
     const got = a.read();
     assert.ok(bytesOf(got).equals(bytesOf(big)));
     assert.equal(a.sum(), big.reduce((s, x) => s + x, 0));

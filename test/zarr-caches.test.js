@@ -1,0 +1,135 @@
+'use strict';
+// openZarr()'s cache bounds: maxMappings (chunk files kept mapped, and a budget for the whole process) and cacheBytes
+// (decoded chunks kept). Values stay right at every bound; what is mapped or decoded is counted.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const zlib = require('node:zlib');
+const { createZarr, openZarr, memmap, MemmapRangeError, MemmapTypeError } = require('..');
+const { mappedFileCount, setMappingsBudget, MAPPINGS_BUDGET, MAX_MAPPINGS, MAX_DECODED_BYTES } = require('../dist/zarr-chunks');
+const { useTmpDir } = require('./helpers/tmp');
+const { throwsCode } = require('./helpers/assert');
+
+describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
+  this.timeout(120000);
+  const tmp = useTmpDir();
+
+  // A v2 store of `rows` chunk files (one row each) and the same values as a C-order file.
+  function store(name, rows, cols, opts = {}) {
+    const dir = tmp.file(name);
+    const values = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.3) * 100 + (i % 7) * 0.25);
+    const z = createZarr(dir, { shape: [rows, cols], dtype: 'float32', chunks: [1, cols], zarrFormat: 2, ...opts });
+    z.write(values);
+    z.close();
+    fs.writeFileSync(tmp.file(`${name}.raw`), Buffer.from(values.buffer));
+    const flat = memmap(tmp.file(`${name}.raw`), { dtype: 'float32', shape: [rows, cols] });
+    return { dir, flat };
+  }
+
+  it('defaults: 1024 mappings, 64 MiB of decoded chunks, 32768 mappings in the process', function () {
+    assert.equal(MAX_MAPPINGS, 1024);
+    assert.equal(MAX_DECODED_BYTES, 64 * 2 ** 20);
+    assert.equal(MAPPINGS_BUDGET, 32768);
+  });
+
+  it('bad values: ERR_INVALID_ARG_TYPE for a non-number, ERR_INVALID_ARG_VALUE outside the range or not an integer', function () {
+    const { dir, flat } = store('bad', 2, 4);
+    for (const bad of ['8', 8n, null, {}]) {
+      throwsCode(() => openZarr(dir, { maxMappings: bad }), 'ERR_INVALID_ARG_TYPE', MemmapTypeError);
+      throwsCode(() => openZarr(dir, { cacheBytes: bad }), 'ERR_INVALID_ARG_TYPE', MemmapTypeError);
+    }
+    for (const bad of [0, -1, 1.5, NaN, Infinity, MAPPINGS_BUDGET + 1]) throwsCode(() => openZarr(dir, { maxMappings: bad }), 'ERR_INVALID_ARG_VALUE', MemmapRangeError);
+    for (const bad of [-1, 0.5, NaN, Infinity, 2 ** 53]) throwsCode(() => openZarr(dir, { cacheBytes: bad }), 'ERR_INVALID_ARG_VALUE', MemmapRangeError);
+    for (const ok of [{ maxMappings: 1 }, { maxMappings: MAPPINGS_BUDGET }, { cacheBytes: 0 }, { cacheBytes: 2 ** 53 - 1 }]) {
+      const a = openZarr(dir, ok);
+      assert.equal(a.sum(), flat.sum());
+      a.close();
+    }
+    flat.close();
+  });
+
+  it('maxMappings: a store keeps at most that many chunk files mapped, and every read still gives the values', function () {
+    const { dir, flat } = store('mappings', 40, 300);
+    const base = mappedFileCount();
+    for (const maxMappings of [1, 3, 8, 40]) {
+      const a = openZarr(dir, { maxMappings });
+      const got = [a.sum(), a.var(), a.sum(null, [2, 290, 3]), a.mean(1), a.read([3, 37], [5, 9])];
+      const want = [flat.sum(), flat.var(), flat.sum(null, [2, 290, 3]), flat.mean(1), flat.read([3, 37], [5, 9])];
+      assert.deepEqual(got, want, `maxMappings ${maxMappings}`);
+      assert.equal(mappedFileCount() - base, maxMappings, `maxMappings ${maxMappings}: files mapped after the reads`);
+      a.close();
+      assert.equal(mappedFileCount(), base);
+    }
+    flat.close();
+  });
+
+  it('by default a store of 100 files keeps them all mapped: a second scan maps nothing again', function () {
+    const { dir, flat } = store('hundred', 100, 64);
+    const base = mappedFileCount();
+    const a = openZarr(dir);
+    assert.equal(a.sum(), flat.sum());
+    assert.equal(mappedFileCount() - base, 100);
+    assert.equal(a.sum(), flat.sum());
+    assert.equal(mappedFileCount() - base, 100);
+    a.close();
+    assert.equal(mappedFileCount(), base);
+    flat.close();
+  });
+
+  it('the process-wide budget: past it a store unmaps its own oldest files, down to its floor', function () {
+    const one = store('budget-a', 40, 16);
+    const two = store('budget-b', 30, 16);
+    const base = mappedFileCount();
+    const old = setMappingsBudget(base + 38, 4);
+    try {
+      const a = openZarr(one.dir, { maxMappings: 40 });
+      const b = openZarr(two.dir);
+      // A call keeps every file it reads mapped until it has run; then a store past the budget unmaps its oldest.
+      assert.equal(a.sum(), one.flat.sum());
+      assert.equal(mappedFileCount() - base, 38);
+      // b, with the process already at its budget, keeps its floor of 4 files.
+      assert.equal(b.sum(), two.flat.sum());
+      assert.equal(mappedFileCount() - base, 42);
+      assert.deepEqual(b.read([25, 30], [3, 9]), two.flat.read([25, 30], [3, 9]));
+      assert.equal(mappedFileCount() - base, 42);
+      a.close();
+      b.close();
+      assert.equal(mappedFileCount(), base);
+    } finally {
+      setMappingsBudget(...old);
+      one.flat.close();
+      two.flat.close();
+    }
+  });
+
+  it('cacheBytes: decoded chunks are kept up to it (0: none), and values stay right', function () {
+    const { dir, flat } = store('gzip', 12, 1024, { compressor: 'gzip' });
+    let decodes = 0;
+    const gunzip = zlib.gunzipSync;
+    zlib.gunzipSync = (...args) => {
+      decodes++;
+      return gunzip(...args);
+    };
+    try {
+      const scans = (options) => {
+        const a = openZarr(dir, options);
+        const counts = [];
+        for (let k = 0; k < 2; k++) {
+          decodes = 0;
+          assert.equal(a.sum(), flat.sum());
+          counts.push(decodes);
+        }
+        assert.deepEqual(a.read([2, 5]), flat.read([2, 5]));
+        a.close();
+        return counts;
+      };
+      assert.deepEqual(scans(undefined), [12, 0]);
+      assert.deepEqual(scans({ cacheBytes: 0 }), [12, 12]);
+      assert.deepEqual(scans({ cacheBytes: 12 * 4096 }), [12, 0]);
+      // Room for 5 chunks: a scan in order evicts each before it comes round again.
+      assert.deepEqual(scans({ cacheBytes: 5 * 4096 }), [12, 12]);
+    } finally {
+      zlib.gunzipSync = gunzip;
+      flat.close();
+    }
+  });
+});
