@@ -616,6 +616,32 @@ void walk_runs(const Plan& pl, const uint8_t* base, Fn&& fn) {
   }
 }
 
+// Element i of the reduced dims taken in the plan's order (walk_runs()'), as one sequence: a cursor over the
+// innermost runs, moved by division only when i leaves the current one (pairwise() reads i mostly in order).
+struct FlatRuns {
+  const Plan* pl;
+  uint64_t len;    // elements per innermost run
+  int64_t stride;  // their byte stride
+  mutable uint64_t lo = 1;
+  mutable uint64_t hi = 0;
+  mutable const uint8_t* p = nullptr;
+  explicit FlatRuns(const Plan& plan) : pl(&plan), len(plan.rshape[plan.nr - 1]), stride(plan.rstride[plan.nr - 1]) {}
+  const uint8_t* at(uint64_t i) const {
+    if (i < lo || i >= hi) {
+      uint64_t q = i / len;
+      lo = q * len;
+      hi = lo + len;
+      int64_t off = 0;
+      for (int k = pl->nr - 2; k >= 0; k--) {
+        off += static_cast<int64_t>(q % pl->rshape[k]) * pl->rstride[k];
+        q /= pl->rshape[k];
+      }
+      p = pl->base + off;
+    }
+    return p + static_cast<int64_t>(i - lo) * stride;
+  }
+};
+
 // Byte offset of output o's first element from the base.
 inline int64_t kept_offset(const Plan& pl, uint64_t o) {
   int64_t off = 0;
@@ -873,6 +899,30 @@ struct VarOp {
       return pairwise<R>([&](uint64_t i) { return dev_nan(get(i), m, half); }, 0, n);
     } else {
       return pairwise<R>([&](uint64_t i) { return dev(get(i), m); }, 0, n);
+    }
+  }
+  // Elements [lo, lo + n) of the whole reduction in the plan's order, one pairwise sum: numpy's var of everything
+  // subtracts the mean into a new array laid out in that order (K) and sums it uncast, across the view's runs.
+  void flat(Acc& acc, const Plan& pl, uint64_t lo, uint64_t n) const {
+    static_assert(!Nan, "nanvar sums a copy in cast pieces");
+    const FlatRuns f(pl);
+    const Src<V>* in = src;
+    if (in->same) {
+      acc.s += sum_dev(
+          [&f, lo](uint64_t i) {
+            V v;
+            std::memcpy(&v, f.at(lo + i), sizeof(V));
+            return v;
+          },
+          acc.m, n);
+    } else {
+      acc.s += sum_dev(
+          [&f, in, lo](uint64_t i) {
+            V v;
+            in->decode(f.at(lo + i), 1, f.stride, in->swap, &v);
+            return v;
+          },
+          acc.m, n);
     }
   }
   // var squares into a new array of the accumulator's type and sums that
@@ -1426,11 +1476,16 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
     if (Op::kSequential) per = pl.rshape[0];
     slices = (pl.rshape[0] + per - 1) / per;
   }
-  std::vector<std::pair<uint64_t, uint64_t>> tree;  // TreeMerge over one run: the slices
+  std::vector<std::pair<uint64_t, uint64_t>> tree;  // TreeMerge: the slices, subtrees of numpy's one sum
+  bool flat = false;  // TreeMerge over several runs: the slices are ranges of the whole reduction (FlatRuns)
   std::vector<Acc> parts;
   try {
     if constexpr (TreeMerge<Op>::value) {
-      if (pl.nr == 1 && pl.rshape[0] > kTaskWork) {
+      if (pl.nr > 1) {
+        flat = true;
+        sumdetail::split_leaves(0, pl.nred, &tree, kTaskWork);
+        slices = tree.size();
+      } else if (pl.nr == 1 && pl.rshape[0] > kTaskWork) {
         sumdetail::split_leaves(0, pl.rshape[0], &tree, kTaskWork);
         slices = tree.size();
       }
@@ -1442,6 +1497,13 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
   auto body = [&](uint64_t t, uint8_t* buf) -> int {
     V* vbuf = reinterpret_cast<V*>(buf);
     Acc acc = op.init(0);
+    if constexpr (TreeMerge<Op>::value) {
+      if (flat) {
+        op.flat(acc, pl, tree[t].first, tree[t].second);
+        parts[t] = acc;
+        return 0;
+      }
+    }
     if (pl.nr == 0) {
       reduce_run(acc, pl.base, 1, 0, pl.idx0, 0, vbuf);
     } else {
@@ -1461,7 +1523,7 @@ int drive(const Plan& pl, const Op& op, const Src<V>& src, size_t osize, uint8_t
   if (rc != 0) return rc;
   if (!tree.empty()) {
     uint64_t next = 0;
-    return op.finish(tree_merge(op, pl.rshape[0], parts.data(), &next), pl.nred, dst);
+    return op.finish(tree_merge(op, flat ? pl.nred : pl.rshape[0], parts.data(), &next), pl.nred, dst);
   }
   Acc acc = parts[0];
   for (uint64_t t = 1; t < slices; t++) op.merge(acc, parts[t]);

@@ -177,6 +177,22 @@ describe('var and std of a whole array past one task slice (2^18 elements): nump
   this.timeout(300000);
   const tmp = useTmpDir();
 
+  // Writes `shape` elements of `descr` ('<f4', '<f8', '>f8', '<c16' (value(i) for each part), '<i4' (rounded)).
+  function writeValues(file, descr, shape, value) {
+    const complex = descr.includes('c');
+    const size = Number(descr.slice(2)) / (complex ? 2 : 1);
+    const count = shape.reduce((x, y) => x * y, 1) * (complex ? 2 : 1);
+    const bytes = Buffer.alloc(count * size);
+    for (let i = 0; i < count; i++) {
+      const x = value(i);
+      if (descr === '<i4') bytes.writeInt32LE(Math.round(x), 4 * i);
+      else if (size === 4) bytes.writeFloatLE(x, 4 * i);
+      else if (descr[0] === '<') bytes.writeDoubleLE(x, 8 * i);
+      else bytes.writeDoubleBE(x, 8 * i);
+    }
+    fs.writeFileSync(file, bytes);
+  }
+
   it('float32, float64 (both byte orders) and complex128, 1-d and 2-d, several lengths and patterns, any thread count', function () {
     const cases = [];
     for (const descr of ['<f4', '<f8', '>f8', '<c16']) {
@@ -185,18 +201,8 @@ describe('var and std of a whole array past one task slice (2^18 elements): nump
       }
     }
     for (const c of cases) {
-      const size = Number(c.descr.slice(2)) / (c.descr.includes('c') ? 2 : 1);
-      const count = c.shape.reduce((x, y) => x * y, 1) * (c.descr.includes('c') ? 2 : 1);
-      const bytes = Buffer.alloc(count * size);
-      const little = c.descr[0] === '<';
       const k = c.seed;
-      for (let i = 0; i < count; i++) {
-        const x = Math.sin(i * 0.001 * k + k) * 1000 + (i % (7 + k)) * 0.01;
-        if (size === 4) bytes.writeFloatLE(x, 4 * i);
-        else if (little) bytes.writeDoubleLE(x, 8 * i);
-        else bytes.writeDoubleBE(x, 8 * i);
-      }
-      fs.writeFileSync(c.file, bytes);
+      writeValues(c.file, c.descr, c.shape, (i) => Math.sin(i * 0.001 * k + k) * 1000 + (i % (7 + k)) * 0.01);
     }
     const spec = path.join(tmp.dir, 'cases.json');
     fs.writeFileSync(spec, JSON.stringify(cases));
@@ -220,6 +226,59 @@ emit(out)
         for (const threads of [1, 2, 3, undefined]) {
           const got = [a.var({ threads }), a.std({ ddof: 1, threads })];
           if (!Object.is(got[0], want[i][0]) || !Object.is(got[1], want[i][1])) failures.push(`${c.descr} [${c.shape}] seed ${c.seed} threads ${threads}: ${got} vs numpy ${want[i]}`);
+        }
+      } finally {
+        a.close();
+      }
+    });
+    assert.deepEqual(failures, []);
+  });
+
+  it('views of several runs (strided, reversed, cut; C and F order, 3-d): one sum over the view in its memory order', function () {
+    // numpy's var subtracts the mean into a new array laid out as the view is (order K) and sums that as one pairwise
+    // sum; adding each run's sum one after the other differed in the last bit (a[::2] of float32, a[::-1] of float64).
+    const views = {
+      '2d': [[[null, null, 2]], [[null, null, -1]], [null, [null, null, 2]], [[null, null, -1], [null, null, -3]], [[10, 500], [7, 900, 5]], [[1, null, 3], 4]],
+      '3d': [[[null, null, 2]], [null, [null, null, -1], [3, 290, 2]], [[null, null, -1], 7], [null, null, [null, null, 3]]],
+    };
+    const py = (item) => (item === null ? ':' : Array.isArray(item) ? item.map((x) => (x === null || x === undefined ? '' : String(x))).join(':') : String(item));
+    const cases = [];
+    for (const descr of ['<f4', '<f8', '>f8', '<c16', '<i4']) {
+      for (const [kind, shape] of [['2d', [1200, 1000]], ['3d', [40, 50, 300]]]) {
+        for (const order of ['C', 'F']) {
+          for (const view of views[kind]) cases.push({ descr, shape, order, view, index: view.map(py).join(','), file: path.join(tmp.dir, `w-${descr[0] === '>' ? 'be' : 'le'}-${descr.slice(1)}-${kind}-${order}.bin`) });
+        }
+      }
+    }
+    const written = new Set();
+    for (const c of cases) {
+      if (written.has(c.file)) continue;
+      written.add(c.file);
+      const scale = c.descr === '<i4' ? 1000 : 1;
+      writeValues(c.file, c.descr, c.shape, (i) => (Math.sin(i * 0.0007 + 1) * 1000 + (i % 9) * 0.01) * scale);
+    }
+    const spec = path.join(tmp.dir, 'views.json');
+    fs.writeFileSync(spec, JSON.stringify(cases));
+    const want = numpyJSON(
+      `
+out = []
+for c in json.loads(open(sys.argv[1]).read()):
+    a = np.fromfile(c['file'], dtype=c['descr']).reshape(c['shape'], order=c['order'])
+    v = eval('a[' + c['index'] + ']')
+    acc = np.float64 if a.dtype.kind == 'f' else None
+    out.append([float(v.var(dtype=acc)), float(v.std(dtype=acc, ddof=1))])
+emit(out)
+`,
+      [spec],
+    );
+    const failures = [];
+    cases.forEach((c, i) => {
+      const a = memmap(c.file, { dtype: c.descr, shape: c.shape, order: c.order });
+      try {
+        const v = a.view(...c.view);
+        for (const threads of [1, 2, undefined]) {
+          const got = [v.var({ threads }), v.std({ ddof: 1, threads })];
+          if (!Object.is(got[0], want[i][0]) || !Object.is(got[1], want[i][1])) failures.push(`${c.descr} ${c.order} [${c.shape}][${c.index}] threads ${threads}: ${got} vs numpy ${want[i]}`);
         }
       } finally {
         a.close();
