@@ -163,6 +163,9 @@ export class ChunkStore {
   #held: Set<FileEntry> | null = null;
   /** Decoded chunks the cache let go of during a hold (a walk may have them in its call): closed on release. */
   #letGo: Storage[] = [];
+  /** Between hold() and its release (the file hold may have let go; decoded chunks are still kept). */
+  #holding = false;
+  #holdToken: object | null = null;
 
   constructor(dir: string, meta: ZarrMeta, writable = false, limits: StoreLimits = DEFAULT_LIMITS) {
     this.#dir = dir;
@@ -405,7 +408,7 @@ export class ChunkStore {
       if (this.#decodedBytes <= this.limits.decodedBytes) break;
       this.#decoded.delete(k);
       this.#decodedBytes -= v.bytes;
-      if (this.#held !== null) this.#letGo.push(v.data.storage);
+      if (this.#holding) this.#letGo.push(v.data.storage);
       else v.data.storage.close();
     }
   }
@@ -428,7 +431,10 @@ export class ChunkStore {
   /** The file's entry, mapped (or known missing), most recently used last. */
   #open(file: string): FileEntry {
     const mru = this.#mru;
-    if (mru !== null && mru.file === file) return mru;
+    if (mru !== null && mru.file === file) {
+      this.#held?.add(mru);
+      return mru;
+    }
     const hit = this.#files.get(file);
     if (hit !== undefined) {
       this.#files.delete(file);
@@ -451,16 +457,24 @@ export class ChunkStore {
     if (storage !== null) mappedFiles++;
     this.#held?.add(entry);
     this.#trim();
+    // A hold of more files than the floor that keeps the process past its budget lets go (see hold()).
+    if (this.#held !== null && mappedFiles > budget && this.#held.size > minMappings) {
+      this.#held = null;
+      this.#trim();
+    }
     this.#mru = entry;
     return entry;
   }
 
-  /** Unmaps the least recently used files over the store's bound (or its floor, over the process's budget); not held ones. */
-  #trim(): void {
+  /**
+   * Unmaps the least recently used files over the store's bound (or its floor, over the process's budget), oldest
+   * first, up to the first held one (a hold's files are the newest: each use moves a file to the end) or `keep`'s.
+   */
+  #trim(keep: Storage | null = null): void {
     const over = (): boolean => this.#files.size > this.limits.mappings || (mappedFiles > budget && this.#files.size > minMappings);
     if (!over()) return;
     for (const [k, e] of this.#files) {
-      if (this.#held?.has(e) === true) continue;
+      if (this.#held?.has(e) === true || (keep !== null && e.storage === keep)) return;
       this.#files.delete(k);
       if (this.#mru === e) this.#mru = null;
       this.#unmap(e);
@@ -469,17 +483,34 @@ export class ChunkStore {
   }
 
   /**
-   * Keeps every file opened from now on mapped until the returned function runs: a walk collects a native call's
-   * chunks (the store may go past its bound meanwhile; the walks bound how many files one call takes).
+   * Keeps every file opened from now on mapped, and every decoded chunk the cache lets go of alive, until the returned
+   * function runs: a walk collects a native call's chunks (the store may go past its bound meanwhile; the walks bound
+   * how many files one call takes). A hold of more than `batchFiles * 2` files that keeps the process past its budget
+   * lets go (the store unmaps as usual: the walk then finds a source closed and takes its slower path); up to that
+   * many it always holds. One hold at a time: a new one ends the last.
+   * `carry` (the storage of the chunk the last walk step opened, not yet in a call): kept through the release that
+   * ends the previous hold and held by this one.
    */
-  hold(): () => void {
+  hold(carry: Storage | null = null): (carry?: Storage | null) => void {
     const held = new Set<FileEntry>();
+    const mru = this.#mru;
+    if (carry !== null && mru !== null && mru.storage === carry) held.add(mru);
     this.#held = held;
-    return () => {
-      if (this.#held !== held) return;
+    this.#holding = true;
+    const token = {};
+    this.#holdToken = token;
+    return (keep: Storage | null = null) => {
+      if (this.#holdToken !== token) return;
+      this.#holdToken = null;
+      this.#holding = false;
       this.#held = null;
-      for (const s of this.#letGo.splice(0)) s.close();
-      if (!this.#closed) this.#trim();
+      const kept = this.#letGo.splice(0).filter((s) => {
+        if (s === keep) return true;
+        s.close();
+        return false;
+      });
+      this.#letGo.push(...kept);
+      if (!this.#closed) this.#trim(keep);
     };
   }
 
@@ -488,6 +519,11 @@ export class ChunkStore {
     if (entry.storage === null) return;
     mappedFiles--;
     entry.storage.close();
+  }
+
+  /** Files one native call of a walk with no slower path (a copy) may take: a hold of that many never lets go. */
+  get batchFiles(): number {
+    return Math.max(1, Math.floor(Math.min(this.limits.mappings, minMappings) / 2));
   }
 
   /** Whether the store holds a mapping of `file` now (not when it found the file missing, or never opened it). */
@@ -589,6 +625,8 @@ export class ChunkStore {
     this.#files.clear();
     this.#mru = null;
     this.#held = null;
+    this.#holding = false;
+    this.#holdToken = null;
     for (const s of this.#letGo.splice(0)) s.close();
     for (const v of this.#decoded.values()) v.data.storage.close();
     this.#decoded.clear();

@@ -100,7 +100,9 @@ export class ReadAhead {
       chunks++;
       this.#advance();
     }
-    for (const [storage, ranges] of batch) storage.willneed?.(coalesce(ranges, this.#page));
+    // Advice only: a file the store unmapped since it was located (a window of more files than the store keeps) is
+    // skipped, and mapped again when its chunk is read.
+    for (const [storage, ranges] of batch) if (!storage.closed) storage.willneed?.(coalesce(ranges, this.#page));
   }
 
   /** Adds the chunk's touched bytes to `batch`; returns how many. */

@@ -620,13 +620,14 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     let files = 0;
     let held = 0;
     const type = ELEM_CODES[this.#dt.name];
-    // The files a call collects stay mapped until it has run (the store would unmap the oldest past its bound).
+    // The files and decoded chunks a call collects stay alive until it has run (the store would unmap or drop the
+    // oldest past its bounds); `carry`: the chunk just opened, which goes into the next call.
     let release = store.hold();
-    const flush = (): void => {
+    const flush = (carry: Storage | null): void => {
       sources.length = nsrc;
       native.copyChunks(type, sources, n * record === parts.length ? parts : parts.subarray(0, n * record), dstStrides, out);
-      release();
-      release = store.hold();
+      release(carry);
+      release = store.hold(carry);
       n = files = held = nsrc = 0;
       sources = ownSlots<unknown>(room);
       sourceOf.clear();
@@ -637,15 +638,15 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     try {
       for (;;) {
         for (let d = 0; d < ndim; d++) coords[d] = runs[d][pick[d]].chunk;
-        // A call takes at most half the store's bound of files and of decoded bytes (the store keeps what a call
-        // holds until it has run, past its bounds if need be): a full one runs before the next chunk is opened.
-        if (n > 0 && (files >= Math.max(1, store.limits.mappings / 2) || held >= store.limits.decodedBytes / 2)) flush();
         ahead?.next();
         const data = store.chunk(coords);
         const storage = data === null ? this.#fill : data.storage;
         let source = sourceOf.get(storage);
         if (source === undefined) {
+          // A call takes at most store.batchFiles files and half the decoded bytes the store keeps (the store keeps
+          // what a call holds until it has run, past its bounds if need be).
           const mapped = data !== null && data.file !== null;
+          if (n > 0 && ((mapped && files >= store.batchFiles) || (!mapped && data !== null && held >= store.limits.decodedBytes / 2))) flush(storage);
           source = nsrc++;
           if (source < room) sources[source] = storage.gridSource();
           else appendOwn(sources, storage.gridSource());
@@ -671,7 +672,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         }
         parts[o + 2] = src;
         parts[o + 3] = dst;
-        if (++n * record === parts.length) flush();
+        if (++n * record === parts.length) flush(null);
         let d = ndim - 1;
         for (; d >= 0; d--) {
           if (++pick[d] < runs[d].length) break;
@@ -679,7 +680,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         }
         if (d < 0) break;
       }
-      if (n > 0) flush();
+      if (n > 0) flush(null);
     } finally {
       release();
     }
@@ -853,7 +854,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     // A batch's files stay mapped until their willneed calls (the store would unmap the oldest past its bound).
     let release = store.hold();
     const flush = (): void => {
-      for (const [storage, ranges] of batch) storage.willneed?.(coalesce(ranges, pageSize));
+      for (const [storage, ranges] of batch) if (!storage.closed) storage.willneed?.(coalesce(ranges, pageSize));
       batch.clear();
       release();
       release = store.hold();

@@ -101,6 +101,94 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
     }
   });
 
+  it('every call at every bound, after a get() (the file it left most recently used): the values, never ERR_CLOSED', async function () {
+    const { native } = require('../dist/binding');
+    const kinds = [
+      ['raw-v2', { chunks: [1, 24], zarrFormat: 2 }],
+      ['gzip-v2', { chunks: [1, 24], zarrFormat: 2, compressor: 'gzip' }],
+      ['raw-v3', { chunks: [1, 8], shards: [1, 24] }],
+      ['gzip-v3', { chunks: [1, 8], shards: [1, 24], compressor: 'gzip' }],
+    ];
+    const rows = [0, 1, 2, 3];
+    const cols = [0, 20, 40, 60];
+    for (const [name, opts] of kinds) {
+      const dir = tmp.file(`calls-${name}`);
+      const values = Float32Array.from({ length: 4 * 72 }, (_, i) => Math.cos(i * 0.9) * 10 + (i % 3) * 0.125);
+      const z = createZarr(dir, { shape: [4, 72], dtype: 'float32', ...opts });
+      z.write(values);
+      z.close();
+      const flat = (i, j) => values[i * 72 + j];
+      let kernel = 0;
+      const sumGrid = native.sumGrid;
+      native.sumGrid = (...args) => {
+        kernel++;
+        return sumGrid(...args);
+      };
+      try {
+        for (const maxMappings of [1, 2, 3, 1024]) {
+          for (const cacheBytes of [0, 96, 144, 2 ** 26]) {
+            const a = openZarr(dir, { maxMappings, cacheBytes });
+            const what = `${name} maxMappings ${maxMappings} cacheBytes ${cacheBytes}`;
+            const want = values.reduce((x, y) => x + y, 0);
+            assert.equal(a.get(0, 0), flat(0, 0));
+            assert.deepEqual([...a.gather(rows, cols)], rows.map((i, k) => flat(i, cols[k])), what);
+            a.get(3, 71);
+            kernel = 0;
+            assert.ok(Math.abs(a.sum() - want) < 1e-3, what);
+            assert.ok(kernel > 0, `${what}: the sum ran in the kernel`);
+            assert.equal(a.max(), Math.max(...values), what);
+            assert.deepEqual([...a.read()], [...values], what);
+            a.get(1, 30);
+            assert.deepEqual([...(await a.readAsync())], [...values], what);
+            assert.deepEqual([...(await a.gatherAsync(rows, cols))], rows.map((i, k) => flat(i, cols[k])), what);
+            assert.equal(await a.sumAsync(), a.sum(), what);
+            assert.ok(a.openMappings <= Math.max(maxMappings, 1), `${what}: ${a.openMappings} mapped after the calls`);
+            a.close();
+          }
+        }
+      } finally {
+        native.sumGrid = sumGrid;
+      }
+    }
+  });
+
+  it('a walk over more files than the process may map lets its hold go: the sum is right, the files stay bounded', function () {
+    const { dir, flat } = store('wide', 1, 80 * 4, { chunks: [1, 4] }); // 80 files across one row
+    const base = mappedFileCount();
+    const old = setMappingsBudget(base + 50, 4);
+    const { native } = require('../dist/binding');
+    const calls = { sumGrid: native.sumGrid, copyChunks: native.copyChunks };
+    let most = 0;
+    for (const name of Object.keys(calls)) {
+      native[name] = (...args) => {
+        most = Math.max(most, mappedFileCount() - base);
+        return calls[name](...args);
+      };
+    }
+    try {
+      const a = openZarr(dir, { maxMappings: 64 });
+      assert.equal(a.sum(), flat.sum());
+      assert.deepEqual(a.read(), flat.read());
+      assert.ok(most > 0 && most <= 51, `${most} files mapped at a native call`);
+      a.close();
+    } finally {
+      Object.assign(native, calls);
+      setMappingsBudget(...old);
+      flat.close();
+    }
+  });
+
+  it('more shards than the store keeps, walked by max() (a read-ahead over many files): the values', function () {
+    // 1100 shards of one 1 x 2 chunk: the read-ahead of the block walk locates more than maxMappings files at once.
+    const { dir, flat } = store('many-shards', 1, 2200, { chunks: [1, 2], shards: [1, 2], zarrFormat: 3 });
+    for (const maxMappings of [undefined, 8]) {
+      const a = openZarr(dir, { maxMappings });
+      assert.deepEqual([a.max(), a.argmin(), a.sum(null, [3, 2100, 7])], [flat.max(), flat.argmin(), flat.sum(null, [3, 2100, 7])]);
+      a.close();
+    }
+    flat.close();
+  });
+
   it('cacheBytes: decoded chunks are kept up to it (0: none), and values stay right', function () {
     const { dir, flat } = store('gzip', 12, 1024, { compressor: 'gzip' });
     let decodes = 0;
