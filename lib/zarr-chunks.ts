@@ -161,6 +161,8 @@ export class ChunkStore {
   readonly limits: StoreLimits;
   /** Files a walk is collecting for one native call (hold()): not unmapped until it releases them. */
   #held: Set<FileEntry> | null = null;
+  /** How many of #held are mapped (a missing file's entry holds nothing). */
+  #heldFiles = 0;
   /** Decoded chunks the cache let go of during a hold (a walk may have them in its call): closed on release. */
   #letGo: Storage[] = [];
   /** Between hold() and its release (the file hold may have let go; decoded chunks are still kept). */
@@ -432,7 +434,7 @@ export class ChunkStore {
   #open(file: string): FileEntry {
     const mru = this.#mru;
     if (mru !== null && mru.file === file) {
-      this.#held?.add(mru);
+      this.#keep(mru);
       return mru;
     }
     const hit = this.#files.get(file);
@@ -440,7 +442,7 @@ export class ChunkStore {
       this.#files.delete(file);
       this.#files.set(file, hit);
       this.#mru = hit;
-      this.#held?.add(hit);
+      this.#keep(hit);
       return hit;
     }
     let storage: Storage | null = null;
@@ -455,10 +457,10 @@ export class ChunkStore {
     const entry: FileEntry = { file, storage, length: storage === null ? 0 : storage.length, index: null, verified: new Set(), mapped: new Map() };
     this.#files.set(file, entry);
     if (storage !== null) mappedFiles++;
-    this.#held?.add(entry);
+    this.#keep(entry);
     this.#trim();
     // A hold of more files than the floor that keeps the process past its budget lets go (see hold()).
-    if (this.#held !== null && mappedFiles > budget && this.#held.size > minMappings) {
+    if (this.#held !== null && mappedFiles > budget && this.#heldFiles > minMappings) {
       this.#held = null;
       this.#trim();
     }
@@ -485,17 +487,18 @@ export class ChunkStore {
   /**
    * Keeps every file opened from now on mapped, and every decoded chunk the cache lets go of alive, until the returned
    * function runs: a walk collects a native call's chunks (the store may go past its bound meanwhile; the walks bound
-   * how many files one call takes). A hold of more than `batchFiles * 2` files that keeps the process past its budget
+   * how many files one call takes). A hold of more than `batchFiles * 2` mapped files that keeps the process past its budget
    * lets go (the store unmaps as usual: the walk then finds a source closed and takes its slower path); up to that
    * many it always holds. One hold at a time: a new one ends the last.
    * `carry` (the storage of the chunk the last walk step opened, not yet in a call): kept through the release that
-   * ends the previous hold and held by this one.
+   * ends the previous hold and held by this one. `files` false: decoded chunks only (a call that reads no mapping).
    */
-  hold(carry: Storage | null = null): (carry?: Storage | null) => void {
+  hold(carry: Storage | null = null, files = true): (carry?: Storage | null) => void {
     const held = new Set<FileEntry>();
+    this.#held = files ? held : null;
+    this.#heldFiles = 0;
     const mru = this.#mru;
-    if (carry !== null && mru !== null && mru.storage === carry) held.add(mru);
-    this.#held = held;
+    if (files && carry !== null && mru !== null && mru.storage === carry) this.#keep(mru);
     this.#holding = true;
     const token = {};
     this.#holdToken = token;
@@ -512,6 +515,14 @@ export class ChunkStore {
       this.#letGo.push(...kept);
       if (!this.#closed) this.#trim(keep);
     };
+  }
+
+  /** Adds the entry to the current hold, if any. */
+  #keep(entry: FileEntry): void {
+    const held = this.#held;
+    if (held === null || held.has(entry)) return;
+    held.add(entry);
+    if (entry.storage !== null) this.#heldFiles++;
   }
 
   /** Closes the entry's mapping (once: the entry leaves #files with it). */

@@ -622,12 +622,14 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const type = ELEM_CODES[this.#dt.name];
     // The files and decoded chunks a call collects stay alive until it has run (the store would unmap or drop the
     // oldest past its bounds); `carry`: the chunk just opened, which goes into the next call.
-    let release = store.hold();
+    // (A compressed store's calls read decoded copies: only those are kept, not the files they came from.)
+    const holdFiles = store.inPlace;
+    let release = store.hold(null, holdFiles);
     const flush = (carry: Storage | null): void => {
       sources.length = nsrc;
       native.copyChunks(type, sources, n * record === parts.length ? parts : parts.subarray(0, n * record), dstStrides, out);
       release(carry);
-      release = store.hold(carry);
+      release = store.hold(carry, holdFiles);
       n = files = held = nsrc = 0;
       sources = ownSlots<unknown>(room);
       sourceOf.clear();

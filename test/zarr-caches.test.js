@@ -179,6 +179,46 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
     }
   });
 
+  it('a copy over missing chunk files and a process past its budget: the values (missing files hold nothing)', function () {
+    const { dir, flat } = store('sparse', 80, 16);
+    for (let i = 1; i <= 70; i++) fs.unlinkSync(`${dir}/${i}.0`);
+    const values = flat.read();
+    values.fill(0, 16, 71 * 16); // the fill value
+    const old = setMappingsBudget(mappedFileCount(), 64);
+    try {
+      const a = openZarr(dir);
+      assert.deepEqual(a.read(), values);
+      assert.equal(a.sum(), values.reduce((x, y) => x + y, 0));
+      assert.equal(a.max(), Math.max(...values));
+      a.close();
+    } finally {
+      setMappingsBudget(...old);
+      flat.close();
+    }
+  });
+
+  it('a compressed copy keeps its decoded chunks, not the files they came from: the store stays at maxMappings', function () {
+    const { native } = require('../dist/binding');
+    const { dir, flat } = store('zlib-many', 600, 8, { compressor: 'zlib' });
+    const base = mappedFileCount();
+    const copy = native.copyChunks;
+    let most = 0;
+    native.copyChunks = (...args) => {
+      most = Math.max(most, mappedFileCount() - base);
+      return copy(...args);
+    };
+    try {
+      const a = openZarr(dir, { maxMappings: 4 });
+      assert.deepEqual(a.read(), flat.read());
+      assert.ok(most > 0 && most <= 4, `${most} files mapped at a copy`);
+      a.close();
+      assert.equal(mappedFileCount(), base);
+    } finally {
+      native.copyChunks = copy;
+      flat.close();
+    }
+  });
+
   it('more shards than the store keeps, walked by max() (a read-ahead over many files): the values', function () {
     // 1100 shards of two 1 x 1 chunks: the read-ahead of the block walk locates more than maxMappings files at once.
     const { dir, flat } = store('many-shards', 1, 2200, { chunks: [1, 1], shards: [1, 2], zarrFormat: 3 });
