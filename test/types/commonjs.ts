@@ -160,3 +160,8 @@ async function zarrTwins(): Promise<void> {
 void zarrTwins;
 // No single data TypedArray over a chunked array: the getter throws ERR_ZARR_UNSUPPORTED.
 expectType<Equal<typeof zf.data, never>>(true);
+// The store's cache bounds are numbers.
+import { openZarr } from 'memmap';
+openZarr('a.zarr', { mode: 'r', maxMappings: 4096, cacheBytes: 0 }).close();
+// @ts-expect-error maxMappings is a number
+openZarr('a.zarr', { maxMappings: '4096' });
