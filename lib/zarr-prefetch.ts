@@ -16,7 +16,7 @@ export interface AxisRun {
 
 /** Bytes requested ahead of the copy: enough to keep a disk busy, little enough to stay in the page cache. */
 export const AHEAD_BYTES = 32 * 2 ** 20;
-/** Chunks requested ahead at most when each is a file of its own (the mapping cache holds 64). */
+/** Chunks requested ahead at most when each is a file of its own (half the 64 files a store always keeps mapped). */
 export const AHEAD_FILES = 32;
 
 /**
