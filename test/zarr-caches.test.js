@@ -13,6 +13,18 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
   this.timeout(120000);
   const tmp = useTmpDir();
 
+  // Runs `before()` ahead of each call of obj[name] (each of `names`) until the returned function restores them.
+  function spy(obj, names, before) {
+    const original = Object.fromEntries(names.map((name) => [name, obj[name]]));
+    for (const name of names) {
+      obj[name] = (...args) => {
+        before();
+        return original[name](...args);
+      };
+    }
+    return () => Object.assign(obj, original);
+  }
+
   // A v2 store of `rows` chunk files (one row each) and the same values as a C-order file.
   function store(name, rows, cols, opts = {}) {
     const dir = tmp.file(name);
@@ -119,11 +131,7 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
       z.close();
       const flat = (i, j) => values[i * 72 + j];
       let kernel = 0;
-      const sumGrid = native.sumGrid;
-      native.sumGrid = (...args) => {
-        kernel++;
-        return sumGrid(...args);
-      };
+      const restore = spy(native, ['sumGrid'], () => kernel++);
       try {
         for (const maxMappings of [1, 2, 3, 1024]) {
           for (const cacheBytes of [0, 96, 144, 2 ** 26]) {
@@ -148,7 +156,7 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
           }
         }
       } finally {
-        native.sumGrid = sumGrid;
+        restore();
       }
     }
   });
@@ -158,14 +166,8 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
     const base = mappedFileCount();
     const old = setMappingsBudget(base + 50, 4);
     const { native } = require('../dist/binding');
-    const calls = { sumGrid: native.sumGrid, copyChunks: native.copyChunks };
     let most = 0;
-    for (const name of Object.keys(calls)) {
-      native[name] = (...args) => {
-        most = Math.max(most, mappedFileCount() - base);
-        return calls[name](...args);
-      };
-    }
+    const restore = spy(native, ['sumGrid', 'copyChunks'], () => (most = Math.max(most, mappedFileCount() - base)));
     try {
       const a = openZarr(dir, { maxMappings: 64 });
       assert.equal(a.sum(), flat.sum());
@@ -173,7 +175,7 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
       assert.ok(most > 0 && most <= 51, `${most} files mapped at a native call`);
       a.close();
     } finally {
-      Object.assign(native, calls);
+      restore();
       setMappingsBudget(...old);
       flat.close();
     }
@@ -201,12 +203,8 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
     const { native } = require('../dist/binding');
     const { dir, flat } = store('zlib-many', 600, 8, { compressor: 'zlib' });
     const base = mappedFileCount();
-    const copy = native.copyChunks;
     let most = 0;
-    native.copyChunks = (...args) => {
-      most = Math.max(most, mappedFileCount() - base);
-      return copy(...args);
-    };
+    const restore = spy(native, ['copyChunks'], () => (most = Math.max(most, mappedFileCount() - base)));
     try {
       const a = openZarr(dir, { maxMappings: 4 });
       assert.deepEqual(a.read(), flat.read());
@@ -214,7 +212,7 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
       a.close();
       assert.equal(mappedFileCount(), base);
     } finally {
-      native.copyChunks = copy;
+      restore();
       flat.close();
     }
   });
@@ -233,11 +231,7 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
   it('cacheBytes: decoded chunks are kept up to it (0: none), and values stay right', function () {
     const { dir, flat } = store('gzip', 12, 1024, { compressor: 'gzip' });
     let decodes = 0;
-    const gunzip = zlib.gunzipSync;
-    zlib.gunzipSync = (...args) => {
-      decodes++;
-      return gunzip(...args);
-    };
+    const restore = spy(zlib, ['gunzipSync'], () => decodes++);
     try {
       const scans = (options) => {
         const a = openZarr(dir, options);
@@ -257,7 +251,7 @@ describe('openZarr() cache bounds: maxMappings and cacheBytes', function () {
       // Room for 5 chunks: a scan in order evicts each before it comes round again.
       assert.deepEqual(scans({ cacheBytes: 5 * 4096 }), [12, 12]);
     } finally {
-      zlib.gunzipSync = gunzip;
+      restore();
       flat.close();
     }
   });
