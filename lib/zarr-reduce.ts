@@ -52,8 +52,11 @@ export interface ZarrSource {
    * folios), and back to the array's own advice after it.
    */
   scanAdvice(storage: Storage, scanning: boolean): void;
-  /** The selection's elements in C order, this machine's byte order. */
-  assemble(index: readonly IndexItem[]): { shape: number[]; bytes: Uint8Array };
+  /**
+   * The selection's elements in C order, this machine's byte order; into `into(shape)` when given (a buffer of
+   * exactly the selection's bytes: a reused one saves faulting fresh memory in for every band).
+   */
+  assemble(index: readonly IndexItem[], into?: (shape: number[]) => Uint8Array): { shape: number[]; bytes: Uint8Array };
   /** The index of the box of the selection from position `at` (per axis of it), of `shape`. */
   box(index: readonly IndexItem[], at: readonly number[], shape: readonly number[]): IndexItem[];
   /**
@@ -66,7 +69,14 @@ export interface ZarrSource {
 }
 
 /** Bytes of the selection one band may assemble (bands are whole chunk runs: one run is taken even when larger). */
-const BAND_BYTES = 64 * 2 ** 20;
+let BAND_BYTES = 64 * 2 ** 20;
+
+/** Tests only: sets BAND_BYTES (to cut small arrays into many bands); returns the old value. */
+export function setBandBytes(bytes: number): number {
+  const old = BAND_BYTES;
+  BAND_BYTES = bytes;
+  return old;
+}
 
 /** The op that combines two partial results of `op`, or null when partials cannot be combined exactly. */
 function combineOp(p: ReducePlan): Reduction | null {
@@ -277,6 +287,14 @@ function byBand(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, sel
   const perPosition = (sizeOf(sel.shape) / sel.shape[axis]) * dt.itemsize;
   const opts = partOptions(p, p.axes);
   const runs = sel.runs[axis];
+  // One buffer for every band (the first band's size is the largest but one run): fresh memory for each would fault
+  // every page in again (a 64 MiB band is 16384 faults).
+  let scratch: Uint8Array | null = null;
+  const into = (shape: number[]): Uint8Array => {
+    const size = sizeOf(shape) * dt.itemsize;
+    if (scratch === null || scratch.byteLength < size) scratch = new Uint8Array(size);
+    return scratch.subarray(0, size);
+  };
   for (let r = 0; r < runs.length; ) {
     const lo = runs[r][0];
     let hi = lo + runs[r][1];
@@ -285,7 +303,7 @@ function byBand(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, sel
     at[axis] = lo;
     const bshape = sel.shape.slice();
     bshape[axis] = hi - lo;
-    const band = src.assemble(src.box(index, at, bshape));
+    const band = src.assemble(src.box(index, at, bshape), into);
     const q = plan(p.op, dt, cView(band.shape, dt.itemsize), opts, false);
     const part = new Uint8Array(sizeOf(q.shape) * osz);
     native.reduceBytes(band.bytes, ELEM_CODES[dt.name], false, q.view, q.nkeep, q.code, ELEM_CODES[q.dtype.name], q.ddof, q.threads, part);

@@ -97,6 +97,35 @@ emit(out)
     for (const c of CASES) assert.deepEqual(got[c.name], want[c.name], c.name);
   });
 
+  it('reductions along an axis in many bands (bands of unequal sizes in one buffer) give the bits of one band', function () {
+    const { setBandBytes } = require('../dist/zarr-reduce');
+    const dir = tmp.file('bands');
+    // Ragged chunks; the selections start and end inside chunks, so the first and last bands are the smallest.
+    const z = createZarr(dir, { shape: [45, 70, 33], dtype: 'float32', chunks: [8, 16, 10], fillValue: 0 });
+    z.write(Float32Array.from({ length: 45 * 70 * 33 }, (_, i) => Math.sin(i * 0.11) * 100 + (i % 7) * 1e-3));
+    const sels = [[], [[5, 41], [3, 67]], [[40, 2, -3]]];
+    const calls = (a) =>
+      sels.flatMap((sel) => [
+        a.sum(...sel, { axis: 0 }),
+        a.sum(...sel, { axis: 2 }),
+        a.mean(...sel, { axis: [0, 2] }),
+        a.var(...sel, { axis: 1, ddof: 1 }),
+        a.argmax(...sel, { axis: 2 }),
+      ]);
+    const one = calls(z).map((r) => Array.from(r.data ?? r.read()));
+    for (const bytes of [1, 3000, 20000]) {
+      const old = setBandBytes(bytes);
+      let many;
+      try {
+        many = calls(z).map((r) => Array.from(r.data ?? r.read()));
+      } finally {
+        setBandBytes(old);
+      }
+      assert.deepEqual(many, one, `bands of ${bytes} bytes`);
+    }
+    z.close();
+  });
+
   // A store written from `values` (createZarr options `opts`) beside the same values as a C-order file; `check`
   // gets both open and the calls native.sumGrid() received (per call: its sources, its chunk parts).
   function withStore(name, shape, opts, values, check, openOptions = {}) {
