@@ -26,6 +26,7 @@ import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, DEFAULT_LIMITS, MAPPINGS_BUDGET, type PlacedFile, type StoreLimits } from './zarr-chunks';
 import { coalesce, ReadAhead } from './zarr-prefetch';
+import { forgetOffThread, offThreadWorth, runOffThread } from './zarr-offthread';
 import { permutedStrides } from './zarr-codec-transpose';
 import { withFileLock } from './zarr-lock';
 import { type ChunkBlock, reduceChunked, type ZarrSource } from './zarr-reduce';
@@ -219,6 +220,8 @@ const MAX_RUNS = 2 ** 22;
 /** Chunk parts one native copy call takes at most (its records: 8 doubles each for a 2-d read). */
 const PARTS_PER_CALL = 4096;
 let isZarr: (x: unknown) => boolean;
+/** Keys of opened arrays for the off-thread copy of their store (lib/zarr-offthread.ts). */
+let nextKey = 1;
 
 /** One axis of a selection: its runs within single chunks. */
 interface Run {
@@ -269,6 +272,10 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly #storedCodec: Codec;
   /** Arrays chunk() returned, with the file each maps (null: in memory). */
   readonly #arrays = new Map<MemmapArray, string | null>();
+  /** The off-thread copy of the store (the array itself, not a view): its key, the writes made, the copy in use. */
+  readonly #key = String(nextKey++);
+  #generation = 0;
+  #sent = -1;
 
   /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
   constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r', view?: { base: ZarrArray; store: ChunkStore; fill: HeapStorage; win: Axis[] }, limits: StoreLimits = DEFAULT_LIMITS) {
@@ -934,8 +941,64 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       delete o.signal;
       rest = o;
     }
+    const off = await this.#offThread(op === 'count_nonzero' ? 'countNonzero' : op, index, rest, signal);
+    if (off !== null) return off.value;
     await this.#ready(this.#touched(index), signal);
     return this.#reduce(op, rest === undefined ? index : [...index, rest]);
+  }
+
+  /**
+   * Runs `method` over `index` on the off-thread copy of the store when the selection is large (lib/zarr-offthread.ts),
+   * and gives its result; null when it runs here instead: a small selection, an `out` array, changed compressed
+   * chunks not yet written, no thread. Rejects with ERR_ABORTED at once when `signal` aborts (the thread's call runs
+   * on and is dropped), with ERR_CLOSED when the array was closed meanwhile.
+   */
+  async #offThread(method: string, index: readonly IndexItem[], options: unknown, signal: AbortSignal | undefined): Promise<{ value: unknown } | null> {
+    const store = this.#live();
+    if (signal !== undefined && isAborted(signal)) throw abortError(signal);
+    if (store.dirtyBytes > 0 || (typeof options === 'object' && options !== null && 'out' in options)) return null;
+    let plain: IndexItem[];
+    let shape: number[];
+    try {
+      const axes = axesOf(this.#meta.shape, this.#win === null ? index : this.#compose(index));
+      plain = axes.map((w) => (w.kept ? sliceItem(w.start, w.count, w.step) : w.start));
+      shape = axes.filter((w) => w.kept).map((w) => w.count);
+    } catch {
+      return null; // a bad index: the call here throws its error
+    }
+    if (!offThreadWorth(sizeOf(shape) * this.itemsize)) return null;
+    const owner = this.#base ?? this;
+    owner.#sent = owner.#generation;
+    const call = runOffThread({
+      key: `${owner.#key}#${owner.#generation}`,
+      path: this.path,
+      maxMappings: store.limits.mappings,
+      cacheBytes: store.limits.decodedBytes,
+      advice: store.advice,
+      dtype: this.dtype,
+      shape: this.#meta.shape.slice(),
+      chunks: this.chunks.slice(),
+      method,
+      args: options === undefined ? plain : [...plain, options],
+    });
+    // Raced against an abort, the thread's call may settle after nobody awaits it: its rejection is handled here.
+    call.catch(() => {});
+    let stop: (() => void) | undefined;
+    const aborted =
+      signal === undefined
+        ? null
+        : new Promise<never>((_, reject) => {
+            const onAbort = (): void => reject(abortError(signal));
+            signal.addEventListener('abort', onAbort, { once: true });
+            stop = () => signal.removeEventListener('abort', onAbort);
+          });
+    try {
+      const r = await (aborted === null ? call : Promise.race([call, aborted]));
+      this.#live();
+      return r;
+    } finally {
+      stop?.();
+    }
   }
 
   /**
@@ -946,6 +1009,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const { index, options } = splitArgs(args);
     const o = readOptions(options, ['signal'], 'readAsync()');
     const signal = signalOf(o.signal, 'readAsync()');
+    const off = await this.#offThread('read', index, undefined, signal);
+    if (off !== null) return off.value as DataTypes[N];
     await this.#ready(this.#touched(index), signal);
     return this.read(...index);
   }
@@ -1255,6 +1320,10 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const store = this.#live();
     if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `Zarr array ${this.path} is open read-only (mode 'r')`, { path: this.path });
     if (indexAndSource.length === 0) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'write() needs a source');
+    // The off-thread copy of the store may have read what this changes: later calls open another.
+    const owner = this.#base ?? this;
+    if (owner.#sent === owner.#generation) forgetOffThread(`${owner.#key}#${owner.#generation}`);
+    owner.#generation++;
     const source = indexAndSource[indexAndSource.length - 1];
     const { shape, runs, kept } = this.#select(indexAndSource.slice(0, -1) as IndexItem[]);
     const count = sizeOf(shape);
@@ -1402,6 +1471,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     } finally {
       this.#store = null;
       store.close();
+      if (this.#sent >= 0) forgetOffThread(this.#key);
     }
   }
 
@@ -1560,7 +1630,8 @@ function axesOf(shape: readonly number[], index: readonly IndexItem[]): Axis[] {
     let step = 1;
     if (kept) {
       count = v.shape[k];
-      if (count > 1) step = v.strides[k] / cstrides[d];
+      // (An empty selection's view has zero strides: its other axes keep step 1, which reads nothing either way.)
+      if (count > 1 && v.strides[k] !== 0) step = v.strides[k] / cstrides[d];
       k++;
     }
     out.push({ start, step, count, kept });

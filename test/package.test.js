@@ -160,6 +160,11 @@ const pool = cjs(join(dirname(cjs.resolve('memmap/package.json')), 'dist', 'zarr
 const z = await openZarr(join(dirname(process.argv[2]), 'z.zarr')).readAsync();
 assert.deepEqual(Array.from(z), Array.from({ length: 64 }, (_, i) => i * 3));
 assert.equal(pool.decodePoolForTests.state().decoded, 4);
+// A large async call runs whole on the off-thread worker (dist/zarr-offthread-worker.js, found in the installed dist/).
+const off = cjs(join(dirname(cjs.resolve('memmap/package.json')), 'dist', 'zarr-offthread.js'));
+off.offThreadForTests.setBytes(0);
+assert.equal(await openZarr(join(dirname(process.argv[2]), 'z.zarr')).sumAsync(), 6048);
+assert.equal(off.offThreadForTests.state().calls, 1);
 console.log(JSON.stringify({ ok: true, code }));
 `;
 
@@ -263,7 +268,7 @@ describe('npm package (pack, install without a compiler, CJS/ESM/TypeScript)', f
     assert.deepEqual(Array.from(back), [1n, -2n, 3n, 2n ** 62n]);
   });
 
-  it('works from ESM (import) with one shared instance, and the decode pool finds its worker in the installed dist/', function () {
+  it('works from ESM (import) with one shared instance, and the decode pool and the off-thread calls find their workers in the installed dist/', function () {
     if (!project) this.skip();
     fs.writeFileSync(path.join(project, 'esm.mjs'), ESM_SCRIPT);
     const res = JSON.parse(run(process.execPath, ['esm.mjs', path.join(project, 'f32.bin')], { cwd: project, env: userEnv() }));

@@ -283,6 +283,24 @@ describe('ZarrArray view(), iteration, printing, data', function () {
     z.write(full);
   });
 
+  it("views of empty selections read as empty with numpy's shapes (also strided, reversed, and views of them)", function () {
+    // numpy: a[70:80].shape (0, 7); a[:, 5:5][1:3].shape (2, 0); a[3:1, ::2][:, 1:3].shape (0, 2)
+    for (const [idx, shape, inner, innerShape] of [
+      [[[70, 80]], [0, 7], [null, [1, 3]], [0, 2]],
+      [[null, [5, 5]], [6, 0], [[1, 3]], [2, 0]],
+      [[[3, 1], [null, null, 2]], [0, 4], [null, [1, 3]], [0, 2]],
+      [[[1, 5, -1]], [0, 7], [[0, 0]], [0, 7]],
+    ]) {
+      const v = z.view(...idx);
+      assert.deepEqual(v.shape, shape, JSON.stringify(idx));
+      assert.equal(v.read().length, 0);
+      assert.equal(v.sum(), 0);
+      const w = v.view(...inner);
+      assert.deepEqual(w.shape, innerShape, `${JSON.stringify(idx)} then ${JSON.stringify(inner)}`);
+      assert.equal(w.read().length, 0);
+    }
+  });
+
   it('iterates over the first axis: views of an n-d array, values of a 1-d one; a 0-d one cannot', function () {
     const rows = [...z];
     assert.equal(rows.length, 6);
