@@ -73,6 +73,7 @@ export interface NativeBinding {
    * stays mapped until it returns; mapped parts are asked for (MADV_WILLNEED) a window ahead of the copy.
    */
   copyChunks(type: number, sources: unknown[], parts: Float64Array, dstStrides: Float64Array, dst: Uint8Array): void;
+  reduceChunks(type: number, nkeep: number, op: number, outType: number, ddof: number, threads: number, sources: unknown[], blocks: Float64Array, dst: Uint8Array): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

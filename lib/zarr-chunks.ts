@@ -67,7 +67,7 @@ let budget = MAPPINGS_BUDGET;
 let minMappings = 64;
 let mappedFiles = 0;
 
-/** Tests only: sets the process-wide budget and the floor a store keeps under it; returns the old pair. */
+/** Sets the budget (of this thread's module instance) and the floor a store keeps under it; returns the old pair. Tests, and the off-thread worker (a budget of its own). */
 export function setMappingsBudget(total: number, floor: number): [number, number] {
   const old: [number, number] = [budget, minMappings];
   budget = total;

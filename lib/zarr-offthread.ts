@@ -1,15 +1,16 @@
 // Large async calls of a ZarrArray (readAsync and the reductions' …Async) run whole on one worker thread
 // (lib/zarr-offthread-worker.ts), not only their chunk loads: the copy, the decode and the reduction of a big selection
 // would otherwise block the JavaScript thread for as long as the sync call takes (a sum along an axis of a 1 GiB store:
-// ~0.35 s). The thread opens the store a second time, read-only; its page cache is the same. Started on the first such
-// call, unref()'d when idle and ended after IDLE_MS. Calls it cannot run (no thread can start here, arguments a
-// structured clone refuses, the store changed on disk) return null and run on the caller's thread as before.
+// ~0.35 s). The thread opens the store again for each call, read-only; the page cache is the same. Started on the
+// first such call, unref()'d when idle and ended after IDLE_MS. Calls it cannot run (no thread can start here,
+// arguments a structured clone refuses, the store changed on disk or not openable there, a thread that died) resolve
+// null and run on the caller's thread as before. Calls queue: one runs at a time (its kernels use every core).
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { memoryArray } from './array';
 import { parseDType } from './dtype';
 import { MemmapError, MemmapRangeError, MemmapTypeError, type MemmapErrorCode } from './errors';
-import type { OffThreadForget, OffThreadReply, OffThreadRequest } from './zarr-offthread-worker';
+import type { OffThreadError, OffThreadReply, OffThreadRequest } from './zarr-offthread-worker';
 
 /** Selections of fewer bytes run as before (their chunks loaded off the thread, the call on it): a round trip costs more. */
 let OFF_THREAD_BYTES = 8 * 2 ** 20;
@@ -37,6 +38,7 @@ export const offThreadWorth = (bytes: number): boolean => !off && bytes >= OFF_T
 /**
  * Runs `req` (without its id) on the thread: `{ value }` as the sync call on the thread's opening of the store gave it,
  * or null when the caller should run it itself. Rejects with the call's own error (class, code, errno, syscall, path).
+ * `req.cancel` set before the thread starts the call: it is skipped (resolves null).
  */
 export function runOffThread(req: Omit<OffThreadRequest, 'id'>): Promise<{ value: unknown } | null> {
   if (off) return Promise.resolve(null);
@@ -60,13 +62,6 @@ export function runOffThread(req: Omit<OffThreadRequest, 'id'>): Promise<{ value
     idle = null;
     w.ref();
   });
-}
-
-/** The thread drops its openings of store `key` (closed, or written since they were opened). */
-export function forgetOffThread(key: string): void {
-  if (worker === null) return;
-  const m: OffThreadForget = { forget: key };
-  worker.postMessage(m);
 }
 
 function thread(): Worker | null {
@@ -135,7 +130,7 @@ function done(): void {
   idle.unref();
 }
 
-function errorOf(e: { name: string; code: string; message: string; errno?: number; syscall?: string; path?: string }): Error {
+function errorOf(e: OffThreadError): Error {
   const code = e.code as MemmapErrorCode;
   if (e.name === 'MemmapTypeError') return new MemmapTypeError(code, e.message);
   if (e.name === 'MemmapRangeError') return new MemmapRangeError(code, e.message);

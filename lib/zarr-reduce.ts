@@ -14,6 +14,7 @@ import { type DType, DTYPES, ELEM_CODES } from './dtype';
 import { MemmapError } from './errors';
 import { type IndexItem, sizeOf, stridesFor, viewDescriptor, type ViewSpec } from './layout';
 import { plan, REDUCTIONS, type ReducePlan, type Reduction, splitArgs, sqrtInPlace } from './reduce';
+import { appendOwn, ownSlots } from './options';
 import type { Storage } from './storage';
 import type { StoreLimits } from './zarr-chunks';
 
@@ -41,6 +42,11 @@ export interface ZarrSource {
    * the stored bytes (the caller's kernel reads ahead itself).
    */
   blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void, readAhead?: boolean): void;
+  /**
+   * blocks()' walk in batches, each for one native call: a batch's chunk files and decoded chunks stay mapped and
+   * alive until `run` returns (a batch takes a bounded number of files, decoded bytes and blocks).
+   */
+  blockBatches(index: readonly IndexItem[], run: (blocks: ChunkBlock[]) => void): void;
   /**
    * The selection's chunk parts as native.sumGrid() takes them (blocks()' order, no objects per part): the storages;
    * per part [storage id, byte offset, swap (1/0), byte stride per axis of the selection]; per storage, the bytes
@@ -183,7 +189,10 @@ export function reduceChunked(src: ZarrSource, op: Reduction, args: readonly unk
   return { value: memoryArray(p.dtype, p.shape, result) };
 }
 
-/** Each chunk's part reduced on its own view; partials of one output block combined with `combine`. */
+/**
+ * Each chunk's part reduced on its own view, the parts of a batch in one native call (spread over threads); partials
+ * of one output block combined with `combine`, in one native call per block and batch.
+ */
 function byChunk(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, combine: Reduction, kept: readonly number[], keptShape: readonly number[]): Uint8Array {
   const dt = src.dt;
   const osz = p.dtype.itemsize;
@@ -192,31 +201,93 @@ function byChunk(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, co
   const seen = new Set<string>();
   const opts = partOptions(p, p.axes);
   const code = REDUCTIONS.indexOf(combine as (typeof REDUCTIONS)[number]);
-  src.blocks(index, (b) => {
-    const q = plan(p.op, dt, { offset: b.base, shape: b.shape, strides: b.strides }, opts, false);
-    const part = runPart(b.storage, b.swap, dt, q);
-    const at = kept.map((d) => b.at[d]);
-    const shape = kept.map((d) => b.shape[d]);
-    const key = at.join(',');
-    if (!seen.has(key)) {
-      seen.add(key);
-      place(out, outStrides, at, part, shape, osz);
-      return;
+  const outCode = ELEM_CODES[p.dtype.name];
+  src.blockBatches(index, (blocks) => {
+    const parts = reduceBlocks(blocks, (v) => plan(p.op, dt, v, opts, false), dt);
+    const groups = new Map<string, { at: number[]; shape: number[]; parts: Uint8Array[] }>();
+    for (let i = 0; i < blocks.length; i++) {
+      const at = kept.map((d) => blocks[i].at[d]);
+      const key = at.join(',');
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, (g = { at, shape: kept.map((d) => blocks[i].shape[d]), parts: [] }));
+      g.parts.push(parts[i]);
     }
-    // [current; part] reduced over its first axis by the native op: exact for these ops.
-    const m = part.byteLength / osz;
-    const both = new Uint8Array(2 * m * osz);
-    both.set(take(out, outStrides, at, shape, osz), 0);
-    both.set(part, m * osz);
-    const view = viewDescriptor(0, [m, 2], [osz, m * osz], 1);
-    const merged = new Uint8Array(m * osz);
-    native.reduceBytes(both, ELEM_CODES[p.dtype.name], false, view, 1, code, ELEM_CODES[p.dtype.name], 0, 1, merged);
-    place(out, outStrides, at, merged, shape, osz);
+    for (const [key, g] of groups) {
+      if (seen.has(key)) g.parts.unshift(take(out, outStrides, g.at, g.shape, osz));
+      seen.add(key);
+      place(out, outStrides, g.at, g.parts.length === 1 ? g.parts[0] : merge(g.parts, osz, outCode, code), g.shape, osz);
+    }
   });
   return out;
 }
 
-/** argmin/argmax (and nan twins) of everything: each chunk's best value and position; the first best one wins. */
+/** Partial results of equal size combined elementwise by `code` (exact for the ops byChunk() takes): one native call. */
+function merge(parts: readonly Uint8Array[], osz: number, outCode: number, code: number): Uint8Array {
+  const m = parts[0].byteLength / osz;
+  const k = parts.length;
+  const all = new Uint8Array(k * m * osz);
+  for (let j = 0; j < k; j++) all.set(parts[j], j * m * osz);
+  const merged = new Uint8Array(m * osz);
+  native.reduceBytes(all, outCode, false, viewDescriptor(0, [m, k], [osz, m * osz], 1), 1, code, outCode, 0, 1, merged);
+  return merged;
+}
+
+/**
+ * Runs `make`'s plan of each block (one reduction over blocks of one array: the same op, kept axes and result type)
+ * in one native call (native.reduceChunks) and gives each block's results. Blocks of one shape and strides share a
+ * plan (planning each of thousands of chunks cost more than reducing them); plans of unequal form (never seen) run one
+ * by one.
+ */
+function reduceBlocks(blocks: readonly ChunkBlock[], make: (view: ViewSpec) => ReducePlan, dt: DType): Uint8Array[] {
+  const cache = new Map<string, { q: ReducePlan; delta: number }>();
+  const plans = blocks.map((b) => {
+    const key = `${b.shape.join()}|${b.strides.join()}`;
+    let c = cache.get(key);
+    if (c === undefined) {
+      const q = make({ offset: b.base, shape: b.shape, strides: b.strides });
+      // The plan's view may start elsewhere (a reversed axis runs forward): by the same bytes for every such block.
+      c = { q, delta: q.view[0] - b.base };
+      cache.set(key, c);
+    }
+    return { q: c.q, offset: b.base + c.delta };
+  });
+  const q0 = plans[0].q;
+  const ndim = q0.view[1];
+  if (plans.some(({ q }) => q.view[1] !== ndim || q.nkeep !== q0.nkeep || q.code !== q0.code || q.dtype !== q0.dtype)) {
+    return blocks.map((b) => runPart(b.storage, b.swap, dt, make({ offset: b.base, shape: b.shape, strides: b.strides })));
+  }
+  const record = 5 + 2 * ndim;
+  const desc = new Float64Array(blocks.length * record);
+  const sources = ownSlots<unknown>(0);
+  const ids = new Map<Storage, number>();
+  const offsets: number[] = [];
+  let at = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i];
+    let id = ids.get(b.storage);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(b.storage, id);
+      appendOwn(sources, b.storage.gridSource());
+    }
+    const o = i * record;
+    desc[o] = id;
+    desc[o + 1] = b.swap ? 1 : 0;
+    desc[o + 2] = at;
+    desc.set(plans[i].q.view, o + 3);
+    desc[o + 3] = plans[i].offset;
+    offsets.push(at);
+    at += sizeOf(plans[i].q.shape) * q0.dtype.itemsize;
+  }
+  const dst = new Uint8Array(at);
+  native.reduceChunks(ELEM_CODES[dt.name], q0.nkeep, q0.code, ELEM_CODES[q0.dtype.name], q0.ddof, q0.threads, sources, desc, dst);
+  return offsets.map((o, i) => dst.subarray(o, i + 1 < offsets.length ? offsets[i + 1] : at));
+}
+
+/**
+ * argmin/argmax (and nan twins) of everything: each chunk's best value (a batch in one native call); the position
+ * in the chunks whose value is the best so far (one more call); the first best one wins.
+ */
 function argByChunk(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan, shape: readonly number[]): Uint8Array {
   const dt = src.dt;
   const valueOp: Reduction = p.op === 'argmin' ? 'min' : p.op === 'argmax' ? 'max' : p.op === 'nanargmin' ? 'nanmin' : 'nanmax';
@@ -225,19 +296,28 @@ function argByChunk(src: ZarrSource, index: readonly IndexItem[], p: ReducePlan,
   const strides = stridesFor(shape, 'C');
   const read = codecOf(dt);
   let best: { v: unknown; at: number } | null = null;
-  src.blocks(index, (b) => {
-    const view = { offset: b.base, shape: b.shape, strides: b.strides };
-    const value = runPart(b.storage, b.swap, dt, plan(valueOp, dt, view, {}, false));
-    const v = read.read(new DataView(value.buffer), 0);
-    if (nan && isNaNValue(v)) return; // only NaN here: nothing to take
-    const argBytes = runPart(b.storage, b.swap, dt, plan(p.op, dt, view, {}, false));
-    let local = Number(new BigInt64Array(argBytes.buffer)[0]);
-    let at = 0;
-    for (let d = b.shape.length - 1; d >= 0; d--) {
-      at += (b.at[d] + (local % b.shape[d])) * strides[d];
-      local = Math.floor(local / b.shape[d]);
+  src.blockBatches(index, (blocks) => {
+    const values = reduceBlocks(blocks, (v) => plan(valueOp, dt, v, { threads: p.threads }, false), dt).map((x) => read.read(new DataView(x.buffer, x.byteOffset, x.byteLength), 0));
+    // The batch's best value (only NaN in a chunk: nothing to take for the nan twins)
+    let top: { v: unknown } | null = null;
+    for (const v of values) if (!(nan && isNaNValue(v)) && (top === null || better(v, top.v, max))) top = { v };
+    if (top === null) return;
+    const v = top.v;
+    if (best !== null && !better(v, best.v, max) && !same(v, best.v)) return;
+    const chosen: number[] = [];
+    for (let i = 0; i < values.length; i++) if (same(values[i], v)) chosen.push(i);
+    const args = reduceBlocks(chosen.map((i) => blocks[i]), (v) => plan(p.op, dt, v, { threads: p.threads }, false), dt);
+    for (let j = 0; j < chosen.length; j++) {
+      const b = blocks[chosen[j]];
+      let local = Number(new BigInt64Array(args[j].slice().buffer)[0]);
+      let at = 0;
+      for (let d = b.shape.length - 1; d >= 0; d--) {
+        at += (b.at[d] + (local % b.shape[d])) * strides[d];
+        local = Math.floor(local / b.shape[d]);
+      }
+      const cur = best as { v: unknown; at: number } | null;
+      if (cur === null || better(v, cur.v, max) || (same(v, cur.v) && at < cur.at)) best = { v, at };
     }
-    if (best === null || better(v, best.v, max) || (same(v, best.v) && at < best.at)) best = { v, at };
   });
   if (best === null) throw new MemmapError('ERR_ALL_NAN', `${p.op}() of a selection of only NaN`);
   const out = new Uint8Array(8);

@@ -26,7 +26,7 @@ import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, DEFAULT_LIMITS, MAPPINGS_BUDGET, type PlacedFile, type StoreLimits } from './zarr-chunks';
 import { coalesce, ReadAhead } from './zarr-prefetch';
-import { forgetOffThread, offThreadWorth, runOffThread } from './zarr-offthread';
+import { offThreadWorth, runOffThread } from './zarr-offthread';
 import { permutedStrides } from './zarr-codec-transpose';
 import { withFileLock } from './zarr-lock';
 import { type ChunkBlock, reduceChunked, type ZarrSource } from './zarr-reduce';
@@ -41,7 +41,7 @@ export interface OpenZarrOptions {
   path?: string;
   /**
    * Chunk files (shards) kept mapped, most recently used (default 1024; 1 to 32768). A full scan of a store of more
-   * files maps them again each time; every store of the process together keeps at most 32768.
+   * files maps them again each time; every store of a thread together keeps at most 32768 (the off-thread worker 8192).
    */
   maxMappings?: number;
   /** Bytes of decoded (compressed) chunks kept in memory (default 64 MiB; 0 keeps none). */
@@ -217,11 +217,29 @@ export function listZarr(path: string | URL, options?: { path?: string }): ZarrN
 const kInternal = Symbol('memmap.zarr');
 /** Chunk runs one read may cross along its axes (each a small object: more would exhaust the JS heap). */
 const MAX_RUNS = 2 ** 22;
+/** Chunk blocks one native.reduceChunks() call takes at most. */
+const BLOCKS_PER_CALL = 1024;
 /** Chunk parts one native copy call takes at most (its records: 8 doubles each for a 2-d read). */
 const PARTS_PER_CALL = 4096;
 let isZarr: (x: unknown) => boolean;
-/** Keys of opened arrays for the off-thread copy of their store (lib/zarr-offthread.ts). */
-let nextKey = 1;
+/** Writes made in this process per array directory: an off-thread call during which one changes runs again here. */
+const writesByPath = new Map<string, number>();
+let metaOf: (z: ZarrArray) => ZarrMeta;
+
+/**
+ * What a ZarrArray's metadata says, as one string (the off-thread worker's opening of a store must say the same:
+ * lib/zarr-offthread-worker.ts); null when it cannot be written out.
+ */
+export function zarrFingerprint(z: ZarrArray): string | null {
+  const m = metaOf(z);
+  try {
+    return JSON.stringify([m.zarrFormat, m.shape, m.dtype.descr, m.grid, m.key(m.shape.map(() => 0)), Array.from(m.fill), m.codecs], (_k, v: unknown) =>
+      typeof v === 'function' ? undefined : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : typeof v === 'bigint' ? `${v}n` : v,
+    );
+  } catch {
+    return null;
+  }
+}
 
 /** One axis of a selection: its runs within single chunks. */
 interface Run {
@@ -272,10 +290,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   readonly #storedCodec: Codec;
   /** Arrays chunk() returned, with the file each maps (null: in memory). */
   readonly #arrays = new Map<MemmapArray, string | null>();
-  /** The off-thread copy of the store (the array itself, not a view): its key, the writes made, the copy in use. */
-  readonly #key = String(nextKey++);
-  #generation = 0;
-  #sent = -1;
+  /** Off-thread calls in flight (the array itself, not a view): their cancel flags, set by close(). */
+  readonly #offCalls = new Set<Int32Array>();
 
   /** @internal use openZarr(). @throws ERR_ILLEGAL_CONSTRUCTOR. */
   constructor(token: symbol, dir: string, meta: ZarrMeta, mode: 'r' | 'r+' = 'r', view?: { base: ZarrArray; store: ChunkStore; fill: HeapStorage; win: Axis[] }, limits: StoreLimits = DEFAULT_LIMITS) {
@@ -306,6 +322,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
 
   static {
     isZarr = (x: unknown): boolean => typeof x === 'object' && x !== null && #store in x;
+    metaOf = (z: ZarrArray): ZarrMeta => z.#meta;
   }
 
   /** True after close() (of this array, or of the array a view was made from). */
@@ -447,6 +464,46 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         pick[d] = 0;
       }
       if (d < 0) break;
+    }
+  }
+
+  /**
+   * ZarrSource.blockBatches(): #blocks()' walk, `run` called per batch of at most BLOCKS_PER_CALL blocks, store.batchFiles
+   * files and half the decoded bytes the store keeps; what a batch reads stays mapped and decoded until `run` returns.
+   */
+  #blockBatches(index: readonly IndexItem[], run: (blocks: ChunkBlock[]) => void): void {
+    const store = this.#live();
+    const holdFiles = store.inPlace;
+    let release = store.hold(null, holdFiles);
+    let batch: ChunkBlock[] = [];
+    const sources = new Set<Storage>();
+    let files = 0;
+    let held = 0;
+    const flush = (carry: Storage | null): void => {
+      const blocks = batch;
+      batch = [];
+      sources.clear();
+      files = held = 0;
+      run(blocks);
+      release(carry);
+      release = store.hold(carry, holdFiles);
+    };
+    try {
+      this.#blocks(index, (b) => {
+        if (!sources.has(b.storage)) {
+          const mapped = b.storage.willneed !== undefined;
+          const decoded = !mapped && b.storage !== this.#fill;
+          if (batch.length > 0 && ((mapped && files >= store.batchFiles) || (decoded && held >= store.limits.decodedBytes / 2))) flush(b.storage);
+          sources.add(b.storage);
+          if (mapped) files++;
+          else if (decoded) held += b.storage.length;
+        }
+        batch.push(b);
+        if (batch.length >= BLOCKS_PER_CALL) flush(null);
+      });
+      if (batch.length > 0) flush(null);
+    } finally {
+      release();
     }
   }
 
@@ -707,6 +764,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         return { shape, runs: out };
       },
       blocks: (index, visit, readAhead) => this.#blocks(index, visit, readAhead),
+      blockBatches: (index, run) => this.#blockBatches(index, run),
       gridParts: (index) => this.#gridParts(index),
       scanAdvice: (storage, scanning) => storage.advise(scanning ? ADVICE_CODES.sequential : this.#live().advice),
       assemble: (index, into) => this.#gather(index, into),
@@ -954,7 +1012,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
    * on and is dropped), with ERR_CLOSED when the array was closed meanwhile.
    */
   async #offThread(method: string, index: readonly IndexItem[], options: unknown, signal: AbortSignal | undefined): Promise<{ value: unknown } | null> {
-    const store = this.#live();
+    let store = this.#live();
     if (signal !== undefined && isAborted(signal)) throw abortError(signal);
     if (store.dirtyBytes > 0 || (typeof options === 'object' && options !== null && 'out' in options)) return null;
     let plain: IndexItem[];
@@ -967,19 +1025,22 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       return null; // a bad index: the call here throws its error
     }
     if (!offThreadWorth(sizeOf(shape) * this.itemsize)) return null;
+    const fingerprint = zarrFingerprint(this);
+    store = this.#live(); // the index's items may have run caller code
+    if (fingerprint === null || store.dirtyBytes > 0) return null;
+    const writes = writesByPath.get(this.path) ?? 0;
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
     const owner = this.#base ?? this;
-    owner.#sent = owner.#generation;
+    owner.#offCalls.add(cancel);
     const call = runOffThread({
-      key: `${owner.#key}#${owner.#generation}`,
       path: this.path,
       maxMappings: store.limits.mappings,
       cacheBytes: store.limits.decodedBytes,
       advice: store.advice,
-      dtype: this.dtype,
-      shape: this.#meta.shape.slice(),
-      chunks: this.chunks.slice(),
+      fingerprint,
       method,
       args: options === undefined ? plain : [...plain, options],
+      cancel,
     });
     // Raced against an abort, the thread's call may settle after nobody awaits it: its rejection is handled here.
     call.catch(() => {});
@@ -988,18 +1049,24 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       signal === undefined
         ? null
         : new Promise<never>((_, reject) => {
-            const onAbort = (): void => reject(abortError(signal));
+            const onAbort = (): void => {
+              Atomics.store(cancel, 0, 1); // a call not started yet is skipped by the thread
+              reject(abortError(signal));
+            };
             signal.addEventListener('abort', onAbort, { once: true });
             stop = () => signal.removeEventListener('abort', onAbort);
           });
     try {
       const r = await (aborted === null ? call : Promise.race([call, aborted]));
       this.#live();
-      return r;
+      // A write from this process while the thread read the store (it may have seen part of it): run it here, after it.
+      return (writesByPath.get(this.path) ?? 0) === writes ? r : null;
     } finally {
       stop?.();
+      owner.#offCalls.delete(cancel);
     }
   }
+
 
   /**
    * read() off the JavaScript thread: the chunks it touches are faulted in or decoded on the libuv pool first (see
@@ -1320,10 +1387,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     const store = this.#live();
     if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `Zarr array ${this.path} is open read-only (mode 'r')`, { path: this.path });
     if (indexAndSource.length === 0) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'write() needs a source');
-    // The off-thread copy of the store may have read what this changes: later calls open another.
-    const owner = this.#base ?? this;
-    if (owner.#sent === owner.#generation) forgetOffThread(`${owner.#key}#${owner.#generation}`);
-    owner.#generation++;
+    // An off-thread call reading the store meanwhile runs again here (#offThread()).
+    writesByPath.set(this.path, (writesByPath.get(this.path) ?? 0) + 1);
     const source = indexAndSource[indexAndSource.length - 1];
     const { shape, runs, kept } = this.#select(indexAndSource.slice(0, -1) as IndexItem[]);
     const count = sizeOf(shape);
@@ -1471,7 +1536,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     } finally {
       this.#store = null;
       store.close();
-      if (this.#sent >= 0) forgetOffThread(this.#key);
+      for (const flag of this.#offCalls) Atomics.store(flag, 0, 1);
     }
   }
 

@@ -1350,6 +1350,120 @@ Napi::Value SumGrid(const Napi::CallbackInfo& info) {
   return pair;
 }
 
+// The bytes of a call's sources (an Array of Mappings and TypedArrays, read
+// into `values` first): each mapping pinned for the helper's lifetime, then
+// the heap bytes taken; none may overlap `dst`. Runs no JavaScript.
+class SourceRegions {
+ public:
+  SourceRegions(Napi::Env env, const std::vector<Napi::Value>& values, const TypedBytes& dst, const char* who)
+      : pins_(values.size()), heap_(values.size()) {
+    for (size_t i = 0; i < values.size(); i++) {
+      if (values[i].IsTypedArray()) continue;
+      SharedRegion* shared = Mapping::RegionOf(env, values[i]);
+      if (shared == nullptr) ThrowArg(env, std::string(who) + ": a source is neither a Mapping nor a TypedArray");
+      pins_[i] = std::make_unique<Pin>(shared);
+    }
+    for (size_t i = 0; i < values.size(); i++) {
+      if (pins_[i] != nullptr) continue;
+      TypedBytes t = ToTypedBytes(values[i], "source");
+      heap_[i].data = t.data;
+      heap_[i].length = t.length;
+    }
+    for (size_t i = 0; i < values.size(); i++)
+      if (Overlaps(region(i), dst.data, dst.length)) ThrowArg(env, "destination overlaps the source");
+  }
+  const Region& region(size_t i) const { return pins_[i] != nullptr ? pins_[i]->region() : heap_[i]; }
+  bool mapped(size_t i) const { return pins_[i] != nullptr; }
+
+ private:
+  std::vector<std::unique_ptr<Pin>> pins_;
+  std::vector<Region> heap_;
+};
+
+// reduceChunks(type, nkeep, op, outType, ddof, threads, sources, blocks, dst):
+// reduceBytes() of many blocks in one call, spread over threads (reduce.h
+// reduce_blocks): a Zarr array's chunks. `sources`: an Array of Mappings and
+// TypedArrays; `blocks`: a Float64Array of records [source, swap, dstOffset,
+// offset, ndim, shape[ndim], strides[ndim]] (bytes), one ndim for all; each
+// block's results (one outType element per kept position) at dstOffset of
+// `dst`. Every value is read first, then each mapping is pinned for the call.
+Napi::Value ReduceChunks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  memmap::ReduceArgs args;
+  args.type = ToElemType(info[0]);
+  const uint64_t nkeep = ToU64(info[1], "nkeep");
+  const uint64_t op = ToU64(info[2], "op");
+  if (op >= static_cast<uint64_t>(memmap::kReduceOpCount)) ThrowArg(env, "op out of range");
+  args.op = static_cast<memmap::ReduceOp>(op);
+  args.out_type = ToElemType(info[3]);
+  if (!info[4].IsNumber() || std::isnan(info[4].As<Napi::Number>().DoubleValue()))
+    ThrowArg(env, "ddof must be a number");
+  args.ddof = info[4].As<Napi::Number>().DoubleValue();
+  args.threads = ToThreads(info[5]);
+  if (!info[6].IsArray()) ThrowArg(env, "reduceChunks: sources must be an Array");
+  Napi::Array list = info[6].As<Napi::Array>();
+  const uint32_t nsrc = list.Length();
+  std::vector<Napi::Value> values(nsrc);
+  for (uint32_t i = 0; i < nsrc; i++) values[i] = list.Get(i);
+  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    ThrowArg(env, "reduceChunks: blocks must be a Float64Array");
+  Napi::Float64Array fb = info[7].As<Napi::Float64Array>();
+  auto integer = [&](double x, bool sign) {
+    if (!(std::fabs(x) <= kMaxSafeInteger) || std::floor(x) != x || (!sign && x < 0))
+      ThrowArg(env, "reduceChunks: blocks hold integers");
+    return x;
+  };
+  const size_t total = fb.ElementLength();
+  const double ndim_d = total >= 5 ? integer(fb[4], false) : 0;
+  if (ndim_d > memmap::kMaxDims) ThrowArg(env, "reduceChunks: too many dimensions");
+  const size_t ndim = static_cast<size_t>(ndim_d);
+  if (nkeep > ndim) ThrowArg(env, "nkeep out of range");
+  const size_t record = 5 + 2 * ndim;
+  if (total % record != 0) ThrowArg(env, "reduceChunks: blocks hold whole records");
+  const size_t count = total / record;
+  const unsigned osize = memmap::elem_size(args.out_type);
+  std::vector<uint64_t> shapes(count * ndim);
+  std::vector<int64_t> strides(count * ndim);
+  std::vector<memmap::ReduceBlock> blocks(count);
+  std::vector<uint32_t> which(count);
+  std::vector<unsigned __int128> ends(count);
+  for (size_t i = 0; i < count; i++) {
+    const double* r = fb.Data() + i * record;
+    const double source = integer(r[0], false);
+    if (source >= nsrc) ThrowArg(env, "reduceChunks: no such source");
+    which[i] = static_cast<uint32_t>(source);
+    blocks[i].swap = r[1] != 0;
+    blocks[i].dst_offset = static_cast<uint64_t>(integer(r[2], false));
+    blocks[i].offset = static_cast<uint64_t>(integer(r[3], false));
+    if (r[4] != ndim_d) ThrowArg(env, "reduceChunks: blocks of one ndim");
+    unsigned __int128 kept = osize;
+    for (size_t k = 0; k < ndim; k++) {
+      shapes[i * ndim + k] = static_cast<uint64_t>(integer(r[5 + k], false));
+      strides[i * ndim + k] = static_cast<int64_t>(integer(r[5 + ndim + k], true));
+      if (k < nkeep) kept *= shapes[i * ndim + k];
+    }
+    blocks[i].shape = shapes.data() + i * ndim;
+    blocks[i].strides = strides.data() + i * ndim;
+    ends[i] = blocks[i].dst_offset + kept;
+  }
+  args.nkeep = static_cast<int>(nkeep);
+  TypedBytes dst = ToTypedBytes(info[8], "destination");
+  for (size_t i = 0; i < count; i++)
+    if (ends[i] > dst.length) ThrowArg(env, "reduceChunks: a block's results lie past the destination");
+  // No JavaScript runs from here on: pin every mapping, then take the heap bytes.
+  std::unique_ptr<SourceRegions> regions = std::make_unique<SourceRegions>(env, values, dst, "reduceChunks");
+  for (size_t i = 0; i < count; i++) blocks[i].region = &regions->region(which[i]);
+  size_t failed = 0;
+  const int rc = memmap::reduce_blocks(blocks.data(), count, static_cast<int>(ndim), args, dst.data, &failed);
+  regions.reset();
+  if (rc != 0) {
+    args.view.ndim = static_cast<int>(ndim);
+    for (size_t k = 0; k < ndim; k++) args.view.shape[k] = blocks[failed].shape[k];
+    throw ReduceError(env, rc, args);
+  }
+  return env.Undefined();
+}
+
 // copyChunks(type, sources, parts, dstStrides, dst): a selection across
 // chunks copied into `dst` in one call (chunk_copy.h). `sources`: an Array of
 // Mappings and TypedArrays (heap bytes); `dstStrides`: a Float64Array of the
@@ -1405,28 +1519,10 @@ Napi::Value CopyChunks(const Napi::CallbackInfo& info) {
   }
   TypedBytes dst = ToTypedBytes(info[4], "destination");
   // No JavaScript runs from here on: pin every mapping, then take the heap bytes.
-  std::vector<std::unique_ptr<Pin>> pins(nsrc);
-  for (uint32_t i = 0; i < nsrc; i++) {
-    if (values[i].IsTypedArray()) continue;
-    SharedRegion* shared = Mapping::RegionOf(env, values[i]);
-    if (shared == nullptr) ThrowArg(env, "copyChunks: a source is neither a Mapping nor a TypedArray");
-    pins[i] = std::make_unique<Pin>(shared);
-  }
-  std::vector<Region> heap(nsrc);
-  for (uint32_t i = 0; i < nsrc; i++) {
-    if (pins[i] != nullptr) continue;
-    TypedBytes t = ToTypedBytes(values[i], "source");
-    heap[i].data = t.data;
-    heap[i].length = t.length;
-  }
-  for (uint32_t i = 0; i < nsrc; i++) {
-    const Region& r = pins[i] != nullptr ? pins[i]->region() : heap[i];
-    if (Overlaps(r, dst.data, dst.length)) ThrowArg(env, "destination overlaps the source");
-  }
+  SourceRegions regions(env, values, dst, "copyChunks");
   for (size_t i = 0; i < count; i++) {
-    const uint32_t s = which[i];
-    parts[i].region = pins[s] != nullptr ? &pins[s]->region() : &heap[s];
-    parts[i].mapped = pins[s] != nullptr;
+    parts[i].region = &regions.region(which[i]);
+    parts[i].mapped = regions.mapped(which[i]);
   }
   int rc = memmap::copy_chunk_parts(parts.data(), count, static_cast<int>(ndim), type, dst_strides.data(), dst.data,
                                     dst.length);
@@ -1607,6 +1703,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("tables", Tables(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(memmap::page_size())));
   exports.Set("copyChunks", Napi::Function::New<CopyChunks>(env, "copyChunks"));
+  exports.Set("reduceChunks", Napi::Function::New<ReduceChunks>(env, "reduceChunks"));
   return exports;
 }
 

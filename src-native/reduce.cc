@@ -1751,4 +1751,35 @@ int reduce_view(const Region& region, const ReduceArgs& args, uint8_t* dst) {
   });
 }
 
+int reduce_blocks(const ReduceBlock* blocks, size_t count, int ndim, const ReduceArgs& args, uint8_t* dst,
+                  size_t* failed) {
+  if (ndim < 0 || ndim > kMaxDims) return -EINVAL;
+  std::vector<int> rcs(count, 0);
+  auto task = [&](uint64_t i) {
+    const ReduceBlock& b = blocks[i];
+    try {
+      ReduceArgs a = args;
+      a.swap = b.swap;
+      a.threads = 1;
+      a.view.offset = b.offset;
+      a.view.ndim = ndim;
+      for (int k = 0; k < ndim; k++) {
+        a.view.shape[k] = b.shape[k];
+        a.view.strides[k] = b.strides[k];
+      }
+      rcs[i] = reduce_view(*b.region, a, dst + b.dst_offset);
+    } catch (...) {
+      rcs[i] = -ENOMEM;  // a buffer the kernel needed
+    }
+  };
+  parallel_for(count, args.threads, task);
+  for (size_t i = 0; i < count; i++) {
+    if (rcs[i] != 0) {
+      *failed = i;
+      return rcs[i];
+    }
+  }
+  return 0;
+}
+
 }  // namespace memmap

@@ -71,4 +71,22 @@ struct ReduceArgs {
 // Writes prod(view.shape[0..nkeep)) results of out_type into `dst`.
 int reduce_view(const Region& region, const ReduceArgs& args, uint8_t* dst);
 
+// One block of reduce_blocks(): a view of `region` (args.ndim axes; shape
+// and strides point into the caller's arrays), its results at dst + dst_offset.
+struct ReduceBlock {
+  const Region* region = nullptr;
+  bool swap = false;
+  uint64_t offset = 0;
+  const uint64_t* shape = nullptr;
+  const int64_t* strides = nullptr;
+  uint64_t dst_offset = 0;
+};
+
+// reduce_view() of each block with `args` (its view and swap replaced by the
+// block's), the blocks spread over args.threads threads, each block on one:
+// a Zarr array's chunks in one call. Returns 0, or the error of the first
+// block in order that failed (its index in *failed).
+int reduce_blocks(const ReduceBlock* blocks, size_t count, int ndim, const ReduceArgs& args, uint8_t* dst,
+                  size_t* failed);
+
 }  // namespace memmap

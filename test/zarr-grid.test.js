@@ -401,6 +401,31 @@ emit(out)
   });
 });
 
+/** A native Mapping of 16 float32 (0..15), read-only, in `tmp`'s dir. */
+function f32Mapping(tmp) {
+  const file = tmp.file(`m${Math.random()}.f32`);
+  fs.writeFileSync(file, Buffer.from(Float32Array.from({ length: 16 }, (_, i) => i).buffer));
+  const fd = fs.openSync(file, 'r');
+  try {
+    return new native.Mapping(fd, native.tables.modes.r, 0, 64, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** [a Mapping, then heap bytes whose getter closes that Mapping]: a source list that closes its first source as it is read. */
+function closingSources(tmp) {
+  const m = f32Mapping(tmp);
+  const sources = [m, null];
+  Object.defineProperty(sources, 1, {
+    get() {
+      m.close();
+      return new Uint8Array(16);
+    },
+  });
+  return { m, sources };
+}
+
 describe('native.sumGrid(): bad grids and hostile callers', function () {
   const tmp = useTmpDir();
   const { ELEM_CODES } = require('../dist/dtype');
@@ -408,17 +433,7 @@ describe('native.sumGrid(): bad grids and hostile callers', function () {
   const grid = (...starts) => Float64Array.from([starts.length, ...starts.flatMap((s) => [s.length, ...s])]);
   const range = (from, to, total, buffered = 1) => Float64Array.of(0, from, to, total, buffered, 0, 0);
   const one = Float64Array.of(0, 0, 0, 4);
-  /** A native Mapping of 16 float32 (0..15), read-only. */
-  function mapping() {
-    const file = tmp.file(`m${Math.random()}.f32`);
-    fs.writeFileSync(file, Buffer.from(Float32Array.from({ length: 16 }, (_, i) => i).buffer));
-    const fd = fs.openSync(file, 'r');
-    try {
-      return new native.Mapping(fd, native.tables.modes.r, 0, 64, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
+  const mapping = () => f32Mapping(tmp);
 
   it('sums blocks of a mapping and of heap bytes (one byte-swapped) as numpy would', function () {
     const a = new Float32Array([1, 2, 3, 4]);
@@ -447,15 +462,129 @@ describe('native.sumGrid(): bad grids and hostile callers', function () {
   });
 
   it('a closed Mapping, or one a getter closes while the sources are read, is ERR_CLOSED; nothing reads unmapped memory', function () {
-    const m = mapping();
-    const sources = [m, null];
-    Object.defineProperty(sources, 1, {
-      get() {
-        m.close();
-        return new Uint8Array(16);
-      },
-    });
+    const { m, sources } = closingSources(tmp);
     throwsCode(() => native.sumGrid(sources, Float64Array.of(0, 0, 0, 4, 1, 0, 0, 4), grid([0, 4, 8]), f32, false, 0, 0, range(0, 8, 8)), 'ERR_CLOSED');
     throwsCode(() => native.sumGrid([m], one, grid([0, 4]), f32, false, 0, 0, range(0, 4, 4)), 'ERR_CLOSED');
   });
+});
+
+describe('native.reduceChunks(): many blocks in one call, bad blocks and hostile callers', function () {
+  const tmp = useTmpDir();
+  const { ELEM_CODES } = require('../dist/dtype');
+  const { REDUCTIONS } = require('../dist/reduce');
+  const f32 = ELEM_CODES.float32;
+  const i64 = ELEM_CODES.int64;
+  const op = (name) => REDUCTIONS.indexOf(name);
+  const mapping = () => f32Mapping(tmp);
+  // [source, swap, dstOffset, offset, ndim, shape..., strides...] per block.
+  const blocks = (...list) => Float64Array.from(list.flat());
+
+  it('reduces blocks of mappings and heap bytes (one byte-swapped) on several threads, each into its place', function () {
+    const a = new Float32Array([1, 9, 3, 4]);
+    const b = Buffer.alloc(16);
+    [5, 6, 17, 8].forEach((x, i) => b.writeFloatBE(x, 4 * i));
+    const m = mapping();
+    const sources = [new Uint8Array(a.buffer), new Uint8Array(b.buffer, b.byteOffset, 16), m];
+    // max along axis 1 of 2 x 2 views (kept axis 0): results 2 float32 per block.
+    const desc = blocks([0, 0, 0, 0, 2, 2, 2, 8, 4], [1, 1, 8, 0, 2, 2, 2, 8, 4], [2, 0, 16, 32, 2, 2, 2, 16, 4], [2, 0, 24, 4, 2, 2, 2, 8, 8]);
+    for (const threads of [1, 2, 4]) {
+      const dst = new Uint8Array(32);
+      native.reduceChunks(f32, 1, op('max'), f32, 0, threads, sources, desc, dst);
+      assert.deepEqual(Array.from(new Float32Array(dst.buffer)), [9, 4, 6, 17, 9, 13, 3, 5], `${threads} threads`);
+    }
+    const args = new Uint8Array(16);
+    native.reduceChunks(f32, 0, op('argmax'), i64, 0, 0, sources, blocks([0, 0, 0, 0, 1, 4, 4], [1, 1, 8, 0, 1, 4, 4]), args);
+    assert.deepEqual(Array.from(new BigInt64Array(args.buffer)), [1n, 2n]);
+    m.close();
+  });
+
+  it('refuses blocks outside their bytes (ERR_OUT_OF_RANGE), bad records and results past the destination (ERR_INVALID_ARG_VALUE)', function () {
+    const bytes = new Uint8Array(16);
+    const dst = new Uint8Array(8);
+    const call = (desc, d = dst, sources = [bytes]) => native.reduceChunks(f32, 0, op('max'), f32, 0, 1, sources, desc, d);
+    throwsCode(() => call(blocks([0, 0, 0, 4, 1, 4, 4])), 'ERR_OUT_OF_RANGE'); // past the heap bytes
+    throwsCode(() => call(blocks([0, 0, 0, 0, 1, 5, 4])), 'ERR_OUT_OF_RANGE');
+    throwsCode(() => call(blocks([0, 0, 0, 8, 1, 4, -4])), 'ERR_OUT_OF_RANGE'); // backwards from byte 8: 8, 4, 0, -4
+    throwsCode(() => call(blocks([0, 0, 0, -4, 1, 4, 4])), 'ERR_INVALID_ARG_VALUE');
+    throwsCode(() => call(blocks([1, 0, 0, 0, 1, 4, 4])), 'ERR_INVALID_ARG_VALUE'); // no such source
+    throwsCode(() => call(blocks([0, 0, 6, 0, 1, 4, 4])), 'ERR_INVALID_ARG_VALUE'); // result past the destination
+    throwsCode(() => call(blocks([0, 0, 0, 0, 1, 4, 4], [0, 0, 4, 0, 2, 2, 2, 8, 4])), 'ERR_INVALID_ARG_VALUE'); // two ndims
+    throwsCode(() => call(Float64Array.of(0, 0, 0, 0, 1, 4)), 'ERR_INVALID_ARG_VALUE'); // not whole records
+    throwsCode(() => call(blocks([0, 0, 0, 0.5, 1, 4, 4])), 'ERR_INVALID_ARG_VALUE');
+    throwsCode(() => call(blocks([0, 0, 0, 0, 1, 4, 4]), dst, [{}]), 'ERR_INVALID_ARG_VALUE');
+    throwsCode(() => call(blocks([0, 0, 0, 0, 1, 4, 4]), bytes.subarray(0, 4)), 'ERR_INVALID_ARG_VALUE'); // overlaps its source
+    throwsCode(() => native.reduceChunks(f32, 2, op('max'), f32, 0, 1, [bytes], blocks([0, 0, 0, 0, 1, 4, 4]), dst), 'ERR_INVALID_ARG_VALUE'); // nkeep > ndim
+    throwsCode(() => native.reduceChunks(f32, 0, op('min'), f32, 0, 1, [bytes], blocks([0, 0, 0, 0, 1, 0, 4]), dst), 'ERR_EMPTY_REDUCTION');
+    // Nothing was written where a block failed.
+    assert.deepEqual(Array.from(dst), [0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('a closed Mapping, or one a getter closes while the sources are read, is ERR_CLOSED; nothing reads unmapped memory', function () {
+    const { m, sources } = closingSources(tmp);
+    const desc = blocks([0, 0, 0, 0, 1, 4, 4], [1, 0, 4, 0, 1, 4, 4]);
+    throwsCode(() => native.reduceChunks(f32, 0, op('max'), f32, 0, 2, sources, desc, new Uint8Array(8)), 'ERR_CLOSED');
+    throwsCode(() => native.reduceChunks(f32, 0, op('max'), f32, 0, 2, [m], blocks([0, 0, 0, 0, 1, 4, 4]), new Uint8Array(4)), 'ERR_CLOSED');
+  });
+});
+
+describe('ZarrArray reductions by chunk in batches (native.reduceChunks)', function () {
+  this.timeout(120000);
+  const tmp = useTmpDir();
+
+  it("min/max/any/count_nonzero/integer sums and argmin/argmax: the in-memory array's results, in few native calls, within the store's bounds", function () {
+    const shape = [70, 90];
+    const values = Int32Array.from({ length: 70 * 90 }, (_, i) => ((i * 7919) % 1013) - 500);
+    values[3333] = 600; // one largest and one smallest
+    values[77] = -600;
+    const layouts = [
+      { name: 'v2-files', opts: { chunks: [7, 9], zarrFormat: 2 }, open: { maxMappings: 8 } }, // 100 chunk files
+      { name: 'sharded', opts: { chunks: [7, 9], shards: [14, 18] }, open: {} },
+      { name: 'zstd', opts: { chunks: [7, 9], compressor: 'zstd' }, open: { cacheBytes: 4096 } }, // a decoded chunk is 252 bytes
+    ];
+    const { native: n } = require('../dist/binding');
+    const real = n.reduceChunks;
+    let calls = 0;
+    n.reduceChunks = (...a) => {
+      calls++;
+      return real(...a);
+    };
+    try {
+      for (const l of layouts) {
+        const dir = tmp.file(l.name);
+        const w = createZarr(dir, { shape, dtype: 'int32', fillValue: 0, ...l.opts });
+        w.write(values);
+        w.close();
+        const z = openZarr(dir, l.open);
+        const m = z.view([1, 68, 2], [null, null, -1]);
+        for (const a of [z, m]) {
+          const mem = memoryOf(a.read(), a.shape);
+          for (const [op, args] of [['max', []], ['min', [{ axis: 0 }]], ['any', [{ axis: 1 }]], ['countNonzero', []], ['sum', [{ axis: 0, dtype: 'int64' }]], ['argmax', []], ['argmin', []]]) {
+            calls = 0;
+            const got = a[op](...args);
+            const want = mem[op](...args);
+            assert.deepEqual(plainOf(got), plainOf(want), `${l.name} ${op}(${JSON.stringify(args)})`);
+            assert.ok(calls >= 1, `${l.name} ${op}: reduceChunks ran`);
+            // A batch takes at most half the files the store keeps mapped (v2: 100 files, 8 kept), and half the
+            // decoded bytes it keeps (zstd: 252-byte chunks, 4096 kept); all 25 shards fit one.
+            if (a === z && op === 'max') assert.ok(l.name === 'sharded' ? calls === 1 : calls >= 12, `${l.name}: ${calls} calls`);
+          }
+        }
+        z.close();
+      }
+    } finally {
+      n.reduceChunks = real;
+    }
+  });
+
+  /** The values as an in-memory MemmapArray (memmap of a temp file of them). */
+  function memoryOf(typed, shape) {
+    const file = tmp.file(`mem${Math.random()}.bin`);
+    fs.writeFileSync(file, Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength));
+    return memmap(file, { dtype: 'int32', shape });
+  }
+
+  function plainOf(r) {
+    if (r !== null && typeof r === 'object' && typeof r.read === 'function') return { shape: [...r.shape], values: Array.from(r.read(), String) };
+    return typeof r === 'bigint' ? `${r}n` : r;
+  }
 });

@@ -150,6 +150,67 @@ describe('ZarrArray async calls on the worker thread', function () {
     }
   });
 
+  it('a write from this thread while the thread reads: the call runs again here, after it (never a mix of old and new)', async function () {
+    const dir = store('torn', { shape: [512, 512], dtype: 'float32', chunks: [64, 64], shards: [256, 256] }, new Float32Array(512 * 512).fill(1));
+    const z = openZarr(dir, { mode: 'r+' });
+    for (let k = 0; k < 3; k++) {
+      const p = z.readAsync();
+      const q = z.sumAsync({ axis: 0 });
+      z.fill(k + 2);
+      const values = await p;
+      assert.ok(values.every((x) => x === k + 2), `read ${k}: all new`);
+      assert.ok((await q).read().every((x) => x === (k + 2) * 512), `sum ${k}: all new`);
+    }
+    z.close();
+  });
+
+  it('another opening writes the store, or its metadata changes on disk: each call reads the store as it is then', async function () {
+    const dir = store('ext', { shape: [64, 64], dtype: 'int32', chunks: [16, 16], shards: [32, 32], fillValue: 0 }, (w) => w.write([0, 16], null, new Int32Array(16 * 64).fill(1)));
+    const a = openZarr(dir);
+    assert.equal(await a.sumAsync(), 1024);
+    const b = openZarr(dir, { mode: 'r+' });
+    b.write([40, 56], [40, 56], new Int32Array(256).fill(3)); // a shard no file held before
+    b.set(0, 0, 11);
+    b.close();
+    let before = calls();
+    assert.equal(await a.sumAsync(), 1024 + 768 + 10);
+    assert.equal(calls(), before + 1);
+    // The array's directory moved away: the thread cannot open it, the call runs here (as the sync one does).
+    fs.renameSync(dir, `${dir}-moved`);
+    before = calls();
+    assert.deepEqual(await outcome(() => a.sumAsync()), await outcome(() => a.sum()));
+    assert.equal(calls(), before);
+    fs.renameSync(`${dir}-moved`, dir);
+    // Another fill value in the metadata on disk: not this array any more, the call runs here.
+    const meta = path.join(dir, 'zarr.json');
+    const doc = JSON.parse(fs.readFileSync(meta, 'utf8'));
+    doc.fill_value = 5;
+    fs.writeFileSync(meta, JSON.stringify(doc));
+    before = calls();
+    assert.deepEqual(await outcome(() => a.sumAsync()), await outcome(() => a.sum()));
+    assert.equal(calls(), before);
+    a.close();
+  });
+
+  it('calls aborted or closed before the thread starts them are skipped there', async function () {
+    const dir = store('q', { shape: [256, 256], dtype: 'float64', chunks: [32, 32], compressor: 'zstd' }, new Float64Array(256 * 256).fill(1));
+    const z = openZarr(dir);
+    await z.sumAsync(); // the thread is up
+    const before = calls();
+    const ac = new AbortController();
+    const ps = Array.from({ length: 6 }, () => z.varAsync({ axis: 0, signal: ac.signal }));
+    ac.abort();
+    for (const p of ps) await assert.rejects(p, (e) => e.code === 'ERR_ABORTED');
+    const qs = Array.from({ length: 6 }, () => z.maxAsync({ axis: 1 }));
+    z.close();
+    for (const q of qs) await assert.rejects(q, (e) => e.code === 'ERR_CLOSED');
+    const y = openZarr(dir);
+    assert.equal(await y.sumAsync(), 256 * 256);
+    // At most the call the thread had started when each batch was cancelled ran, then this one.
+    assert.ok(calls() - before <= 3, `${calls() - before} calls ran`);
+    y.close();
+  });
+
   it('close() during a call rejects it with ERR_CLOSED; an abort rejects at once with ERR_ABORTED; out arrays stay here', async function () {
     const dir = store('c', { shape: [256, 256], dtype: 'float32', chunks: [32, 32] }, new Float32Array(256 * 256).fill(3));
     const z = openZarr(dir);
