@@ -21,7 +21,7 @@ import { ADVICE_CODES, type Advice, adviceCode } from './modes';
 import { appendOwn, normalizeMode, ownSlots, readOptions } from './options';
 import { displayPath, normalizePath } from './paths';
 import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce';
-import { abortError, type AsyncOptions, isAborted, type Reduction, splitArgs } from './reduce';
+import { abortError, type AsyncOptions, isAborted, onAbort, plan, type Reduction, splitArgs } from './reduce';
 import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
 import { type ChunkData, ChunkStore, DEFAULT_LIMITS, MAPPINGS_BUDGET, type PlacedFile, type StoreLimits } from './zarr-chunks';
@@ -222,8 +222,11 @@ const BLOCKS_PER_CALL = 1024;
 /** Chunk parts one native copy call takes at most (its records: 8 doubles each for a 2-d read). */
 const PARTS_PER_CALL = 4096;
 let isZarr: (x: unknown) => boolean;
-/** Writes made in this process per array directory: an off-thread call during which one changes runs again here. */
-const writesByPath = new Map<string, number>();
+/**
+ * Writes this process made to any Zarr store (write(), and flush() or close() writing changed chunks): an off-thread
+ * call during which it changes runs again here. One count for all stores: a path can be spelt many ways (links).
+ */
+let writes = 0;
 let metaOf: (z: ZarrArray) => ZarrMeta;
 
 /**
@@ -489,6 +492,8 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       release = store.hold(carry, holdFiles);
     };
     try {
+      // No read-ahead of mapped files here: the files it maps would join the batch's hold (native.reduceChunks asks
+      // for the batch's mapped bytes itself). Compressed chunks' stored bytes are requested as in #copyParts.
       this.#blocks(index, (b) => {
         if (!sources.has(b.storage)) {
           const mapped = b.storage.willneed !== undefined;
@@ -500,7 +505,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         }
         batch.push(b);
         if (batch.length >= BLOCKS_PER_CALL) flush(null);
-      });
+      }, !holdFiles);
       if (batch.length > 0) flush(null);
     } finally {
       release();
@@ -999,7 +1004,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       delete o.signal;
       rest = o;
     }
-    const off = await this.#offThread(op === 'count_nonzero' ? 'countNonzero' : op, index, rest, signal);
+    const off = await this.#offThread(op === 'count_nonzero' ? 'countNonzero' : op, index, rest, signal, op);
     if (off !== null) return off.value;
     await this.#ready(this.#touched(index), signal);
     return this.#reduce(op, rest === undefined ? index : [...index, rest]);
@@ -1011,7 +1016,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
    * chunks not yet written, no thread. Rejects with ERR_ABORTED at once when `signal` aborts (the thread's call runs
    * on and is dropped), with ERR_CLOSED when the array was closed meanwhile.
    */
-  async #offThread(method: string, index: readonly IndexItem[], options: unknown, signal: AbortSignal | undefined): Promise<{ value: unknown } | null> {
+  async #offThread(method: string, index: readonly IndexItem[], options: unknown, signal: AbortSignal | undefined, op?: Reduction): Promise<{ value: unknown } | null> {
     let store = this.#live();
     if (signal !== undefined && isAborted(signal)) throw abortError(signal);
     if (store.dirtyBytes > 0 || (typeof options === 'object' && options !== null && 'out' in options)) return null;
@@ -1025,10 +1030,12 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       return null; // a bad index: the call here throws its error
     }
     if (!offThreadWorth(sizeOf(shape) * this.itemsize)) return null;
+    // The options checked here as the sync call checks them (plain values only: a structured clone would run getters).
+    if (op !== undefined) plan(op, this.#dt, { offset: 0, shape, strides: stridesFor(shape, 'C').map((x) => x * this.itemsize) }, options, false);
     const fingerprint = zarrFingerprint(this);
     store = this.#live(); // the index's items may have run caller code
     if (fingerprint === null || store.dirtyBytes > 0) return null;
-    const writes = writesByPath.get(this.path) ?? 0;
+    const before = writes;
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const owner = this.#base ?? this;
     owner.#offCalls.add(cancel);
@@ -1045,22 +1052,22 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     // Raced against an abort, the thread's call may settle after nobody awaits it: its rejection is handled here.
     call.catch(() => {});
     let stop: (() => void) | undefined;
-    const aborted =
+    const abortion =
       signal === undefined
         ? null
         : new Promise<never>((_, reject) => {
-            const onAbort = (): void => {
+            const aborted = (): void => {
               Atomics.store(cancel, 0, 1); // a call not started yet is skipped by the thread
               reject(abortError(signal));
             };
-            signal.addEventListener('abort', onAbort, { once: true });
-            stop = () => signal.removeEventListener('abort', onAbort);
+            onAbort(signal, aborted, true);
+            stop = () => onAbort(signal, aborted, false);
           });
     try {
-      const r = await (aborted === null ? call : Promise.race([call, aborted]));
+      const r = await (abortion === null ? call : Promise.race([call, abortion]));
       this.#live();
       // A write from this process while the thread read the store (it may have seen part of it): run it here, after it.
-      return (writesByPath.get(this.path) ?? 0) === writes ? r : null;
+      return writes === before ? r : null;
     } finally {
       stop?.();
       owner.#offCalls.delete(cancel);
@@ -1388,7 +1395,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
     if (this.readonly) throw new MemmapError('ERR_READ_ONLY', `Zarr array ${this.path} is open read-only (mode 'r')`, { path: this.path });
     if (indexAndSource.length === 0) throw new MemmapTypeError('ERR_INVALID_ARG_TYPE', 'write() needs a source');
     // An off-thread call reading the store meanwhile runs again here (#offThread()).
-    writesByPath.set(this.path, (writesByPath.get(this.path) ?? 0) + 1);
+    writes++;
     const source = indexAndSource[indexAndSource.length - 1];
     const { shape, runs, kept } = this.#select(indexAndSource.slice(0, -1) as IndexItem[]);
     const count = sizeOf(shape);
@@ -1513,7 +1520,9 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   flush(): void {
     const store = this.#live();
     if (this.readonly) return;
-    writeDirty(store, this.#meta, store.takeDirty(), (file) => this.#mapped(file));
+    const dirty = store.takeDirty();
+    if (dirty.length > 0) writes++;
+    writeDirty(store, this.#meta, dirty, (file) => this.#mapped(file));
     store.flushMappings();
   }
 
@@ -1532,7 +1541,11 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       // chunk() arrays first: Windows cannot replace a shard they map.
       for (const a of this.#arrays.keys()) a.close();
       this.#arrays.clear();
-      if (!this.readonly) writeDirty(store, this.#meta, store.takeDirty());
+      if (!this.readonly) {
+        const dirty = store.takeDirty();
+        if (dirty.length > 0) writes++;
+        writeDirty(store, this.#meta, dirty);
+      }
     } finally {
       this.#store = null;
       store.close();

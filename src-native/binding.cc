@@ -1437,11 +1437,15 @@ Napi::Value ReduceChunks(const Napi::CallbackInfo& info) {
     blocks[i].offset = static_cast<uint64_t>(integer(r[3], false));
     if (r[4] != ndim_d) ThrowArg(env, "reduceChunks: blocks of one ndim");
     unsigned __int128 kept = osize;
+    memmap::StridedView whole;  // for ViewBytes()' element-count check
+    whole.ndim = static_cast<int>(ndim);
     for (size_t k = 0; k < ndim; k++) {
       shapes[i * ndim + k] = static_cast<uint64_t>(integer(r[5 + k], false));
       strides[i * ndim + k] = static_cast<int64_t>(integer(r[5 + ndim + k], true));
+      whole.shape[k] = shapes[i * ndim + k];
       if (k < nkeep) kept *= shapes[i * ndim + k];
     }
+    ViewBytes(env, args.type, whole);
     blocks[i].shape = shapes.data() + i * ndim;
     blocks[i].strides = strides.data() + i * ndim;
     ends[i] = blocks[i].dst_offset + kept;
@@ -1452,7 +1456,10 @@ Napi::Value ReduceChunks(const Napi::CallbackInfo& info) {
     if (ends[i] > dst.length) ThrowArg(env, "reduceChunks: a block's results lie past the destination");
   // No JavaScript runs from here on: pin every mapping, then take the heap bytes.
   std::unique_ptr<SourceRegions> regions = std::make_unique<SourceRegions>(env, values, dst, "reduceChunks");
-  for (size_t i = 0; i < count; i++) blocks[i].region = &regions->region(which[i]);
+  for (size_t i = 0; i < count; i++) {
+    blocks[i].region = &regions->region(which[i]);
+    blocks[i].mapped = regions->mapped(which[i]);
+  }
   size_t failed = 0;
   const int rc = memmap::reduce_blocks(blocks.data(), count, static_cast<int>(ndim), args, dst.data, &failed);
   regions.reset();

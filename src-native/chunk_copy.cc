@@ -3,8 +3,12 @@
 // memcpy where both rows are contiguous and need no byte swap.
 #include "chunk_copy.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
+
+#include "threads.h"
 
 namespace memmap {
 namespace {
@@ -13,6 +17,8 @@ namespace {
 // to stay in the page cache (lib/zarr-prefetch.ts AHEAD_BYTES, for the other walks).
 constexpr uint64_t kAheadBytes = uint64_t{32} << 20;
 constexpr int64_t kMaxSafe = int64_t{1} << 53;
+// Copies of at least this many bytes run on several threads.
+constexpr unsigned __int128 kThreadedCopyBytes = uint64_t{8} << 20;
 
 // Byte span [lo, hi] of the first bytes of a box's elements relative to its first
 // element; false for an extent or stride past 2^53.
@@ -201,7 +207,38 @@ int copy_chunk_parts(const ChunkPart* parts, uint64_t count, int ndim, ElemType 
     if (at + dlo < 0 || at + dhi + size > static_cast<__int128>(dst_length)) return -ERANGE;
   }
   Job job{parts, count, ndim, size, swap_unit(type, true), dst_strides, dst};
-  return guarded(run, &job);
+  // Large copies spread their parts over threads, in slices of about equal bytes (parts never share destination
+  // bytes); small ones stay on this thread (a block read is tens of microseconds, a thread start about as much).
+  std::vector<uint64_t> ends;
+  unsigned __int128 total = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    unsigned __int128 n = size;
+    for (int k = 0; k < ndim; k++) n *= parts[i].shape[k];
+    total += n;
+  }
+  const int threads = total >= kThreadedCopyBytes && count > 1 ? default_threads() : 1;
+  if (threads <= 1) return guarded(run, &job);
+  const uint64_t slices = std::min<uint64_t>(count, static_cast<uint64_t>(threads) * 4);
+  unsigned __int128 acc = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    unsigned __int128 n = size;
+    for (int k = 0; k < ndim; k++) n *= parts[i].shape[k];
+    acc += n;
+    if (acc * slices >= total * (ends.size() + 1) || i + 1 == count) ends.push_back(i + 1);
+  }
+  std::vector<Job> jobs;
+  for (uint64_t s = 0, from = 0; s < ends.size(); from = ends[s++]) {
+    Job slice = job;
+    slice.parts = parts + from;
+    slice.count = ends[s] - from;
+    jobs.push_back(slice);
+  }
+  std::vector<int> rcs(jobs.size(), 0);
+  auto task = [&](uint64_t s) { rcs[s] = guarded(run, &jobs[s]); };
+  parallel_for(jobs.size(), threads, task);
+  for (int rc : rcs)
+    if (rc != 0) return rc;
+  return 0;
 }
 
 }  // namespace memmap

@@ -28,8 +28,8 @@ struct ChunkPart {
 };
 
 // Checks every part (source inside its region, destination inside
-// [dst, dst + dst_length)) before anything is copied, then copies them in
-// order under the SIGBUS guard. 0, -ERANGE (a part outside), -EINVAL (bad
+// [dst, dst + dst_length)) before anything is copied, then copies them under
+// the SIGBUS guard (8 MiB or more: slices of parts on default_threads()). 0, -ERANGE (a part outside), -EINVAL (bad
 // ndim or type), kBusError.
 int copy_chunk_parts(const ChunkPart* parts, uint64_t count, int ndim, ElemType type, const int64_t* dst_strides,
                      uint8_t* dst, uint64_t dst_length);

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -1754,10 +1755,66 @@ int reduce_view(const Region& region, const ReduceArgs& args, uint8_t* dst) {
 int reduce_blocks(const ReduceBlock* blocks, size_t count, int ndim, const ReduceArgs& args, uint8_t* dst,
                   size_t* failed) {
   if (ndim < 0 || ndim > kMaxDims) return -EINVAL;
+  // Each mapped block's byte extent, clipped to its region (the kernel checks the view itself), and the bytes
+  // before it: the read-ahead window is counted in bytes of blocks.
+  constexpr uint64_t kAhead = uint64_t{32} << 20;
+  std::vector<uint64_t> from(count, 0);
+  std::vector<uint64_t> len(count, 0);
+  std::vector<uint64_t> before(count + 1, 0);
+  for (size_t i = 0; i < count; i++) {
+    const ReduceBlock& b = blocks[i];
+    __int128 lo = 0;
+    __int128 hi = 0;
+    bool empty = false;
+    for (int k = 0; k < ndim; k++) {
+      if (b.shape[k] == 0) empty = true;
+      const __int128 s = static_cast<__int128>(b.shape[k] == 0 ? 0 : b.shape[k] - 1) * b.strides[k];
+      (s < 0 ? lo : hi) += s;
+    }
+    const __int128 length = b.region == nullptr ? 0 : static_cast<__int128>(b.region->length);
+    __int128 a = static_cast<__int128>(b.offset) + lo;
+    __int128 e = static_cast<__int128>(b.offset) + hi + elem_size(args.type);
+    a = a < 0 ? 0 : a > length ? length : a;
+    e = e < a ? a : e > length ? length : e;
+    if (b.mapped && !empty) {
+      from[i] = static_cast<uint64_t>(a);
+      len[i] = static_cast<uint64_t>(e - a);
+    }
+    before[i + 1] = before[i] + len[i];
+  }
+  // Blocks [0, asked) have been requested; a task asks for the blocks up to kAhead past its own first.
+  std::mutex ask;
+  size_t asked = 0;
+  auto request = [&](size_t i) {
+    std::lock_guard<std::mutex> lock(ask);
+    size_t end = asked;
+    while (end < count && before[end] < before[i] + kAhead) end++;
+    // Runs of blocks of one region that touch or overlap: one madvise each.
+    for (size_t k = asked; k < end;) {
+      if (len[k] == 0) {
+        k++;
+        continue;
+      }
+      uint64_t lo = from[k];
+      uint64_t hi = from[k] + len[k];
+      size_t m = k + 1;
+      for (; m < end && blocks[m].region == blocks[k].region &&
+             (len[m] == 0 || (from[m] <= hi && from[m] + len[m] >= lo));
+           m++) {
+        if (len[m] == 0) continue;
+        lo = std::min(lo, from[m]);
+        hi = std::max(hi, from[m] + len[m]);
+      }
+      prefetch(*blocks[k].region, blocks[k].region->data + lo, hi - lo);
+      k = m;
+    }
+    asked = std::max(asked, end);
+  };
   std::vector<int> rcs(count, 0);
   auto task = [&](uint64_t i) {
     const ReduceBlock& b = blocks[i];
     try {
+      if (before[count] > 0) request(i);
       ReduceArgs a = args;
       a.swap = b.swap;
       a.threads = 1;

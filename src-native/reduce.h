@@ -76,6 +76,7 @@ int reduce_view(const Region& region, const ReduceArgs& args, uint8_t* dst);
 struct ReduceBlock {
   const Region* region = nullptr;
   bool swap = false;
+  bool mapped = false;  // a file mapping: its bytes are asked for ahead (MADV_WILLNEED) before they are read
   uint64_t offset = 0;
   const uint64_t* shape = nullptr;
   const int64_t* strides = nullptr;
@@ -84,7 +85,8 @@ struct ReduceBlock {
 
 // reduce_view() of each block with `args` (its view and swap replaced by the
 // block's), the blocks spread over args.threads threads, each block on one:
-// a Zarr array's chunks in one call. Returns 0, or the error of the first
+// a Zarr array's chunks in one call. Mapped blocks' bytes are requested about
+// 32 MiB ahead of the blocks being reduced (chunk mappings are advised random). Returns 0, or the error of the first
 // block in order that failed (its index in *failed).
 int reduce_blocks(const ReduceBlock* blocks, size_t count, int ndim, const ReduceArgs& args, uint8_t* dst,
                   size_t* failed);

@@ -106,6 +106,32 @@ describe('ZarrArray.read(): chunk parts copied natively in one call', function (
     r2.close();
   });
 
+  it('selections of 8 MiB or more (parts spread over threads): byte-swapped, fill-value and strided parts in place', function () {
+    const shape = [1100, 2100];
+    const n = sizeOf(shape);
+    const file = tmp.file('big.raw');
+    const ref = memmap(file, { dtype: 'float32', shape, mode: 'w+' });
+    for (let k = 0; k < n; k++) ref.data[k] = (k % 65521) * 0.25;
+    const dir = tmp.file('big-be');
+    const z = createZarr(dir, { dtype: '>f4', shape, chunks: [100, 300], zarrFormat: 2, fillValue: 3 });
+    // Chunk rows 2 and 7 never written: they read as the fill value.
+    for (let i = 0; i < 11; i++) if (i !== 2 && i !== 7) z.write([i * 100, (i + 1) * 100], ref.read([i * 100, (i + 1) * 100]));
+    z.close();
+    ref.data.fill(3, 200 * 2100, 300 * 2100);
+    ref.data.fill(3, 700 * 2100, 800 * 2100);
+    const r = openZarr(dir);
+    try {
+      for (const sel of [[], [[null, null, -1], [5, 2099, 1]], [[1099, 0, -1]], [[3, 1090], [null, null, -1]]]) {
+        const want = ref.read(...sel);
+        assert.ok(want.byteLength >= 8 * 2 ** 20, `${JSON.stringify(sel)} is 8 MiB or more`);
+        assert.deepEqual(r.read(...sel), want, JSON.stringify(sel));
+      }
+    } finally {
+      r.close();
+      ref.close();
+    }
+  });
+
   it('chunks changed in memory (mode r+, not flushed) are read as changed', function () {
     const dir = tmp.file('dirty');
     const z = createZarr(dir, { dtype: 'int32', shape: [12, 12], chunks: [4, 4], compressor: 'gzip' });

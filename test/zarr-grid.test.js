@@ -576,11 +576,52 @@ describe('ZarrArray reductions by chunk in batches (native.reduceChunks)', funct
     }
   });
 
+  it('with the process at its mapping budget, and a bound of 4 files: no call finds a file closed, none maps more than 4', function () {
+    const { setMappingsBudget, mappedFileCount } = require('../dist/zarr-chunks');
+    const values = Float32Array.from({ length: 60 * 80 }, (_, i) => ((i * 7919) % 997) - 400);
+    const layouts = [
+      { name: 'b-v2', opts: { chunks: [3, 4], zarrFormat: 2 } }, // 400 chunk files
+      { name: 'b-sharded', opts: { chunks: [3, 4], shards: [3, 8] } }, // 200 shard files
+    ];
+    const { native: n } = require('../dist/binding');
+    const real = n.reduceChunks;
+    let most = 0;
+    n.reduceChunks = (...a) => {
+      most = Math.max(most, mappedFileCount());
+      return real(...a);
+    };
+    for (const l of layouts) {
+      const dir = tmp.file(l.name);
+      const w = createZarr(dir, { shape: [60, 80], dtype: 'float32', fillValue: 0, ...l.opts });
+      w.write(values);
+      w.close();
+      const mem = memoryOf(values, [60, 80], 'float32');
+      // A budget the process is past (other stores of this run may be open too), and one it is far from; the floor 64.
+      for (const total of [4, 100000]) {
+        const old = setMappingsBudget(total, 64);
+        try {
+          const base = mappedFileCount();
+          const z = openZarr(dir, { maxMappings: 4 });
+          most = base;
+          for (const [op, args] of [['max', []], ['min', [{ axis: 0 }]], ['argmax', []], ['nanargmin', [{}]], ['any', [{ axis: 1 }]]]) {
+            assert.deepEqual(plainOf(z[op](...args)), plainOf(mem[op](...args)), `${l.name} ${op} budget ${total}`);
+          }
+          assert.ok(most - base <= 4, `${l.name}: ${most - base} files of the store mapped during a call`);
+          z.close();
+        } finally {
+          setMappingsBudget(...old);
+        }
+      }
+      mem.close();
+    }
+    n.reduceChunks = real;
+  });
+
   /** The values as an in-memory MemmapArray (memmap of a temp file of them). */
-  function memoryOf(typed, shape) {
+  function memoryOf(typed, shape, dtype = 'int32') {
     const file = tmp.file(`mem${Math.random()}.bin`);
     fs.writeFileSync(file, Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength));
-    return memmap(file, { dtype: 'int32', shape });
+    return memmap(file, { dtype, shape });
   }
 
   function plainOf(r) {

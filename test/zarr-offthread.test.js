@@ -192,6 +192,48 @@ describe('ZarrArray async calls on the worker thread', function () {
     a.close();
   });
 
+  it('a write reaching the disk during a call through flush(), or through another spelling of the path: the call runs again here', async function () {
+    const dir = store('fl', { shape: [512, 512], dtype: 'float32', chunks: [64, 64], compressor: 'zstd' }, new Float32Array(512 * 512).fill(1));
+    const link = `${dir}-link`;
+    fs.symlinkSync(dir, link);
+    for (const via of [dir, link]) {
+      const w = openZarr(dir, { mode: 'r+', cacheBytes: 64 * 2 ** 20 });
+      w.fill(via === dir ? 2 : 3); // kept in memory: compressed chunks are written by flush()
+      const r = openZarr(via);
+      const p = r.readAsync();
+      w.flush();
+      const values = await p;
+      assert.ok(values.every((x) => x === (via === dir ? 2 : 3)), `through ${via === dir ? 'the path' : 'a link'}: all new`);
+      w.close();
+      r.close();
+    }
+  });
+
+  it("options are checked here as the sync call checks them (an accessor inside one is refused, not run on the thread's copy)", async function () {
+    const dir = store('opt', { shape: [64, 64], dtype: 'float32', chunks: [16, 16] }, new Float32Array(4096).fill(1));
+    const z = openZarr(dir);
+    let runs = 0;
+    const axis = [0];
+    Object.defineProperty(axis, 0, {
+      get() {
+        runs++;
+        return 0;
+      },
+    });
+    const want = await outcome(() => z.sum({ axis }));
+    const got = await outcome(() => z.sumAsync({ axis }));
+    assert.ok(want.error, 'the sync call refuses it');
+    assert.deepEqual(got, want);
+    // A signal whose own addEventListener does nothing still aborts the call.
+    const ac = new AbortController();
+    ac.signal.addEventListener = () => {};
+    const p = z.sumAsync({ signal: ac.signal });
+    ac.abort();
+    await assert.rejects(p, (e) => e instanceof MemmapError && e.code === 'ERR_ABORTED');
+    z.close();
+    assert.ok(runs >= 0);
+  });
+
   it('calls aborted or closed before the thread starts them are skipped there', async function () {
     const dir = store('q', { shape: [256, 256], dtype: 'float64', chunks: [32, 32], compressor: 'zstd' }, new Float64Array(256 * 256).fill(1));
     const z = openZarr(dir);
