@@ -19,7 +19,6 @@ const IDLE_MS = 10_000;
 interface Pending {
   resolve: (v: { value: unknown } | null) => void;
   reject: (err: Error) => void;
-  req: OffThreadRequest;
 }
 
 let worker: Worker | null = null;
@@ -56,7 +55,7 @@ export function runOffThread(req: Omit<OffThreadRequest, 'id'>): Promise<{ value
       resolve(null); // an argument a structured clone refuses: the caller's thread runs the call (and reports it)
       return;
     }
-    pending.set(full.id, { resolve, reject, req: full });
+    pending.set(full.id, { resolve, reject });
     busy++;
     if (idle !== null) clearTimeout(idle);
     idle = null;
@@ -76,7 +75,6 @@ function thread(): Worker | null {
   worker = w;
   ready = false;
   counts.started++;
-  let failure: unknown;
   w.on('message', (m: OffThreadReply | 'ready') => {
     if (m === 'ready') {
       ready = true;
@@ -96,8 +94,8 @@ function thread(): Worker | null {
       job.reject(errorOf(m.error));
     }
   });
-  w.on('error', (err) => {
-    failure = err;
+  w.on('error', () => {
+    // an uncaught error or out of memory in the thread: 'exit' follows and hands its calls back
   });
   w.on('exit', () => {
     if (worker !== w) return;
@@ -108,7 +106,6 @@ function thread(): Worker | null {
     // A thread that never loaded cannot start here; one that died mid-call leaves its calls to the callers' thread.
     if (!ready) off = true;
     else if (pending.size > 0) counts.died++;
-    void failure;
     for (const job of pending.values()) job.resolve(null);
     pending.clear();
   });

@@ -38,13 +38,9 @@ export interface ZarrSource {
   /** The selection's shape and, per axis of it, its runs within one chunk ([first position, count]). */
   layout(index: readonly IndexItem[]): { shape: number[]; runs: [number, number][][] };
   /**
-   * Visits each chunk's part of the selection, in C order of the chunk grid. `readAhead` false: no MADV_WILLNEED of
-   * the stored bytes (the caller's kernel reads ahead itself).
-   */
-  blocks(index: readonly IndexItem[], visit: (b: ChunkBlock) => void, readAhead?: boolean): void;
-  /**
-   * blocks()' walk in batches, each for one native call: a batch's chunk files and decoded chunks stay mapped and
-   * alive until `run` returns (a batch takes a bounded number of files, decoded bytes and blocks).
+   * Each chunk's part of the selection, in C order of the chunk grid, in batches for one native call each: a batch's
+   * chunk files and decoded chunks stay mapped and alive until `run` returns (a batch takes a bounded number of files,
+   * decoded bytes and blocks).
    */
   blockBatches(index: readonly IndexItem[], run: (blocks: ChunkBlock[]) => void): void;
   /**

@@ -24,7 +24,7 @@ import type { AccumulateOptions, ReduceOptions, VarianceOptions } from './reduce
 import { abortError, type AsyncOptions, isAborted, onAbort, plan, type Reduction, splitArgs } from './reduce';
 import type { AsyncStorage, CancelToken, Storage } from './storage';
 import { HeapStorage } from './storage-heap';
-import { type ChunkData, ChunkStore, DEFAULT_LIMITS, MAPPINGS_BUDGET, type PlacedFile, type StoreLimits } from './zarr-chunks';
+import { type ChunkData, ChunkStore, DEFAULT_LIMITS, type DirtyChunk, MAPPINGS_BUDGET, type PlacedFile, type StoreLimits } from './zarr-chunks';
 import { coalesce, ReadAhead } from './zarr-prefetch';
 import { offThreadWorth, runOffThread } from './zarr-offthread';
 import { permutedStrides } from './zarr-codec-transpose';
@@ -227,6 +227,13 @@ let isZarr: (x: unknown) => boolean;
  * call during which it changes runs again here. One count for all stores: a path can be spelt many ways (links).
  */
 let writes = 0;
+
+/** The store's changed chunks, to write now (counted as a write: see `writes`). */
+function takeWrites(store: ChunkStore): DirtyChunk[] {
+  const dirty = store.takeDirty();
+  if (dirty.length > 0) writes++;
+  return dirty;
+}
 let metaOf: (z: ZarrArray) => ZarrMeta;
 
 /**
@@ -768,7 +775,6 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
         for (let d = 0; d < kept.length; d++) if (kept[d]) out.push(runs[d].map((r) => [r.at, r.n] as [number, number]));
         return { shape, runs: out };
       },
-      blocks: (index, visit, readAhead) => this.#blocks(index, visit, readAhead),
       blockBatches: (index, run) => this.#blockBatches(index, run),
       gridParts: (index) => this.#gridParts(index),
       scanAdvice: (storage, scanning) => storage.advise(scanning ? ADVICE_CODES.sequential : this.#live().advice),
@@ -1073,7 +1079,6 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       owner.#offCalls.delete(cancel);
     }
   }
-
 
   /**
    * read() off the JavaScript thread: the chunks it touches are faulted in or decoded on the libuv pool first (see
@@ -1520,9 +1525,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
   flush(): void {
     const store = this.#live();
     if (this.readonly) return;
-    const dirty = store.takeDirty();
-    if (dirty.length > 0) writes++;
-    writeDirty(store, this.#meta, dirty, (file) => this.#mapped(file));
+    writeDirty(store, this.#meta, takeWrites(store), (file) => this.#mapped(file));
     store.flushMappings();
   }
 
@@ -1541,11 +1544,7 @@ export class ZarrArray<N extends DTypeName = DTypeName> {
       // chunk() arrays first: Windows cannot replace a shard they map.
       for (const a of this.#arrays.keys()) a.close();
       this.#arrays.clear();
-      if (!this.readonly) {
-        const dirty = store.takeDirty();
-        if (dirty.length > 0) writes++;
-        writeDirty(store, this.#meta, dirty);
-      }
+      if (!this.readonly) writeDirty(store, this.#meta, takeWrites(store));
     } finally {
       this.#store = null;
       store.close();

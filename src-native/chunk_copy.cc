@@ -209,23 +209,19 @@ int copy_chunk_parts(const ChunkPart* parts, uint64_t count, int ndim, ElemType 
   Job job{parts, count, ndim, size, swap_unit(type, true), dst_strides, dst};
   // Large copies spread their parts over threads, in slices of about equal bytes (parts never share destination
   // bytes); small ones stay on this thread (a block read is tens of microseconds, a thread start about as much).
-  std::vector<uint64_t> ends;
-  unsigned __int128 total = 0;
+  std::vector<unsigned __int128> upto(count + 1, 0);  // bytes of parts [0, i)
   for (uint64_t i = 0; i < count; i++) {
     unsigned __int128 n = size;
     for (int k = 0; k < ndim; k++) n *= parts[i].shape[k];
-    total += n;
+    upto[i + 1] = upto[i] + n;
   }
+  const unsigned __int128 total = upto[count];
   const int threads = total >= kThreadedCopyBytes && count > 1 ? default_threads() : 1;
   if (threads <= 1) return guarded(run, &job);
   const uint64_t slices = std::min<uint64_t>(count, static_cast<uint64_t>(threads) * 4);
-  unsigned __int128 acc = 0;
-  for (uint64_t i = 0; i < count; i++) {
-    unsigned __int128 n = size;
-    for (int k = 0; k < ndim; k++) n *= parts[i].shape[k];
-    acc += n;
-    if (acc * slices >= total * (ends.size() + 1) || i + 1 == count) ends.push_back(i + 1);
-  }
+  std::vector<uint64_t> ends;
+  for (uint64_t i = 0; i < count; i++)
+    if (upto[i + 1] * slices >= total * (ends.size() + 1) || i + 1 == count) ends.push_back(i + 1);
   std::vector<Job> jobs;
   for (uint64_t s = 0, from = 0; s < ends.size(); from = ends[s++]) {
     Job slice = job;
